@@ -1,0 +1,684 @@
+// SPDX-License-Identifier: MIT
+
+package nice
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/stun"
+)
+
+// Agent is an ICE agent (RFC 8445), the Go twin of libnice's NiceAgent.
+//
+// Every method is safe for concurrent use, also from inside a signal
+// handler. Signals are delivered in order on one goroutine of the agent,
+// never while the agent holds a lock.
+type Agent struct {
+	// Immutable after NewAgent.
+	cfg Config
+	log *slog.Logger
+	net Net
+
+	// Channels between goroutines.
+	ops          chan op
+	stunIn       chan *packet
+	wake         chan struct{}
+	quit         chan struct{} // closed by Close: stop the loop
+	loopDone     chan struct{} // closed when the loop has exited
+	dispatchQuit chan struct{} // closed by Close after the loop and readers are gone
+	dispatchDone chan struct{} // closed when the dispatcher has exited
+	closing      atomic.Bool
+	dispatcherID atomic.Uint64
+	readers      sync.WaitGroup
+
+	events   eventQueue
+	handlers handlers
+
+	// comps is the data path's view of the components, replaced (copy on
+	// write) by the loop when streams come and go.
+	comps atomic.Pointer[map[compKey]*component]
+
+	// Owned by the loop.
+	timer          *time.Timer
+	timerAt        time.Time
+	streams        []*stream // in creation order
+	nextStreamID   int
+	controlling    bool
+	tieBreaker     uint64
+	localAddrs     []netip.Addr
+	foundations    map[foundationKey]string
+	nextFoundation int
+	txs            map[[stun.TransactionIDSize]byte]*transaction
+	nextCheck      time.Time // Ta pacing: no new check before this
+	rr             int       // round robin over streams for triggered checks
+	stunServer     netip.AddrPort
+	msg            *stun.Message // scratch for decoding
+	out            *stun.Message // scratch for encoding
+}
+
+// compKey identifies a component in the data path's registry.
+type compKey struct{ stream, component int }
+
+// foundationKey groups candidates that share a foundation (RFC 8445 §5.1.1.3).
+type foundationKey struct {
+	typ    CandidateType
+	base   netip.Addr
+	server netip.AddrPort
+}
+
+// NewAgent creates an agent. The zero Config is a sound agent (see Config).
+// The agent runs until Close.
+func NewAgent(cfg Config) (*Agent, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Nomination != NominationRegular && cfg.Nomination != NominationAggressive {
+		return nil, fmt.Errorf("%w: nomination mode %d", ErrInvalidArgument, cfg.Nomination)
+	}
+	var stunServer netip.AddrPort
+	if cfg.STUNServer != "" {
+		ap, err := resolveServer(cfg.STUNServer, DefaultSTUNPort)
+		if err != nil {
+			return nil, fmt.Errorf("%w: STUN server %q: %v", ErrInvalidArgument, cfg.STUNServer, err)
+		}
+		stunServer = ap
+	}
+	a := &Agent{
+		cfg:          cfg,
+		log:          cfg.Logger,
+		net:          cfg.Net,
+		ops:          make(chan op),
+		stunIn:       make(chan *packet, 256),
+		wake:         make(chan struct{}, 1),
+		quit:         make(chan struct{}),
+		loopDone:     make(chan struct{}),
+		dispatchQuit: make(chan struct{}),
+		dispatchDone: make(chan struct{}),
+		controlling:  cfg.Controlling,
+		foundations:  map[foundationKey]string{},
+		txs:          map[[stun.TransactionIDSize]byte]*transaction{},
+		stunServer:   stunServer,
+		msg:          new(stun.Message),
+		out:          new(stun.Message),
+	}
+	var tb [8]byte
+	_, _ = rand.Read(tb[:])
+	a.tieBreaker = binary.BigEndian.Uint64(tb[:])
+	a.events.notify = make(chan struct{}, 1)
+	empty := map[compKey]*component{}
+	a.comps.Store(&empty)
+	a.timer = time.AfterFunc(time.Hour, a.fireTimer)
+	a.timer.Stop()
+	go a.run()      // the loop: owns all control state
+	go a.dispatch() // delivers signals in order
+	return a, nil
+}
+
+// resolveServer turns "host[:port]" into an address. Host names are looked
+// up with the system resolver (a bounded wait).
+func resolveServer(s string, defPort uint16) (netip.AddrPort, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap, nil
+	}
+	if ip, err := netip.ParseAddr(s); err == nil {
+		return netip.AddrPortFrom(ip, defPort), nil
+	}
+	host, portStr, err := net.SplitHostPort(s)
+	if err != nil {
+		host, portStr = s, strconv.Itoa(int(defPort))
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil || port == 0 {
+		return netip.AddrPort{}, fmt.Errorf("bad port %q", portStr)
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return netip.AddrPortFrom(ip, uint16(port)), nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	for _, ip := range ips {
+		if ip.Is4() || ip.Is4In6() {
+			return netip.AddrPortFrom(ip.Unmap(), uint16(port)), nil
+		}
+	}
+	if len(ips) == 0 {
+		return netip.AddrPort{}, fmt.Errorf("no address for %q", host)
+	}
+	return netip.AddrPortFrom(ips[0], uint16(port)), nil
+}
+
+// Close stops the agent: it closes every socket and returns when every
+// goroutine of the agent has exited. Signals queued before Close are still
+// delivered. Close is idempotent. Called from a signal handler, it returns
+// without waiting for that handler's own goroutine, which exits when the
+// handler returns.
+func (a *Agent) Close() error {
+	onDispatcher := goid() == a.dispatcherID.Load()
+	if a.closing.CompareAndSwap(false, true) {
+		close(a.quit)
+		<-a.loopDone
+		a.readers.Wait()
+		a.timer.Stop()
+		close(a.dispatchQuit)
+	}
+	if !onDispatcher {
+		<-a.dispatchDone
+	}
+	return nil
+}
+
+// shutdown closes everything the loop owns. Called on the loop.
+func (a *Agent) shutdown() {
+	for _, s := range a.streams {
+		for _, c := range s.comps {
+			c.close()
+		}
+	}
+	a.streams = nil
+	clear(a.txs)
+	a.events.flush()
+}
+
+// stream returns the stream with this id. Called on the loop.
+func (a *Agent) stream(id int) (*stream, error) {
+	for _, s := range a.streams {
+		if s.id == id {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %d", ErrInvalidStream, id)
+}
+
+// component returns the component with these ids. Called on the loop.
+func (a *Agent) component(streamID, componentID int) (*component, error) {
+	s, err := a.stream(streamID)
+	if err != nil {
+		return nil, err
+	}
+	if componentID < 1 || componentID > len(s.comps) {
+		return nil, fmt.Errorf("%w: %d in stream %d", ErrInvalidComponent, componentID, streamID)
+	}
+	return s.comps[componentID-1], nil
+}
+
+// publishComponents refreshes the data path's registry. Called on the loop.
+func (a *Agent) publishComponents() {
+	m := map[compKey]*component{}
+	for _, s := range a.streams {
+		for _, c := range s.comps {
+			m[compKey{s.id, c.id}] = c
+		}
+	}
+	a.comps.Store(&m)
+}
+
+// lookup finds a component for the data path, without the loop.
+func (a *Agent) lookup(streamID, componentID int) (*component, error) {
+	c, ok := (*a.comps.Load())[compKey{streamID, componentID}]
+	if !ok {
+		if a.closing.Load() {
+			return nil, ErrClosed
+		}
+		if _, ok := (*a.comps.Load())[compKey{streamID, 1}]; ok {
+			return nil, ErrInvalidComponent
+		}
+		return nil, ErrInvalidStream
+	}
+	return c, nil
+}
+
+// AddLocalAddress restricts host candidates to the added addresses (as
+// nice_agent_add_local_address). If it is never called, every usable
+// interface address is used (loopback and link-local excluded); loopback
+// addresses may be added explicitly.
+func (a *Agent) AddLocalAddress(addr netip.Addr) error {
+	if !addr.IsValid() || addr.IsUnspecified() || addr.IsMulticast() {
+		return fmt.Errorf("%w: local address %v", ErrInvalidArgument, addr)
+	}
+	addr = addr.Unmap().WithZone("")
+	return a.do(func(time.Time) error {
+		if slices.Contains(a.localAddrs, addr) {
+			return nil
+		}
+		if len(a.localAddrs) >= 64 {
+			return fmt.Errorf("%w: more than 64 local addresses", ErrInvalidArgument)
+		}
+		a.localAddrs = append(a.localAddrs, addr)
+		return nil
+	})
+}
+
+// AddStream adds a stream of nComponents components (1..256) and returns its
+// id. Stream ids start at 1 and are never reused.
+func (a *Agent) AddStream(nComponents int) (int, error) {
+	if nComponents < 1 || nComponents > 256 {
+		return 0, fmt.Errorf("%w: %d components", ErrInvalidArgument, nComponents)
+	}
+	var id int
+	err := a.do(func(time.Time) error {
+		a.nextStreamID++
+		s := &stream{id: a.nextStreamID, ufrag: randomICEString(4), pwd: randomICEString(22)}
+		for i := 1; i <= nComponents; i++ {
+			s.comps = append(s.comps, newComponent(s, i))
+		}
+		a.streams = append(a.streams, s)
+		a.publishComponents()
+		id = s.id
+		return nil
+	})
+	return id, err
+}
+
+// RemoveStream removes a stream, closes its sockets and signals
+// streams-removed.
+func (a *Agent) RemoveStream(streamID int) error {
+	return a.do(func(time.Time) error {
+		s, err := a.stream(streamID)
+		if err != nil {
+			return err
+		}
+		for _, c := range s.comps {
+			c.close()
+		}
+		for id, tx := range a.txs {
+			if tx.stream == s {
+				delete(a.txs, id)
+			}
+		}
+		a.streams = slices.DeleteFunc(a.streams, func(x *stream) bool { return x == s })
+		a.publishComponents()
+		a.events.push(event{kind: evStreamsRemoved, ids: []int{streamID}})
+		return nil
+	})
+}
+
+// SetStreamName sets the media name used on the stream's m= line (libnice:
+// "audio", "video", "text", "application", "image" or "message"; gonice
+// accepts any token). Names must be unique among streams.
+func (a *Agent) SetStreamName(streamID int, name string) error {
+	for i := 0; i < len(name); i++ {
+		if name[i] <= ' ' || name[i] >= 0x7f {
+			return fmt.Errorf("%w: stream name %q", ErrInvalidArgument, name)
+		}
+	}
+	return a.do(func(time.Time) error {
+		s, err := a.stream(streamID)
+		if err != nil {
+			return err
+		}
+		for _, o := range a.streams {
+			if o != s && name != "" && o.name == name {
+				return fmt.Errorf("%w: stream name %q already used by stream %d", ErrInvalidArgument, name, o.id)
+			}
+		}
+		s.name = name
+		return nil
+	})
+}
+
+// StreamName returns the stream's media name, "" if none was set.
+func (a *Agent) StreamName(streamID int) (string, error) {
+	var name string
+	err := a.do(func(time.Time) error {
+		s, err := a.stream(streamID)
+		if err == nil {
+			name = s.name
+		}
+		return err
+	})
+	return name, err
+}
+
+// SetPortRange restricts the local ports of a component's host candidates
+// to [min, max]. It must be called before GatherCandidates.
+func (a *Agent) SetPortRange(streamID, componentID int, min, max uint16) error {
+	if min > max || (min == 0) != (max == 0) {
+		return fmt.Errorf("%w: port range %d-%d", ErrInvalidArgument, min, max)
+	}
+	return a.do(func(time.Time) error {
+		c, err := a.component(streamID, componentID)
+		if err != nil {
+			return err
+		}
+		if c.s.gathering {
+			return ErrAlreadyGathering
+		}
+		c.minPort, c.maxPort = min, max
+		return nil
+	})
+}
+
+// LocalCredentials returns the stream's local ufrag and password.
+func (a *Agent) LocalCredentials(streamID int) (ufrag, pwd string, err error) {
+	err = a.do(func(time.Time) error {
+		s, err := a.stream(streamID)
+		if err == nil {
+			ufrag, pwd = s.ufrag, s.pwd
+		}
+		return err
+	})
+	return ufrag, pwd, err
+}
+
+// SetLocalCredentials replaces the stream's generated local credentials.
+// RFC 8445 §5.3 requires a ufrag of at least 4 and a password of at least 22
+// ice-chars; libnice accepts shorter ones, and so does gonice (at least 1).
+func (a *Agent) SetLocalCredentials(streamID int, ufrag, pwd string) error {
+	if !validICEString(ufrag, 1) || !validICEString(pwd, 1) {
+		return fmt.Errorf("%w: credentials must be 1-256 ice-chars", ErrInvalidArgument)
+	}
+	return a.do(func(time.Time) error {
+		s, err := a.stream(streamID)
+		if err == nil {
+			s.ufrag, s.pwd = ufrag, pwd
+		}
+		return err
+	})
+}
+
+// SetRemoteCredentials sets the peer's ufrag and password for the stream.
+// Checks that were waiting for them start.
+func (a *Agent) SetRemoteCredentials(streamID int, ufrag, pwd string) error {
+	if !validICEString(ufrag, 1) || !validICEString(pwd, 1) {
+		return fmt.Errorf("%w: credentials must be 1-256 ice-chars", ErrInvalidArgument)
+	}
+	return a.do(func(now time.Time) error {
+		s, err := a.stream(streamID)
+		if err != nil {
+			return err
+		}
+		a.setRemoteCredentials(s, ufrag, pwd, now)
+		return nil
+	})
+}
+
+// LocalCandidates returns copies of the component's local candidates, in a
+// stable order (the order they were found).
+func (a *Agent) LocalCandidates(streamID, componentID int) ([]Candidate, error) {
+	var out []Candidate
+	err := a.do(func(time.Time) error {
+		c, err := a.component(streamID, componentID)
+		if err != nil {
+			return err
+		}
+		for _, l := range c.local {
+			out = append(out, l.c)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RemoteCandidates returns copies of the component's remote candidates,
+// peer-reflexive ones included, in the order they became known.
+func (a *Agent) RemoteCandidates(streamID, componentID int) ([]Candidate, error) {
+	var out []Candidate
+	err := a.do(func(time.Time) error {
+		c, err := a.component(streamID, componentID)
+		if err != nil {
+			return err
+		}
+		for _, r := range c.remote {
+			out = append(out, *r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SetRemoteCandidates adds remote candidates to a component (trickle: at any
+// time, before or after checks started) and returns how many were added or
+// updated. Candidates the agent cannot use (TCP, an address family it has no
+// socket for) are kept but not paired.
+func (a *Agent) SetRemoteCandidates(streamID, componentID int, cands []Candidate) (int, error) {
+	for _, c := range cands {
+		if err := checkRemoteCandidate(c); err != nil {
+			return 0, err
+		}
+	}
+	var n int
+	err := a.do(func(now time.Time) error {
+		c, err := a.component(streamID, componentID)
+		if err != nil {
+			return err
+		}
+		n = a.addRemoteCandidates(c, cands, now)
+		return nil
+	})
+	return n, err
+}
+
+// checkRemoteCandidate validates a candidate given by the application.
+func checkRemoteCandidate(c Candidate) error {
+	switch {
+	case !c.Addr.IsValid():
+		return fmt.Errorf("%w: remote candidate without address", ErrInvalidArgument)
+	case c.Type < CandidateTypeHost || c.Type > CandidateTypeRelayed:
+		return fmt.Errorf("%w: remote candidate type %d", ErrInvalidArgument, c.Type)
+	case c.Transport < TransportUDP || c.Transport > TransportTCPSO:
+		return fmt.Errorf("%w: remote candidate transport %d", ErrInvalidArgument, c.Transport)
+	case c.Priority == 0:
+		return fmt.Errorf("%w: remote candidate priority 0", ErrInvalidArgument)
+	case len(c.Foundation) > 32:
+		return fmt.Errorf("%w: foundation longer than 32", ErrInvalidArgument)
+	}
+	return nil
+}
+
+// PeerCandidateGatheringDone tells the agent that the peer has sent all its
+// candidates for the stream (RFC 8838 end-of-candidates). A component whose
+// pairs have all failed then goes FAILED at once instead of waiting
+// IdleTimeout for more candidates.
+func (a *Agent) PeerCandidateGatheringDone(streamID int) error {
+	return a.do(func(now time.Time) error {
+		s, err := a.stream(streamID)
+		if err != nil {
+			return err
+		}
+		s.peerGatheringDone = true
+		for _, c := range s.comps {
+			a.checkFailure(c, now)
+		}
+		return nil
+	})
+}
+
+// Restart restarts ICE on every stream (RFC 8445 §9): see RestartStream.
+func (a *Agent) Restart() error {
+	return a.do(func(now time.Time) error {
+		for _, s := range a.streams {
+			a.restartStream(s, now)
+		}
+		return nil
+	})
+}
+
+// RestartStream restarts ICE on one stream, as nice_agent_restart_stream:
+// new local credentials, remote credentials and candidates cleared, checks
+// dropped, components back to GATHERING. Local candidates are kept, and
+// data keeps flowing on the previously selected pair until a new one is
+// selected. Set the new remote credentials after this call.
+func (a *Agent) RestartStream(streamID int) error {
+	return a.do(func(now time.Time) error {
+		s, err := a.stream(streamID)
+		if err != nil {
+			return err
+		}
+		a.restartStream(s, now)
+		return nil
+	})
+}
+
+// SelectedPair returns the pair data is sent on, once the component is
+// CONNECTED or READY.
+func (a *Agent) SelectedPair(streamID, componentID int) (local, remote Candidate, err error) {
+	err = a.do(func(time.Time) error {
+		c, err := a.component(streamID, componentID)
+		if err != nil {
+			return err
+		}
+		if c.selected == nil {
+			return ErrNotReady
+		}
+		local, remote = c.selected.local.c, *c.selected.remote
+		return nil
+	})
+	return local, remote, err
+}
+
+// ComponentState returns the component's state; ComponentStateFailed for
+// unknown ids (as libnice).
+func (a *Agent) ComponentState(streamID, componentID int) ComponentState {
+	st := ComponentStateFailed
+	_ = a.do(func(time.Time) error {
+		c, err := a.component(streamID, componentID)
+		if err == nil {
+			st = c.state
+		}
+		return err
+	})
+	return st
+}
+
+// ConsentLost revokes local consent on a component (RFC 7675 §5.2,
+// nice_agent_consent_lost): the peer's checks are answered with 403, Send
+// fails with ErrConsentLost, and the component goes FAILED. A restart
+// restores consent.
+func (a *Agent) ConsentLost(streamID, componentID int) error {
+	return a.do(func(now time.Time) error {
+		c, err := a.component(streamID, componentID)
+		if err != nil {
+			return err
+		}
+		c.consentRevoked = true
+		a.loseConsent(c, now)
+		return nil
+	})
+}
+
+// Controlling reports the agent's current role, which role-conflict
+// resolution may have changed.
+func (a *Agent) Controlling() bool {
+	var v bool
+	_ = a.do(func(time.Time) error { v = a.controlling; return nil })
+	return v
+}
+
+// SetControlling sets the role (controlling-mode). Before checks start it
+// takes effect at once; while checks run it takes effect at the next restart,
+// as libnice.
+func (a *Agent) SetControlling(controlling bool) error {
+	return a.do(func(time.Time) error {
+		running := false
+		for _, s := range a.streams {
+			if len(s.checklist) > 0 {
+				running = true
+			}
+		}
+		if a.cfg.Lite {
+			controlling = false
+		}
+		if running {
+			a.cfg.Controlling = controlling
+			return nil
+		}
+		a.cfg.Controlling = controlling
+		a.controlling = controlling
+		return nil
+	})
+}
+
+// OnCandidateGatheringDone connects a handler to candidate-gathering-done:
+// every local candidate of the stream has been found.
+func (a *Agent) OnCandidateGatheringDone(fn func(streamID int)) {
+	a.handlers.mu.Lock()
+	a.handlers.gatheringDone = append(a.handlers.gatheringDone, fn)
+	a.handlers.mu.Unlock()
+}
+
+// OnNewCandidate connects a handler to new-candidate(-full): a local
+// candidate was found (host, server-reflexive, or peer-reflexive during checks).
+func (a *Agent) OnNewCandidate(fn func(c Candidate)) {
+	a.handlers.mu.Lock()
+	a.handlers.newCandidate = append(a.handlers.newCandidate, fn)
+	a.handlers.mu.Unlock()
+}
+
+// OnNewRemoteCandidate connects a handler to new-remote-candidate(-full): a
+// peer-reflexive remote candidate was learned from a check.
+func (a *Agent) OnNewRemoteCandidate(fn func(c Candidate)) {
+	a.handlers.mu.Lock()
+	a.handlers.newRemote = append(a.handlers.newRemote, fn)
+	a.handlers.mu.Unlock()
+}
+
+// OnComponentStateChanged connects a handler to component-state-changed.
+// States change only along libnice's allowed transitions.
+func (a *Agent) OnComponentStateChanged(fn func(streamID, componentID int, s ComponentState)) {
+	a.handlers.mu.Lock()
+	a.handlers.stateChanged = append(a.handlers.stateChanged, fn)
+	a.handlers.mu.Unlock()
+}
+
+// OnNewSelectedPair connects a handler to new-selected-pair(-full): the
+// pair data is sent on changed.
+func (a *Agent) OnNewSelectedPair(fn func(streamID, componentID int, local, remote Candidate)) {
+	a.handlers.mu.Lock()
+	a.handlers.newSelectedPair = append(a.handlers.newSelectedPair, fn)
+	a.handlers.mu.Unlock()
+}
+
+// OnInitialBindingRequestReceived connects a handler to
+// initial-binding-request-received: the first authenticated check from the
+// peer arrived on the stream.
+func (a *Agent) OnInitialBindingRequestReceived(fn func(streamID int)) {
+	a.handlers.mu.Lock()
+	a.handlers.initialBindingReq = append(a.handlers.initialBindingReq, fn)
+	a.handlers.mu.Unlock()
+}
+
+// OnStreamsRemoved connects a handler to streams-removed.
+func (a *Agent) OnStreamsRemoved(fn func(streamIDs []int)) {
+	a.handlers.mu.Lock()
+	a.handlers.streamsRemoved = append(a.handlers.streamsRemoved, fn)
+	a.handlers.mu.Unlock()
+}
+
+// setState changes a component's state along libnice's allowed transitions,
+// passing through the states in between, and signals every change.
+// Called on the loop.
+func (a *Agent) setState(c *component, next ComponentState) {
+	for c.state != next {
+		step := next
+		if !c.state.validTransition(next) {
+			switch {
+			case next == ComponentStateReady && c.state != ComponentStateConnected:
+				step = ComponentStateConnected
+				if !c.state.validTransition(step) {
+					step = ComponentStateConnecting
+				}
+			case next == ComponentStateConnected:
+				step = ComponentStateConnecting
+			default:
+				a.log.Error("nice: invalid state transition", "stream", c.s.id, "component", c.id, "from", c.state, "to", next)
+				return
+			}
+		}
+		a.log.Debug("component state", "stream", c.s.id, "component", c.id, "from", c.state, "to", step)
+		c.state = step
+		a.events.push(event{kind: evStateChanged, streamID: c.s.id, componentID: c.id, state: step})
+	}
+}

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+
+package nice
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Protocol and implementation constants. Where libnice's effective default is
+// sound, gonice uses it (agent-priv.h, stun/usages/timer.h).
+const (
+	// DefaultTa is the pacing interval between checks: libnice's 20 ms
+	// (stun-pacing-timer). RFC 8445 §14.2 suggests 50 ms for non-RTP traffic.
+	DefaultTa = 20 * time.Millisecond
+	// DefaultMaxChecks bounds each checklist (max-connectivity-checks).
+	DefaultMaxChecks = 100
+	// DefaultSTUNInitialTimeout is the first retransmission timeout (RTO) of a
+	// STUN transaction (stun-initial-timeout).
+	DefaultSTUNInitialTimeout = 500 * time.Millisecond
+	// DefaultSTUNMaxRetransmissions bounds retransmissions of a STUN
+	// transaction (stun-max-retransmissions).
+	DefaultSTUNMaxRetransmissions = 3
+	// DefaultIdleTimeout is how long a component whose pairs all failed waits
+	// for more remote candidates before it goes FAILED (idle-timeout).
+	DefaultIdleTimeout = 5 * time.Second
+	// DefaultKeepaliveInterval is Tr, the interval of keepalives on the
+	// selected pair (RFC 8445 §11: at least 15 s; libnice 25 s).
+	DefaultKeepaliveInterval = 25 * time.Second
+	// DefaultConsentInterval is the mean interval of consent checks
+	// (RFC 7675 §5.1: 5 s, randomized to 0.8–1.2 times).
+	DefaultConsentInterval = 5 * time.Second
+	// DefaultConsentTimeout is how long without a consent response before
+	// consent is lost (RFC 7675 §5.1: 30 s).
+	DefaultConsentTimeout = 30 * time.Second
+	// DefaultGatheringTimeout bounds server-reflexive discovery.
+	DefaultGatheringTimeout = 3 * time.Second
+	// DefaultNominationDelay is how long regular nomination waits for a
+	// higher-priority pair to succeed before nominating the best valid pair.
+	DefaultNominationDelay = 200 * time.Millisecond
+	// DefaultSTUNPort is the STUN server port when none is given.
+	DefaultSTUNPort = 3478
+)
+
+// Config configures an Agent. The zero value is a sound agent: every field's
+// zero value selects the default given in its comment.
+type Config struct {
+	// Controlling makes the agent start in the controlling role
+	// (controlling-mode). Roles may still change through role-conflict
+	// resolution (RFC 8445 §7.3.1.1). libnice's effective default is TRUE;
+	// the zero value here is controlled, as the offerer/answerer roles are
+	// the application's to choose.
+	Controlling bool
+	// Nomination selects regular (default, RFC 8445) or aggressive nomination.
+	Nomination NominationMode
+	// STUNServer is "host:port" or "ip" of a STUN server for server-reflexive
+	// candidates (stun-server, stun-server-port; port 3478 when omitted).
+	// Empty: no server-reflexive candidates.
+	STUNServer string
+	// Ta is the pacing interval between checks (default DefaultTa).
+	Ta time.Duration
+	// MaxChecks bounds the pairs of each checklist (default DefaultMaxChecks).
+	MaxChecks int
+	// STUNInitialTimeout is the first RTO of a STUN transaction (default 500 ms).
+	STUNInitialTimeout time.Duration
+	// STUNMaxRetransmissions bounds retransmissions (default 3).
+	STUNMaxRetransmissions int
+	// IdleTimeout: see DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// KeepaliveInterval is Tr (default 25 s).
+	KeepaliveInterval time.Duration
+	// KeepaliveConncheck sends keepalives as Binding requests rather than
+	// indications (keepalive-conncheck). Consent freshness implies it.
+	KeepaliveConncheck bool
+	// DisableConsentFreshness turns RFC 7675 consent freshness off; then
+	// keepalives are indications (unless KeepaliveConncheck) and a dead peer
+	// is never detected. libnice's consent-freshness defaults to FALSE;
+	// gonice checks consent by default, as WebRTC requires.
+	DisableConsentFreshness bool
+	// ConsentInterval and ConsentTimeout: see DefaultConsentInterval and
+	// DefaultConsentTimeout.
+	ConsentInterval time.Duration
+	ConsentTimeout  time.Duration
+	// GatheringTimeout bounds server-reflexive discovery (default 3 s).
+	GatheringTimeout time.Duration
+	// NominationDelay: see DefaultNominationDelay.
+	NominationDelay time.Duration
+	// DisableUDP turns off UDP candidates (ice-udp=FALSE). With no other
+	// transport, gathering then finds nothing.
+	DisableUDP bool
+	// Lite makes the agent an ICE-lite agent (full-mode=FALSE): host
+	// candidates only, it never sends checks and is always controlled.
+	Lite bool
+	// Software, when set, is sent in the SOFTWARE attribute of STUN messages
+	// (nice_agent_set_software).
+	Software string
+	// Net opens sockets; nil means the operating system's network.
+	Net Net
+	// Logger receives debug logs; nil discards them. Passwords and keys are
+	// never logged.
+	Logger *slog.Logger
+}
+
+// withDefaults returns cfg with every zero field set to its default.
+func (cfg Config) withDefaults() Config {
+	if cfg.Ta <= 0 {
+		cfg.Ta = DefaultTa
+	}
+	if cfg.MaxChecks <= 0 {
+		cfg.MaxChecks = DefaultMaxChecks
+	}
+	if cfg.STUNInitialTimeout <= 0 {
+		cfg.STUNInitialTimeout = DefaultSTUNInitialTimeout
+	}
+	if cfg.STUNMaxRetransmissions <= 0 {
+		cfg.STUNMaxRetransmissions = DefaultSTUNMaxRetransmissions
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.KeepaliveInterval <= 0 {
+		cfg.KeepaliveInterval = DefaultKeepaliveInterval
+	}
+	if cfg.ConsentInterval <= 0 {
+		cfg.ConsentInterval = DefaultConsentInterval
+	}
+	if cfg.ConsentTimeout <= 0 {
+		cfg.ConsentTimeout = DefaultConsentTimeout
+	}
+	if cfg.GatheringTimeout <= 0 {
+		cfg.GatheringTimeout = DefaultGatheringTimeout
+	}
+	if cfg.NominationDelay <= 0 {
+		cfg.NominationDelay = DefaultNominationDelay
+	}
+	if cfg.Net == nil {
+		cfg.Net = osNet{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Lite {
+		cfg.Controlling = false
+	}
+	return cfg
+}

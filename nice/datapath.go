@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+
+package nice
+
+import (
+	"net/netip"
+	"sync"
+
+	"github.com/gonice/gonice/nice/internal/stunx"
+)
+
+// packet is a pooled buffer carrying one datagram off a reader goroutine.
+type packet struct {
+	b    []byte
+	n    int
+	sock *socket
+	from netip.AddrPort
+}
+
+// packetBufSize covers STUN and ordinary media; a larger datagram gets a
+// buffer of its own (rare; not the steady state).
+const packetBufSize = 2048
+
+var packetPool = sync.Pool{New: func() any { return &packet{b: make([]byte, packetBufSize)} }}
+
+func getPacket(p []byte) *packet {
+	pk := packetPool.Get().(*packet)
+	if cap(pk.b) < len(p) {
+		pk.b = make([]byte, len(p))
+	}
+	pk.b = pk.b[:cap(pk.b)]
+	pk.n = copy(pk.b, p)
+	return pk
+}
+
+func putPacket(pk *packet) {
+	if pk == nil {
+		return
+	}
+	pk.sock = nil
+	if cap(pk.b) > packetBufSize {
+		pk.b = make([]byte, packetBufSize)
+	}
+	packetPool.Put(pk)
+}
+
+// maxDatagram is the largest UDP payload.
+const maxDatagram = 65536
+
+// readLoop is the one reader goroutine of a socket. STUN goes to the loop;
+// anything else is delivered to the component from this goroutine.
+func (a *Agent) readLoop(s *socket) {
+	defer a.readers.Done()
+	buf := make([]byte, maxDatagram)
+	for {
+		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if s.closed.Load() || isClosedErr(err) {
+				return
+			}
+			if isTransientErr(err) {
+				continue
+			}
+			a.log.Warn("nice: socket read failed; socket abandoned", "local", s.local, "err", err)
+			return
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		p := buf[:n]
+		if stunx.IsSTUN(p) {
+			pk := getPacket(p)
+			pk.sock, pk.from = s, from
+			select {
+			case a.stunIn <- pk:
+			case <-a.quit:
+				putPacket(pk)
+				return
+			default:
+				// The loop is overloaded: drop, as a full socket buffer would.
+				putPacket(pk)
+			}
+			continue
+		}
+		s.comp.deliver(from, p)
+	}
+}
+
+// deliver hands application data to the component's receiver. Data from an
+// address that is not a known remote candidate is dropped.
+func (c *component) deliver(from netip.AddrPort, p []byte) {
+	if _, ok := (*c.peers.Load())[from]; !ok {
+		return
+	}
+	if h := c.recv.Load(); h != nil {
+		h.fn(c.s.id, c.id, p)
+		return
+	}
+	pk := getPacket(p)
+	pk.from = from
+	select {
+	case c.recvq <- pk:
+	default:
+		putPacket(pk) // queue full: drop, as a socket would
+	}
+}
+
+// Send sends p on the component's selected pair, from the caller's
+// goroutine. It needs a selected pair (CONNECTED or READY) and returns
+// ErrNotReady before, ErrConsentLost after consent was lost.
+func (a *Agent) Send(streamID, componentID int, p []byte) (int, error) {
+	c, err := a.lookup(streamID, componentID)
+	if err != nil {
+		return 0, err
+	}
+	path := c.path.Load()
+	if path == nil {
+		if c.lost.Load() {
+			return 0, ErrConsentLost
+		}
+		return 0, ErrNotReady
+	}
+	return path.conn.WriteToUDPAddrPort(p, path.remote)
+}
+
+// AttachRecv sets the function that receives the component's data, called
+// on the socket's reader goroutine with a buffer valid only during the call.
+// fn nil detaches it; data then queues for Recv. STUN is handled by the agent
+// whether or not a function is attached.
+func (a *Agent) AttachRecv(streamID, componentID int, fn func(streamID, componentID int, p []byte)) error {
+	c, err := a.lookup(streamID, componentID)
+	if err != nil {
+		return err
+	}
+	if fn == nil {
+		c.recv.Store(nil)
+		return nil
+	}
+	c.recv.Store(&recvHandler{fn: fn})
+	return nil
+}
+
+// Recv blocks until a datagram arrives on the component, copies it into p
+// and returns its length (truncated to len(p)), like nice_agent_recv. It
+// returns ErrClosed when the agent is closed or the stream removed, and
+// ErrRecvAttached while a receive function is attached.
+func (a *Agent) Recv(streamID, componentID int, p []byte) (int, error) {
+	c, err := a.lookup(streamID, componentID)
+	if err != nil {
+		return 0, err
+	}
+	return c.read(p, nil)
+}
+
+// read waits for a queued datagram, or until closed or timeout fires.
+func (c *component) read(p []byte, timeout <-chan struct{}) (int, error) {
+	if c.recv.Load() != nil {
+		return 0, ErrRecvAttached
+	}
+	select {
+	case pk := <-c.recvq:
+		n := copy(p, pk.b[:pk.n])
+		putPacket(pk)
+		return n, nil
+	case <-c.closed:
+		return 0, ErrClosed
+	case <-timeout:
+		return 0, ErrTimeout
+	}
+}

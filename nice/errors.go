@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+
+package nice
+
+import "errors"
+
+// Errors returned by the Agent. Compare with errors.Is: returned errors may
+// wrap these with detail.
+var (
+	// ErrClosed: the agent was closed.
+	ErrClosed = errors.New("nice: agent closed")
+	// ErrInvalidStream: no stream has this id.
+	ErrInvalidStream = errors.New("nice: invalid stream id")
+	// ErrInvalidComponent: the stream has no component with this id.
+	ErrInvalidComponent = errors.New("nice: invalid component id")
+	// ErrInvalidArgument: an argument is out of range or malformed.
+	ErrInvalidArgument = errors.New("nice: invalid argument")
+	// ErrNotReady: the component has no selected pair yet, so nothing can be sent.
+	ErrNotReady = errors.New("nice: no selected pair")
+	// ErrConsentLost: consent to send (RFC 7675) was lost or revoked.
+	ErrConsentLost = errors.New("nice: consent to send lost")
+	// ErrNoAddress: gathering found no usable local address or port.
+	ErrNoAddress = errors.New("nice: no usable local address or port")
+	// ErrSDP: an SDP text could not be parsed.
+	ErrSDP = errors.New("nice: malformed SDP")
+	// ErrAlreadyGathering: the port range can no longer be changed.
+	ErrAlreadyGathering = errors.New("nice: candidates already gathered")
+	// ErrRecvAttached: Recv is not available while a receive callback is attached.
+	ErrRecvAttached = errors.New("nice: a receive callback is attached to this component")
+	// ErrTimeout: a deadline set on a Conn passed.
+	ErrTimeout = errors.New("nice: i/o timeout")
+)

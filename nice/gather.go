@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+
+package nice
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// GatherCandidates opens the stream's sockets and starts gathering: host
+// candidates at once, server-reflexive ones from the STUN server. Each
+// candidate is signalled with new-candidate, then candidate-gathering-done.
+// A second call is a no-op, as in libnice. It fails with ErrNoAddress when
+// no usable address or port exists.
+func (a *Agent) GatherCandidates(streamID int) error {
+	var addrs []netip.Addr
+	var listErr error
+	// Interface discovery may block; do it off the loop.
+	detected, listErr := a.net.InterfaceAddrs()
+	return a.do(func(now time.Time) error {
+		s, err := a.stream(streamID)
+		if err != nil {
+			return err
+		}
+		if s.gathering {
+			return nil
+		}
+		addrs = a.localAddrs
+		if len(addrs) == 0 {
+			if listErr != nil {
+				return fmt.Errorf("%w: listing interfaces: %v", ErrNoAddress, listErr)
+			}
+			addrs = detected
+		}
+		if a.cfg.DisableUDP || len(addrs) == 0 {
+			return ErrNoAddress
+		}
+		if err := a.openSockets(s, addrs); err != nil {
+			return err
+		}
+		s.gathering = true
+		for _, c := range s.comps {
+			a.setState(c, ComponentStateGathering)
+		}
+		for _, c := range s.comps {
+			for _, sk := range c.socks {
+				a.addHostCandidate(c, sk, now)
+			}
+		}
+		for _, c := range s.comps {
+			for _, sk := range c.socks {
+				a.readers.Add(1)
+				go a.readLoop(sk) // one reader per socket, until the socket closes
+			}
+		}
+		if a.stunServer.IsValid() && !a.cfg.Lite {
+			for _, c := range s.comps {
+				for _, sk := range c.socks {
+					if sk.local.Addr().Is4() == a.stunServer.Addr().Is4() {
+						a.startDiscovery(s, c, sk, now)
+					}
+				}
+			}
+		}
+		if s.pendingDiscoveries > 0 {
+			s.gatherDeadline = now.Add(a.cfg.GatheringTimeout)
+		} else {
+			a.finishGathering(s)
+		}
+		return nil
+	})
+}
+
+// openSockets binds one UDP socket per component and address. Called on
+// the loop. On failure nothing stays open.
+func (a *Agent) openSockets(s *stream, addrs []netip.Addr) error {
+	var opened []*socket
+	fail := func(err error) error {
+		for _, sk := range opened {
+			_ = sk.conn.Close()
+		}
+		for _, c := range s.comps {
+			c.socks = nil
+		}
+		return err
+	}
+	for _, c := range s.comps {
+		for i, ip := range addrs {
+			conn, err := a.bind(ip, c.minPort, c.maxPort)
+			if err != nil {
+				a.log.Debug("nice: cannot bind", "stream", s.id, "component", c.id, "addr", ip, "err", err)
+				continue
+			}
+			sk := &socket{conn: conn, comp: c, local: conn.LocalAddrPort(), addrIndex: i}
+			c.socks = append(c.socks, sk)
+			opened = append(opened, sk)
+		}
+		if len(c.socks) == 0 {
+			return fail(fmt.Errorf("%w: component %d of stream %d", ErrNoAddress, c.id, s.id))
+		}
+	}
+	return nil
+}
+
+// bind opens a socket on ip within [minPort, maxPort] (any port if 0): the
+// search starts at a random port and wraps, as libnice does.
+func (a *Agent) bind(ip netip.Addr, minPort, maxPort uint16) (PacketConn, error) {
+	if minPort == 0 {
+		return a.net.ListenUDP(netip.AddrPortFrom(ip, 0))
+	}
+	n := int(maxPort) - int(minPort) + 1
+	start := rand.IntN(n)
+	var err error
+	for i := range n {
+		port := uint16(int(minPort) + (start+i)%n)
+		var conn PacketConn
+		conn, err = a.net.ListenUDP(netip.AddrPortFrom(ip, port))
+		if err == nil {
+			return conn, nil
+		}
+	}
+	return nil, errors.Join(errors.New("no free port in range"), err)
+}
+
+// foundation returns the foundation shared by candidates of the same type,
+// base address and server (RFC 8445 §5.1.1.3): a decimal counter per agent,
+// as libnice. Called on the loop.
+func (a *Agent) foundation(t CandidateType, base netip.Addr, server netip.AddrPort) string {
+	k := foundationKey{typ: t, base: base, server: server}
+	if f, ok := a.foundations[k]; ok {
+		return f
+	}
+	a.nextFoundation++
+	f := strconv.Itoa(a.nextFoundation)
+	a.foundations[k] = f
+	return f
+}
+
+// addHostCandidate adds the host candidate of sk. Called on the loop.
+func (a *Agent) addHostCandidate(c *component, sk *socket, now time.Time) {
+	cand := Candidate{
+		Type:        CandidateTypeHost,
+		Transport:   TransportUDP,
+		Addr:        sk.local,
+		Base:        sk.local,
+		Priority:    candidatePriority(CandidateTypeHost, udpLocalPreference(sk.addrIndex, 0), c.id),
+		Foundation:  a.foundation(CandidateTypeHost, sk.local.Addr(), netip.AddrPort{}),
+		StreamID:    c.s.id,
+		ComponentID: c.id,
+	}
+	a.addLocalCandidate(c, &localCandidate{c: cand, sock: sk}, now)
+}
+
+// addLocalCandidate records a local candidate, signals it and pairs it with
+// the remote candidates when it is pairable. Called on the loop.
+func (a *Agent) addLocalCandidate(c *component, l *localCandidate, now time.Time) {
+	c.local = append(c.local, l)
+	a.log.Debug("local candidate", "stream", c.s.id, "component", c.id, "candidate", l.c.String())
+	a.events.push(event{kind: evNewCandidate, streamID: c.s.id, componentID: c.id, cand: l.c})
+	if l.c.Type == CandidateTypeHost {
+		for _, r := range c.remote {
+			a.addPair(c, l, r, now)
+		}
+	}
+}
+
+// startDiscovery sends a Binding request to the STUN server from sk.
+// Called on the loop.
+func (a *Agent) startDiscovery(s *stream, c *component, sk *socket, now time.Time) {
+	tx := a.newTransaction(txDiscovery, s, c, sk, a.stunServer)
+	if err := a.buildDiscovery(tx); err != nil {
+		a.log.Warn("nice: building STUN request", "err", err)
+		delete(a.txs, tx.id)
+		return
+	}
+	s.pendingDiscoveries++
+	a.sendTransaction(tx, now)
+}
+
+// discoveryDone accounts for one finished server-reflexive request.
+// Called on the loop.
+func (a *Agent) discoveryDone(s *stream) {
+	if s.pendingDiscoveries > 0 {
+		s.pendingDiscoveries--
+	}
+	if s.pendingDiscoveries == 0 && !s.gatheringDone {
+		a.finishGathering(s)
+	}
+}
+
+// onDiscoveryResponse adds the server-reflexive candidate from a Binding
+// response. Called on the loop.
+func (a *Agent) onDiscoveryResponse(tx *transaction, mapped netip.AddrPort, now time.Time) {
+	c, sk := tx.comp, tx.sock
+	defer a.discoveryDone(tx.stream)
+	if !mapped.IsValid() || mapped == sk.local {
+		return
+	}
+	for _, l := range c.local {
+		if l.c.Type == CandidateTypeServerReflexive && l.c.Addr == mapped {
+			return
+		}
+	}
+	cand := Candidate{
+		Type:        CandidateTypeServerReflexive,
+		Transport:   TransportUDP,
+		Addr:        mapped,
+		Base:        sk.local,
+		Priority:    candidatePriority(CandidateTypeServerReflexive, udpLocalPreference(sk.addrIndex, 0), c.id),
+		Foundation:  a.foundation(CandidateTypeServerReflexive, sk.local.Addr(), tx.dest),
+		StreamID:    c.s.id,
+		ComponentID: c.id,
+	}
+	a.addLocalCandidate(c, &localCandidate{c: cand, sock: sk}, now)
+}
+
+// finishGathering signals candidate-gathering-done. Called on the loop.
+func (a *Agent) finishGathering(s *stream) {
+	s.gatheringDone = true
+	s.gatherDeadline = time.Time{}
+	a.events.push(event{kind: evGatheringDone, streamID: s.id})
+}

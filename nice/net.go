@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+
+package nice
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"strings"
+	"syscall"
+)
+
+// Net opens the sockets an agent uses and lists the local addresses that
+// can carry host candidates. Config.Net nil means the operating system's
+// network; package nicetest provides an in-memory network with NATs.
+type Net interface {
+	// ListenUDP opens a UDP socket bound to laddr; port 0 asks for any port.
+	ListenUDP(laddr netip.AddrPort) (PacketConn, error)
+	// InterfaceAddrs returns the addresses of the interfaces that are up,
+	// loopback and link-local excluded, in a stable order.
+	InterfaceAddrs() ([]netip.Addr, error)
+}
+
+// PacketConn is a UDP socket as the agent uses it. *net.UDPConn has every
+// method but LocalAddrPort. ReadFromUDPAddrPort must return an error wrapping
+// net.ErrClosed once Close was called.
+type PacketConn interface {
+	ReadFromUDPAddrPort(b []byte) (n int, addr netip.AddrPort, err error)
+	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
+	LocalAddrPort() netip.AddrPort
+	Close() error
+}
+
+// osNet is the operating system's network.
+type osNet struct{}
+
+// socketBufferSize is what the agent asks for SO_RCVBUF and SO_SNDBUF: large
+// enough that a burst of media is not dropped by the kernel. The kernel caps
+// it at net.core.rmem_max / wmem_max.
+const socketBufferSize = 4 << 20
+
+type osConn struct {
+	*net.UDPConn
+	local netip.AddrPort
+}
+
+func (c *osConn) LocalAddrPort() netip.AddrPort { return c.local }
+
+func (osNet) ListenUDP(laddr netip.AddrPort) (PacketConn, error) {
+	network := "udp4"
+	if laddr.Addr().Is6() && !laddr.Addr().Is4In6() {
+		network = "udp6"
+	}
+	c, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(laddr))
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetReadBuffer(socketBufferSize)
+	_ = c.SetWriteBuffer(socketBufferSize)
+	local := c.LocalAddr().(*net.UDPAddr).AddrPort()
+	// Keep the bound address (with its zone) rather than the unspecified one.
+	local = netip.AddrPortFrom(laddr.Addr(), local.Port())
+	return &osConn{UDPConn: c, local: local}, nil
+}
+
+// ignoredInterfacePrefixes are skipped when addresses are detected, as
+// libnice's default ignored-network-interface-prefix list.
+var ignoredInterfacePrefixes = []string{"docker", "veth", "virbr", "vnet"}
+
+func (osNet) InterfaceAddrs() ([]netip.Addr, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	var out []netip.Addr
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 || ifc.Flags&net.FlagRunning == 0 {
+			continue
+		}
+		skip := false
+		for _, p := range ignoredInterfacePrefixes {
+			if strings.HasPrefix(ifc.Name, p) {
+				skip = true
+			}
+		}
+		if skip {
+			continue
+		}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			ipn, ok := a.(*net.IPNet)
+			if !ok {
+				continue
+			}
+			ip, ok := netip.AddrFromSlice(ipn.IP)
+			if !ok {
+				continue
+			}
+			ip = ip.Unmap()
+			if ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsMulticast() || ip.IsUnspecified() {
+				continue
+			}
+			out = append(out, ip)
+		}
+	}
+	return out, nil
+}
+
+// isClosedErr reports whether err means the socket was closed.
+func isClosedErr(err error) bool {
+	return errors.Is(err, net.ErrClosed)
+}
+
+// isTransientErr reports whether a read error should be ignored (ICMP port
+// unreachable surfacing as ECONNREFUSED, and similar).
+func isTransientErr(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) ||
+		errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EMSGSIZE)
+}
