@@ -41,6 +41,7 @@ type Agent struct {
 	closing      atomic.Bool
 	dispatcherID atomic.Uint64
 	readers      sync.WaitGroup
+	readerIDs    sync.Map // goroutine ids of the readers
 
 	events   eventQueue
 	handlers handlers
@@ -162,19 +163,23 @@ func resolveServer(s string, defPort uint16) (netip.AddrPort, error) {
 
 // Close stops the agent: it closes every socket and returns when every
 // goroutine of the agent has exited. Signals queued before Close are still
-// delivered. Close is idempotent. Called from a signal handler, it returns
-// without waiting for that handler's own goroutine, which exits when the
-// handler returns.
+// delivered. Close is idempotent. Called from a signal handler or a receive
+// function, it returns without waiting for that function's own goroutine,
+// which exits when the function returns.
 func (a *Agent) Close() error {
-	onDispatcher := goid() == a.dispatcherID.Load()
+	me := goid()
+	onDispatcher := me == a.dispatcherID.Load()
+	_, onReader := a.readerIDs.Load(me)
 	if a.closing.CompareAndSwap(false, true) {
 		close(a.quit)
 		<-a.loopDone
-		a.readers.Wait()
+		if !onReader {
+			a.readers.Wait()
+		}
 		a.timer.Stop()
 		close(a.dispatchQuit)
 	}
-	if !onDispatcher {
+	if !onDispatcher && !onReader {
 		<-a.dispatchDone
 	}
 	return nil

@@ -35,7 +35,9 @@ func newRecorder(a *nice.Agent) *recorder {
 		r.mu.Unlock()
 		close(ch)
 	})
-	a.OnNewCandidate(func(c nice.Candidate) { r.add(fmt.Sprintf("new-candidate s%d c%d %s", c.StreamID, c.ComponentID, c.Type)) })
+	a.OnNewCandidate(func(c nice.Candidate) {
+		r.add(fmt.Sprintf("new-candidate s%d c%d %s", c.StreamID, c.ComponentID, c.Type))
+	})
 	a.OnNewRemoteCandidate(func(c nice.Candidate) {
 		r.add(fmt.Sprintf("new-remote-candidate s%d c%d %s", c.StreamID, c.ComponentID, c.Type))
 	})

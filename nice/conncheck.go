@@ -383,17 +383,32 @@ func (a *Agent) nextPair() *pair {
 			}
 		}
 	}
+	// No Waiting pair: unfreeze the best Frozen pair whose foundation has
+	// no pair Waiting or In-Progress in any checklist.
 	for _, s := range a.streams {
 		if !a.checksPossible(s) {
 			continue
 		}
 		for _, p := range s.checklist {
-			if p.state == pairFrozen && p.comp.state != ComponentStateReady {
+			if p.state == pairFrozen && p.comp.state != ComponentStateReady && !a.foundationActive(p.foundation) {
 				return p
 			}
 		}
 	}
 	return nil
+}
+
+// foundationActive reports whether a pair of this foundation is Waiting or
+// In-Progress in any checklist. Called on the loop.
+func (a *Agent) foundationActive(f string) bool {
+	for _, s := range a.streams {
+		for _, p := range s.checklist {
+			if p.foundation == f && (p.state == pairWaiting || p.state == pairInProgress) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // hasPendingChecks reports whether pacing has work.
@@ -406,7 +421,10 @@ func (a *Agent) hasPendingChecks() bool {
 			return true
 		}
 		for _, p := range s.checklist {
-			if (p.state == pairWaiting || p.state == pairFrozen) && p.comp.state != ComponentStateReady {
+			if p.comp.state == ComponentStateReady {
+				continue
+			}
+			if p.state == pairWaiting || p.state == pairFrozen && !a.foundationActive(p.foundation) {
 				return true
 			}
 		}

@@ -51,6 +51,11 @@ const maxDatagram = 65536
 // anything else is delivered to the component from this goroutine.
 func (a *Agent) readLoop(s *socket) {
 	defer a.readers.Done()
+	// Close, called from a receive function on this goroutine, must not
+	// wait for it.
+	id := goid()
+	a.readerIDs.Store(id, struct{}{})
+	defer a.readerIDs.Delete(id)
 	buf := make([]byte, maxDatagram)
 	for {
 		n, from, err := s.conn.ReadFromUDPAddrPort(buf)

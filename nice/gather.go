@@ -223,4 +223,10 @@ func (a *Agent) finishGathering(s *stream) {
 	s.gatheringDone = true
 	s.gatherDeadline = time.Time{}
 	a.events.push(event{kind: evGatheringDone, streamID: s.id})
+	// Components that already have the peer's candidates are checking.
+	for _, c := range s.comps {
+		if c.state == ComponentStateGathering && len(c.remote) > 0 {
+			a.setState(c, ComponentStateConnecting)
+		}
+	}
 }

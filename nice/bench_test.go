@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+
+package nice_test
+
+import (
+	"runtime"
+	"sort"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gonice/gonice/nice"
+)
+
+// connectedPair returns two loopback agents with one stream each, READY.
+func connectedPair(tb testing.TB, ncomp int, cfgA, cfgB nice.Config) (a, b *nice.Agent, sa, sb int) {
+	tb.Helper()
+	t, ok := tb.(*testing.T)
+	if !ok {
+		t = &testing.T{}
+	}
+	_ = t
+	a, err := nice.NewAgent(cfgA)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b, err = nice.NewAgent(cfgB)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { a.Close(); b.Close() })
+	ready := make(chan struct{}, 2*ncomp)
+	gathered := make(chan struct{}, 2)
+	for _, ag := range []*nice.Agent{a, b} {
+		ag.OnComponentStateChanged(func(_, _ int, s nice.ComponentState) {
+			if s == nice.ComponentStateReady {
+				ready <- struct{}{}
+			}
+		})
+		ag.OnCandidateGatheringDone(func(int) { gathered <- struct{}{} })
+		if err := ag.AddLocalAddress(loopback); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if sa, err = a.AddStream(ncomp); err != nil {
+		tb.Fatal(err)
+	}
+	if sb, err = b.AddStream(ncomp); err != nil {
+		tb.Fatal(err)
+	}
+	if err := a.GatherCandidates(sa); err != nil {
+		tb.Fatal(err)
+	}
+	if err := b.GatherCandidates(sb); err != nil {
+		tb.Fatal(err)
+	}
+	<-gathered
+	<-gathered
+	exchangeTB(tb, a, b, sa, sb, ncomp)
+	exchangeTB(tb, b, a, sb, sa, ncomp)
+	for range 2 * ncomp {
+		select {
+		case <-ready:
+		case <-time.After(10 * time.Second):
+			tb.Fatal("agents did not become READY")
+		}
+	}
+	return a, b, sa, sb
+}
+
+func exchangeTB(tb testing.TB, from, to *nice.Agent, fromSID, toSID, ncomp int) {
+	tb.Helper()
+	u, p, err := from.LocalCredentials(fromSID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := to.SetRemoteCredentials(toSID, u, p); err != nil {
+		tb.Fatal(err)
+	}
+	for c := 1; c <= ncomp; c++ {
+		cands, err := from.LocalCandidates(fromSID, c)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := to.SetRemoteCandidates(toSID, c, cands); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// TestZeroAllocDataPath asserts 0 allocations per packet sent and received
+// in steady state: Send on one agent, delivery to the receive function of
+// the other.
+func TestZeroAllocDataPath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a connected pair; skipped in -short")
+	}
+	a, b, sa, sb := connectedPair(t, 1, nice.Config{Controlling: true}, nice.Config{})
+	got := make(chan struct{}, 1)
+	if err := b.AttachRecv(sb, 1, func(_, _ int, p []byte) { got <- struct{}{} }); err != nil {
+		t.Fatal(err)
+	}
+	pkt := make([]byte, 1200)
+	pkt[0] = 0x80                      // an RTP-looking first byte
+	lost := time.NewTimer(time.Minute) // one timer: time.After would allocate
+	defer lost.Stop()
+	roundTrip := func() {
+		if _, err := a.Send(sa, 1, pkt); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-got:
+		case <-lost.C:
+			t.Fatal("packet lost on loopback")
+		}
+	}
+	for range 100 {
+		roundTrip() // warm up pools
+	}
+	if n := testing.AllocsPerRun(2000, roundTrip); n != 0 {
+		t.Errorf("allocations per packet (send + receive) = %v, want 0", n)
+	}
+	send := func() {
+		if _, err := a.Send(sa, 1, pkt); err != nil {
+			t.Fatal(err)
+		}
+		<-got
+	}
+	if n := testing.AllocsPerRun(1000, send); n != 0 {
+		t.Errorf("allocations per Send = %v, want 0", n)
+	}
+	// Recv path (queue, no receive function) must not allocate either.
+	if err := b.AttachRecv(sb, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1500)
+	recv := func() {
+		if _, err := a.Send(sa, 1, pkt); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Recv(sb, 1, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 100 {
+		recv()
+	}
+	if n := testing.AllocsPerRun(1000, recv); n != 0 {
+		t.Errorf("allocations per Send+Recv = %v, want 0", n)
+	}
+}
+
+// BenchmarkConnect measures checks start (remote candidates given) → both
+// agents READY, on loopback with host candidates. It reports the median as
+// median-ms; ns/op is the mean.
+func BenchmarkConnect(b *testing.B) {
+	for _, mode := range []nice.NominationMode{nice.NominationRegular, nice.NominationAggressive} {
+		b.Run(mode.String(), func(b *testing.B) {
+			var samples []time.Duration
+			for range b.N {
+				b.StopTimer()
+				a1, _ := nice.NewAgent(nice.Config{Controlling: true, Nomination: mode})
+				a2, _ := nice.NewAgent(nice.Config{Nomination: mode})
+				ready := make(chan struct{}, 2)
+				gathered := make(chan struct{}, 2)
+				var s1, s2 int
+				for i, ag := range []*nice.Agent{a1, a2} {
+					ag.OnComponentStateChanged(func(_, _ int, s nice.ComponentState) {
+						if s == nice.ComponentStateReady {
+							ready <- struct{}{}
+						}
+					})
+					ag.OnCandidateGatheringDone(func(int) { gathered <- struct{}{} })
+					_ = ag.AddLocalAddress(loopback)
+					sid, err := ag.AddStream(1)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if i == 0 {
+						s1 = sid
+					} else {
+						s2 = sid
+					}
+					if err := ag.GatherCandidates(sid); err != nil {
+						b.Fatal(err)
+					}
+				}
+				<-gathered
+				<-gathered
+				u1, p1, _ := a1.LocalCredentials(s1)
+				u2, p2, _ := a2.LocalCredentials(s2)
+				c1, _ := a1.LocalCandidates(s1, 1)
+				c2, _ := a2.LocalCandidates(s2, 1)
+				_ = a1.SetRemoteCredentials(s1, u2, p2)
+				_ = a2.SetRemoteCredentials(s2, u1, p1)
+				b.StartTimer()
+				start := time.Now()
+				_, _ = a1.SetRemoteCandidates(s1, 1, c2)
+				_, _ = a2.SetRemoteCandidates(s2, 1, c1)
+				for range 2 {
+					select {
+					case <-ready:
+					case <-time.After(10 * time.Second):
+						b.Fatal("not READY in 10 s")
+					}
+				}
+				samples = append(samples, time.Since(start))
+				b.StopTimer()
+				a1.Close()
+				a2.Close()
+				b.StartTimer()
+			}
+			sort.Slice(samples, func(i, j int) bool { return samples[i] < samples[j] })
+			b.ReportMetric(float64(samples[len(samples)/2].Microseconds())/1000, "median-ms")
+		})
+	}
+}
+
+// BenchmarkSend1200 measures the data path: 1200-byte packets sent with
+// Send on one agent and received by the other's receive function, on
+// loopback. It reports packets/s received and the loss.
+func BenchmarkSend1200(b *testing.B) {
+	a, c, sa, sc := connectedPair(b, 1, nice.Config{Controlling: true}, nice.Config{})
+	var rx atomic.Int64
+	if err := c.AttachRecv(sc, 1, func(_, _ int, p []byte) { rx.Add(1) }); err != nil {
+		b.Fatal(err)
+	}
+	pkt := make([]byte, 1200)
+	pkt[0] = 0x80
+	runtime.GC()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(pkt)))
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		if _, err := a.Send(sa, 1, pkt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// Let the last packets arrive.
+	deadline := time.Now().Add(time.Second)
+	for rx.Load() < int64(b.N) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(rx.Load())/el.Seconds(), "rx-pkts/s")
+	b.ReportMetric(100*float64(int64(b.N)-rx.Load())/float64(b.N), "loss-%")
+}
