@@ -93,6 +93,14 @@ func NewAgent(cfg Config) (*Agent, error) {
 		}
 		stunServer = ap
 	}
+	a := newAgent(cfg, stunServer)
+	go a.run()      // the loop: owns all control state
+	go a.dispatch() // delivers signals in order
+	return a, nil
+}
+
+// newAgent builds an agent's state without starting its goroutines.
+func newAgent(cfg Config, stunServer netip.AddrPort) *Agent {
 	a := &Agent{
 		cfg:          cfg,
 		log:          cfg.Logger,
@@ -119,9 +127,7 @@ func NewAgent(cfg Config) (*Agent, error) {
 	a.comps.Store(&empty)
 	a.timer = time.AfterFunc(time.Hour, a.fireTimer)
 	a.timer.Stop()
-	go a.run()      // the loop: owns all control state
-	go a.dispatch() // delivers signals in order
-	return a, nil
+	return a
 }
 
 // resolveServer turns "host[:port]" into an address. Host names are looked

@@ -13,6 +13,21 @@ import (
 	"github.com/pion/stun"
 )
 
+// maxPeerReflexive bounds the local peer-reflexive candidates of a
+// component: one per distinct mapping a peer reports.
+const maxPeerReflexive = 16
+
+// localPrflx counts the component's local peer-reflexive candidates.
+func (c *component) localPrflx() int {
+	n := 0
+	for _, l := range c.local {
+		if l.c.Type == CandidateTypePeerReflexive {
+			n++
+		}
+	}
+	return n
+}
+
 // pairState is the state of a candidate pair (RFC 8445 §6.1.2.6).
 type pairState int
 
@@ -477,7 +492,7 @@ func (a *Agent) handleSTUN(now time.Time, pk *packet) {
 		return
 	}
 	if m.Contains(stun.AttrFingerprint) {
-		if err := stun.Fingerprint.Check(m); err != nil {
+		if err := stunx.CheckFingerprint(m); err != nil {
 			return
 		}
 	}
@@ -514,7 +529,7 @@ func (a *Agent) handleRequest(now time.Time, sk *socket, from netip.AddrPort, m 
 		a.sendError(sk, from, m, stun.CodeUnauthorized, "")
 		return
 	}
-	if err := stun.NewShortTermIntegrity(s.pwd).Check(m); err != nil {
+	if err := checkIntegrity(m, s.pwd); err != nil {
 		a.sendError(sk, from, m, stun.CodeUnauthorized, "")
 		return
 	}
@@ -575,6 +590,9 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 		return
 	}
 	r := c.findRemote(from)
+	if r == nil && len(c.remote) >= a.cfg.MaxChecks {
+		return // bound what a peer can make us allocate
+	}
 	if r == nil {
 		c.remotePrflxCount++
 		r = &Candidate{
@@ -649,7 +667,7 @@ func (a *Agent) sendSuccess(sk *socket, from netip.AddrPort, req *stun.Message, 
 	setters := []stun.Setter{
 		stun.NewTransactionIDSetter(req.TransactionID),
 		stun.BindingSuccess,
-		&stun.XORMappedAddress{IP: from.Addr().AsSlice(), Port: int(from.Port())},
+		stunx.XORMappedAddress(from),
 	}
 	if a.cfg.Software != "" {
 		setters = append(setters, stun.NewSoftware(a.cfg.Software))
@@ -700,7 +718,7 @@ func (a *Agent) handleResponse(now time.Time, sk *socket, from netip.AddrPort, m
 		}
 		a.onDiscoveryResponse(tx, mapped, now)
 	case txCheck, txConsent:
-		if stun.NewShortTermIntegrity(tx.pwd).Check(m) != nil {
+		if checkIntegrity(m, tx.pwd) != nil {
 			return // not from our peer: ignore, keep waiting (RFC 8445 §7.2.5.2)
 		}
 		delete(a.txs, tx.id)
@@ -712,21 +730,26 @@ func (a *Agent) handleResponse(now time.Time, sk *socket, from netip.AddrPort, m
 	}
 }
 
-// mappedAddress reads XOR-MAPPED-ADDRESS, or MAPPED-ADDRESS from an old server.
+// mappedAddress reads XOR-MAPPED-ADDRESS, or MAPPED-ADDRESS from an old
+// server. Both getters validate lengths: pion's would panic on a short value.
 func mappedAddress(m *stun.Message) netip.AddrPort {
-	var xa stun.XORMappedAddress
+	var xa stunx.XORMappedAddress
 	if xa.GetFrom(m) == nil {
-		if ip, ok := netip.AddrFromSlice(xa.IP); ok {
-			return netip.AddrPortFrom(ip.Unmap(), uint16(xa.Port))
-		}
+		ap := netip.AddrPort(xa)
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
-	var ma stun.MappedAddress
+	var ma stunx.MappedAddress
 	if ma.GetFrom(m) == nil {
-		if ip, ok := netip.AddrFromSlice(ma.IP); ok {
-			return netip.AddrPortFrom(ip.Unmap(), uint16(ma.Port))
-		}
+		ap := netip.AddrPort(ma)
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
 	return netip.AddrPort{}
+}
+
+// checkIntegrity verifies MESSAGE-INTEGRITY with a short-term password
+// (RFC 5389 §15.4).
+func checkIntegrity(m *stun.Message, pwd string) error {
+	return stunx.CheckIntegrity(m, []byte(pwd))
 }
 
 // onCheckResponse processes the response to a connectivity check
@@ -781,6 +804,10 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 	// The valid pair (§7.2.5.3.2): the local candidate whose address is the
 	// mapped address; a new peer-reflexive one if none is (§7.2.5.3.1).
 	l := c.findLocal(mapped, tx.sock)
+	if l == nil && c.localPrflx() >= maxPeerReflexive {
+		// Bound what a peer can make us allocate: use the base.
+		l = p.local
+	}
 	if l == nil {
 		cand := Candidate{
 			Type:        CandidateTypePeerReflexive,
@@ -802,6 +829,9 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 			if q.local == l && q.remote == p.remote {
 				vp = q
 			}
+		}
+		if vp == nil && len(s.checklist) >= 2*a.cfg.MaxChecks {
+			vp = p
 		}
 		if vp == nil {
 			vp = &pair{comp: c, local: l, remote: p.remote, foundation: l.c.Foundation + ":" + p.remote.Foundation}
