@@ -32,8 +32,8 @@ func (c *discardConn) ReadFromUDPAddrPort([]byte) (int, netip.AddrPort, error) {
 	select {}
 }
 func (c *discardConn) WriteToUDPAddrPort(b []byte, _ netip.AddrPort) (int, error) { return len(b), nil }
-func (c *discardConn) LocalAddrPort() netip.AddrPort                            { return c.local }
-func (c *discardConn) Close() error                                             { return nil }
+func (c *discardConn) LocalAddrPort() netip.AddrPort                              { return c.local }
+func (c *discardConn) Close() error                                               { return nil }
 
 // fuzzState is an agent with one two-component stream, remote credentials
 // and a remote candidate, its checks started: the state a packet meets.

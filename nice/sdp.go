@@ -362,10 +362,15 @@ func sdpParseCandidate(line string) (Candidate, error) {
 		}
 		if haveRaddr && rp != 0 {
 			ra, err := sdpParseAddr(raddr)
-			if err != nil {
-				return Candidate{}, fmt.Errorf("candidate raddr: %w", err)
+			switch {
+			case errors.Is(err, errMDNSCandidate):
+				// The related address is informational (RFC 8445
+				// §5.1.1.1); an mDNS name there hides nothing we need.
+			case err != nil:
+				return Candidate{}, fmt.Errorf("candidate raddr: %v", err)
+			default:
+				c.Base = netip.AddrPortFrom(ra, rp)
 			}
-			c.Base = netip.AddrPortFrom(ra, rp)
 		}
 	}
 	return c, nil
@@ -401,6 +406,9 @@ func sdpIsICEChar(b byte) bool {
 	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '+' || b == '/'
 }
 
+// errMDNSCandidate marks a candidate whose address is an mDNS ".local" name.
+var errMDNSCandidate = errors.New("mDNS candidate")
+
 // sdpParseAddr parses a numeric IPv4 or IPv6 address and drops an IPv6 zone.
 // Host names, mDNS ".local" names included, are errors: resolving them is not
 // the SDP layer's job, and libnice does not resolve them either.
@@ -410,7 +418,7 @@ func sdpParseAddr(s string) (netip.Addr, error) {
 		return a.WithZone(""), nil
 	}
 	if len(s) > len(".local") && strings.EqualFold(s[len(s)-len(".local"):], ".local") {
-		return netip.Addr{}, fmt.Errorf("%.*q is an mDNS name, not a numeric IP address", sdpErrQuoteLen, s)
+		return netip.Addr{}, fmt.Errorf("%w: %.*q is an mDNS name, not a numeric IP address", errMDNSCandidate, sdpErrQuoteLen, s)
 	}
 	return netip.Addr{}, fmt.Errorf("%.*q is not a numeric IP address", sdpErrQuoteLen, s)
 }
@@ -501,6 +509,12 @@ func parseSDP(sdp string) ([]parsedStream, error) {
 				return nil, fmt.Errorf("%w: line %d: candidate before the first m= line", ErrSDP, n)
 			}
 			c, err := sdpParseCandidate(attr)
+			if errors.Is(err, errMDNSCandidate) {
+				// A browser's mDNS host candidate (draft-ietf-mmusic-mdns-ice-candidates)
+				// cannot be used without resolving it; skip it as browsers do
+				// when they cannot, and keep the rest of the SDP.
+				continue
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%w: line %d: %v", ErrSDP, n, err)
 			}

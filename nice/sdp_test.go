@@ -516,7 +516,6 @@ func TestParseCandidateSDPErrors(t *testing.T) {
 		{"rport too large", "a=candidate:4 1 UDP 1 203.0.113.7 61000 typ srflx raddr 10.0.0.1 rport 70000", "rport: \"70000\""},
 		{"rport not a number", "a=candidate:4 1 UDP 1 203.0.113.7 61000 typ srflx raddr 10.0.0.1 rport x", "rport: \"x\""},
 		{"raddr hostname", "a=candidate:4 1 UDP 1 203.0.113.7 61000 typ srflx raddr router.lan rport 5000", "raddr: \"router.lan\""},
-		{"raddr mDNS", "a=candidate:4 1 UDP 1 203.0.113.7 61000 typ srflx raddr x.local rport 5000", "raddr: \"x.local\" is an mDNS name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -733,7 +732,6 @@ func TestParseSDPErrors(t *testing.T) {
 		{"blank lines only", "\r\n \n\t\n", "empty SDP"},
 		{"candidate before the first m=", "a=candidate:1 1 UDP 5 10.0.0.1 4000 typ host\nm=audio 1 ICE/SDP\n", "line 1: candidate before the first m= line"},
 		{"bad candidate gives its line", "m=audio 1 ICE/SDP\na=ice-ufrag:u\na=candidate:1 1 UDP 5 example.com 4000 typ host\n", "line 3: candidate address: \"example.com\""},
-		{"mDNS candidate in a browser SDP", "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=candidate:1 1 udp 2122260223 abc.local 54321 typ host\r\n", "line 3: candidate address: \"abc.local\" is an mDNS name"},
 		{"bad candidate in a text without m=", "a=ice-ufrag:u\ncandidate:1 1 UDP 5 10.0.0.1 4000 typ HOST\n", "line 2: candidate typ \"HOST\""},
 	}
 	for _, tt := range tests {
@@ -917,5 +915,25 @@ func TestSimpleLineRoundTrip(t *testing.T) {
 	line := FormatSimpleLine("BZps", "U3Oif0Ir7P/j65bafgcqLE", cands)
 	if want := strings.TrimLeft(simpleExampleLine, " "); line != want {
 		t.Errorf("FormatSimpleLine(ParseSimpleLine(line)) = %q, want %q", line, want)
+	}
+}
+
+// TestParseSDPSkipsMDNS: a browser's mDNS host candidates are skipped, the
+// rest of its SDP is kept; an mDNS related address is ignored.
+func TestParseSDPSkipsMDNS(t *testing.T) {
+	t.Parallel()
+	sdp := "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\n" +
+		"a=candidate:1 1 udp 2122260223 abc.local 54321 typ host\r\n" +
+		"a=candidate:2 1 udp 1686052607 203.0.113.7 61000 typ srflx raddr x.local rport 5000\r\n"
+	got, err := parseSDP(sdp)
+	if err != nil {
+		t.Fatalf("parseSDP: %v", err)
+	}
+	if len(got) != 1 || len(got[0].Candidates) != 1 {
+		t.Fatalf("parseSDP = %+v, want one stream with the srflx candidate only", got)
+	}
+	c := got[0].Candidates[0]
+	if c.Type != CandidateTypeServerReflexive || c.Base != c.Addr {
+		t.Errorf("candidate = %+v, want srflx with Base = Addr (mDNS raddr ignored)", c)
 	}
 }
