@@ -199,6 +199,7 @@ func (a *Agent) shutdown() {
 		}
 	}
 	a.streams = nil
+	a.publishComponents()
 	clear(a.txs)
 	a.events.flush()
 }
