@@ -129,7 +129,10 @@ func (a *Agent) Send(streamID, componentID int, p []byte) (int, error) {
 // AttachRecv sets the function that receives the component's data, called
 // on the socket's reader goroutine with a buffer valid only during the call.
 // fn nil detaches it; data then queues for Recv. STUN is handled by the agent
-// whether or not a function is attached.
+// whether or not a function is attached. fn must not block: while it runs,
+// its socket is not read, so a stalled fn also stalls the checks and
+// consent refreshes of that socket (as a stalled GMainContext does for
+// libnice); hand data to another goroutine if processing may wait.
 func (a *Agent) AttachRecv(streamID, componentID int, fn func(streamID, componentID int, p []byte)) error {
 	c, err := a.lookup(streamID, componentID)
 	if err != nil {

@@ -1,0 +1,774 @@
+// SPDX-License-Identifier: MIT
+
+// Command sendrecv is an ICE peer in the manner of libnice's simple-example
+// (and, with --sdp, of sdp-example): two copies exchange one line each by
+// copy and paste, connect with ICE (RFC 8445) and then send each other the
+// lines typed on their standard input.
+//
+// How to run two copies, in two terminals of one machine:
+//
+//	terminal 1$ go run ./examples/sendrecv --controlling --address 127.0.0.1
+//	terminal 2$ go run ./examples/sendrecv --address 127.0.0.1
+//
+// Each prints "Copy this line to remote client:" and a line starting with two
+// spaces. Paste each terminal's line at the other terminal's "> " prompt.
+// When both print "Negotiation complete", every line typed in one terminal
+// appears in the other; Ctrl-D in either terminal ends both (the quitting
+// peer sends a single NUL byte). Leave out --address to use every interface,
+// and the two terminals may then be on different machines.
+//
+// Standard output is byte for byte what libnice's simple-example and
+// sdp-example print, so a gonice peer and a libnice peer connect too:
+//
+//	terminal 1$ ./simple-example 1        # libnice, controlling
+//	terminal 2$ sendrecv 0                # gonice, controlled
+//
+// Everything else (every signal of the agent as it happens, errors, notes)
+// goes to standard error. "sendrecv --demo" runs two peers in one process on
+// 127.0.0.1 with an embedded STUN server and prints every step; "sendrecv
+// --help" documents every option.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gonice/gonice/nice"
+	"github.com/gonice/gonice/nice/stunserver"
+)
+
+// Exit statuses.
+const (
+	exitOK     = 0
+	exitFailed = 1 // ICE failed, the demo failed or timed out, an I/O error
+	exitUsage  = 2 // bad command line
+)
+
+// demoTimeout bounds the whole of --demo.
+const demoTimeout = 10 * time.Second
+
+// The texts libnice's examples print on standard output (simple-example.c,
+// sdp-example.c). They are kept byte for byte.
+const (
+	copyLinePrompt    = "Copy this line to remote client:\n\n  %s\n\n"
+	copySDPPrompt     = "Generated SDP from agent :\n%s\n\nCopy the following line to remote client:\n\n  %s\n"
+	enterRemotePrompt = "Enter remote data (single line, no wrapping):\n> "
+	negotiationDone   = "\nNegotiation complete: ([%s]:%d, [%s]:%d)\n"
+	sendLinesPrompt   = "\nSend lines to remote (Ctrl-D to quit):\n> "
+	linePrompt        = "> "
+	parseError        = "ERROR: failed to parse remote data\n"
+)
+
+const usageText = `Usage:
+  sendrecv [--controlling] [--stun HOST[:PORT]] [--address IP]... [--sdp] [--aggressive]
+  sendrecv 0|1 [stun_addr [stun_port]]
+  sendrecv --demo [--sdp] [--aggressive]
+
+sendrecv is an ICE peer (RFC 8445) built on gonice, like libnice's
+simple-example, or sdp-example with --sdp. Run one copy on each side. Each
+gathers its candidates and prints one line to copy to the other side; paste
+the other side's line at the "> " prompt. Once connected, every line typed
+is sent to the other side and every line received is printed. Ctrl-D (end of
+input) sends a single NUL byte and quits, and a peer that receives it quits
+too. Standard output is exactly libnice's; the agent's signals (new
+candidates, state changes, the selected pair) and errors go to standard error.
+
+Options:
+  --controlling     take the controlling role; exactly one of the two peers
+                    should be controlling (role conflicts are resolved anyway)
+  --stun HOST[:PORT]
+                    STUN server for a server-reflexive candidate (port 3478
+                    when left out)
+  --address IP      gather host candidates on IP only; repeatable; loopback
+                    addresses are allowed (default: every interface except
+                    loopback and link-local)
+  --sdp             exchange the base64 of the whole SDP, as libnice's
+                    sdp-example, instead of simple-example's line; the stream
+                    is named "text" and the peers wait for READY
+  --aggressive      aggressive nomination, libnice's default (default here:
+                    regular nomination, RFC 8445)
+  --demo            run two peers in this process on 127.0.0.1 with an
+                    embedded STUN server, show every signal of both, send one
+                    message each way and exit (status 1 after 10 s without
+                    success)
+  --help            show this help
+
+libnice's positional form is accepted too: the first argument is 0
+(controlled) or 1 (controlling), then an optional STUN server address and
+port (default 3478), e.g. "sendrecv 1 stun.example.org 3478".
+
+Exit status: 0 after Ctrl-D or when the peer quit, 1 when ICE failed or on
+an error, 2 for a bad command line.
+
+Example, two terminals on one machine:
+  terminal 1$ sendrecv --controlling --address 127.0.0.1
+  terminal 2$ sendrecv --address 127.0.0.1
+  Copy the line under "Copy this line to remote client:" from terminal 1 to
+  the "> " prompt of terminal 2, and terminal 2's line to terminal 1. Both
+  print "Negotiation complete: (...)"; type lines in either one.
+
+With libnice (its examples/simple-example, same line format):
+  terminal 1$ ./simple-example 1
+  terminal 2$ sendrecv 0
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is the whole program; it returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	o, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usageText)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sendrecv: %v\n\n%s", err, usageText)
+		return exitUsage
+	}
+	if o.demo {
+		return runDemo(o, stdout, stderr)
+	}
+	return runPeer(o, stdin, stdout, stderr)
+}
+
+// options is the parsed command line.
+type options struct {
+	controlling bool
+	stun        string
+	addresses   []netip.Addr
+	sdp         bool
+	demo        bool
+	aggressive  bool
+}
+
+// config returns the agent configuration of the options.
+func (o options) config() nice.Config {
+	cfg := nice.Config{Controlling: o.controlling, STUNServer: o.stun}
+	if o.aggressive {
+		cfg.Nomination = nice.NominationAggressive
+	}
+	return cfg
+}
+
+// parseArgs parses flags and libnice's positional arguments, which may be
+// mixed in any order. Flag errors are printed to stderr by the flag package.
+func parseArgs(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("sendrecv", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {} // run prints the usage itself
+	fs.BoolVar(&o.controlling, "controlling", false, "take the controlling role")
+	fs.StringVar(&o.stun, "stun", "", "STUN server HOST[:PORT]")
+	fs.Func("address", "gather host candidates on this IP only (repeatable)", func(s string) error {
+		ip, err := netip.ParseAddr(s)
+		if err != nil {
+			return fmt.Errorf("not an IP address: %q", s)
+		}
+		o.addresses = append(o.addresses, ip)
+		return nil
+	})
+	fs.BoolVar(&o.sdp, "sdp", false, "exchange base64 SDP, as sdp-example")
+	fs.BoolVar(&o.demo, "demo", false, "run two peers in this process")
+	fs.BoolVar(&o.aggressive, "aggressive", false, "aggressive nomination")
+
+	// The flag package stops at the first positional argument; parse again
+	// after each one, so flags may follow libnice's positional form.
+	var pos []string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return o, err
+		}
+		rest = fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		pos = append(pos, rest[0])
+		rest = rest[1:]
+	}
+	if len(pos) > 3 {
+		return o, fmt.Errorf("too many arguments: %q", pos)
+	}
+	if len(pos) >= 1 {
+		switch pos[0] {
+		case "1":
+			o.controlling = true
+		case "0":
+			if o.controlling {
+				return o, errors.New("positional 0 (controlled) contradicts --controlling")
+			}
+		default:
+			return o, fmt.Errorf("first argument must be 0 (controlled) or 1 (controlling), not %q", pos[0])
+		}
+	}
+	if len(pos) >= 2 {
+		if o.stun != "" {
+			return o, errors.New("a STUN server is given both with --stun and as an argument")
+		}
+		port := strconv.Itoa(nice.DefaultSTUNPort)
+		if len(pos) == 3 {
+			n, err := strconv.ParseUint(pos[2], 10, 16)
+			if err != nil || n == 0 {
+				return o, fmt.Errorf("bad STUN port %q", pos[2])
+			}
+			port = pos[2]
+		}
+		o.stun = net.JoinHostPort(pos[1], port)
+	}
+	if o.demo && (len(pos) > 0 || o.controlling || o.stun != "" || len(o.addresses) > 0) {
+		return o, errors.New("--demo chooses roles, addresses and the STUN server itself; only --sdp and --aggressive go with it")
+	}
+	return o, nil
+}
+
+// syncWriter serializes writes from several goroutines (the main one and
+// the agents' receive and signal goroutines). fmt.Fprintf issues one Write
+// per call, so lines never interleave.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// logger prints prefixed lines.
+type logger struct {
+	w      io.Writer
+	prefix string
+}
+
+func (l *logger) printf(format string, args ...any) {
+	fmt.Fprintf(l.w, l.prefix+format+"\n", args...)
+}
+
+// peer is one agent with one stream of one component, and channels that
+// follow its signals.
+type peer struct {
+	agent *nice.Agent
+	sid   int
+	log   *logger
+
+	gathered  chan struct{} // closed at candidate-gathering-done
+	connected chan struct{} // closed when the component first reaches CONNECTED
+	ready     chan struct{} // closed when the component first reaches READY
+	failed    chan struct{} // closed when the component goes FAILED
+	bye       chan struct{} // closed when the peer's lone NUL byte arrives
+
+	gatheredOnce, connectedOnce, readyOnce, failedOnce, byeOnce sync.Once
+}
+
+// newPeer creates the agent, prints each of its signals with log, and starts
+// gathering. onData receives every datagram except the lone NUL byte, on
+// the agent's reader goroutine, with a buffer valid only during the call.
+func newPeer(cfg nice.Config, addrs []netip.Addr, streamName string, log *logger, onData func([]byte)) (*peer, error) {
+	a, err := nice.NewAgent(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &peer{
+		agent:     a,
+		log:       log,
+		gathered:  make(chan struct{}),
+		connected: make(chan struct{}),
+		ready:     make(chan struct{}),
+		failed:    make(chan struct{}),
+		bye:       make(chan struct{}),
+	}
+	if err := p.setup(addrs, streamName, onData); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *peer) setup(addrs []netip.Addr, streamName string, onData func([]byte)) error {
+	a := p.agent
+	for _, ip := range addrs {
+		if err := a.AddLocalAddress(ip); err != nil {
+			return err
+		}
+	}
+	sid, err := a.AddStream(1)
+	if err != nil {
+		return err
+	}
+	p.sid = sid
+	if streamName != "" {
+		if err := a.SetStreamName(sid, streamName); err != nil {
+			return err
+		}
+	}
+	a.OnCandidateGatheringDone(func(sid int) {
+		p.log.printf("signal candidate-gathering-done: stream %d", sid)
+		if sid == p.sid {
+			p.gatheredOnce.Do(func() { close(p.gathered) })
+		}
+	})
+	a.OnNewCandidate(func(c nice.Candidate) {
+		p.log.printf("signal new-candidate: %s", describe(c))
+	})
+	a.OnNewRemoteCandidate(func(c nice.Candidate) {
+		p.log.printf("signal new-remote-candidate: %s", describe(c))
+	})
+	a.OnInitialBindingRequestReceived(func(sid int) {
+		p.log.printf("signal initial-binding-request-received: stream %d", sid)
+	})
+	a.OnComponentStateChanged(func(sid, cid int, s nice.ComponentState) {
+		p.log.printf("signal component-state-changed: stream %d component %d %s", sid, cid, s)
+		if sid != p.sid || cid != 1 {
+			return
+		}
+		switch s {
+		case nice.ComponentStateConnected:
+			p.connectedOnce.Do(func() { close(p.connected) })
+		case nice.ComponentStateReady:
+			p.connectedOnce.Do(func() { close(p.connected) })
+			p.readyOnce.Do(func() { close(p.ready) })
+		case nice.ComponentStateFailed:
+			p.failedOnce.Do(func() { close(p.failed) })
+		case nice.ComponentStateDisconnected, nice.ComponentStateGathering, nice.ComponentStateConnecting:
+		}
+	})
+	a.OnNewSelectedPair(func(sid, cid int, local, remote nice.Candidate) {
+		p.log.printf("signal new-selected-pair: stream %d component %d local %s %s remote %s %s",
+			sid, cid, local.Type, local.Addr, remote.Type, remote.Addr)
+	})
+	err = a.AttachRecv(sid, 1, func(_, _ int, b []byte) {
+		if len(b) == 1 && b[0] == 0 {
+			p.byeOnce.Do(func() { close(p.bye) })
+			return
+		}
+		onData(b)
+	})
+	if err != nil {
+		return err
+	}
+	return a.GatherCandidates(sid)
+}
+
+// close closes the agent; it returns when every goroutine of it is gone.
+func (p *peer) close() {
+	if err := p.agent.Close(); err != nil {
+		p.log.printf("closing the agent: %v", err)
+	}
+}
+
+// describe returns a candidate for the signal lines.
+func describe(c nice.Candidate) string {
+	s := c.String()
+	if c.Base.IsValid() && c.Base != c.Addr {
+		s += " base " + c.Base.String()
+	}
+	return s
+}
+
+// simpleLine returns simple-example's line for the local candidates.
+func (p *peer) simpleLine() (string, error) {
+	ufrag, pwd, err := p.agent.LocalCredentials(p.sid)
+	if err != nil {
+		return "", err
+	}
+	cands, err := p.agent.LocalCandidates(p.sid, 1)
+	if err != nil {
+		return "", err
+	}
+	return nice.FormatSimpleLine(ufrag, pwd, cands), nil
+}
+
+// applySimpleLine sets the peer's credentials and candidates from its
+// simple-example line, as parse_remote_data does: at least one candidate
+// must be accepted.
+func (p *peer) applySimpleLine(line string) error {
+	ufrag, pwd, cands, err := nice.ParseSimpleLine(line)
+	if err != nil {
+		return err
+	}
+	if err := p.agent.SetRemoteCredentials(p.sid, ufrag, pwd); err != nil {
+		return err
+	}
+	n, err := p.agent.SetRemoteCandidates(p.sid, 1, cands)
+	if err != nil {
+		return err
+	}
+	if n < 1 {
+		return errors.New("no remote candidate was accepted")
+	}
+	p.log.printf("remote credentials set, %d of %d remote candidates added", n, len(cands))
+	return nil
+}
+
+// applySDP applies the peer's SDP, as sdp-example: ParseRemoteSDP must add
+// at least one candidate.
+func (p *peer) applySDP(sdp string) error {
+	n, err := p.agent.ParseRemoteSDP(sdp)
+	if err != nil {
+		return err
+	}
+	if n < 1 {
+		return errors.New("the SDP has no usable candidate")
+	}
+	p.log.printf("remote SDP applied, %d remote candidates added", n)
+	return nil
+}
+
+// applyRemoteData applies one line typed at the prompt.
+func (p *peer) applyRemoteData(line string, sdp bool) error {
+	if !sdp {
+		return p.applySimpleLine(line)
+	}
+	text, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(line), ""))
+	if err != nil {
+		return fmt.Errorf("not base64: %v", err)
+	}
+	return p.applySDP(string(text))
+}
+
+// srflxNote says so when the stream has no server-reflexive candidate
+// although a STUN server was given, and why that can be expected.
+func (p *peer) srflxNote(stun string, onLoopback bool) {
+	if stun == "" {
+		return
+	}
+	cands, err := p.agent.LocalCandidates(p.sid, 1)
+	if err != nil {
+		return
+	}
+	for _, c := range cands {
+		if c.Type == nice.CandidateTypeServerReflexive {
+			return
+		}
+	}
+	if onLoopback {
+		p.log.printf("note: no srflx candidate, as expected: on 127.0.0.1 the STUN server %s sees each "+
+			"socket's own address, so the mapped address equals the host candidate and is not added again", stun)
+		return
+	}
+	p.log.printf("note: no srflx candidate from STUN server %s: the mapped address equals a host "+
+		"candidate (no NAT in between), or the server did not answer", stun)
+}
+
+// readLines sends each line of r, with its "\n", on the returned channel
+// and closes it at end of input or on a read error. The goroutine ends with
+// the input; the process exits without waiting for it.
+func readLines(r io.Reader, errlog *logger) <-chan string {
+	ch := make(chan string)
+	go func() {
+		defer close(ch)
+		br := bufio.NewReader(r)
+		for {
+			line, err := br.ReadString('\n')
+			if line != "" {
+				ch <- line
+			}
+			if err != nil {
+				if err != io.EOF {
+					errlog.printf("reading standard input: %v", err)
+				}
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+// runPeer is one peer talking to a human (or to libnice's examples).
+func runPeer(o options, stdin io.Reader, stdout, stderr io.Writer) int {
+	out := &syncWriter{w: stdout}
+	errw := &syncWriter{w: stderr}
+	log := &logger{w: errw, prefix: "sendrecv: "}
+	streamName := ""
+	if o.sdp {
+		streamName = "text" // as sdp-example
+	}
+	role := "controlled"
+	if o.controlling {
+		role = "controlling"
+	}
+	stunNote := "no STUN server"
+	if o.stun != "" {
+		stunNote = "STUN server " + o.stun
+	}
+	log.printf("%s agent, %s nomination, %s", role, o.config().Nomination, stunNote)
+	p, err := newPeer(o.config(), o.addresses, streamName, log, func(b []byte) {
+		_, _ = out.Write(b) // printed raw, as simple-example
+	})
+	if err != nil {
+		log.printf("error: %v", err)
+		return exitFailed
+	}
+	defer p.close()
+	lines := readLines(stdin, log)
+
+	select {
+	case <-p.gathered:
+	case <-p.failed:
+		log.printf("error: the component failed during gathering")
+		return exitFailed
+	}
+	p.srflxNote(o.stun, false)
+
+	// Print the local data, as simple-example or sdp-example.
+	if o.sdp {
+		sdp := p.agent.GenerateLocalSDP()
+		fmt.Fprintf(out, copySDPPrompt, sdp, base64.StdEncoding.EncodeToString([]byte(sdp)))
+	} else {
+		line, err := p.simpleLine()
+		if err != nil {
+			log.printf("error: %v", err)
+			return exitFailed
+		}
+		fmt.Fprintf(out, copyLinePrompt, line)
+	}
+	fmt.Fprint(out, enterRemotePrompt)
+
+	// Read the remote data until one line parses.
+	for done := false; !done; {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				log.printf("error: end of input before the remote data was entered")
+				return exitFailed
+			}
+			if err := p.applyRemoteData(line, o.sdp); err != nil {
+				fmt.Fprint(errw, parseError)
+				log.printf("%v", err)
+				fmt.Fprint(out, enterRemotePrompt) // as libnice: the whole prompt again
+				continue
+			}
+			done = true
+		case <-p.bye:
+			log.printf("the peer quit (NUL byte received)")
+			return exitOK
+		}
+	}
+
+	// simple-example goes on at CONNECTED, sdp-example at READY.
+	established := p.connected
+	if o.sdp {
+		established = p.ready
+	}
+	select {
+	case <-established:
+	case <-p.failed:
+		log.printf("error: ICE failed: no candidate pair works")
+		return exitFailed
+	case <-p.bye:
+		log.printf("the peer quit (NUL byte received)")
+		return exitOK
+	}
+	if !o.sdp {
+		local, remote, err := p.agent.SelectedPair(p.sid, 1)
+		if err == nil {
+			la, ra := local.Addr, remote.Addr
+			fmt.Fprintf(out, negotiationDone, la.Addr().WithZone(""), la.Port(), ra.Addr().WithZone(""), ra.Port())
+		} else {
+			log.printf("no selected pair: %v", err)
+		}
+	}
+	fmt.Fprint(out, sendLinesPrompt)
+
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				if _, err := p.agent.Send(p.sid, 1, []byte{0}); err != nil {
+					log.printf("sending the NUL byte: %v", err)
+				}
+				log.printf("end of input: NUL byte sent, quitting")
+				return exitOK
+			}
+			if _, err := p.agent.Send(p.sid, 1, []byte(line)); err != nil {
+				log.printf("send: %v", err)
+			}
+			fmt.Fprint(out, linePrompt)
+		case <-p.bye:
+			log.printf("the peer quit (NUL byte received)")
+			return exitOK
+		case <-p.failed:
+			log.printf("error: the connection failed (consent lost)")
+			return exitFailed
+		}
+	}
+}
+
+// runDemo runs two peers in this process on 127.0.0.1 and shows everything.
+func runDemo(o options, stdout, stderr io.Writer) int {
+	out := &syncWriter{w: stdout}
+	say := &logger{w: out, prefix: "demo: "}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "sendrecv --demo: FAILED: %v\n", err)
+		return exitFailed
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), demoTimeout)
+	defer cancel()
+
+	srv, bound, err := stunserver.ListenAndServe("127.0.0.1:0")
+	if err != nil {
+		return fail(fmt.Errorf("starting the STUN server: %v", err))
+	}
+	defer srv.Close()
+	stunAddr := bound.String()
+	say.printf("two gonice peers on 127.0.0.1 in one process; STUN server on %s", stunAddr)
+	exchange := "simple-example lines"
+	if o.sdp {
+		exchange = "SDP"
+	}
+	say.printf("left is controlling, right is controlled; %s nomination; exchanging %s", o.config().Nomination, exchange)
+
+	loopback := []netip.Addr{netip.MustParseAddr("127.0.0.1")}
+	streamName := ""
+	if o.sdp {
+		streamName = "text"
+	}
+	got := make(chan message, 16)
+	mk := func(name string, controlling bool) (*peer, error) {
+		cfg := o.config()
+		cfg.Controlling = controlling
+		cfg.STUNServer = stunAddr
+		log := &logger{w: out, prefix: fmt.Sprintf("[%-5s] ", name)}
+		return newPeer(cfg, loopback, streamName, log, func(b []byte) {
+			select {
+			case got <- message{to: name, text: string(b)}:
+			default:
+			}
+		})
+	}
+	left, err := mk("left", true)
+	if err != nil {
+		return fail(fmt.Errorf("left peer: %v", err))
+	}
+	defer left.close()
+	right, err := mk("right", false)
+	if err != nil {
+		return fail(fmt.Errorf("right peer: %v", err))
+	}
+	defer right.close()
+	peers := []*peer{left, right}
+	names := map[*peer]string{left: "left", right: "right"}
+
+	await := func(what string, ch func(*peer) <-chan struct{}) error {
+		for _, p := range peers {
+			select {
+			case <-ch(p):
+			case <-p.failed:
+				return fmt.Errorf("%s peer: ICE failed while waiting for %s", names[p], what)
+			case <-ctx.Done():
+				return fmt.Errorf("timed out after %v waiting for %s", demoTimeout, what)
+			}
+		}
+		return nil
+	}
+
+	if err := await("candidate gathering", func(p *peer) <-chan struct{} { return p.gathered }); err != nil {
+		return fail(err)
+	}
+	say.printf("both peers gathered their candidates")
+	for _, p := range peers {
+		p.srflxNote(stunAddr, true)
+	}
+
+	// Exchange the signalling data as two humans would, in the formats the
+	// single-peer mode prints.
+	for _, pair := range [][2]*peer{{left, right}, {right, left}} {
+		from, to := pair[0], pair[1]
+		if o.sdp {
+			sdp := from.agent.GenerateLocalSDP()
+			say.printf("%s's SDP, given to %s:\n%s", names[from], names[to], strings.TrimRight(sdp, "\n"))
+			if err := to.applySDP(sdp); err != nil {
+				return fail(fmt.Errorf("%s cannot apply %s's SDP: %v", names[to], names[from], err))
+			}
+			continue
+		}
+		line, err := from.simpleLine()
+		if err != nil {
+			return fail(err)
+		}
+		say.printf("%s's line, given to %s:\n  %s", names[from], names[to], line)
+		if err := to.applySimpleLine(line); err != nil {
+			return fail(fmt.Errorf("%s cannot apply %s's line: %v", names[to], names[from], err))
+		}
+	}
+
+	if err := await("READY", func(p *peer) <-chan struct{} { return p.ready }); err != nil {
+		return fail(err)
+	}
+	for _, p := range peers {
+		local, remote, err := p.agent.SelectedPair(p.sid, 1)
+		if err != nil {
+			return fail(fmt.Errorf("%s peer: %v", names[p], err))
+		}
+		say.printf("%s is READY on ([%s]:%d, [%s]:%d)", names[p],
+			local.Addr.Addr(), local.Addr.Port(), remote.Addr.Addr(), remote.Addr.Port())
+	}
+
+	// One message each way. UDP may drop a datagram, so resend until it
+	// arrives (on loopback the first one always does).
+	for _, pair := range [][2]*peer{{left, right}, {right, left}} {
+		from, to := pair[0], pair[1]
+		msg := fmt.Sprintf("hello from %s\n", names[from])
+		if err := sendUntilReceived(ctx, from, names[to], msg, got); err != nil {
+			return fail(fmt.Errorf("%s -> %s: %v", names[from], names[to], err))
+		}
+		say.printf("%s received %q", names[to], msg)
+	}
+
+	left.close()
+	right.close()
+	if err := srv.Close(); err != nil {
+		say.printf("closing the STUN server: %v", err)
+	}
+	say.printf("OK: connected and exchanged one message each way in %v; both agents closed",
+		time.Since(start).Round(time.Millisecond))
+	return exitOK
+}
+
+// message is a datagram one of the demo's peers received.
+type message struct {
+	to   string // the receiving peer
+	text string
+}
+
+// sendUntilReceived sends msg from a peer, again every half second, until
+// the peer named to receives it or ctx ends.
+func sendUntilReceived(ctx context.Context, from *peer, to, msg string, got <-chan message) error {
+	resend := time.NewTicker(500 * time.Millisecond)
+	defer resend.Stop()
+	for {
+		if _, err := from.agent.Send(from.sid, 1, []byte(msg)); err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
+	wait:
+		for {
+			select {
+			case m := <-got:
+				if m.to == to && m.text == msg {
+					return nil
+				}
+				// A copy of an earlier message: keep waiting.
+			case <-resend.C:
+				break wait
+			case <-ctx.Done():
+				return fmt.Errorf("timed out after %v waiting for the message to arrive", demoTimeout)
+			}
+		}
+	}
+}
