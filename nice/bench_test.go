@@ -3,6 +3,7 @@
 package nice_test
 
 import (
+	"net"
 	"runtime"
 	"sort"
 	"sync/atomic"
@@ -244,6 +245,57 @@ func BenchmarkSend1200(b *testing.B) {
 	}
 	el := time.Since(start)
 	b.StopTimer()
+	b.ReportMetric(float64(rx.Load())/el.Seconds(), "rx-pkts/s")
+	b.ReportMetric(100*float64(int64(b.N)-rx.Load())/float64(b.N), "loss-%")
+}
+
+// BenchmarkRawUDP1200 is the reference for BenchmarkSend1200: the same
+// loop on two bare UDP sockets (WriteToUDPAddrPort / ReadFromUDPAddrPort),
+// so that a run reports the agent's data path as a ratio of raw Go UDP.
+func BenchmarkRawUDP1200(b *testing.B) {
+	rc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rc.Close()
+	sc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sc.Close()
+	_ = rc.SetReadBuffer(4 << 20)
+	_ = sc.SetWriteBuffer(4 << 20)
+	dst := rc.LocalAddr().(*net.UDPAddr).AddrPort()
+	var rx atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65536)
+		for {
+			if _, _, err := rc.ReadFromUDPAddrPort(buf); err != nil {
+				return
+			}
+			rx.Add(1)
+		}
+	}()
+	pkt := make([]byte, 1200)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(pkt)))
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		if _, err := sc.WriteToUDPAddrPort(pkt, dst); err != nil {
+			b.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(time.Second)
+	for rx.Load() < int64(b.N) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	rc.Close()
+	<-done
 	b.ReportMetric(float64(rx.Load())/el.Seconds(), "rx-pkts/s")
 	b.ReportMetric(100*float64(int64(b.N)-rx.Load())/float64(b.N), "loss-%")
 }
