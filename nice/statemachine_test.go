@@ -903,3 +903,43 @@ func testNATPair(t *testing.T, natA, natB nicetest.NATConfig, works bool) {
 		t.Fatal("data did not arrive")
 	}
 }
+
+// TestKeepaliveIndications: without consent freshness the selected pair
+// gets a Binding indication every Tr (RFC 8445 §11, libnice's default).
+func TestKeepaliveIndications(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		defer e.net.Close()
+		a, r, sid, _ := e.agent("10.0.0.1", nice.Config{DisableConsentFreshness: true}, 1)
+		defer a.Close()
+		peer := newRawPeer(t, e.net.NewHost(netip.MustParseAddr("10.0.0.2")), 5000)
+		defer peer.close()
+		attach(t, a, sid, peer, true)
+		id := peer.check(localAddr(t, a, sid, 1), true, 1, true)
+		peer.nextResponse(id, time.Second)
+		peer.respond(peer.nextRequest(time.Second)) // the triggered check
+		synctest.Wait()
+		if st := r.state(sid, 1); st != nice.ComponentStateReady {
+			t.Fatalf("state = %v, want ready", st)
+		}
+		start := time.Now()
+		var at []time.Duration
+		for len(at) < 3 {
+			m := peer.next(time.Minute)
+			if m.m.Type != stun.NewType(stun.MethodBinding, stun.ClassIndication) {
+				t.Fatalf("got %v, want only Binding indications", m.m.Type)
+			}
+			if err := stun.Fingerprint.Check(m.m); err != nil {
+				t.Errorf("indication without a valid FINGERPRINT: %v", err)
+			}
+			at = append(at, m.at.Sub(start).Round(time.Second))
+		}
+		want := []time.Duration{25 * time.Second, 50 * time.Second, 75 * time.Second}
+		if !slices.Equal(at, want) {
+			t.Errorf("indications at %v, want %v", at, want)
+		}
+		if st := r.state(sid, 1); st != nice.ComponentStateReady {
+			t.Errorf("state = %v, want ready: without consent freshness silence is no failure", st)
+		}
+	})
+}
