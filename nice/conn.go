@@ -61,7 +61,8 @@ func (cc *componentConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readOr is read with an extra channel that ends the wait with net.ErrClosed.
+// readOr waits for a queued datagram; the component's closing and done
+// (nil: never) end the wait with net.ErrClosed, timeout with ErrTimeout.
 func (c *component) readOr(p []byte, timeout <-chan struct{}, done <-chan struct{}) (int, error) {
 	if c.recv.Load() != nil {
 		return 0, ErrRecvAttached

@@ -290,16 +290,7 @@ func (a *Agent) addPair(c *component, l *localCandidate, r *Candidate, now time.
 			break
 		}
 	}
-	i, _ := slices.BinarySearchFunc(s.checklist, p, func(x, y *pair) int {
-		switch {
-		case x.prio > y.prio:
-			return -1
-		case x.prio < y.prio:
-			return 1
-		}
-		return 0
-	})
-	s.checklist = slices.Insert(s.checklist, i, p)
+	s.insert(p)
 	// Bound the checklist (RFC 8445 §6.1.2.5): drop the lowest-priority
 	// pair that is not being checked.
 	if len(s.checklist) > a.cfg.MaxChecks {
@@ -318,21 +309,30 @@ func (a *Agent) addPair(c *component, l *localCandidate, r *Candidate, now time.
 	return p
 }
 
+// byPriority orders pairs by priority, highest first.
+func byPriority(x, y *pair) int {
+	switch {
+	case x.prio > y.prio:
+		return -1
+	case x.prio < y.prio:
+		return 1
+	}
+	return 0
+}
+
+// insert adds p to the checklist in priority order. Called on the loop.
+func (s *stream) insert(p *pair) {
+	i, _ := slices.BinarySearchFunc(s.checklist, p, byPriority)
+	s.checklist = slices.Insert(s.checklist, i, p)
+}
+
 // recomputePriorities re-sorts every checklist of s (role change, updated
 // candidate priority). Called on the loop.
 func (a *Agent) recomputePriorities(s *stream) {
 	for _, p := range s.checklist {
 		p.computePriority(a.controlling)
 	}
-	slices.SortStableFunc(s.checklist, func(x, y *pair) int {
-		switch {
-		case x.prio > y.prio:
-			return -1
-		case x.prio < y.prio:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(s.checklist, byPriority)
 }
 
 // switchRole changes the role after a role conflict (RFC 8445 §7.3.1.1).
@@ -836,16 +836,7 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 		if vp == nil {
 			vp = &pair{comp: c, local: l, remote: p.remote, foundation: l.c.Foundation + ":" + p.remote.Foundation}
 			vp.computePriority(a.controlling)
-			i, _ := slices.BinarySearchFunc(s.checklist, vp, func(x, y *pair) int {
-				switch {
-				case x.prio > y.prio:
-					return -1
-				case x.prio < y.prio:
-					return 1
-				}
-				return 0
-			})
-			s.checklist = slices.Insert(s.checklist, i, vp)
+			s.insert(vp)
 		}
 		vp.state = pairSucceeded
 	}

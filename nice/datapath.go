@@ -3,6 +3,8 @@
 package nice
 
 import (
+	"errors"
+	"net"
 	"net/netip"
 	"sync"
 
@@ -158,19 +160,12 @@ func (a *Agent) Recv(streamID, componentID int, p []byte) (int, error) {
 	return c.read(p, nil)
 }
 
-// read waits for a queued datagram, or until closed or timeout fires.
+// read waits for a queued datagram, or until the component is closed or
+// timeout fires.
 func (c *component) read(p []byte, timeout <-chan struct{}) (int, error) {
-	if c.recv.Load() != nil {
-		return 0, ErrRecvAttached
-	}
-	select {
-	case pk := <-c.recvq:
-		n := copy(p, pk.b[:pk.n])
-		putPacket(pk)
-		return n, nil
-	case <-c.closed:
+	n, err := c.readOr(p, timeout, nil)
+	if errors.Is(err, net.ErrClosed) {
 		return 0, ErrClosed
-	case <-timeout:
-		return 0, ErrTimeout
 	}
+	return n, err
 }
