@@ -44,9 +44,9 @@ const maxSoftware = 763
 //
 // The attributes of RFC 3489 and RFC 5780 that ask for behaviour
 // (RESPONSE-ADDRESS, CHANGE-REQUEST, RESPONSE-PORT, PADDING) are not
-// understood and get a 420, which is how RFC 5780 §7.2 clients detect a
-// server without NAT behaviour discovery; supporting them means listing
-// them here and acting on them in bindingResponse.
+// understood here and get a 420, which is how RFC 5780 §5 clients detect a
+// server without NAT behaviour discovery. A server that has an alternate
+// address understands them too: see discovery.knownAttribute.
 func knownAttribute(t stun.AttrType) bool {
 	switch t {
 	case stun.AttrMappedAddress, stun.AttrUsername, stun.AttrMessageIntegrity,
@@ -65,6 +65,12 @@ type handler struct {
 	req      stun.Message
 	res      stun.Message
 	unknown  []stun.AttrType
+
+	// disco is the behaviour discovery server this handler's socket
+	// belongs to, and self the index of that socket in disco.addrs; disco
+	// is nil for a plain RFC 5389 server.
+	disco *discovery
+	self  int
 }
 
 // newHandler returns a handler that puts software, if not empty, in the
@@ -81,8 +87,33 @@ func newHandler(software string) *handler {
 	return h
 }
 
-// handle processes the datagram pkt that arrived from peer. It returns the
-// response to send back to peer, or nil and the reason why pkt is not
+// newDiscoveryHandler returns a handler for socket self of the behaviour
+// discovery server d.
+func newDiscoveryHandler(software string, d *discovery, self int) *handler {
+	h := newHandler(software)
+	h.disco = d
+	h.self = self
+	return h
+}
+
+// route tells where a response goes: to the transport address to, from the
+// socket of index via in discovery.addrs (always 0 for a plain server).
+type route struct {
+	to  netip.AddrPort
+	via int
+}
+
+// handle processes the datagram pkt that arrived from peer on a plain
+// server or on the socket of a behaviour discovery server that the
+// handler serves. It returns the response, or nil and the reason why pkt
+// is not answered; see process.
+func (h *handler) handle(pkt []byte, peer netip.AddrPort) ([]byte, error) {
+	res, _, err := h.process(pkt, peer)
+	return res, err
+}
+
+// process processes the datagram pkt that arrived from peer. It returns
+// the response and where it goes, or nil and the reason why pkt is not
 // answered. pkt is not modified or retained.
 //
 // Processing follows RFC 5389 §7.3: datagrams that are not STUN messages,
@@ -92,15 +123,17 @@ func newHandler(software string) *handler {
 // not understand gets a 420 listing them; any other Binding request gets a
 // success response with the peer's address. Requests without the magic
 // cookie come from RFC 3489 clients and are answered the RFC 3489 way
-// (RFC 5389 §12.2).
+// (RFC 5389 §12.2). Error responses go back to peer from the socket the
+// request arrived on (RFC 3489 §8.1, RFC 5389 §7.3).
 //
-// To add RFC 5780 later, handle would also take the local address the
-// datagram arrived on and return which socket must send the response; the
-// success response is built in bindingResponse alone.
-func (h *handler) handle(pkt []byte, peer netip.AddrPort) ([]byte, error) {
+// On a behaviour discovery server the success response also depends on
+// the socket the request arrived on and on the RFC 5780 §6.1 or
+// RFC 3489 §8.1 attributes of the request; see discoveryResponse.
+func (h *handler) process(pkt []byte, peer netip.AddrPort) ([]byte, route, error) {
+	back := route{to: peer, via: h.self}
 	classic, ok := stunHeader(pkt)
 	if !ok {
-		return nil, errNotSTUN
+		return nil, back, errNotSTUN
 	}
 	req := &h.req
 	req.Raw = append(req.Raw[:0], pkt...)
@@ -113,40 +146,50 @@ func (h *handler) handle(pkt []byte, peer netip.AddrPort) ([]byte, error) {
 		err := req.Decode()
 		copy(req.Raw[4:8], pkt[4:8])
 		if err != nil {
-			return nil, errMalformed
+			return nil, back, errMalformed
 		}
 	} else if req.Decode() != nil {
-		return nil, errMalformed
+		return nil, back, errMalformed
 	}
 	if req.Type.Class != stun.ClassRequest {
-		return nil, errNotRequest // indications and responses (RFC 5389 §7.3)
+		return nil, back, errNotRequest // indications and responses (RFC 5389 §7.3)
 	}
 	fingerprint := req.Contains(stun.AttrFingerprint)
 	if fingerprint && stunx.CheckFingerprint(req) != nil {
-		return nil, errBadFingerprint // not a STUN message (RFC 5389 §7.3)
+		return nil, back, errBadFingerprint // not a STUN message (RFC 5389 §7.3)
 	}
 
 	if req.Type.Method != stun.MethodBinding {
-		h.begin(stun.ClassErrorResponse)
-		addErrorCode(&h.res, codeBadRequest, reasonBadRequest)
-		return h.finish(classic, fingerprint), nil
+		return h.errorResponse(codeBadRequest, reasonBadRequest, classic, fingerprint), back, nil
 	}
 	h.unknown = h.unknown[:0]
 	for _, a := range req.Attributes {
-		if a.Type.Required() && !knownAttribute(a.Type) && len(h.unknown) < maxUnknown {
+		if a.Type.Required() && !knownAttribute(a.Type) &&
+			!h.disco.knownAttribute(a.Type, classic) && len(h.unknown) < maxUnknown {
 			h.unknown = append(h.unknown, a.Type)
 		}
 	}
 	if len(h.unknown) > 0 {
 		h.begin(stun.ClassErrorResponse)
-		addErrorCode(&h.res, codeUnknownAttribute, reasonUnknownAttr)
+		addErrorCode(&h.res, codeUnknownAttribute, reasonUnknownAttr, classic)
 		addUnknownAttributes(&h.res, h.unknown, classic)
-		return h.finish(classic, fingerprint), nil
+		return h.finish(classic, fingerprint), back, nil
+	}
+	if h.disco != nil {
+		return h.discoveryResponse(classic, fingerprint, peer)
 	}
 	if err := h.bindingResponse(classic, peer); err != nil {
-		return nil, err
+		return nil, back, err
 	}
-	return h.finish(classic, fingerprint), nil
+	return h.finish(classic, fingerprint), back, nil
+}
+
+// errorResponse returns an error response to h.req with ERROR-CODE code
+// and reason (RFC 5389 §7.3.1.1).
+func (h *handler) errorResponse(code int, reason string, classic, fingerprint bool) []byte {
+	h.begin(stun.ClassErrorResponse)
+	addErrorCode(&h.res, code, reason, classic)
+	return h.finish(classic, fingerprint)
 }
 
 // bindingResponse starts the success response to a Binding request from
@@ -215,12 +258,20 @@ func stunHeader(pkt []byte) (classic, ok bool) {
 }
 
 // addErrorCode appends an ERROR-CODE attribute (RFC 5389 §15.6) to m.
-// reason must be shorter than 60 bytes.
-func addErrorCode(m *stun.Message, code int, reason string) {
+// reason must be shorter than 60 bytes. For RFC 3489 clients, which expect
+// no padding after attribute values, the reason phrase is padded with
+// spaces to a multiple of 4 bytes, as RFC 3489 §11.2.9 requires.
+func addErrorCode(m *stun.Message, code int, reason string, classic bool) {
 	var v [64]byte
 	v[2] = byte(code / 100)
 	v[3] = byte(code % 100)
 	n := 4 + copy(v[4:], reason)
+	if classic {
+		for n%4 != 0 {
+			v[n] = ' '
+			n++
+		}
+	}
 	m.Add(stun.AttrErrorCode, v[:n])
 }
 

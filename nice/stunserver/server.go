@@ -3,29 +3,60 @@
 // Package stunserver is a small STUN server (RFC 5389) for tests and demos,
 // the counterpart of libnice's stund: it answers Binding requests with the
 // address they came from, so that an ICE agent can gather server-reflexive
-// candidates (RFC 8445 §5.1.1.2).
+// candidates (RFC 8445 §5.1.1.2). On two IP addresses it also serves NAT
+// behaviour discovery: RFC 5780, and the classic STUN of RFC 3489 that
+// tools such as Debian's stun client still speak.
 //
 // A Server serves any number of sockets. Each socket is a PacketConn, which
 // *net.UDPConn implements and which an in-memory socket can implement too;
 // the server only blocks in ReadFromUDPAddrPort and never uses timers, so it
 // runs under testing/synctest. Each socket is served by one goroutine that
 // reuses one receive buffer and one request and response message, so the
-// server allocates nothing per request (the socket itself may).
+// server allocates nothing per request (the socket itself may), PADDING
+// aside.
 //
-// Binding requests get XOR-MAPPED-ADDRESS, or MAPPED-ADDRESS when they lack
-// the magic cookie and so come from an RFC 3489 client (RFC 5389 §12.2).
-// Requests with unknown comprehension-required attributes get a 420 and
-// other methods a 400 (RFC 5389 §7.3.1); indications, responses and
-// anything that is not STUN are dropped silently.
+// # Plain server
 //
-// The server does not authenticate requests and implements neither TURN
-// nor the NAT behaviour discovery of RFC 5780 (CHANGE-REQUEST,
-// OTHER-ADDRESS, RESPONSE-ORIGIN); requests asking for the latter get a
-// 420 (Unknown Attribute) error response, which RFC 5780 clients take as
-// "not supported". Request processing is a function of the datagram and
-// its source alone, separate from the socket loop, so that RFC 5780 can be
-// added by giving it the receiving socket's address and letting it choose
-// the socket that answers.
+// Serve, ListenAndServe and the package-level ListenAndServe serve single
+// sockets. Binding requests get XOR-MAPPED-ADDRESS, or MAPPED-ADDRESS when
+// they lack the magic cookie and so come from an RFC 3489 client
+// (RFC 5389 §12.2). Requests with unknown comprehension-required
+// attributes get a 420 and other methods a 400 (RFC 5389 §7.3.1);
+// indications, responses and anything that is not STUN are dropped
+// silently. Such a server has no alternate address, so, as RFC 5780 §6
+// requires, its responses carry no OTHER-ADDRESS and requests with
+// CHANGE-REQUEST (and the other RFC 5780 and RFC 3489 request attributes:
+// RESPONSE-PORT, PADDING, RESPONSE-ADDRESS) get a 420 (Unknown
+// Attribute), which RFC 5780 §5 clients take as "not supported".
+//
+// # NAT behaviour discovery
+//
+// ListenAndServeBehavior serves the four sockets A1:P1, A1:P2, A2:P1 and
+// A2:P2 of two IP addresses and two ports (RFC 3489 §8.1, RFC 5780 §6),
+// over the operating system's UDP or any other network (BehaviorConfig).
+// Every success response then also tells the client the socket that sent
+// it and the alternate address and port (the socket with the other IP
+// address and the other port): RESPONSE-ORIGIN and OTHER-ADDRESS for
+// RFC 5389 clients, along with both MAPPED-ADDRESS and XOR-MAPPED-ADDRESS
+// (RFC 5780 §6.1); SOURCE-ADDRESS and CHANGED-ADDRESS for RFC 3489
+// clients (RFC 3489 §8.1). A CHANGE-REQUEST is honoured by sending the
+// response from the socket with the other IP address ("change IP"), the
+// other port ("change port") or both (RFC 5780 §6.1 Table 1).
+// RESPONSE-PORT sends the response to another port of the requesting
+// address (RFC 5780 §7.5) and PADDING is echoed with the length of the
+// request's (RFC 5780 §7.6; see discoveryResponse). RESPONSE-ADDRESS
+// (RFC 3489 §11.2.2) is honoured only when enabled, because it makes the
+// server a reflector; see BehaviorConfig.ResponseAddress.
+//
+// For RFC 3489 clients, which expect no padding after attribute values,
+// attribute values should have a length that is a multiple of 4
+// (RFC 3489 §11.2): the server pads reason phrases with spaces and repeats
+// a type in UNKNOWN-ATTRIBUTES, but sends the Software field as it is, so
+// give it a length that is a multiple of 4 when serving such clients.
+//
+// The server does not authenticate requests and does not implement TURN.
+// Request processing is a function of the datagram, its source and the
+// socket it arrived on, separate from the socket loop.
 package stunserver
 
 import (
@@ -100,7 +131,7 @@ func (s *Server) Serve(c PacketConn) error {
 		c.Close()
 		return ErrServerClosed
 	}
-	return s.serve(id, c)
+	return s.serve(id, c, newHandler(s.Software))
 }
 
 // ListenAndServe binds a UDP socket to addr, such as "127.0.0.1:0" or
@@ -125,7 +156,7 @@ func (s *Server) ListenAndServe(addr string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, ErrServerClosed
 	}
 	go func() {
-		if err := s.serve(id, c); err != nil {
+		if err := s.serve(id, c, newHandler(s.Software)); err != nil {
 			s.logger().Error("stunserver: serve failed", "addr", local, "err", err)
 		}
 	}()
@@ -194,6 +225,14 @@ func (s *Server) track(c PacketConn) (uint64, bool) {
 	return s.nextID, true
 }
 
+// untrack undoes a track whose Serve loop never started.
+func (s *Server) untrack(id uint64) {
+	s.mu.Lock()
+	delete(s.conns, id)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
 // isClosed reports whether Close was called.
 func (s *Server) isClosed() bool {
 	s.mu.Lock()
@@ -209,8 +248,10 @@ func (s *Server) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// serve is the loop of Serve for c, registered as id.
-func (s *Server) serve(id uint64, c PacketConn) (err error) {
+// serve is the loop of Serve for c, registered as id, answering with h.
+// On a behaviour discovery server, h may send a response from another of
+// the server's sockets.
+func (s *Server) serve(id uint64, c PacketConn, h *handler) (err error) {
 	log := s.logger()
 	defer func() {
 		c.Close()
@@ -220,10 +261,13 @@ func (s *Server) serve(id uint64, c PacketConn) (err error) {
 		s.wg.Done()
 	}()
 
-	h := newHandler(s.Software)
 	buf := make([]byte, maxDatagram)
 	debug := log.Enabled(context.Background(), slog.LevelDebug)
-	log.Info("stunserver: serving", "local", localAddr(c))
+	if h.disco != nil {
+		log.Info("stunserver: serving", "local", h.disco.addrs[h.self], "socket", sockNames[h.self])
+	} else {
+		log.Info("stunserver: serving", "local", localAddr(c))
+	}
 	for {
 		n, peer, err := c.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -236,15 +280,19 @@ func (s *Server) serve(id uint64, c PacketConn) (err error) {
 			}
 			return err
 		}
-		res, why := h.handle(buf[:n], peer)
+		res, r, why := h.process(buf[:n], peer)
 		if res == nil {
 			if debug {
 				log.Debug("stunserver: datagram dropped", "from", peer, "size", n, "reason", why)
 			}
 			continue
 		}
-		if _, err := c.WriteToUDPAddrPort(res, peer); err != nil && debug {
-			log.Debug("stunserver: cannot send response", "to", peer, "err", err)
+		out := c
+		if h.disco != nil {
+			out = h.disco.conns[r.via]
+		}
+		if _, err := out.WriteToUDPAddrPort(res, r.to); err != nil && debug {
+			log.Debug("stunserver: cannot send response", "to", r.to, "err", err)
 		}
 	}
 }
