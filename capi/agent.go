@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: MIT
+
+package main
+
+/*
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include "core_abi.h"
+
+// Trampolines: Go calls C function pointers only through these.
+static inline void call_gathering_done(void *fn, uintptr_t h, unsigned int sid, void *ud) {
+	((gonice_candidate_gathering_done_cb)fn)((GoniceAgent *)h, sid, ud);
+}
+static inline void call_new_candidate(void *fn, uintptr_t h, unsigned int sid, unsigned int cid,
+                                      const char *f, void *ud) {
+	((gonice_new_candidate_cb)fn)((GoniceAgent *)h, sid, cid, f, ud);
+}
+static inline void call_new_candidate_full(void *fn, uintptr_t h, const GoniceCandidate *c, void *ud) {
+	((gonice_new_candidate_full_cb)fn)((GoniceAgent *)h, c, ud);
+}
+static inline void call_state_changed(void *fn, uintptr_t h, unsigned int sid, unsigned int cid,
+                                      int st, void *ud) {
+	((gonice_component_state_changed_cb)fn)((GoniceAgent *)h, sid, cid, (GoniceComponentState)st, ud);
+}
+static inline void call_selected_pair(void *fn, uintptr_t h, unsigned int sid, unsigned int cid,
+                                      const char *lf, const char *rf, void *ud) {
+	((gonice_new_selected_pair_cb)fn)((GoniceAgent *)h, sid, cid, lf, rf, ud);
+}
+static inline void call_selected_pair_full(void *fn, uintptr_t h, unsigned int sid, unsigned int cid,
+                                           const GoniceCandidate *l, const GoniceCandidate *r, void *ud) {
+	((gonice_new_selected_pair_full_cb)fn)((GoniceAgent *)h, sid, cid, l, r, ud);
+}
+static inline void call_initial_binding(void *fn, uintptr_t h, unsigned int sid, void *ud) {
+	((gonice_initial_binding_request_received_cb)fn)((GoniceAgent *)h, sid, ud);
+}
+static inline void call_streams_removed(void *fn, uintptr_t h, const unsigned int *ids, unsigned int n,
+                                        void *ud) {
+	((gonice_streams_removed_cb)fn)((GoniceAgent *)h, ids, n, ud);
+}
+static inline void call_recv(void *fn, uintptr_t h, unsigned int sid, unsigned int cid, unsigned int len,
+                             char *buf, void *ud) {
+	((gonice_agent_recv_cb)fn)((GoniceAgent *)h, sid, cid, len, buf, ud);
+}
+static inline void call_closed(void *fn, uintptr_t h, void *ud) {
+	((gonice_agent_closed_cb)fn)((GoniceAgent *)h, ud);
+}
+static inline int new_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+static inline void poke_eventfd(int fd) { eventfd_write(fd, 1); }
+static inline void drain_eventfd(int fd) { eventfd_t v; eventfd_read(fd, &v); }
+*/
+import "C"
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"github.com/gonice/gonice/nice"
+)
+
+// callback is a C function pointer and its user_data.
+type callback struct {
+	fn, ud unsafe.Pointer
+}
+
+type itemKind uint8
+
+const (
+	kGatheringDone itemKind = iota
+	kNewCandidate
+	kNewRemoteCandidate
+	kStateChanged
+	kSelectedPair
+	kInitialBinding
+	kStreamsRemoved
+	kRecv
+	kClosed
+)
+
+// item is one pending callback: a signal, a received datagram, or the
+// close_async completion.
+type item struct {
+	kind     itemKind
+	sid, cid int
+	state    nice.ComponentState
+	c1, c2   nice.Candidate
+	ids      []int
+	data     *[]byte
+	cb       callback
+}
+
+const maxQueuedData = C.GONICE_MAX_QUEUED_PACKETS
+
+var dataPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// entry is the C side of one agent: its configuration until it starts, the
+// nice.Agent after, its callbacks and its delivery queue.
+type entry struct {
+	h        uintptr
+	dispatch bool // GONICE_AGENT_OPTION_DISPATCH
+
+	mu      sync.Mutex // guards cfg, a, closing
+	cfg     nice.Config
+	a       *nice.Agent
+	closing bool
+	ap      atomic.Pointer[nice.Agent] // a, for the lock-free fast path
+
+	cbmu sync.Mutex
+	cbs  [C.GONICE_SIG_COUNT]callback
+	recv map[[2]int]callback
+
+	qmu      sync.Mutex // guards q, spare, nData, signaled, efd
+	q, spare []item
+	nData    int
+	signaled bool
+	efd      C.int
+
+	freed       atomic.Bool
+	dispatching atomic.Bool
+	notify      chan struct{}
+	stop        chan struct{}
+	libDone     chan struct{}
+	libTid      atomic.Int64
+}
+
+func newEntry(options uint, cfg nice.Config) (*entry, error) {
+	e := &entry{
+		dispatch: options&C.GONICE_AGENT_OPTION_DISPATCH != 0,
+		cfg:      cfg,
+		recv:     map[[2]int]callback{},
+		efd:      -1,
+		notify:   make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		libDone:  make(chan struct{}),
+	}
+	if e.dispatch {
+		fd, err := C.new_eventfd()
+		if fd < 0 {
+			return nil, errf(eIO, "gonice: eventfd: %v", err)
+		}
+		e.efd = fd
+		close(e.libDone)
+	} else {
+		started := make(chan struct{})
+		go e.libLoop(started)
+		<-started
+	}
+	return e, nil
+}
+
+// agent returns the nice.Agent, creating it with the configured properties
+// on first use.
+func (e *entry) agent() (*nice.Agent, error) {
+	if a := e.ap.Load(); a != nil {
+		return a, nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.a != nil {
+		return e.a, nil
+	}
+	if e.closing {
+		return nil, errf(eCLOSED, "gonice: agent is closed")
+	}
+	a, err := nice.NewAgent(e.cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.OnCandidateGatheringDone(func(sid int) { e.push(item{kind: kGatheringDone, sid: sid}) })
+	a.OnNewCandidate(func(c nice.Candidate) { e.push(item{kind: kNewCandidate, c1: c}) })
+	a.OnNewRemoteCandidate(func(c nice.Candidate) { e.push(item{kind: kNewRemoteCandidate, c1: c}) })
+	a.OnComponentStateChanged(func(sid, cid int, s nice.ComponentState) {
+		e.push(item{kind: kStateChanged, sid: sid, cid: cid, state: s})
+	})
+	a.OnNewSelectedPair(func(sid, cid int, l, r nice.Candidate) {
+		e.push(item{kind: kSelectedPair, sid: sid, cid: cid, c1: l, c2: r})
+	})
+	a.OnInitialBindingRequestReceived(func(sid int) { e.push(item{kind: kInitialBinding, sid: sid}) })
+	a.OnStreamsRemoved(func(ids []int) {
+		e.push(item{kind: kStreamsRemoved, ids: append([]int(nil), ids...)})
+	})
+	e.a = a
+	e.ap.Store(a)
+	return a, nil
+}
+
+// started reports whether the nice.Agent exists.
+func (e *entry) started() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.a != nil
+}
+
+// onData is the nice receive function of every component with a C receive
+// callback: it copies the datagram into the queue (the buffer is only valid
+// during the call).
+func (e *entry) onData(sid, cid int, p []byte) {
+	if e.freed.Load() {
+		return
+	}
+	bp := dataPool.Get().(*[]byte)
+	*bp = append((*bp)[:0], p...)
+	e.qmu.Lock()
+	if e.freed.Load() || e.nData >= maxQueuedData {
+		e.qmu.Unlock()
+		dataPool.Put(bp)
+		return
+	}
+	e.nData++
+	e.q = append(e.q, item{kind: kRecv, sid: sid, cid: cid, data: bp})
+	e.wakeLocked()
+	e.qmu.Unlock()
+}
+
+// push queues a signal.
+func (e *entry) push(it item) {
+	e.qmu.Lock()
+	if !e.freed.Load() {
+		e.q = append(e.q, it)
+		e.wakeLocked()
+	}
+	e.qmu.Unlock()
+}
+
+// wakeLocked tells the consumer that the queue is not empty. qmu is held.
+func (e *entry) wakeLocked() {
+	if e.dispatch {
+		if !e.signaled && e.efd >= 0 {
+			e.signaled = true
+			C.poke_eventfd(e.efd)
+		}
+		return
+	}
+	select {
+	case e.notify <- struct{}{}:
+	default:
+	}
+}
+
+// take swaps the queue out.
+func (e *entry) take() []item {
+	e.qmu.Lock()
+	defer e.qmu.Unlock()
+	batch := e.q
+	e.q = e.spare[:0]
+	e.spare = nil
+	e.nData = 0
+	if e.dispatch && e.efd >= 0 {
+		e.signaled = false
+		C.drain_eventfd(e.efd)
+	}
+	return batch
+}
+
+// recycle returns a delivered batch's buffers.
+func (e *entry) recycle(batch []item) {
+	for i := range batch {
+		if batch[i].data != nil {
+			dataPool.Put(batch[i].data)
+		}
+	}
+	clear(batch)
+	e.qmu.Lock()
+	if e.spare == nil {
+		e.spare = batch[:0]
+	}
+	e.qmu.Unlock()
+}
+
+// run delivers a batch in order, stopping if the agent is freed by a
+// callback. It returns how many callbacks were delivered.
+func (e *entry) run(batch []item) int {
+	n := 0
+	for i := range batch {
+		if e.freed.Load() {
+			break
+		}
+		n += e.deliver(&batch[i])
+	}
+	return n
+}
+
+// libLoop is the library thread of a default-mode agent.
+func (e *entry) libLoop(started chan<- struct{}) {
+	runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+	e.libTid.Store(int64(syscall.Gettid()))
+	close(started)
+	defer close(e.libDone)
+	for {
+		select {
+		case <-e.notify:
+		case <-e.stop:
+			return
+		}
+		batch := e.take()
+		e.run(batch)
+		e.recycle(batch)
+	}
+}
+
+func (e *entry) getCallback(sig int) callback {
+	e.cbmu.Lock()
+	defer e.cbmu.Unlock()
+	return e.cbs[sig]
+}
+
+// cstr returns a NUL-terminated copy of s in Go memory, passed to C for the
+// duration of a callback.
+func cstr(s string) *C.char {
+	b := make([]byte, len(s)+1)
+	copy(b, s)
+	return (*C.char)(unsafe.Pointer(&b[0]))
+}
+
+// deliver calls the C callbacks of one item. It returns 1 if any ran.
+func (e *entry) deliver(it *item) int {
+	h := C.uintptr_t(e.h)
+	ran := 0
+	switch it.kind {
+	case kGatheringDone:
+		if cb := e.getCallback(C.GONICE_SIG_GATHERING_DONE); cb.fn != nil {
+			C.call_gathering_done(cb.fn, h, C.uint(it.sid), cb.ud)
+			ran = 1
+		}
+	case kNewCandidate, kNewRemoteCandidate:
+		full, legacy := C.GONICE_SIG_NEW_CANDIDATE_FULL, C.GONICE_SIG_NEW_CANDIDATE
+		if it.kind == kNewRemoteCandidate {
+			full, legacy = C.GONICE_SIG_NEW_REMOTE_CANDIDATE_FULL, C.GONICE_SIG_NEW_REMOTE_CANDIDATE
+		}
+		if cb := e.getCallback(full); cb.fn != nil {
+			c := new(C.GoniceCandidate)
+			toC(c, &it.c1)
+			C.call_new_candidate_full(cb.fn, h, c, cb.ud)
+			ran = 1
+		}
+		if cb := e.getCallback(legacy); cb.fn != nil && !e.freed.Load() {
+			C.call_new_candidate(cb.fn, h, C.uint(it.c1.StreamID), C.uint(it.c1.ComponentID), cstr(it.c1.Foundation), cb.ud)
+			ran = 1
+		}
+	case kStateChanged:
+		if cb := e.getCallback(C.GONICE_SIG_STATE_CHANGED); cb.fn != nil {
+			C.call_state_changed(cb.fn, h, C.uint(it.sid), C.uint(it.cid), C.int(it.state), cb.ud)
+			ran = 1
+		}
+	case kSelectedPair:
+		if cb := e.getCallback(C.GONICE_SIG_NEW_SELECTED_PAIR_FULL); cb.fn != nil {
+			l, r := new(C.GoniceCandidate), new(C.GoniceCandidate)
+			toC(l, &it.c1)
+			toC(r, &it.c2)
+			C.call_selected_pair_full(cb.fn, h, C.uint(it.sid), C.uint(it.cid), l, r, cb.ud)
+			ran = 1
+		}
+		if cb := e.getCallback(C.GONICE_SIG_NEW_SELECTED_PAIR); cb.fn != nil && !e.freed.Load() {
+			C.call_selected_pair(cb.fn, h, C.uint(it.sid), C.uint(it.cid), cstr(it.c1.Foundation), cstr(it.c2.Foundation), cb.ud)
+			ran = 1
+		}
+	case kInitialBinding:
+		if cb := e.getCallback(C.GONICE_SIG_INITIAL_BINDING_REQUEST); cb.fn != nil {
+			C.call_initial_binding(cb.fn, h, C.uint(it.sid), cb.ud)
+			ran = 1
+		}
+	case kStreamsRemoved:
+		if cb := e.getCallback(C.GONICE_SIG_STREAMS_REMOVED); cb.fn != nil {
+			ids := make([]C.uint, len(it.ids)+1)
+			for i, id := range it.ids {
+				ids[i] = C.uint(id)
+			}
+			C.call_streams_removed(cb.fn, h, &ids[0], C.uint(len(it.ids)), cb.ud)
+			ran = 1
+		}
+	case kRecv:
+		e.cbmu.Lock()
+		cb := e.recv[[2]int{it.sid, it.cid}]
+		e.cbmu.Unlock()
+		if cb.fn != nil {
+			p := *it.data
+			var ptr *C.char
+			if len(p) > 0 {
+				ptr = (*C.char)(unsafe.Pointer(&p[0]))
+			}
+			C.call_recv(cb.fn, h, C.uint(it.sid), C.uint(it.cid), C.uint(len(p)), ptr, cb.ud)
+			ran = 1
+		}
+	case kClosed:
+		if it.cb.fn != nil {
+			C.call_closed(it.cb.fn, h, it.cb.ud)
+			ran = 1
+		}
+	}
+	return ran
+}
+
+// free closes the agent and stops delivery. The handle is already
+// unregistered.
+func (e *entry) free() {
+	e.freed.Store(true)
+	e.mu.Lock()
+	a := e.a
+	e.closing = true
+	e.mu.Unlock()
+	if a != nil {
+		_ = a.Close()
+	}
+	close(e.stop)
+	onLib := e.libTid.Load() == int64(syscall.Gettid())
+	if !e.dispatch && !onLib {
+		<-e.libDone
+	}
+	e.qmu.Lock()
+	for i := range e.q {
+		if e.q[i].data != nil {
+			dataPool.Put(e.q[i].data)
+		}
+	}
+	e.q, e.spare = nil, nil
+	if e.efd >= 0 {
+		C.close(e.efd)
+		e.efd = -1
+	}
+	e.qmu.Unlock()
+}
+
+// closeAsync closes the agent in the background, then queues the closed
+// callback.
+func (e *entry) closeAsync(cb callback) error {
+	e.mu.Lock()
+	if e.closing {
+		e.mu.Unlock()
+		return errf(eBUSY, "gonice: agent is already closing")
+	}
+	e.closing = true
+	a := e.a
+	e.mu.Unlock()
+	go func() {
+		if a != nil {
+			_ = a.Close()
+		}
+		e.push(item{kind: kClosed, cb: cb})
+	}()
+	return nil
+}

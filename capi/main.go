@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+
+// Command capi is gonice's C core: built with -buildmode=c-shared into
+// libgonice-core.so.0, which the thin C library libgonice.so.0
+// (capi/loader/gonice.c) loads on first use. It exports one symbol,
+// gonice_core_table (capi/table.c), a table of the //export functions of
+// exports.go. The public API is include/gonice.h; the private interface is
+// capi/core_abi.h.
+package main
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../include -I${SRCDIR}
+#include <stdlib.h>
+#include <string.h>
+#include "core_abi.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"github.com/gonice/gonice/nice"
+)
+
+func main() {}
+
+// Error codes: include/gonice.h.
+const (
+	eOK        = 0
+	eINVAL     = -1
+	eBADHANDLE = -2
+	eNOTFOUND  = -3
+	eAGAIN     = -4
+	eCLOSED    = -5
+	eNOMEM     = -6
+	eRANGE     = -7
+	eNOTSUP    = -8
+	eBUSY      = -9
+	eIO        = -10
+	eINTERNAL  = -11
+)
+
+// apiError is an error with its C code.
+type apiError struct {
+	code int
+	msg  string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func errf(code int, format string, args ...any) error {
+	return &apiError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// codeOf maps an error of the nice package (or an apiError) to a code.
+func codeOf(err error) int {
+	var ae *apiError
+	switch {
+	case err == nil:
+		return eOK
+	case errors.As(err, &ae):
+		return ae.code
+	case errors.Is(err, nice.ErrClosed):
+		return eCLOSED
+	case errors.Is(err, nice.ErrInvalidStream), errors.Is(err, nice.ErrInvalidComponent),
+		errors.Is(err, nice.ErrNoAddress):
+		return eNOTFOUND
+	case errors.Is(err, nice.ErrInvalidArgument), errors.Is(err, nice.ErrSDP):
+		return eINVAL
+	case errors.Is(err, nice.ErrNotReady), errors.Is(err, nice.ErrConsentLost),
+		errors.Is(err, nice.ErrTimeout):
+		return eAGAIN
+	case errors.Is(err, nice.ErrAlreadyGathering), errors.Is(err, nice.ErrRecvAttached):
+		return eBUSY
+	case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.ENOBUFS):
+		return eAGAIN
+	}
+	return eIO
+}
+
+// setErr writes msg into the caller's error buffer (GONICE_CORE_ERRLEN bytes,
+// NUL-terminated, truncated).
+func setErr(buf *C.char, msg string) {
+	if buf == nil {
+		return
+	}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(buf)), C.GONICE_CORE_ERRLEN)
+	n := copy(b[:len(b)-1], msg)
+	b[n] = 0
+}
+
+// fail records err in buf and returns its code.
+func fail(buf *C.char, err error) C.int {
+	code := codeOf(err)
+	setErr(buf, err.Error())
+	return C.int(code)
+}
+
+// guard is deferred by every exported function: a panic becomes
+// GONICE_EINTERNAL with the panic in the error buffer.
+func guard(buf *C.char, rc *C.int) {
+	if r := recover(); r != nil {
+		setErr(buf, fmt.Sprintf("gonice: internal error (recovered panic): %v\n%s", r, debug.Stack()))
+		*rc = eINTERNAL
+	}
+}
+
+// The handle registry: ids are never reused and start at a distinctive
+// value, so a stale or made-up GoniceAgent* is recognized (libtailscale).
+const handleBase = 0x6e1ce0000001
+
+var registry struct {
+	mu   sync.Mutex
+	next uintptr
+	m    map[uintptr]*entry
+}
+
+func register(e *entry) uintptr {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	if registry.m == nil {
+		registry.m = map[uintptr]*entry{}
+		registry.next = handleBase
+	}
+	h := registry.next
+	registry.next++
+	registry.m[h] = e
+	e.h = h
+	return h
+}
+
+func lookup(h C.uintptr_t) (*entry, error) {
+	registry.mu.Lock()
+	e := registry.m[uintptr(h)]
+	registry.mu.Unlock()
+	if e == nil {
+		if h == 0 {
+			return nil, errf(eBADHANDLE, "gonice: agent handle is NULL")
+		}
+		return nil, errf(eBADHANDLE, "gonice: agent handle %#x is unknown or was freed", uintptr(h))
+	}
+	return e, nil
+}
+
+func unregister(h uintptr) *entry {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	e := registry.m[h]
+	delete(registry.m, h)
+	return e
+}
+
+// liveHandles is the number of registered agents (a leak check for tests).
+func liveHandles() int {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	return len(registry.m)
+}
+
+// cString returns a malloc'd copy of s, for *_out strings the caller frees
+// with gonice_free.
+func cString(s string) *C.char {
+	p := (*C.char)(C.malloc(C.size_t(len(s) + 1)))
+	if p == nil {
+		panic("gonice: out of memory")
+	}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(p)), len(s)+1)
+	copy(b, s)
+	b[len(s)] = 0
+	return p
+}
+
+// goString reads a C string, bounded to max bytes (longer is an error).
+func goString(p *C.char, what string, max int) (string, error) {
+	if p == nil {
+		return "", errf(eINVAL, "gonice: %s is NULL", what)
+	}
+	n := int(C.strnlen(p, C.size_t(max+1)))
+	if n > max {
+		return "", errf(eINVAL, "gonice: %s is longer than %d bytes", what, max)
+	}
+	return C.GoStringN(p, C.int(n)), nil
+}

@@ -1,0 +1,28 @@
+# check_exports.cmake: fails unless `nm -D --defined-only` of LIB shows only
+# symbols matching ALLOW (a regex), besides the version node VERSION_NODE.
+# Usage: cmake -DNM=nm -DLIB=path -DALLOW=regex -DVERSION_NODE=GONICE_0 -P check_exports.cmake
+execute_process(COMMAND ${NM} -D --defined-only ${LIB}
+  OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nm failed on ${LIB}")
+endif()
+string(REPLACE "\n" ";" lines "${out}")
+set(count 0)
+foreach(line IN LISTS lines)
+  if(line STREQUAL "")
+    continue()
+  endif()
+  string(REGEX REPLACE "^[0-9a-fA-F]* *[A-Za-z] " "" sym "${line}")
+  string(REGEX REPLACE "@.*$" "" sym "${sym}")
+  if(sym STREQUAL VERSION_NODE)
+    continue()
+  endif()
+  if(NOT sym MATCHES "${ALLOW}")
+    message(FATAL_ERROR "${LIB} exports ${sym}, which does not match ${ALLOW}")
+  endif()
+  math(EXPR count "${count} + 1")
+endforeach()
+if(count EQUAL 0)
+  message(FATAL_ERROR "${LIB} exports nothing")
+endif()
+message(STATUS "${LIB}: ${count} exported symbols, all match ${ALLOW} (plus version node ${VERSION_NODE})")

@@ -1,0 +1,910 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gonice.h - the C API of gonice, an ICE agent (RFC 8445) with libnice's API.
+ *
+ * Link with -lgonice (pkg-config gonice, or CMake find_package(gonice) and
+ * the target gonice::gonice). C99 or later, or C++.
+ *
+ * ============================================================================
+ * OVERVIEW
+ * ============================================================================
+ *
+ * A GoniceAgent holds streams, each with numbered components (1 = RTP,
+ * 2 = RTCP, as libnice). The application gathers local candidates, sends them
+ * and the stream's credentials to the peer by any signalling channel, gives
+ * the peer's to gonice_agent_set_remote_credentials() and
+ * gonice_agent_set_remote_candidates() (or the SDP functions), and waits for
+ * the component to become READY; then gonice_agent_send() and a receive
+ * callback (gonice_agent_attach_recv()) move data on the selected pair.
+ *
+ *     GoniceAgent *agent;
+ *     gonice_agent_new(&agent, GONICE_AGENT_OPTION_NONE);
+ *     gonice_agent_set_controlling_mode(agent, 1);
+ *     gonice_agent_set_stun_server(agent, "192.0.2.1", 3478);
+ *     gonice_agent_connect_candidate_gathering_done(agent, on_done, app);
+ *     gonice_agent_connect_component_state_changed(agent, on_state, app);
+ *     int sid = gonice_agent_add_stream(agent, 1);
+ *     gonice_agent_attach_recv(agent, sid, 1, on_recv, app);
+ *     gonice_agent_gather_candidates(agent, sid);
+ *     ...
+ *     gonice_agent_free(agent);
+ *
+ * ----------------------------------------------------------------------------
+ * Return values
+ * ----------------------------------------------------------------------------
+ * Every function that can fail returns an int: >= 0 is success (0, an id, a
+ * count or a length), < 0 is one of the GONICE_E* codes below.
+ * gonice_strerror(code) gives static text for a code; gonice_last_error()
+ * gives a detail message for the last failed call on the calling thread.
+ * NOTE for porting: libnice's gboolean functions return TRUE on success; the
+ * gonice twins return 0 on success and a NEGATIVE code on failure, so
+ * `if (!nice_agent_x(...))` becomes `if (gonice_agent_x(...) < 0)`.
+ *
+ * ----------------------------------------------------------------------------
+ * Handles
+ * ----------------------------------------------------------------------------
+ * GoniceAgent * is an opaque handle: an id issued by the library, never a
+ * pointer to memory. Ids are never reused, so a handle used after
+ * gonice_agent_free() (stale), or a made-up value, gives GONICE_EBADHANDLE;
+ * it is never dereferenced and never crashes.
+ *
+ * ----------------------------------------------------------------------------
+ * Ownership
+ * ----------------------------------------------------------------------------
+ * - Input buffers and strings are borrowed for the duration of the call; the
+ *   library copies what it keeps.
+ * - Strings and arrays returned through `*_out` parameters are owned by the
+ *   caller and freed with gonice_free() (never mixed with another allocator's
+ *   free, although today gonice_free() is libc free()).
+ * - A GoniceCandidate returned by gonice_candidate_new(), _copy() or
+ *   gonice_agent_parse_remote_candidate_sdp() is freed with
+ *   gonice_candidate_free().
+ * - Everything passed to a callback (candidates, strings, data buffers, id
+ *   arrays) is valid only during the callback; copy what you keep.
+ *
+ * ----------------------------------------------------------------------------
+ * Threads and callbacks
+ * ----------------------------------------------------------------------------
+ * Every gonice_* function may be called from any thread; calls on one agent
+ * are serialized internally. Callbacks mirror libnice's signals and its
+ * attach_recv function; each takes the agent first and `user_data` last.
+ * They are delivered one at a time, in order, in one of two modes chosen at
+ * gonice_agent_new():
+ *
+ *  (a) default: one library thread per agent (created by gonice_agent_new) runs all
+ *      of the agent's callbacks - signals and received data - serialized, in
+ *      the order the events happened.
+ *  (b) dispatch mode (GONICE_AGENT_OPTION_DISPATCH): the agent exposes a
+ *      pollable file descriptor (gonice_agent_get_fd()); when it is readable
+ *      the application calls gonice_agent_dispatch() on its own thread, which
+ *      delivers the pending callbacks AND received data there. This is what
+ *      an event-loop server needs (e.g. DTLS/SRTP state touched only by its
+ *      loop thread, as Janus does with libnice's GMainContext).
+ *
+ * A callback may call any gonice_* function, on its own agent or another,
+ * including gonice_agent_free() on its own agent (see gonice_agent_free()).
+ * Callbacks must not block for long: they hold up the agent's other
+ * callbacks. Data received while a dispatch-mode application does not
+ * dispatch is queued up to GONICE_MAX_QUEUED_PACKETS packets per agent, then
+ * dropped (as a full socket buffer drops).
+ *
+ * ----------------------------------------------------------------------------
+ * Runtime caveats (gonice's core is written in Go)
+ * ----------------------------------------------------------------------------
+ * - libgonice.so loads its core, libgonice-core.so.0 (installed beside it),
+ *   on the first call that needs it; nothing runs at load time. A process may
+ *   therefore fork() without exec (a daemon's --daemon) after loading
+ *   libgonice, as long as it has made no call that loads the core - calls that
+ *   never need it: gonice_version, gonice_strerror, gonice_last_error,
+ *   gonice_free, gonice_candidate_new/copy/free,
+ *   gonice_component_state_to_string. After the core is loaded, a forked
+ *   child must not call gonice_* before exec (the Go runtime's threads are
+ *   not copied by fork).
+ * - The environment variable GONICE_CORE_PATH, if set, is the path of the
+ *   core to load instead.
+ * - Once loaded, the process has Go runtime threads and signal handlers:
+ *   signal handlers the host installs afterwards must use SA_ONSTACK. Load
+ *   only one Go-based shared library per process.
+ *
+ * ============================================================================
+ * PORTING NOTES: every libnice 0.1.21 nice_agent_* function and property
+ * ============================================================================
+ * Rename nice_ -> gonice_, Nice -> Gonice, NICE_ -> GONICE_; enum values are
+ * the same numbers. Truthiness is inverted (see "Return values"). No GLib:
+ * no GMainContext, GSList, GError, GCancellable or GObject.
+ *
+ * Functions:
+ *  nice_agent_new(ctx, compat)          -> gonice_agent_new(&a, OPTION_NONE);
+ *                                          no context: see the delivery modes;
+ *                                          only RFC5245 compatibility exists.
+ *  nice_agent_new_full(ctx, compat, f)  -> gonice_agent_new(&a, f): same
+ *                                          option bits (REGULAR_NOMINATION,
+ *                                          LITE_MODE, ICE_TRICKLE,
+ *                                          CONSENT_FRESHNESS) plus DISPATCH;
+ *                                          RELIABLE, SUPPORT_RENOMINATION and
+ *                                          BYTESTREAM_TCP give GONICE_ENOTSUP.
+ *  nice_agent_new_reliable              -> none: no PseudoTCP (ENOTSUP).
+ *  g_object_unref(agent)                -> gonice_agent_free(agent)
+ *  nice_agent_close_async               -> gonice_agent_close_async (then
+ *                                          gonice_agent_free in the callback)
+ *  nice_agent_add_local_address(a, &na) -> gonice_agent_add_local_address(a,
+ *                                          "ip") - a string, not NiceAddress
+ *  nice_agent_add_stream                -> gonice_agent_add_stream (id or <0)
+ *  nice_agent_remove_stream             -> gonice_agent_remove_stream
+ *  nice_agent_set_port_range            -> gonice_agent_set_port_range
+ *  nice_agent_set_relay_info            -> gonice_agent_set_relay_info:
+ *                                          GONICE_ENOTSUP until TURN lands
+ *  nice_agent_forget_relays             -> gonice_agent_forget_relays: ditto
+ *  nice_agent_gather_candidates         -> gonice_agent_gather_candidates
+ *  nice_agent_set_remote_credentials    -> gonice_agent_set_remote_credentials
+ *  nice_agent_set_local_credentials     -> gonice_agent_set_local_credentials
+ *  nice_agent_get_local_credentials     -> gonice_agent_get_local_credentials
+ *                                          (gonice_free, not g_free)
+ *  nice_agent_set_remote_candidates(GSList) -> gonice_agent_set_remote_candidates
+ *                                          (array + count)
+ *  nice_agent_get_local_candidates      -> gonice_agent_get_local_candidates
+ *  nice_agent_get_remote_candidates     -> gonice_agent_get_remote_candidates
+ *                                          (array + count, one gonice_free)
+ *  nice_agent_restart                   -> gonice_agent_restart
+ *  nice_agent_restart_stream            -> gonice_agent_restart_stream
+ *  nice_agent_attach_recv(a,s,c,ctx,f,d)-> gonice_agent_attach_recv(a,s,c,f,d)
+ *                                          (thread: see delivery modes)
+ *  nice_agent_attach_recv_ex            -> none (0.1.24; no TOS on receive)
+ *  nice_agent_recv                      -> gonice_agent_recv (blocking; no
+ *                                          cancellable: gonice_agent_free or
+ *                                          remove_stream ends it)
+ *  nice_agent_recv_messages,
+ *  nice_agent_recv_nonblocking,
+ *  nice_agent_recv_messages_nonblocking -> none: use attach_recv (and dispatch
+ *                                          mode for a non-blocking loop), or
+ *                                          gonice_agent_recv.
+ *  nice_agent_send                      -> gonice_agent_send (same order:
+ *                                          len, buf)
+ *  nice_agent_send_messages_nonblocking -> gonice_agent_send_messages_nonblocking
+ *                                          (GoniceOutputMessage; no GError)
+ *  nice_agent_get_selected_pair         -> gonice_agent_get_selected_pair:
+ *                                          fills caller structs (libnice gave
+ *                                          borrowed pointers)
+ *  nice_agent_set_selected_pair,
+ *  nice_agent_set_selected_remote_candidate -> none yet (forcing a pair is not
+ *                                          in the Go agent).
+ *  nice_agent_get_selected_socket,
+ *  nice_agent_get_sockets, nice_agent_get_io_stream -> none (GSocket /
+ *                                          GIOStream are GLib types).
+ *  nice_agent_get_default_local_candidate -> none yet.
+ *  nice_agent_set_stream_tos            -> gonice_agent_set_stream_tos:
+ *                                          GONICE_ENOTSUP (not in the Go agent)
+ *  nice_agent_set_software              -> gonice_agent_set_software (before
+ *                                          the agent starts; ENOTSUP later)
+ *  nice_agent_set_stream_name           -> gonice_agent_set_stream_name
+ *  nice_agent_get_stream_name           -> gonice_agent_get_stream_name
+ *                                          (caller frees; libnice: borrowed)
+ *  nice_agent_generate_local_sdp        -> gonice_agent_generate_local_sdp
+ *  nice_agent_generate_local_stream_sdp -> gonice_agent_generate_local_stream_sdp
+ *  nice_agent_generate_local_candidate_sdp -> gonice_agent_generate_local_candidate_sdp
+ *  nice_agent_parse_remote_sdp          -> gonice_agent_parse_remote_sdp
+ *  nice_agent_parse_remote_stream_sdp   -> gonice_agent_parse_remote_stream_sdp
+ *  nice_agent_parse_remote_candidate_sdp-> gonice_agent_parse_remote_candidate_sdp
+ *  nice_agent_get_component_state       -> gonice_agent_get_component_state
+ *                                          (GONICE_ENOTFOUND for bad ids;
+ *                                          libnice answered FAILED)
+ *  nice_agent_peer_candidate_gathering_done -> gonice_agent_peer_candidate_gathering_done
+ *  nice_agent_consent_lost              -> gonice_agent_consent_lost
+ *  nice_component_state_to_string       -> gonice_component_state_to_string
+ *  nice_candidate_new/copy/free         -> gonice_candidate_new/copy/free
+ *  nice_agent_get_type, nice_agent_init_stun_agent -> none (GObject / STUN
+ *                                          usage library internals).
+ *
+ * Signals (g_signal_connect -> gonice_agent_connect_<signal>(a, cb, data);
+ * one callback per signal, a new one replaces the old, NULL disconnects):
+ *  candidate-gathering-done, new-candidate, new-candidate-full,
+ *  new-remote-candidate, new-remote-candidate-full, component-state-changed,
+ *  new-selected-pair, new-selected-pair-full, initial-binding-request-received,
+ *  streams-removed: each has a gonice_agent_connect_* below.
+ *  reliable-transport-writable: none (no reliable mode).
+ *
+ * Properties (g_object_set -> typed setters; "before start" means before the
+ * first call that starts the agent - any call other than a property setter or
+ * getter and gonice_agent_connect_*; later calls give GONICE_EBUSY):
+ *  main-context           -> none: delivery modes replace it.
+ *  compatibility          -> none: RFC 5245/8445 only.
+ *  stun-server, stun-server-port -> gonice_agent_set_stun_server(a, ip, port)
+ *                                   (before start; IP literal as libnice's
+ *                                   docs ask; hostnames are not resolved)
+ *  controlling-mode       -> gonice_agent_set_controlling_mode (any time; while
+ *                            checks run it takes effect at the next restart,
+ *                            as libnice) / gonice_agent_get_controlling_mode.
+ *                            DEFAULT DIFFERS: gonice starts controlled (0);
+ *                            libnice's effective default is controlling.
+ *  full-mode              -> gonice_agent_set_ice_lite(a, !full) (before start)
+ *  stun-pacing-timer      -> gonice_agent_set_ta (ms, before start)
+ *  max-connectivity-checks-> gonice_agent_set_max_checks (before start)
+ *  nomination-mode        -> gonice_agent_set_nomination_mode (before start).
+ *                            DEFAULT DIFFERS: gonice defaults to REGULAR;
+ *                            libnice to AGGRESSIVE.
+ *  consent-freshness      -> gonice_agent_set_consent_freshness (before start).
+ *                            DEFAULT DIFFERS: on in gonice, off in libnice.
+ *  keepalive-conncheck    -> gonice_agent_set_keepalive_conncheck (before start)
+ *  idle-timeout           -> gonice_agent_set_idle_timeout (ms, before start)
+ *  stun-initial-timeout   -> gonice_agent_set_stun_initial_timeout (ms, before start)
+ *  stun-max-retransmissions -> gonice_agent_set_stun_max_retransmissions (before start)
+ *  ice-udp                -> gonice_agent_set_ice_udp (before start)
+ *  ice-tcp, bytestream-tcp, reliable, support-renomination -> none: no ICE-TCP
+ *                            or reliable mode (the Go agent keeps TCP
+ *                            candidates from a peer but never pairs them).
+ *  ice-trickle            -> none needed: gonice always accepts trickled
+ *                            candidates (the option bit is accepted).
+ *  force-relay, proxy-*   -> none: no TURN or proxies yet.
+ *  upnp, upnp-timeout     -> none: no UPnP (libnice without gupnp also does
+ *                            nothing); simply drop the g_object_set.
+ *  stun-reliable-timeout  -> none: STUN over TCP is not implemented.
+ */
+#ifndef GONICE_H
+#define GONICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define GONICE_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#define GONICE_API __attribute__((visibility("default")))
+#else
+#define GONICE_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define GONICE_VERSION_MAJOR 0
+#define GONICE_VERSION_MINOR 1
+#define GONICE_VERSION_PATCH 0
+/* Evaluates to true when the header is at least version a.b.c. */
+#define GONICE_VERSION_CHECK(a, b, c)                                           \
+  ((GONICE_VERSION_MAJOR > (a)) ||                                              \
+   (GONICE_VERSION_MAJOR == (a) && GONICE_VERSION_MINOR > (b)) ||               \
+   (GONICE_VERSION_MAJOR == (a) && GONICE_VERSION_MINOR == (b) &&               \
+    GONICE_VERSION_PATCH >= (c)))
+
+/*
+ * gonice_version: the version of the library linked at run time.
+ * major, minor, patch: out, each may be NULL.
+ * Does not load the core. Thread: any.
+ * Returns: the version as MAJOR*10000 + MINOR*100 + PATCH (always >= 0).
+ */
+GONICE_API int gonice_version(int *major, int *minor, int *patch);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+#define GONICE_OK 0           /* success */
+#define GONICE_EINVAL (-1)    /* an argument is invalid (NULL, out of range, malformed) */
+#define GONICE_EBADHANDLE (-2) /* the agent handle is NULL, unknown or freed */
+#define GONICE_ENOTFOUND (-3) /* no such stream or component (or no usable address) */
+#define GONICE_EAGAIN (-4)    /* not possible now: no selected pair yet, consent lost, queue full */
+#define GONICE_ECLOSED (-5)   /* the agent was closed (gonice_agent_close_async) or the stream removed */
+#define GONICE_ENOMEM (-6)    /* out of memory */
+#define GONICE_ERANGE (-7)    /* a caller buffer is too short */
+#define GONICE_ENOTSUP (-8)   /* not supported (yet) by gonice */
+#define GONICE_EBUSY (-9)     /* too late (agent started, candidates gathered) or already in progress */
+#define GONICE_EIO (-10)      /* a socket or system error */
+#define GONICE_EINTERNAL (-11) /* a bug in gonice (a recovered panic), or the core could not be loaded */
+
+/*
+ * gonice_strerror: static text for a GONICE_* code ("unknown error" for
+ * others). Never NULL, never freed. Does not load the core. Thread: any.
+ */
+GONICE_API const char *gonice_strerror(int code);
+
+/*
+ * gonice_last_error: a detail message for the last gonice_* call that failed
+ * on the calling thread (thread-local; a successful call leaves it as it
+ * was). Never NULL ("" before any failure). Valid until the next gonice_*
+ * call on this thread; do not free.
+ */
+GONICE_API const char *gonice_last_error(void);
+
+/*
+ * gonice_free: frees memory the library returned through an *_out parameter
+ * (strings, candidate arrays). NULL is ignored. Does not load the core.
+ */
+GONICE_API void gonice_free(void *ptr);
+
+/* ------------------------------------------------------------------------ */
+/* Enums (libnice's numeric values)                                          */
+/* ------------------------------------------------------------------------ */
+
+typedef enum GoniceComponentState {
+  GONICE_COMPONENT_STATE_DISCONNECTED = 0,
+  GONICE_COMPONENT_STATE_GATHERING = 1,
+  GONICE_COMPONENT_STATE_CONNECTING = 2,
+  GONICE_COMPONENT_STATE_CONNECTED = 3,
+  GONICE_COMPONENT_STATE_READY = 4,
+  GONICE_COMPONENT_STATE_FAILED = 5,
+  GONICE_COMPONENT_STATE_LAST = 6
+} GoniceComponentState;
+
+typedef enum GoniceComponentType {
+  GONICE_COMPONENT_TYPE_RTP = 1,
+  GONICE_COMPONENT_TYPE_RTCP = 2
+} GoniceComponentType;
+
+typedef enum GoniceCandidateType {
+  GONICE_CANDIDATE_TYPE_HOST = 0,
+  GONICE_CANDIDATE_TYPE_SERVER_REFLEXIVE = 1,
+  GONICE_CANDIDATE_TYPE_PEER_REFLEXIVE = 2,
+  GONICE_CANDIDATE_TYPE_RELAYED = 3
+} GoniceCandidateType;
+
+typedef enum GoniceCandidateTransport {
+  GONICE_CANDIDATE_TRANSPORT_UDP = 0,
+  GONICE_CANDIDATE_TRANSPORT_TCP_ACTIVE = 1,
+  GONICE_CANDIDATE_TRANSPORT_TCP_PASSIVE = 2,
+  GONICE_CANDIDATE_TRANSPORT_TCP_SO = 3
+} GoniceCandidateTransport;
+
+typedef enum GoniceNominationMode {
+  GONICE_NOMINATION_MODE_REGULAR = 0,
+  GONICE_NOMINATION_MODE_AGGRESSIVE = 1
+} GoniceNominationMode;
+
+typedef enum GoniceRelayType {
+  GONICE_RELAY_TYPE_TURN_UDP = 0,
+  GONICE_RELAY_TYPE_TURN_TCP = 1,
+  GONICE_RELAY_TYPE_TURN_TLS = 2
+} GoniceRelayType;
+
+/* Options of gonice_agent_new(): libnice's NiceAgentOption bits, plus
+ * GONICE_AGENT_OPTION_DISPATCH. */
+typedef enum GoniceAgentOption {
+  GONICE_AGENT_OPTION_NONE = 0,
+  GONICE_AGENT_OPTION_REGULAR_NOMINATION = 1 << 0, /* accepted; regular is gonice's default anyway */
+  GONICE_AGENT_OPTION_RELIABLE = 1 << 1,           /* ENOTSUP */
+  GONICE_AGENT_OPTION_LITE_MODE = 1 << 2,          /* ICE-lite */
+  GONICE_AGENT_OPTION_ICE_TRICKLE = 1 << 3,        /* accepted; trickle is always on */
+  GONICE_AGENT_OPTION_SUPPORT_RENOMINATION = 1 << 4, /* ENOTSUP */
+  GONICE_AGENT_OPTION_CONSENT_FRESHNESS = 1 << 5,  /* accepted; on by default in gonice */
+  GONICE_AGENT_OPTION_BYTESTREAM_TCP = 1 << 6,     /* ENOTSUP */
+  GONICE_AGENT_OPTION_DISPATCH = 1 << 16           /* dispatch delivery mode (gonice only) */
+} GoniceAgentOption;
+
+/* Largest datagram gonice_agent_send() accepts (UDP over IPv4). */
+#define GONICE_MAX_DATAGRAM 65507
+/* Received packets queued per agent before more are dropped. */
+#define GONICE_MAX_QUEUED_PACKETS 8192
+
+/*
+ * gonice_component_state_to_string: "disconnected", "gathering",
+ * "connecting", "connected", "ready", "failed", or "invalid". Static; does
+ * not load the core.
+ */
+GONICE_API const char *gonice_component_state_to_string(GoniceComponentState state);
+
+/* ------------------------------------------------------------------------ */
+/* Candidates                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Text length of an IPv6 address plus NUL (INET6_ADDRSTRLEN). */
+#define GONICE_ADDRESS_STRING_LEN 46
+/* Longest foundation plus NUL (libnice's NICE_CANDIDATE_MAX_FOUNDATION). */
+#define GONICE_CANDIDATE_MAX_FOUNDATION 33
+
+/*
+ * GoniceCandidate: an ICE candidate, the useful fields of libnice's
+ * NiceCandidate. Addresses are text ("192.0.2.1", "2001:db8::1"; no zone,
+ * no brackets) plus a port in host byte order, rather than NiceAddress:
+ * print them as they are, fill them with snprintf.
+ * base_addr/base_port: the base of a local candidate; for server-reflexive
+ * and relayed candidates, the related address (SDP raddr/rport). For remote
+ * candidates, whatever the peer sent (may be empty).
+ * Allocate with gonice_candidate_new() (the struct may grow at its end in
+ * later versions), or use it by value where the API fills a struct.
+ */
+typedef struct GoniceCandidate {
+  GoniceCandidateType type;
+  GoniceCandidateTransport transport;
+  char addr[GONICE_ADDRESS_STRING_LEN];
+  uint16_t port;
+  char base_addr[GONICE_ADDRESS_STRING_LEN];
+  uint16_t base_port;
+  uint32_t priority;
+  unsigned int stream_id;
+  unsigned int component_id;
+  char foundation[GONICE_CANDIDATE_MAX_FOUNDATION];
+} GoniceCandidate;
+
+/*
+ * gonice_candidate_new: a zeroed candidate of the given type (transport UDP).
+ * Caller frees with gonice_candidate_free(). Does not load the core.
+ * Returns: the candidate, or NULL if type is not a GoniceCandidateType or
+ * memory ran out.
+ */
+GONICE_API GoniceCandidate *gonice_candidate_new(GoniceCandidateType type);
+
+/* gonice_candidate_copy: a copy of c (NULL gives NULL); free with
+ * gonice_candidate_free(). */
+GONICE_API GoniceCandidate *gonice_candidate_copy(const GoniceCandidate *c);
+
+/* gonice_candidate_free: frees a candidate from gonice_candidate_new/copy
+ * or gonice_agent_parse_remote_candidate_sdp. NULL is ignored. Not for
+ * elements of an array (free the array with gonice_free()). */
+GONICE_API void gonice_candidate_free(GoniceCandidate *c);
+
+/* ------------------------------------------------------------------------ */
+/* Agent lifetime                                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct GoniceAgent GoniceAgent; /* opaque handle, never dereferenced */
+
+/*
+ * gonice_agent_new: creates an agent.
+ * out: receives the handle (set to NULL on failure).
+ * options: GoniceAgentOption bits; GONICE_AGENT_OPTION_DISPATCH selects
+ *   dispatch delivery (see OVERVIEW), otherwise a library thread per agent.
+ * The agent starts (its ICE machinery is created with the configured
+ * properties) on the first call that is not a property setter/getter or a
+ * gonice_agent_connect_*; set properties before.
+ * Ownership: free with gonice_agent_free().
+ * Returns: 0; GONICE_EINVAL (out NULL, unknown option bits), GONICE_ENOTSUP
+ * (RELIABLE, SUPPORT_RENOMINATION, BYTESTREAM_TCP), GONICE_EINTERNAL (the core
+ * could not be loaded: see gonice_last_error()).
+ */
+GONICE_API int gonice_agent_new(GoniceAgent **out, unsigned int options);
+
+/*
+ * gonice_agent_free: closes the agent (sockets, checks) and releases its
+ * handle, which becomes invalid at once (GONICE_EBADHANDLE afterwards).
+ * From any other thread than the agent's callback thread it waits until the
+ * agent's library thread has finished its current callback: no callback of
+ * this agent runs after it returns. Called from one of the agent's own
+ * callbacks, it does not wait for that callback; the callback continues,
+ * later gonice_* calls on the handle give GONICE_EBADHANDLE, and no further
+ * callback of the agent is delivered (pending ones are discarded).
+ * In dispatch mode the fd from gonice_agent_get_fd() is closed: stop polling
+ * it first (or in the same loop iteration). Do not free a dispatch-mode
+ * agent from another thread while gonice_agent_dispatch() runs on it.
+ * Returns: 0; GONICE_EBADHANDLE (NULL, unknown or already freed: a double
+ * free is reported, not a crash).
+ */
+GONICE_API int gonice_agent_free(GoniceAgent *agent);
+
+/* Callback of gonice_agent_close_async(). */
+typedef void (*gonice_agent_closed_cb)(GoniceAgent *agent, void *user_data);
+
+/*
+ * gonice_agent_close_async: closes the agent in the background (like
+ * nice_agent_close_async) and then calls cb(agent, user_data) as a callback
+ * of the agent (its library thread, or gonice_agent_dispatch() in dispatch
+ * mode). The handle stays valid: free it with gonice_agent_free(), typically
+ * from cb. Afterwards, calls on the agent give GONICE_ECLOSED.
+ * cb may be NULL. Returns: 0; GONICE_EBADHANDLE; GONICE_EBUSY (already closing).
+ */
+GONICE_API int gonice_agent_close_async(GoniceAgent *agent, gonice_agent_closed_cb cb,
+                                        void *user_data);
+
+/* ------------------------------------------------------------------------ */
+/* Properties (see PORTING NOTES for the libnice property each one mirrors)  */
+/* Unless said otherwise: only before the agent starts; returns 0,           */
+/* GONICE_EBADHANDLE, GONICE_EINVAL (value out of range), GONICE_EBUSY       */
+/* (the agent has started).                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* controlling-mode: 0 controlled (gonice's default), 1 controlling. May be
+ * called at any time (no EBUSY); while checks run it applies at the next
+ * restart. An ICE-lite agent is always controlled. */
+GONICE_API int gonice_agent_set_controlling_mode(GoniceAgent *agent, int controlling);
+/* Returns: 1 controlling, 0 controlled (the current role, which role-conflict
+ * resolution may change), or GONICE_EBADHANDLE / GONICE_ECLOSED. */
+GONICE_API int gonice_agent_get_controlling_mode(GoniceAgent *agent);
+/* nomination-mode: GONICE_NOMINATION_MODE_REGULAR (default) or AGGRESSIVE. */
+GONICE_API int gonice_agent_set_nomination_mode(GoniceAgent *agent, GoniceNominationMode mode);
+/* stun-server + stun-server-port: ip is an IPv4/IPv6 literal; port 0 means
+ * 3478. ip NULL or "" removes the server. */
+GONICE_API int gonice_agent_set_stun_server(GoniceAgent *agent, const char *ip, unsigned int port);
+/* full-mode = !lite: an ICE-lite agent gathers host candidates only, never
+ * sends checks and is always controlled. */
+GONICE_API int gonice_agent_set_ice_lite(GoniceAgent *agent, int lite);
+/* consent-freshness (RFC 7675): 1 on (gonice's default), 0 off. */
+GONICE_API int gonice_agent_set_consent_freshness(GoniceAgent *agent, int enabled);
+/* keepalive-conncheck: keepalives as Binding requests (1) or indications (0). */
+GONICE_API int gonice_agent_set_keepalive_conncheck(GoniceAgent *agent, int enabled);
+/* ice-udp: 0 disables UDP candidates (then gathering finds nothing). */
+GONICE_API int gonice_agent_set_ice_udp(GoniceAgent *agent, int enabled);
+/* stun-pacing-timer: Ta in ms, 1..60000 (default 20). */
+GONICE_API int gonice_agent_set_ta(GoniceAgent *agent, unsigned int ms);
+/* max-connectivity-checks: 1..100000 (default 100). */
+GONICE_API int gonice_agent_set_max_checks(GoniceAgent *agent, unsigned int n);
+/* stun-initial-timeout: first STUN retransmission timeout, 20..9999 ms (default 500). */
+GONICE_API int gonice_agent_set_stun_initial_timeout(GoniceAgent *agent, unsigned int ms);
+/* stun-max-retransmissions: 1..99 (default 3). */
+GONICE_API int gonice_agent_set_stun_max_retransmissions(GoniceAgent *agent, unsigned int n);
+/* idle-timeout: 50..60000 ms (default 5000). */
+GONICE_API int gonice_agent_set_idle_timeout(GoniceAgent *agent, unsigned int ms);
+/* Keepalive interval (Tr) in ms, 1000..600000 (default 25000). gonice only. */
+GONICE_API int gonice_agent_set_keepalive_interval(GoniceAgent *agent, unsigned int ms);
+/* nice_agent_set_software: the STUN SOFTWARE attribute (at most 127 bytes;
+ * NULL or "" for none). Before start only: afterwards GONICE_ENOTSUP (the Go
+ * agent fixes it at creation). */
+GONICE_API int gonice_agent_set_software(GoniceAgent *agent, const char *software);
+
+/* ------------------------------------------------------------------------ */
+/* Streams, addresses, gathering                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * gonice_agent_add_local_address: restricts host candidates to the added
+ * addresses (without any, every usable interface address except loopback and
+ * link-local is used; loopback may be added explicitly).
+ * ip: an IPv4 or IPv6 literal (borrowed).
+ * Returns: 0; GONICE_EBADHANDLE; GONICE_EINVAL (NULL, not an address,
+ * unspecified, multicast, more than 64); GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_add_local_address(GoniceAgent *agent, const char *ip);
+
+/*
+ * gonice_agent_add_stream: adds a stream of n_components (1..256) components
+ * numbered 1..n. Returns: the stream id (>= 1; ids are never reused);
+ * GONICE_EBADHANDLE; GONICE_EINVAL (bad count); GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_add_stream(GoniceAgent *agent, unsigned int n_components);
+
+/*
+ * gonice_agent_remove_stream: removes a stream and closes its sockets;
+ * streams-removed follows. Returns: 0; GONICE_EBADHANDLE; GONICE_ENOTFOUND;
+ * GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_remove_stream(GoniceAgent *agent, unsigned int stream_id);
+
+/*
+ * gonice_agent_set_port_range: host candidates of the component use a local
+ * port in [min_port, max_port] (0, 0: any). Before gathering.
+ * Returns: 0; GONICE_EBADHANDLE; GONICE_ENOTFOUND; GONICE_EINVAL (min > max,
+ * one of them 0, > 65535); GONICE_EBUSY (already gathered); GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_set_port_range(GoniceAgent *agent, unsigned int stream_id,
+                                           unsigned int component_id, unsigned int min_port,
+                                           unsigned int max_port);
+
+/*
+ * gonice_agent_set_relay_info: TURN server of a component.
+ * Returns: GONICE_ENOTSUP always for now (TURN is not implemented yet), after
+ * checking the handle (GONICE_EBADHANDLE).
+ */
+GONICE_API int gonice_agent_set_relay_info(GoniceAgent *agent, unsigned int stream_id,
+                                           unsigned int component_id, const char *server_ip,
+                                           unsigned int server_port, const char *username,
+                                           const char *password, GoniceRelayType type);
+
+/* gonice_agent_forget_relays: GONICE_ENOTSUP for now (see set_relay_info). */
+GONICE_API int gonice_agent_forget_relays(GoniceAgent *agent, unsigned int stream_id,
+                                          unsigned int component_id);
+
+/* gonice_agent_set_stream_tos: GONICE_ENOTSUP for now (the Go agent cannot
+ * set IP_TOS yet), after checking the handle. */
+GONICE_API int gonice_agent_set_stream_tos(GoniceAgent *agent, unsigned int stream_id, int tos);
+
+/*
+ * gonice_agent_gather_candidates: opens the stream's sockets and gathers:
+ * host candidates at once, server-reflexive from the STUN server;
+ * new-candidate(-full) per candidate, then candidate-gathering-done (all as
+ * callbacks, after this returns or concurrently). A second call is a no-op.
+ * Returns: 0; GONICE_EBADHANDLE; GONICE_ENOTFOUND (no such stream, or no
+ * usable local address/port); GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_gather_candidates(GoniceAgent *agent, unsigned int stream_id);
+
+/* ------------------------------------------------------------------------ */
+/* Credentials and candidates                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * gonice_agent_get_local_credentials: the stream's ufrag and password.
+ * ufrag_out, pwd_out: receive NUL-terminated strings the caller frees with
+ * gonice_free(). Returns: 0; GONICE_EBADHANDLE; GONICE_EINVAL (NULL out);
+ * GONICE_ENOTFOUND; GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_get_local_credentials(GoniceAgent *agent, unsigned int stream_id,
+                                                  char **ufrag_out, char **pwd_out);
+
+/*
+ * gonice_agent_set_local_credentials / set_remote_credentials: ufrag and pwd
+ * are 1..256 ice-chars ([A-Za-z0-9+/]). Setting remote credentials starts
+ * the checks that waited for them.
+ * Returns: 0; GONICE_EBADHANDLE; GONICE_EINVAL; GONICE_ENOTFOUND; GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_set_local_credentials(GoniceAgent *agent, unsigned int stream_id,
+                                                  const char *ufrag, const char *pwd);
+GONICE_API int gonice_agent_set_remote_credentials(GoniceAgent *agent, unsigned int stream_id,
+                                                   const char *ufrag, const char *pwd);
+
+/*
+ * gonice_agent_get_local_candidates / get_remote_candidates: copies of the
+ * component's candidates, in a stable order.
+ * cands_out: receives an array of the returned count (NULL when 0), which the
+ * caller frees with one gonice_free().
+ * Returns: the count (>= 0); GONICE_EBADHANDLE; GONICE_EINVAL (NULL out);
+ * GONICE_ENOTFOUND; GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_get_local_candidates(GoniceAgent *agent, unsigned int stream_id,
+                                                 unsigned int component_id,
+                                                 GoniceCandidate **cands_out);
+GONICE_API int gonice_agent_get_remote_candidates(GoniceAgent *agent, unsigned int stream_id,
+                                                  unsigned int component_id,
+                                                  GoniceCandidate **cands_out);
+
+/*
+ * gonice_agent_set_remote_candidates: adds n remote candidates (borrowed,
+ * copied) to a component, at any time (trickle). stream_id/component_id of
+ * the structs are ignored. Each needs an address, port, a valid type and
+ * transport, a priority > 0 and a foundation of at most 32 bytes.
+ * Returns: the number added or updated (>= 0); GONICE_EBADHANDLE;
+ * GONICE_EINVAL (cands NULL with n > 0, a bad candidate, n > 100000);
+ * GONICE_ENOTFOUND; GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_set_remote_candidates(GoniceAgent *agent, unsigned int stream_id,
+                                                  unsigned int component_id,
+                                                  const GoniceCandidate *cands, size_t n);
+
+/*
+ * gonice_agent_peer_candidate_gathering_done: the peer sent all its
+ * candidates (end-of-candidates); a component whose pairs all failed then
+ * fails at once. Returns: 0; GONICE_EBADHANDLE; GONICE_ENOTFOUND; GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_peer_candidate_gathering_done(GoniceAgent *agent,
+                                                          unsigned int stream_id);
+
+/*
+ * gonice_agent_restart / restart_stream: ICE restart (new local
+ * credentials; remote credentials and candidates cleared; components back to
+ * GATHERING). Set the new remote credentials AFTER this call.
+ * Returns: 0; GONICE_EBADHANDLE; GONICE_ENOTFOUND; GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_restart(GoniceAgent *agent);
+GONICE_API int gonice_agent_restart_stream(GoniceAgent *agent, unsigned int stream_id);
+
+/*
+ * gonice_agent_get_selected_pair: the pair data is sent on (CONNECTED or
+ * READY). local_out, remote_out: caller-owned structs that are filled.
+ * Returns: 0; GONICE_EBADHANDLE; GONICE_EINVAL (NULL out); GONICE_ENOTFOUND;
+ * GONICE_EAGAIN (no pair selected yet); GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_get_selected_pair(GoniceAgent *agent, unsigned int stream_id,
+                                              unsigned int component_id,
+                                              GoniceCandidate *local_out,
+                                              GoniceCandidate *remote_out);
+
+/*
+ * gonice_agent_get_component_state: Returns: the GoniceComponentState
+ * (>= 0); GONICE_EBADHANDLE; GONICE_ENOTFOUND; GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_get_component_state(GoniceAgent *agent, unsigned int stream_id,
+                                                unsigned int component_id);
+
+/*
+ * gonice_agent_consent_lost: revokes local consent (RFC 7675 §5.2): peer
+ * checks get 403, sends fail with GONICE_EAGAIN, the component goes FAILED;
+ * a restart restores it. Returns: 0; GONICE_EBADHANDLE; GONICE_ENOTFOUND;
+ * GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_consent_lost(GoniceAgent *agent, unsigned int stream_id,
+                                         unsigned int component_id);
+
+/* gonice_agent_set_stream_name: the SDP media name ("audio", "video", ...;
+ * any token; unique among streams; "" clears). Returns: 0;
+ * GONICE_EBADHANDLE; GONICE_EINVAL; GONICE_ENOTFOUND; GONICE_ECLOSED. */
+GONICE_API int gonice_agent_set_stream_name(GoniceAgent *agent, unsigned int stream_id,
+                                            const char *name);
+/* gonice_agent_get_stream_name: name_out receives a string ("" if none) the
+ * caller frees with gonice_free(). Returns: 0; GONICE_EBADHANDLE;
+ * GONICE_EINVAL; GONICE_ENOTFOUND; GONICE_ECLOSED. */
+GONICE_API int gonice_agent_get_stream_name(GoniceAgent *agent, unsigned int stream_id,
+                                            char **name_out);
+
+/* ------------------------------------------------------------------------ */
+/* SDP (libnice's format, byte for byte)                                     */
+/* ------------------------------------------------------------------------ */
+
+/* gonice_agent_generate_local_sdp: every stream's SDP. sdp_out: caller frees
+ * with gonice_free(). Returns: the length (>= 0); GONICE_EBADHANDLE;
+ * GONICE_EINVAL; GONICE_ECLOSED. */
+GONICE_API int gonice_agent_generate_local_sdp(GoniceAgent *agent, char **sdp_out);
+/* ..._stream_sdp: one stream; include_non_ice adds m=, c= and a=rtcp lines.
+ * Also GONICE_ENOTFOUND. */
+GONICE_API int gonice_agent_generate_local_stream_sdp(GoniceAgent *agent, unsigned int stream_id,
+                                                      int include_non_ice, char **sdp_out);
+/* ..._candidate_sdp: one "a=candidate:" line without newline. */
+GONICE_API int gonice_agent_generate_local_candidate_sdp(GoniceAgent *agent,
+                                                         const GoniceCandidate *cand,
+                                                         char **sdp_out);
+/*
+ * gonice_agent_parse_remote_sdp: applies a whole remote SDP: the n-th m=
+ * section goes to the n-th stream; credentials and candidates are set.
+ * Returns: the number of candidates added (>= 0); GONICE_EBADHANDLE;
+ * GONICE_EINVAL (NULL, malformed, more sections than streams); GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_parse_remote_sdp(GoniceAgent *agent, const char *sdp);
+/*
+ * gonice_agent_parse_remote_stream_sdp: parses one stream's SDP without
+ * applying it. ufrag_out, pwd_out (each may be NULL): strings to gonice_free
+ * ("" when absent). cands_out: array to gonice_free (NULL when 0).
+ * Returns: the candidate count (>= 0); GONICE_EBADHANDLE; GONICE_EINVAL;
+ * GONICE_ENOTFOUND; GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_parse_remote_stream_sdp(GoniceAgent *agent, unsigned int stream_id,
+                                                    const char *sdp, char **ufrag_out,
+                                                    char **pwd_out, GoniceCandidate **cands_out);
+/*
+ * gonice_agent_parse_remote_candidate_sdp: parses one "a=candidate:" line.
+ * cand_out: receives a candidate the caller frees with gonice_candidate_free().
+ * Returns: 0; GONICE_EBADHANDLE; GONICE_EINVAL; GONICE_ENOTFOUND; GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_parse_remote_candidate_sdp(GoniceAgent *agent, unsigned int stream_id,
+                                                       const char *sdp,
+                                                       GoniceCandidate **cand_out);
+
+/* ------------------------------------------------------------------------ */
+/* Data                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * gonice_agent_send: sends one datagram of len bytes (buf borrowed) on the
+ * selected pair, from the calling thread. Allowed from callbacks.
+ * Returns: len; GONICE_EBADHANDLE; GONICE_EINVAL (buf NULL with len > 0,
+ * len > GONICE_MAX_DATAGRAM); GONICE_ENOTFOUND; GONICE_EAGAIN (no selected
+ * pair yet, or consent lost); GONICE_ECLOSED; GONICE_EIO.
+ */
+GONICE_API int gonice_agent_send(GoniceAgent *agent, unsigned int stream_id,
+                                 unsigned int component_id, unsigned int len, const void *buf);
+
+/* One buffer of a GoniceOutputMessage (GOutputVector). */
+typedef struct GoniceOutputVector {
+  const void *buffer;
+  size_t size;
+} GoniceOutputVector;
+/* One datagram made of n_buffers buffers (NiceOutputMessage). */
+typedef struct GoniceOutputMessage {
+  const GoniceOutputVector *buffers;
+  int n_buffers;
+} GoniceOutputMessage;
+
+/*
+ * gonice_agent_send_messages_nonblocking: sends n_messages datagrams.
+ * Returns: the number sent (>= 0; fewer than n_messages if one failed after
+ * the first); the first message's error code if it failed (as send);
+ * GONICE_EINVAL (NULL messages with n > 0, a bad vector, a message longer
+ * than GONICE_MAX_DATAGRAM).
+ */
+GONICE_API int gonice_agent_send_messages_nonblocking(GoniceAgent *agent, unsigned int stream_id,
+                                                      unsigned int component_id,
+                                                      const GoniceOutputMessage *messages,
+                                                      unsigned int n_messages);
+
+/* Receive callback (NiceAgentRecvFunc): buf holds len bytes, valid only
+ * during the call. */
+typedef void (*gonice_agent_recv_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                     unsigned int component_id, unsigned int len, char *buf,
+                                     void *user_data);
+
+/*
+ * gonice_agent_attach_recv: sets the component's receive callback (NULL
+ * detaches: data then queues for gonice_agent_recv()). The callback runs as
+ * described in OVERVIEW (library thread or gonice_agent_dispatch()).
+ * Returns: 0; GONICE_EBADHANDLE; GONICE_ENOTFOUND; GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_attach_recv(GoniceAgent *agent, unsigned int stream_id,
+                                        unsigned int component_id, gonice_agent_recv_cb func,
+                                        void *user_data);
+
+/*
+ * gonice_agent_recv: blocks until a datagram arrives on a component with no
+ * receive callback attached, copies at most buf_len bytes into buf.
+ * Returns: the length copied; GONICE_EBADHANDLE; GONICE_EINVAL (buf NULL);
+ * GONICE_ENOTFOUND; GONICE_EBUSY (a receive callback is attached);
+ * GONICE_ECLOSED (agent closed or freed, stream removed - this ends a wait).
+ */
+GONICE_API int gonice_agent_recv(GoniceAgent *agent, unsigned int stream_id,
+                                 unsigned int component_id, void *buf, size_t buf_len);
+
+/* ------------------------------------------------------------------------ */
+/* Signals                                                                   */
+/* Each gonice_agent_connect_* sets one callback (replacing the previous one; */
+/* NULL disconnects) with its user_data, delivered as described in OVERVIEW. */
+/* Returns: 0; GONICE_EBADHANDLE.                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef void (*gonice_candidate_gathering_done_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                                   void *user_data);
+typedef void (*gonice_new_candidate_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                        unsigned int component_id, const char *foundation,
+                                        void *user_data);
+typedef void (*gonice_new_candidate_full_cb)(GoniceAgent *agent, const GoniceCandidate *cand,
+                                             void *user_data);
+typedef void (*gonice_component_state_changed_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                                  unsigned int component_id,
+                                                  GoniceComponentState state, void *user_data);
+typedef void (*gonice_new_selected_pair_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                            unsigned int component_id, const char *lfoundation,
+                                            const char *rfoundation, void *user_data);
+typedef void (*gonice_new_selected_pair_full_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                                 unsigned int component_id,
+                                                 const GoniceCandidate *lcand,
+                                                 const GoniceCandidate *rcand, void *user_data);
+typedef void (*gonice_initial_binding_request_received_cb)(GoniceAgent *agent,
+                                                           unsigned int stream_id,
+                                                           void *user_data);
+/* stream_ids: n_ids ids, followed by a 0 (as libnice's 0-terminated array). */
+typedef void (*gonice_streams_removed_cb)(GoniceAgent *agent, const unsigned int *stream_ids,
+                                          unsigned int n_ids, void *user_data);
+
+/* candidate-gathering-done */
+GONICE_API int gonice_agent_connect_candidate_gathering_done(
+    GoniceAgent *agent, gonice_candidate_gathering_done_cb cb, void *user_data);
+/* new-candidate (legacy form: foundation only) */
+GONICE_API int gonice_agent_connect_new_candidate(GoniceAgent *agent, gonice_new_candidate_cb cb,
+                                                  void *user_data);
+/* new-candidate-full */
+GONICE_API int gonice_agent_connect_new_candidate_full(GoniceAgent *agent,
+                                                       gonice_new_candidate_full_cb cb,
+                                                       void *user_data);
+/* new-remote-candidate (peer-reflexive remote candidates learned from checks) */
+GONICE_API int gonice_agent_connect_new_remote_candidate(GoniceAgent *agent,
+                                                         gonice_new_candidate_cb cb,
+                                                         void *user_data);
+/* new-remote-candidate-full */
+GONICE_API int gonice_agent_connect_new_remote_candidate_full(GoniceAgent *agent,
+                                                              gonice_new_candidate_full_cb cb,
+                                                              void *user_data);
+/* component-state-changed */
+GONICE_API int gonice_agent_connect_component_state_changed(
+    GoniceAgent *agent, gonice_component_state_changed_cb cb, void *user_data);
+/* new-selected-pair (legacy form: foundations) */
+GONICE_API int gonice_agent_connect_new_selected_pair(GoniceAgent *agent,
+                                                      gonice_new_selected_pair_cb cb,
+                                                      void *user_data);
+/* new-selected-pair-full */
+GONICE_API int gonice_agent_connect_new_selected_pair_full(GoniceAgent *agent,
+                                                           gonice_new_selected_pair_full_cb cb,
+                                                           void *user_data);
+/* initial-binding-request-received */
+GONICE_API int gonice_agent_connect_initial_binding_request_received(
+    GoniceAgent *agent, gonice_initial_binding_request_received_cb cb, void *user_data);
+/* streams-removed */
+GONICE_API int gonice_agent_connect_streams_removed(GoniceAgent *agent,
+                                                    gonice_streams_removed_cb cb,
+                                                    void *user_data);
+
+/* ------------------------------------------------------------------------ */
+/* Dispatch mode                                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * gonice_agent_get_fd: the agent's pollable fd (an eventfd, owned by the
+ * agent; do not read, write or close it). It is readable (POLLIN) while
+ * callbacks are pending; call gonice_agent_dispatch() then.
+ * Returns: the fd (>= 0); GONICE_EBADHANDLE; GONICE_EINVAL (the agent is not
+ * in dispatch mode).
+ */
+GONICE_API int gonice_agent_get_fd(GoniceAgent *agent);
+
+/*
+ * gonice_agent_dispatch: delivers, on the calling thread and in order, every
+ * callback pending when it is called (signals, received data, the
+ * close_async callback); never blocks waiting for more.
+ * Returns: the number of callbacks delivered (>= 0); GONICE_EBADHANDLE;
+ * GONICE_EINVAL (not in dispatch mode); GONICE_EBUSY (a dispatch of this
+ * agent is already running: called from one of its callbacks or concurrently
+ * from another thread).
+ */
+GONICE_API int gonice_agent_dispatch(GoniceAgent *agent);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* GONICE_H */

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_badinput: bad input never crashes and gives the documented error:
+ * NULL pointers, stale and made-up handles, invalid stream/component ids,
+ * malformed SDP, huge lengths, double free, calls after free, properties out
+ * of range or too late, unsupported functions. Run also under
+ * AddressSanitizer and valgrind (CTest variants).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gonice.h"
+
+static int ncases, nfail;
+
+/* EXPECT(call, code): call returns exactly code, and a failure leaves a
+ * non-empty last error. */
+#define EXPECT(call, code)                                                                         \
+  do {                                                                                             \
+    int rc_ = (call);                                                                              \
+    ncases++;                                                                                      \
+    if (rc_ != (code)) {                                                                           \
+      fprintf(stderr, "%s:%d: %s = %d (%s), want %d (%s); last error: %s\n", __FILE__, __LINE__,   \
+              #call, rc_, gonice_strerror(rc_), (int)(code), gonice_strerror(code),                \
+              gonice_last_error());                                                                \
+      nfail++;                                                                                     \
+    } else if (rc_ < 0 && gonice_last_error()[0] == '\0') {                                        \
+      fprintf(stderr, "%s:%d: %s: no last error\n", __FILE__, __LINE__, #call);                    \
+      nfail++;                                                                                     \
+    }                                                                                              \
+  } while (0)
+
+#define TRUE_(cond)                                                                                \
+  do {                                                                                             \
+    ncases++;                                                                                      \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "%s:%d: %s is false\n", __FILE__, __LINE__, #cond);                          \
+      nfail++;                                                                                     \
+    }                                                                                              \
+  } while (0)
+
+static void on_state(GoniceAgent *a, unsigned int s, unsigned int c, GoniceComponentState st,
+                     void *ud) {
+  (void)a, (void)s, (void)c, (void)st, (void)ud;
+}
+
+int main(void) {
+  GoniceAgent *agent = NULL, *stale = NULL;
+  GoniceAgent *bogus = (GoniceAgent *)(uintptr_t)0x1234;
+  char *s = NULL, *s2 = NULL;
+  GoniceCandidate *cands = NULL, *cand = NULL, l, r;
+  char buf[64];
+
+  /* No core needed. */
+  TRUE_(strcmp(gonice_strerror(GONICE_EBADHANDLE), "invalid, stale or NULL agent handle") == 0);
+  TRUE_(strcmp(gonice_strerror(12345), "unknown error") == 0);
+  TRUE_(strcmp(gonice_component_state_to_string((GoniceComponentState)99), "invalid") == 0);
+  TRUE_(strcmp(gonice_component_state_to_string(GONICE_COMPONENT_STATE_READY), "ready") == 0);
+  TRUE_(gonice_candidate_new((GoniceCandidateType)7) == NULL);
+  TRUE_(gonice_candidate_copy(NULL) == NULL);
+  gonice_candidate_free(NULL);
+  gonice_free(NULL);
+
+  /* Creation. */
+  EXPECT(gonice_agent_new(NULL, 0), GONICE_EINVAL);
+  EXPECT(gonice_agent_new(&agent, 1u << 30), GONICE_EINVAL);
+  TRUE_(agent == NULL);
+  EXPECT(gonice_agent_new(&agent, GONICE_AGENT_OPTION_RELIABLE), GONICE_ENOTSUP);
+  EXPECT(gonice_agent_new(&stale, 0), 0);
+  EXPECT(gonice_agent_free(stale), 0);
+  EXPECT(gonice_agent_new(&agent, GONICE_AGENT_OPTION_ICE_TRICKLE), 0);
+
+  /* NULL, made-up and stale handles. */
+  EXPECT(gonice_agent_free(NULL), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_free(bogus), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_free(stale), GONICE_EBADHANDLE); /* double free */
+  EXPECT(gonice_agent_add_stream(NULL, 1), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_add_stream(stale, 1), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_add_stream(bogus, 1), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_gather_candidates(stale, 1), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_send(stale, 1, 1, 3, "abc"), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_set_controlling_mode(stale, 1), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_get_controlling_mode(bogus), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_connect_component_state_changed(stale, on_state, NULL), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_get_fd(stale), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_dispatch(bogus), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_close_async(stale, NULL, NULL), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_set_relay_info(stale, 1, 1, "192.0.2.1", 3478, "u", "p",
+                                     GONICE_RELAY_TYPE_TURN_UDP),
+         GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_generate_local_sdp(stale, &s), GONICE_EBADHANDLE);
+
+  /* Properties: out of range, and too late. */
+  EXPECT(gonice_agent_set_nomination_mode(agent, (GoniceNominationMode)5), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_ta(agent, 0), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_ta(agent, 4000000000u), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_max_checks(agent, 0), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_stun_initial_timeout(agent, 5), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_stun_max_retransmissions(agent, 100), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_idle_timeout(agent, 10), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_keepalive_interval(agent, 1), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_stun_server(agent, "not an ip", 3478), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_stun_server(agent, "192.0.2.1", 70000), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_stun_server(agent, "192.0.2.1", 0), 0);
+  memset(buf, 'x', sizeof buf);
+  buf[sizeof buf - 1] = '\0';
+  {
+    char longsw[200];
+    memset(longsw, 's', sizeof longsw - 1);
+    longsw[sizeof longsw - 1] = '\0';
+    EXPECT(gonice_agent_set_software(agent, longsw), GONICE_EINVAL);
+  }
+  EXPECT(gonice_agent_set_software(agent, "test"), 0);
+  EXPECT(gonice_agent_set_ice_lite(agent, 0), 0);
+  EXPECT(gonice_agent_get_fd(agent), GONICE_EINVAL); /* not in dispatch mode */
+  EXPECT(gonice_agent_dispatch(agent), GONICE_EINVAL);
+
+  /* Addresses and streams (the agent starts here). */
+  EXPECT(gonice_agent_add_local_address(agent, NULL), GONICE_EINVAL);
+  EXPECT(gonice_agent_add_local_address(agent, "999.1.1.1"), GONICE_EINVAL);
+  EXPECT(gonice_agent_add_local_address(agent, "0.0.0.0"), GONICE_EINVAL);
+  EXPECT(gonice_agent_add_local_address(agent, "224.0.0.1"), GONICE_EINVAL);
+  EXPECT(gonice_agent_add_local_address(agent, buf), GONICE_EINVAL);
+  EXPECT(gonice_agent_add_local_address(agent, "127.0.0.1"), 0);
+  EXPECT(gonice_agent_set_ta(agent, 20), GONICE_EBUSY);
+  EXPECT(gonice_agent_set_stun_server(agent, "192.0.2.1", 3478), GONICE_EBUSY);
+  EXPECT(gonice_agent_set_software(agent, "late"), GONICE_ENOTSUP);
+  EXPECT(gonice_agent_set_controlling_mode(agent, 1), 0); /* live */
+  EXPECT(gonice_agent_get_controlling_mode(agent), 1);
+  EXPECT(gonice_agent_add_stream(agent, 0), GONICE_EINVAL);
+  EXPECT(gonice_agent_add_stream(agent, 257), GONICE_EINVAL);
+  EXPECT(gonice_agent_add_stream(agent, 0xffffffffu), GONICE_EINVAL);
+  EXPECT(gonice_agent_add_stream(agent, 2), 1);
+
+  /* Invalid stream and component ids. */
+  EXPECT(gonice_agent_remove_stream(agent, 42), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_gather_candidates(agent, 0), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_gather_candidates(agent, 0xffffffffu), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_get_component_state(agent, 1, 3), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_get_component_state(agent, 2, 1), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_get_component_state(agent, 1, 2), GONICE_COMPONENT_STATE_DISCONNECTED);
+  EXPECT(gonice_agent_set_port_range(agent, 1, 9, 1000, 2000), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_set_port_range(agent, 1, 1, 2000, 1000), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_port_range(agent, 1, 1, 1000, 70000), GONICE_EINVAL);
+  EXPECT(gonice_agent_get_local_credentials(agent, 7, &s, &s2), GONICE_ENOTFOUND);
+  TRUE_(s == NULL && s2 == NULL);
+  EXPECT(gonice_agent_get_local_credentials(agent, 1, NULL, &s2), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_remote_credentials(agent, 1, NULL, "pwd"), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_remote_credentials(agent, 1, "bad ufrag!", "pwdpwdpwdpwdpwdpwdpwdpwd"),
+         GONICE_EINVAL);
+  EXPECT(gonice_agent_set_remote_credentials(agent, 5, "ufrag", "pwdpwdpwdpwdpwdpwdpwdpwd"),
+         GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_set_local_credentials(agent, 1, "", ""), GONICE_EINVAL);
+  EXPECT(gonice_agent_get_local_candidates(agent, 1, 1, NULL), GONICE_EINVAL);
+  EXPECT(gonice_agent_get_local_candidates(agent, 1, 0, &cands), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_get_remote_candidates(agent, 3, 1, &cands), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_get_local_candidates(agent, 1, 1, &cands), 0);
+  TRUE_(cands == NULL);
+  EXPECT(gonice_agent_peer_candidate_gathering_done(agent, 9), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_restart_stream(agent, 9), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_consent_lost(agent, 1, 5), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_get_selected_pair(agent, 1, 1, NULL, &r), GONICE_EINVAL);
+  EXPECT(gonice_agent_get_selected_pair(agent, 1, 1, &l, &r), GONICE_EAGAIN);
+  EXPECT(gonice_agent_get_selected_pair(agent, 1, 3, &l, &r), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_set_stream_name(agent, 1, NULL), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_stream_name(agent, 1, "bad name"), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_stream_name(agent, 4, "audio"), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_set_stream_name(agent, 1, "audio"), 0);
+  EXPECT(gonice_agent_get_stream_name(agent, 1, NULL), GONICE_EINVAL);
+  EXPECT(gonice_agent_get_stream_name(agent, 1, &s), 0);
+  TRUE_(s != NULL && strcmp(s, "audio") == 0);
+  gonice_free(s);
+  s = NULL;
+  EXPECT(gonice_agent_attach_recv(agent, 1, 3, NULL, NULL), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_connect_streams_removed(agent, NULL, NULL), 0);
+
+  /* Remote candidates. */
+  GoniceCandidate bad;
+  memset(&bad, 0, sizeof bad);
+  EXPECT(gonice_agent_set_remote_candidates(agent, 1, 1, NULL, 1), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_remote_candidates(agent, 1, 1, NULL, 0), 0);
+  EXPECT(gonice_agent_set_remote_candidates(agent, 1, 1, &bad, 1), GONICE_EINVAL); /* no addr */
+  snprintf(bad.addr, sizeof bad.addr, "127.0.0.1");
+  bad.port = 9;
+  EXPECT(gonice_agent_set_remote_candidates(agent, 1, 1, &bad, 1), GONICE_EINVAL); /* priority 0 */
+  bad.priority = 100;
+  bad.type = (GoniceCandidateType)9;
+  EXPECT(gonice_agent_set_remote_candidates(agent, 1, 1, &bad, 1), GONICE_EINVAL);
+  bad.type = GONICE_CANDIDATE_TYPE_HOST;
+  memset(bad.foundation, 'f', sizeof bad.foundation); /* not NUL-terminated */
+  EXPECT(gonice_agent_set_remote_candidates(agent, 1, 1, &bad, 1), GONICE_EINVAL);
+  snprintf(bad.foundation, sizeof bad.foundation, "1");
+  EXPECT(gonice_agent_set_remote_candidates(agent, 1, 1, &bad, (size_t)1 << 40), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_remote_candidates(agent, 1, 7, &bad, 1), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_set_remote_candidates(agent, 1, 1, &bad, 1), 1);
+
+  /* SDP. */
+  EXPECT(gonice_agent_generate_local_sdp(agent, NULL), GONICE_EINVAL);
+  EXPECT(gonice_agent_generate_local_stream_sdp(agent, 8, 1, &s), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_generate_local_candidate_sdp(agent, NULL, &s), GONICE_EINVAL);
+  EXPECT(gonice_agent_parse_remote_sdp(agent, NULL), GONICE_EINVAL);
+  EXPECT(gonice_agent_parse_remote_sdp(agent, ""), GONICE_EINVAL);
+  EXPECT(gonice_agent_parse_remote_sdp(agent, "a=candidate:garbage\n"), GONICE_EINVAL);
+  EXPECT(gonice_agent_parse_remote_sdp(agent, "m=audio 1 RTP/AVP 0\nm=video 1 RTP/AVP 0\n"
+                                              "m=text 1 RTP/AVP 0\n"),
+         GONICE_EINVAL);
+  EXPECT(gonice_agent_parse_remote_candidate_sdp(agent, 1, "a=candidate:1 1 UDP x", &cand),
+         GONICE_EINVAL);
+  TRUE_(cand == NULL);
+  EXPECT(gonice_agent_parse_remote_candidate_sdp(agent, 1, NULL, &cand), GONICE_EINVAL);
+  EXPECT(gonice_agent_parse_remote_candidate_sdp(
+             agent, 9, "a=candidate:1 1 UDP 2013266431 127.0.0.1 5000 typ host", &cand),
+         GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_parse_remote_candidate_sdp(
+             agent, 1, "a=candidate:1 1 UDP 2013266431 127.0.0.1 5000 typ host", &cand),
+         0);
+  TRUE_(cand != NULL && cand->port == 5000 && strcmp(cand->addr, "127.0.0.1") == 0);
+  EXPECT(gonice_agent_generate_local_candidate_sdp(agent, cand, &s), (int)strlen(
+      "a=candidate:1 1 UDP 2013266431 127.0.0.1 5000 typ host"));
+  TRUE_(s != NULL && strcmp(s, "a=candidate:1 1 UDP 2013266431 127.0.0.1 5000 typ host") == 0);
+  gonice_free(s);
+  s = NULL;
+  gonice_candidate_free(cand);
+  cand = NULL;
+  EXPECT(gonice_agent_parse_remote_stream_sdp(agent, 1, "m=audio garbage", &s, &s2, NULL),
+         GONICE_EINVAL);
+  {
+    /* A huge SDP (over 1 MiB) is refused, not read. */
+    size_t big = (1u << 20) + 16;
+    char *huge = malloc(big + 1);
+    TRUE_(huge != NULL);
+    if (huge != NULL) {
+      memset(huge, 'a', big);
+      huge[big] = '\0';
+      EXPECT(gonice_agent_parse_remote_sdp(agent, huge), GONICE_EINVAL);
+      free(huge);
+    }
+  }
+
+  /* Data. */
+  EXPECT(gonice_agent_send(agent, 1, 1, 3, NULL), GONICE_EINVAL);
+  EXPECT(gonice_agent_send(agent, 1, 1, 0xffffffffu, "x"), GONICE_EINVAL);
+  EXPECT(gonice_agent_send(agent, 1, 1, 3, "abc"), GONICE_EAGAIN); /* no pair yet */
+  EXPECT(gonice_agent_send(agent, 9, 1, 3, "abc"), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_send(agent, 1, 9, 3, "abc"), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_send_messages_nonblocking(agent, 1, 1, NULL, 2), GONICE_EINVAL);
+  {
+    GoniceOutputVector v = {NULL, 10};
+    GoniceOutputMessage m = {&v, 1};
+    EXPECT(gonice_agent_send_messages_nonblocking(agent, 1, 1, &m, 1), GONICE_EINVAL);
+    GoniceOutputMessage m2 = {NULL, 3};
+    EXPECT(gonice_agent_send_messages_nonblocking(agent, 1, 1, &m2, 1), GONICE_EINVAL);
+    GoniceOutputVector v3 = {"x", (size_t)1 << 20};
+    GoniceOutputMessage m3 = {&v3, 1};
+    EXPECT(gonice_agent_send_messages_nonblocking(agent, 1, 1, &m3, 1), GONICE_EINVAL);
+  }
+  EXPECT(gonice_agent_recv(agent, 1, 1, NULL, 10), GONICE_EINVAL);
+  EXPECT(gonice_agent_recv(agent, 1, 9, buf, sizeof buf), GONICE_ENOTFOUND);
+
+  /* Unsupported functions. */
+  EXPECT(gonice_agent_set_relay_info(agent, 1, 1, "192.0.2.1", 3478, "u", "p",
+                                     GONICE_RELAY_TYPE_TURN_UDP),
+         GONICE_ENOTSUP);
+  EXPECT(gonice_agent_forget_relays(agent, 1, 1), GONICE_ENOTSUP);
+  EXPECT(gonice_agent_set_stream_tos(agent, 1, 0xb8), GONICE_ENOTSUP);
+
+  /* Close, then calls after close; free; calls after free. */
+  EXPECT(gonice_agent_close_async(agent, NULL, NULL), 0);
+  EXPECT(gonice_agent_close_async(agent, NULL, NULL), GONICE_EBUSY);
+  EXPECT(gonice_agent_free(agent), 0);
+  EXPECT(gonice_agent_free(agent), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_add_stream(agent, 1), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_send(agent, 1, 1, 3, "abc"), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_recv(agent, 1, 1, buf, sizeof buf), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_attach_recv(agent, 1, 1, NULL, NULL), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_parse_remote_sdp(agent, "x"), GONICE_EBADHANDLE);
+
+  /* A closed (not freed) agent answers ECLOSED. */
+  GoniceAgent *closed;
+  EXPECT(gonice_agent_new(&closed, 0), 0);
+  EXPECT(gonice_agent_add_stream(closed, 1), 1);
+  EXPECT(gonice_agent_close_async(closed, NULL, NULL), 0);
+  {
+    int rc = 0;
+    for (int i = 0; i < 500 && rc != GONICE_ECLOSED; i++) {
+      rc = gonice_agent_add_stream(closed, 1);
+      if (rc != GONICE_ECLOSED) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+      }
+    }
+    EXPECT(rc, GONICE_ECLOSED);
+  }
+  EXPECT(gonice_agent_free(closed), 0);
+
+  /* A never-started agent closes too. */
+  GoniceAgent *unused;
+  EXPECT(gonice_agent_new(&unused, GONICE_AGENT_OPTION_DISPATCH), 0);
+  TRUE_(gonice_agent_get_fd(unused) >= 0);
+  EXPECT(gonice_agent_dispatch(unused), 0);
+  EXPECT(gonice_agent_free(unused), 0);
+
+  printf("%d cases, %d failed\n", ncases, nfail);
+  return nfail == 0 ? 0 : 1;
+}
