@@ -41,7 +41,8 @@ type Agent struct {
 	closing      atomic.Bool
 	dispatcherID atomic.Uint64
 	readers      sync.WaitGroup
-	readerIDs    sync.Map // goroutine ids of the readers
+	readerIDs    sync.Map       // goroutine ids of the readers
+	relayWG      sync.WaitGroup // TURN allocation goroutines and their releases
 
 	events   eventQueue
 	handlers handlers
@@ -76,6 +77,7 @@ type foundationKey struct {
 	typ    CandidateType
 	base   netip.Addr
 	server netip.AddrPort
+	relay  RelayType // relayed candidates: the transport to the server
 }
 
 // NewAgent creates an agent. The zero Config is a sound agent (see Config).
@@ -167,11 +169,14 @@ func resolveServer(s string, defPort uint16) (netip.AddrPort, error) {
 	return netip.AddrPortFrom(ips[0], uint16(port)), nil
 }
 
-// Close stops the agent: it closes every socket and returns when every
+// Close stops the agent: it releases its TURN allocations (waiting at
+// most Config.TURNReleaseTimeout for the servers' answers, as libnice's
+// nice_agent_close_async), closes every socket and returns when every
 // goroutine of the agent has exited. Signals queued before Close are still
 // delivered. Close is idempotent. Called from a signal handler or a receive
 // function, it returns without waiting for that function's own goroutine,
-// which exits when the function returns.
+// which exits when the function returns; called from a receive function,
+// it does not wait for the TURN releases either.
 func (a *Agent) Close() error {
 	me := goid()
 	onDispatcher := me == a.dispatcherID.Load()
@@ -180,6 +185,7 @@ func (a *Agent) Close() error {
 		close(a.quit)
 		<-a.loopDone
 		if !onReader {
+			a.relayWG.Wait()
 			a.readers.Wait()
 		}
 		a.timer.Stop()
@@ -195,7 +201,7 @@ func (a *Agent) Close() error {
 func (a *Agent) shutdown() {
 	for _, s := range a.streams {
 		for _, c := range s.comps {
-			c.close()
+			a.closeComponent(c)
 		}
 	}
 	a.streams = nil
@@ -295,7 +301,9 @@ func (a *Agent) AddStream(nComponents int) (int, error) {
 }
 
 // RemoveStream removes a stream, closes its sockets and signals
-// streams-removed.
+// streams-removed. Its TURN allocations are released in the background
+// (Close waits for that), and the sockets that carry them are closed once
+// they are.
 func (a *Agent) RemoveStream(streamID int) error {
 	return a.do(func(time.Time) error {
 		s, err := a.stream(streamID)
@@ -303,7 +311,7 @@ func (a *Agent) RemoveStream(streamID int) error {
 			return err
 		}
 		for _, c := range s.comps {
-			c.close()
+			a.closeComponent(c)
 		}
 		for id, tx := range a.txs {
 			if tx.stream == s {
@@ -418,7 +426,8 @@ func (a *Agent) SetRemoteCredentials(streamID int, ufrag, pwd string) error {
 }
 
 // LocalCandidates returns copies of the component's local candidates, in a
-// stable order (the order they were found).
+// stable order (the order they were found); under Config.ForceRelay only
+// the relayed ones.
 func (a *Agent) LocalCandidates(streamID, componentID int) ([]Candidate, error) {
 	var out []Candidate
 	err := a.do(func(time.Time) error {
@@ -427,7 +436,9 @@ func (a *Agent) LocalCandidates(streamID, componentID int) ([]Candidate, error) 
 			return err
 		}
 		for _, l := range c.local {
-			out = append(out, l.c)
+			if a.visible(l.c) {
+				out = append(out, l.c)
+			}
 		}
 		return nil
 	})

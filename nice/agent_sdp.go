@@ -42,8 +42,8 @@ func (a *Agent) sdpStreamOf(s *stream) sdpStream {
 	st := sdpStream{Name: s.name, Ufrag: s.ufrag, Pwd: s.pwd}
 	for _, c := range s.comps {
 		for _, l := range c.local {
-			if l.c.Type == CandidateTypePeerReflexive {
-				continue // learned during checks; not signalled in SDP
+			if l.c.Type == CandidateTypePeerReflexive || !a.visible(l.c) {
+				continue // learned during checks, or hidden by force-relay: not in SDP
 			}
 			st.Candidates = append(st.Candidates, l.c)
 		}

@@ -3,6 +3,7 @@
 package nice
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"time"
 )
@@ -81,7 +82,10 @@ type Config struct {
 	// DefaultConsentTimeout.
 	ConsentInterval time.Duration
 	ConsentTimeout  time.Duration
-	// GatheringTimeout bounds server-reflexive discovery (default 3 s).
+	// GatheringTimeout bounds server-reflexive discovery and TURN
+	// allocations (default 3 s): candidate-gathering-done is signalled at the
+	// latest this long after GatherCandidates, and allocations still in
+	// progress are given up (RelayErrors reports them).
 	GatheringTimeout time.Duration
 	// NominationDelay: see DefaultNominationDelay.
 	NominationDelay time.Duration
@@ -91,6 +95,25 @@ type Config struct {
 	// Lite makes the agent an ICE-lite agent (full-mode=FALSE): host
 	// candidates only, it never sends checks and is always controlled.
 	Lite bool
+	// ForceRelay (libnice's force-relay) makes the agent use TURN relays
+	// only: only relayed local candidates are signalled, listed by
+	// LocalCandidates, put in SDP and checked; no server-reflexive discovery
+	// is done; packets that reach a host socket other than from a TURN
+	// server are dropped. Remote candidates of every type are still used,
+	// reached through the relays.
+	ForceRelay bool
+	// TURNTLSConfig configures TLS to TURN servers of type RelayTypeTURNTLS.
+	// nil means the system's roots and, as with a config whose ServerName is
+	// empty, the host name given to SetRelayInfo as the name to verify (an IP
+	// address given there must then be in the certificate). Set RootCAs for
+	// a private CA. It is cloned for each connection.
+	TURNTLSConfig *tls.Config
+	// TURNReleaseTimeout bounds how long releasing a TURN allocation (on
+	// Close and RemoveStream) waits for the server to confirm the Refresh
+	// with LIFETIME 0 while retransmitting it (default
+	// DefaultTURNReleaseTimeout). Negative: send it once and do not wait
+	// (libnice's close-forced).
+	TURNReleaseTimeout time.Duration
 	// Software, when set, is sent in the SOFTWARE attribute of STUN messages
 	// (nice_agent_set_software).
 	Software string
@@ -132,6 +155,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.NominationDelay <= 0 {
 		cfg.NominationDelay = DefaultNominationDelay
+	}
+	if cfg.TURNReleaseTimeout == 0 {
+		cfg.TURNReleaseTimeout = DefaultTURNReleaseTimeout
 	}
 	if cfg.Net == nil {
 		cfg.Net = osNet{}

@@ -4,6 +4,7 @@ package nice
 
 import (
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -45,18 +46,19 @@ func (s pairState) String() string { return pairStateNames[s] }
 
 // pair is a candidate pair of a checklist.
 type pair struct {
-	comp       *component
-	local      *localCandidate
-	remote     *Candidate
-	prio       uint64
-	state      pairState
-	foundation string
-	valid      bool // in the valid list (RFC 8445 §7.2.5.3.2)
-	nominated  bool
-	useCandIn  bool // the peer sent USE-CANDIDATE for this pair (controlled)
-	tx         *transaction
-	validPair  *pair // the valid pair this check produced
-	triggered  bool  // queued in the triggered-check queue
+	comp        *component
+	local       *localCandidate
+	remote      *Candidate
+	prio        uint64
+	state       pairState
+	foundation  string
+	valid       bool // in the valid list (RFC 8445 §7.2.5.3.2)
+	nominated   bool
+	useCandIn   bool // the peer sent USE-CANDIDATE for this pair (controlled)
+	tx          *transaction
+	validPair   *pair // the valid pair this check produced
+	triggered   bool  // queued in the triggered-check queue
+	retriggered bool  // an In-Progress check was repeated for a peer's check
 }
 
 // computePriority sets the pair priority for the agent's current role.
@@ -241,7 +243,7 @@ func (a *Agent) addRemoteCandidates(c *component, cands []Candidate, now time.Ti
 		n++
 		if r.Transport == TransportUDP {
 			for _, l := range c.local {
-				if l.c.Type == CandidateTypeHost {
+				if a.pairable(l) {
 					a.addPair(c, l, r, now)
 				}
 			}
@@ -281,6 +283,9 @@ func (a *Agent) addPair(c *component, l *localCandidate, r *Candidate, now time.
 	}
 	p := &pair{comp: c, local: l, remote: r, foundation: l.c.Foundation + ":" + r.Foundation}
 	p.computePriority(a.controlling)
+	if ra := l.sock.relay; ra != nil {
+		ra.permit(r.Addr.Addr())
+	}
 	// RFC 8445 §6.1.2.6: one pair per foundation starts Waiting, the others
 	// Frozen until a pair of their foundation succeeds.
 	p.state = pairWaiting
@@ -382,7 +387,7 @@ func (a *Agent) nextPair() *pair {
 			p := s.triggered[0]
 			s.triggered = s.triggered[1:]
 			p.triggered = false
-			if p.state == pairWaiting || p.state == pairFrozen {
+			if p.state == pairWaiting || p.state == pairFrozen || p.state == pairInProgress && p.tx != nil && !p.tx.nominate {
 				a.rr = (a.rr + i + 1) % n
 				return p
 			}
@@ -462,7 +467,7 @@ func (a *Agent) sendCheck(p *pair, now time.Time, nominate bool) {
 	tx.control = a.controlling
 	// PRIORITY: the priority a peer-reflexive candidate from this base
 	// would have (RFC 8445 §7.2.2).
-	tx.priority = candidatePriority(CandidateTypePeerReflexive, udpLocalPreference(p.local.sock.addrIndex, 0), c.id)
+	tx.priority = p.local.sock.checkPriority(c.id)
 	if err := a.buildCheck(tx); err != nil {
 		a.log.Warn("nice: building check", "err", err)
 		delete(a.txs, tx.id)
@@ -482,7 +487,7 @@ func (a *Agent) sendCheck(p *pair, now time.Time, nominate bool) {
 // handleSTUN processes one STUN message from a socket. Called on the loop.
 func (a *Agent) handleSTUN(now time.Time, pk *packet) {
 	sk := pk.sock
-	if sk.closed.Load() {
+	if sk.closed.Load() || sk.draining.Load() {
 		return
 	}
 	m := a.msg
@@ -613,8 +618,8 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 			a.setState(c, ComponentStateConnecting)
 		}
 	}
-	l := c.hostOf(sk)
-	if l == nil {
+	l := c.baseOf(sk)
+	if l == nil || !a.pairable(l) {
 		return
 	}
 	p := a.addPair(c, l, r, now)
@@ -644,7 +649,15 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 		}
 		a.updateSelection(c, now)
 	case pairInProgress:
-		// The check in flight will tell; nothing to trigger.
+		// RFC 8445 §7.3.1.4: check again at once rather than wait for the
+		// retransmission: the first check was likely dropped (by the peer's
+		// NAT before it punched, or by its TURN server before it permitted
+		// us), and the peer's check shows that the path now works. Only
+		// once, and not for a nominating check, whose answer matters.
+		if tx := p.tx; tx != nil && tx.sends == 1 && !tx.nominate && !p.triggered && !p.retriggered {
+			p.triggered, p.retriggered = true, true
+			c.s.triggered = append(c.s.triggered, p)
+		}
 	default:
 		if c.state == ComponentStateReady && !useCand {
 			// Checks of a nominated component stop (RFC 8445 §8.1.2),
@@ -900,7 +913,11 @@ func (a *Agent) updateSelection(c *component, now time.Time) {
 	}
 	if sel != c.selected {
 		c.selected = sel
-		c.path.Store(&sendPath{conn: sel.local.sock.conn, remote: sel.remote.Addr})
+		path := &sendPath{conn: sel.local.sock.conn, remote: sel.remote.Addr}
+		if ra := sel.local.sock.relay; ra != nil {
+			path.relay, path.raddr = ra.relay, net.UDPAddrFromAddrPort(sel.remote.Addr)
+		}
+		c.path.Store(path)
 		c.lost.Store(false)
 		if c.consentExpiry.IsZero() || c.state != ComponentStateReady {
 			c.consentExpiry = now.Add(a.cfg.ConsentTimeout)
@@ -1017,6 +1034,7 @@ func (a *Agent) tickStream(s *stream, now time.Time) {
 			}
 		}
 		s.pendingDiscoveries = 0
+		a.cancelRelays(s)
 		if !s.gatheringDone {
 			a.finishGathering(s)
 		}
@@ -1057,7 +1075,7 @@ func (a *Agent) tickConsent(c *component, now time.Time) {
 		}
 		tx := a.newTransaction(txConsent, c.s, c, p.local.sock, p.remote.Addr)
 		tx.control = a.controlling
-		tx.priority = candidatePriority(CandidateTypePeerReflexive, udpLocalPreference(p.local.sock.addrIndex, 0), c.id)
+		tx.priority = p.local.sock.checkPriority(c.id)
 		if err := a.buildCheck(tx); err != nil {
 			delete(a.txs, tx.id)
 			return

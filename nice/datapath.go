@@ -50,7 +50,10 @@ func putPacket(pk *packet) {
 const maxDatagram = 65536
 
 // readLoop is the one reader goroutine of a socket. STUN goes to the loop;
-// anything else is delivered to the component from this goroutine.
+// anything else is delivered to the component from this goroutine. On a
+// host socket that carries TURN allocations, what their servers send (but
+// Binding responses to the agent's own requests) goes to the allocations.
+// The reader runs until its socket is closed.
 func (a *Agent) readLoop(s *socket) {
 	defer a.readers.Done()
 	// Close, called from a receive function on this goroutine, must not
@@ -73,22 +76,53 @@ func (a *Agent) readLoop(s *socket) {
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		p := buf[:n]
-		if stunx.IsSTUN(p) {
-			pk := getPacket(p)
-			pk.sock, pk.from = s, from
-			select {
-			case a.stunIn <- pk:
-			case <-a.quit:
-				putPacket(pk)
-				return
-			default:
-				// The loop is overloaded: drop, as a full socket buffer would.
-				putPacket(pk)
-			}
+		if turns := s.turn.Load(); turns != nil && a.toRelay(*turns, from, p) {
 			continue
 		}
-		s.comp.deliver(from, p)
+		if s.draining.Load() || a.cfg.ForceRelay && s.relay == nil {
+			// force-relay: only what comes through a relay counts (libnice
+			// drops non-TURN packets).
+			continue
+		}
+		a.route(s, from, p)
 	}
+}
+
+// route hands a datagram that arrived on s from from: STUN to the loop,
+// anything else to the component. Called on a reader goroutine.
+func (a *Agent) route(s *socket, from netip.AddrPort, p []byte) {
+	if stunx.IsSTUN(p) {
+		pk := getPacket(p)
+		pk.sock, pk.from = s, from
+		select {
+		case a.stunIn <- pk:
+		case <-a.quit:
+			// Closing: drop, but keep reading until the socket is
+			// closed, for the answers to the TURN releases.
+			putPacket(pk)
+		default:
+			// The loop is overloaded: drop, as a full socket buffer would.
+			putPacket(pk)
+		}
+		return
+	}
+	s.comp.deliver(from, p)
+}
+
+// toRelay hands p to the allocation whose server sent it, and reports
+// whether it did. Binding messages from a TURN server that is also the
+// STUN server stay with the agent.
+func (a *Agent) toRelay(turns []*relayAlloc, from netip.AddrPort, p []byte) bool {
+	for _, ra := range turns {
+		if ra.srv.addr == from {
+			if len(p) >= stunx.HeaderSize && stunx.IsSTUN(p) && isBindingMethod(p) {
+				return false
+			}
+			ra.handleInbound(p)
+			return true
+		}
+	}
+	return false
 }
 
 // deliver hands application data to the component's receiver. Data from an
@@ -124,6 +158,9 @@ func (a *Agent) Send(streamID, componentID int, p []byte) (int, error) {
 			return 0, ErrConsentLost
 		}
 		return 0, ErrNotReady
+	}
+	if path.relay != nil {
+		return path.relay.WriteTo(p, path.raddr)
 	}
 	return path.conn.WriteToUDPAddrPort(p, path.remote)
 }

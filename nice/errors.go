@@ -23,10 +23,16 @@ var (
 	ErrNoAddress = errors.New("nice: no usable local address or port")
 	// ErrSDP: an SDP text could not be parsed.
 	ErrSDP = errors.New("nice: malformed SDP")
-	// ErrAlreadyGathering: the port range can no longer be changed.
+	// ErrAlreadyGathering: the port range or the TURN servers can no longer
+	// be changed.
 	ErrAlreadyGathering = errors.New("nice: candidates already gathered")
 	// ErrRecvAttached: Recv is not available while a receive callback is attached.
 	ErrRecvAttached = errors.New("nice: a receive callback is attached to this component")
 	// ErrTimeout: a deadline set on a Conn passed.
 	ErrTimeout = errors.New("nice: i/o timeout")
+	// ErrRelayUnauthorized: a TURN server refused the credentials given to
+	// SetRelayInfo (see RelayErrors).
+	ErrRelayUnauthorized = errors.New("nice: TURN server refused the credentials")
+	// ErrRelayTimeout: a TURN server did not answer in time (see RelayErrors).
+	ErrRelayTimeout = errors.New("nice: no answer from the TURN server")
 )

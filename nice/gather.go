@@ -12,8 +12,10 @@ import (
 )
 
 // GatherCandidates opens the stream's sockets and starts gathering: host
-// candidates at once, server-reflexive ones from the STUN server. Each
-// candidate is signalled with new-candidate, then candidate-gathering-done.
+// candidates at once, server-reflexive ones from the STUN server, relayed
+// ones from the TURN servers (SetRelayInfo). Each candidate is signalled
+// with new-candidate, then candidate-gathering-done, at the latest
+// Config.GatheringTimeout after this call.
 // A second call is a no-op, as in libnice. It fails with ErrNoAddress when
 // no usable address or port exists.
 func (a *Agent) GatherCandidates(streamID int) error {
@@ -57,7 +59,8 @@ func (a *Agent) GatherCandidates(streamID int) error {
 				go a.readLoop(sk) // one reader per socket, until the socket closes
 			}
 		}
-		if a.stunServer.IsValid() && !a.cfg.Lite {
+		// No server-reflexive discovery under force-relay (libnice).
+		if a.stunServer.IsValid() && !a.cfg.Lite && !a.cfg.ForceRelay {
 			for _, c := range s.comps {
 				for _, sk := range c.socks {
 					if sk.local.Addr().Is4() == a.stunServer.Addr().Is4() {
@@ -66,7 +69,12 @@ func (a *Agent) GatherCandidates(streamID int) error {
 				}
 			}
 		}
-		if s.pendingDiscoveries > 0 {
+		if !a.cfg.Lite {
+			for _, c := range s.comps {
+				a.startRelays(c)
+			}
+		}
+		if s.pendingDiscoveries > 0 || s.pendingRelays > 0 {
 			s.gatherDeadline = now.Add(a.cfg.GatheringTimeout)
 		} else {
 			a.finishGathering(s)
@@ -130,7 +138,18 @@ func (a *Agent) bind(ip netip.Addr, minPort, maxPort uint16) (PacketConn, error)
 // base address and server (RFC 8445 §5.1.1.3): a decimal counter per agent,
 // as libnice. Called on the loop.
 func (a *Agent) foundation(t CandidateType, base netip.Addr, server netip.AddrPort) string {
-	k := foundationKey{typ: t, base: base, server: server}
+	return a.foundationOf(foundationKey{typ: t, base: base, server: server})
+}
+
+// foundationRelay returns the foundation of a relayed candidate: shared by
+// the relayed candidates with the same related address IP and the same
+// server and transport (libnice: same type, base and TURN server).
+// Called on the loop.
+func (a *Agent) foundationRelay(base netip.Addr, srv turnServer) string {
+	return a.foundationOf(foundationKey{typ: CandidateTypeRelayed, base: base, server: srv.addr, relay: srv.typ})
+}
+
+func (a *Agent) foundationOf(k foundationKey) string {
 	if f, ok := a.foundations[k]; ok {
 		return f
 	}
@@ -156,16 +175,36 @@ func (a *Agent) addHostCandidate(c *component, sk *socket, now time.Time) {
 }
 
 // addLocalCandidate records a local candidate, signals it and pairs it with
-// the remote candidates when it is pairable. Called on the loop.
+// the remote candidates when it is pairable. Under force-relay only relayed
+// candidates are signalled and paired. Called on the loop.
 func (a *Agent) addLocalCandidate(c *component, l *localCandidate, now time.Time) {
 	c.local = append(c.local, l)
 	a.log.Debug("local candidate", "stream", c.s.id, "component", c.id, "candidate", l.c.String())
+	if !a.visible(l.c) {
+		return
+	}
 	a.events.push(event{kind: evNewCandidate, streamID: c.s.id, componentID: c.id, cand: l.c})
-	if l.c.Type == CandidateTypeHost {
+	if a.pairable(l) {
 		for _, r := range c.remote {
 			a.addPair(c, l, r, now)
 		}
 	}
+}
+
+// visible reports whether a local candidate is signalled, listed and put in
+// SDP: every one, or under force-relay only relayed ones.
+func (a *Agent) visible(c Candidate) bool {
+	return !a.cfg.ForceRelay || c.Type == CandidateTypeRelayed
+}
+
+// pairable reports whether a local candidate forms pairs (RFC 8445 §6.1.2.2:
+// server-reflexive and peer-reflexive candidates are replaced by their
+// base): host and relayed candidates, only relayed ones under force-relay.
+func (a *Agent) pairable(l *localCandidate) bool {
+	if a.cfg.ForceRelay {
+		return l.c.Type == CandidateTypeRelayed
+	}
+	return l.c.Type == CandidateTypeHost || l.c.Type == CandidateTypeRelayed
 }
 
 // startDiscovery sends a Binding request to the STUN server from sk.
@@ -187,7 +226,7 @@ func (a *Agent) discoveryDone(s *stream) {
 	if s.pendingDiscoveries > 0 {
 		s.pendingDiscoveries--
 	}
-	if s.pendingDiscoveries == 0 && !s.gatheringDone {
+	if s.pendingDiscoveries == 0 && s.pendingRelays == 0 && !s.gatheringDone {
 		a.finishGathering(s)
 	}
 }
@@ -195,8 +234,14 @@ func (a *Agent) discoveryDone(s *stream) {
 // onDiscoveryResponse adds the server-reflexive candidate from a Binding
 // response. Called on the loop.
 func (a *Agent) onDiscoveryResponse(tx *transaction, mapped netip.AddrPort, now time.Time) {
-	c, sk := tx.comp, tx.sock
 	defer a.discoveryDone(tx.stream)
+	a.addServerReflexive(tx.comp, tx.sock, mapped, tx.dest, now)
+}
+
+// addServerReflexive adds the server-reflexive candidate mapped of host
+// socket sk, which server (STUN or TURN) reported, unless it is known.
+// Called on the loop.
+func (a *Agent) addServerReflexive(c *component, sk *socket, mapped, server netip.AddrPort, now time.Time) {
 	if !mapped.IsValid() || mapped == sk.local {
 		return
 	}
@@ -211,7 +256,7 @@ func (a *Agent) onDiscoveryResponse(tx *transaction, mapped netip.AddrPort, now 
 		Addr:        mapped,
 		Base:        sk.local,
 		Priority:    candidatePriority(CandidateTypeServerReflexive, udpLocalPreference(sk.addrIndex, 0), c.id),
-		Foundation:  a.foundation(CandidateTypeServerReflexive, sk.local.Addr(), tx.dest),
+		Foundation:  a.foundation(CandidateTypeServerReflexive, sk.local.Addr(), server),
 		StreamID:    c.s.id,
 		ComponentID: c.id,
 	}

@@ -3,6 +3,7 @@
 package nice
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -31,8 +32,27 @@ type PacketConn interface {
 	Close() error
 }
 
+// TCPDialer is implemented by a Net that can open TCP connections, which
+// TURN over TCP and TLS needs (RelayTypeTURNTCP, RelayTypeTURNTLS). The
+// operating system's network implements it; with a Net that does not, such
+// allocations fail (RelayErrors tells).
+type TCPDialer interface {
+	// DialTCP connects from local address laddr (any port) to raddr.
+	DialTCP(ctx context.Context, laddr netip.Addr, raddr netip.AddrPort) (net.Conn, error)
+}
+
 // osNet is the operating system's network.
 type osNet struct{}
+
+var _ TCPDialer = osNet{}
+
+func (osNet) DialTCP(ctx context.Context, laddr netip.Addr, raddr netip.AddrPort) (net.Conn, error) {
+	var d net.Dialer
+	if laddr.IsValid() && !laddr.IsUnspecified() {
+		d.LocalAddr = &net.TCPAddr{IP: laddr.AsSlice(), Zone: laddr.Zone()}
+	}
+	return d.DialContext(ctx, "tcp", raddr.String())
+}
 
 // socketBufferSize is what the agent asks for SO_RCVBUF and SO_SNDBUF: large
 // enough that a burst of media is not dropped by the kernel. The kernel caps

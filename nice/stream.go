@@ -4,6 +4,7 @@ package nice
 
 import (
 	"crypto/rand"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -24,7 +25,9 @@ type stream struct {
 	gathering          bool // GatherCandidates was called
 	gatheringDone      bool
 	pendingDiscoveries int // server-reflexive requests outstanding
+	pendingRelays      int // TURN allocations outstanding
 	gatherDeadline     time.Time
+	relayErrors        []RelayError // failed TURN allocations (RelayErrors)
 
 	peerGatheringDone bool
 	initialRequest    bool // initial-binding-request-received was signalled
@@ -54,7 +57,9 @@ type component struct {
 	// Owned by the loop.
 	state            ComponentState
 	minPort, maxPort uint16
-	socks            []*socket
+	socks            []*socket     // host sockets
+	turn             []turnServer  // SetRelayInfo
+	relays           []*relayAlloc // TURN allocations, in progress or made
 	local            []*localCandidate
 	remote           []*Candidate
 	selected         *pair // the pair data is sent on
@@ -81,6 +86,10 @@ type component struct {
 type sendPath struct {
 	conn   PacketConn
 	remote netip.AddrPort
+	// For a relayed local candidate: pion's relayed conn and the remote
+	// address in its form, so that Send writes from the caller's goroutine.
+	relay net.PacketConn
+	raddr net.Addr
 }
 
 // recvHandler is an attached receive callback.
@@ -94,13 +103,37 @@ type localCandidate struct {
 	sock *socket
 }
 
-// socket is one bound UDP socket of a component.
+// socket is one bound UDP socket of a component, or the relayed address
+// of a TURN allocation (relay != nil; conn is then a *relayConn).
 type socket struct {
 	conn      PacketConn
 	comp      *component
 	local     netip.AddrPort
 	addrIndex int // index of the address in the agent's address list
+	turnIndex int // relay: the TURN server's index in the component's list
+	relay     *relayAlloc
 	closed    atomic.Bool
+	// draining: the component ended but the socket still carries TURN
+	// allocations being released; only their servers' packets are read.
+	draining atomic.Bool
+	// turn lists the UDP allocations made from this host socket: the
+	// reader hands their servers' packets to them. Replaced by the loop.
+	turn atomic.Pointer[[]*relayAlloc]
+}
+
+// checkPriority is the PRIORITY of checks sent from the socket: that of a
+// peer-reflexive candidate with the socket's local preference
+// (RFC 8445 §7.2.2).
+func (sk *socket) checkPriority(componentID int) uint32 {
+	return candidatePriority(CandidateTypePeerReflexive, udpLocalPreference(sk.addrIndex, sk.turnIndex), componentID)
+}
+
+// turnList returns the allocations made from the socket.
+func (sk *socket) turnList() []*relayAlloc {
+	if l := sk.turn.Load(); l != nil {
+		return *l
+	}
+	return nil
 }
 
 // recvQueueLen bounds the packets queued for Recv on one component.
@@ -113,15 +146,49 @@ func newComponent(s *stream, id int) *component {
 	return c
 }
 
-// close releases the component's sockets and wakes blocked readers.
+// close ends the component: it wakes blocked readers and closes its
+// sockets. TURN allocations are released first (by their goroutines),
+// and the host sockets that carry them are closed once they are.
 // Called on the loop.
-func (c *component) close() {
-	for _, sk := range c.socks {
-		sk.closed.Store(true)
-		_ = sk.conn.Close()
-	}
+func (a *Agent) closeComponent(c *component) {
 	c.path.Store(nil)
 	c.closeMu.Do(func() { close(c.closed) })
+	socks := c.socks
+	closeSocks := func() {
+		for _, sk := range socks {
+			sk.closed.Store(true)
+			_ = sk.conn.Close()
+		}
+	}
+	if len(c.relays) == 0 {
+		closeSocks()
+		return
+	}
+	relays := c.relays
+	for _, ra := range relays {
+		if ra.pending {
+			ra.pending = false
+			ra.cancel(false)
+		}
+		if ra.sock != nil {
+			ra.sock.closed.Store(true)
+		}
+		ra.end()
+	}
+	for _, sk := range socks {
+		sk.draining.Store(true)
+	}
+	a.relayWG.Add(1)
+	go func() {
+		defer a.relayWG.Done()
+		for _, ra := range relays {
+			ra.unblock()
+		}
+		for _, ra := range relays {
+			<-ra.finished
+		}
+		closeSocks()
+	}()
 }
 
 // updatePeers publishes the set of remote addresses that may send data.
@@ -154,10 +221,15 @@ func (c *component) findLocal(addr netip.AddrPort, sock *socket) *localCandidate
 	return nil
 }
 
-// hostOf returns the host candidate of sock.
-func (c *component) hostOf(sock *socket) *localCandidate {
+// baseOf returns the candidate whose base is sock: its host candidate, or
+// for a relay socket the relayed candidate.
+func (c *component) baseOf(sock *socket) *localCandidate {
+	want := CandidateTypeHost
+	if sock.relay != nil {
+		want = CandidateTypeRelayed
+	}
 	for _, l := range c.local {
-		if l.sock == sock && l.c.Type == CandidateTypeHost {
+		if l.sock == sock && l.c.Type == want {
 			return l
 		}
 	}

@@ -79,7 +79,8 @@ func (t CandidateType) String() string {
 }
 
 // typePreference is libnice's type preference for the candidate type
-// (candidate-priv.h): host 120, prflx 110, srflx 100, relayed 30.
+// (candidate-priv.h): host 120, prflx 110, srflx 100, relayed 30 (20 for
+// TURN over TCP or TLS: see RelayType.typePreference).
 func (t CandidateType) typePreference() uint32 {
 	switch t {
 	case CandidateTypeHost:
@@ -176,7 +177,13 @@ func (c Candidate) EqualTarget(o Candidate) bool {
 // localPref is libnice's (direction_pref << 13) + (turn_pref << 6) + other_pref;
 // for UDP direction_pref is 1.
 func candidatePriority(t CandidateType, localPref uint32, componentID int) uint32 {
-	return t.typePreference()<<24 + (localPref&0xffff)<<8 + uint32(256-componentID)
+	return candidatePriorityPref(t.typePreference(), localPref, componentID)
+}
+
+// candidatePriorityPref is candidatePriority with an explicit type
+// preference (relayed candidates: 30 over UDP TURN, 20 over TCP or TLS).
+func candidatePriorityPref(typePref, localPref uint32, componentID int) uint32 {
+	return typePref<<24 + (localPref&0xffff)<<8 + uint32(256-componentID)
 }
 
 // udpLocalPreference is libnice's local preference of a UDP candidate whose

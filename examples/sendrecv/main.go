@@ -23,6 +23,11 @@
 //	terminal 1$ ./simple-example 1        # libnice, controlling
 //	terminal 2$ sendrecv 0                # gonice, controlled
 //
+// Behind NATs that cannot be punched, give both a TURN server (repeatable),
+// and --force-relay to use nothing but the relays:
+//
+//	sendrecv --controlling --turn turn.example.org --turn-user u --turn-pass p --turn-transport tcp --force-relay
+//
 // Everything else (every signal of the agent as it happens, errors, notes)
 // goes to standard error. "sendrecv --demo" runs two peers in one process on
 // 127.0.0.1 with an embedded STUN server and prints every step; "sendrecv
@@ -73,6 +78,8 @@ const (
 
 const usageText = `Usage:
   sendrecv [--controlling] [--stun HOST[:PORT]] [--address IP]... [--sdp] [--aggressive]
+           [--turn HOST[:PORT] [--turn-user U] [--turn-pass P] [--turn-transport udp|tcp|tls]]...
+           [--force-relay]
   sendrecv 0|1 [stun_addr [stun_port]]
   sendrecv --demo [--sdp] [--aggressive]
 
@@ -99,6 +106,17 @@ Options:
                     is named "text" and the peers wait for READY
   --aggressive      aggressive nomination, libnice's default (default here:
                     regular nomination, RFC 8445)
+  --turn HOST[:PORT]
+                    TURN server for a relayed candidate (port 3478, 5349 for
+                    tls, when left out); repeatable, up to 8
+  --turn-user U, --turn-pass P, --turn-transport udp|tcp|tls
+                    the TURN server's long-term credentials and the transport
+                    to it (default udp); given after a --turn they apply to
+                    that server, given before any --turn to every server
+                    that does not set its own; tls is real TLS, verified with
+                    the system's roots
+  --force-relay     use only relayed candidates (libnice's force-relay): only
+                    they are printed and checked; needs --turn
   --demo            run two peers in this process on 127.0.0.1 with an
                     embedded STUN server, show every signal of both, send one
                     message each way and exit (status 1 after 10 s without
@@ -153,11 +171,25 @@ type options struct {
 	sdp         bool
 	demo        bool
 	aggressive  bool
+	turns       []turnOption
+	forceRelay  bool
+}
+
+// turnOption is one --turn server with its credentials and transport.
+type turnOption struct {
+	server, user, pass string
+	transport          nice.RelayType
+}
+
+// turnSettings collects --turn-user, --turn-pass and --turn-transport: for
+// the last --turn, or before any, the defaults of every server.
+type turnSettings struct {
+	user, pass, transport *string
 }
 
 // config returns the agent configuration of the options.
 func (o options) config() nice.Config {
-	cfg := nice.Config{Controlling: o.controlling, STUNServer: o.stun}
+	cfg := nice.Config{Controlling: o.controlling, STUNServer: o.stun, ForceRelay: o.forceRelay}
 	if o.aggressive {
 		cfg.Nomination = nice.NominationAggressive
 	}
@@ -184,6 +216,39 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.sdp, "sdp", false, "exchange base64 SDP, as sdp-example")
 	fs.BoolVar(&o.demo, "demo", false, "run two peers in this process")
 	fs.BoolVar(&o.aggressive, "aggressive", false, "aggressive nomination")
+	fs.BoolVar(&o.forceRelay, "force-relay", false, "use only relayed candidates")
+	var defaults turnSettings
+	var perServer []turnSettings
+	current := func() *turnSettings {
+		if len(perServer) == 0 {
+			return &defaults
+		}
+		return &perServer[len(perServer)-1]
+	}
+	fs.Func("turn", "TURN server HOST[:PORT] (repeatable)", func(s string) error {
+		if s == "" {
+			return errors.New("empty TURN server")
+		}
+		if len(o.turns) >= nice.MaxRelayServers {
+			return fmt.Errorf("more than %d TURN servers", nice.MaxRelayServers)
+		}
+		o.turns = append(o.turns, turnOption{server: s})
+		perServer = append(perServer, turnSettings{})
+		return nil
+	})
+	setting := func(name string, field func(*turnSettings) **string) func(string) error {
+		return func(v string) error {
+			f := field(current())
+			if *f != nil {
+				return fmt.Errorf("--%s given twice for the same server", name)
+			}
+			*f = &v
+			return nil
+		}
+	}
+	fs.Func("turn-user", "TURN user name", setting("turn-user", func(t *turnSettings) **string { return &t.user }))
+	fs.Func("turn-pass", "TURN password", setting("turn-pass", func(t *turnSettings) **string { return &t.pass }))
+	fs.Func("turn-transport", "udp, tcp or tls", setting("turn-transport", func(t *turnSettings) **string { return &t.transport }))
 
 	// The flag package stops at the first positional argument; parse again
 	// after each one, so flags may follow libnice's positional form.
@@ -229,8 +294,38 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		}
 		o.stun = net.JoinHostPort(pos[1], port)
 	}
-	if o.demo && (len(pos) > 0 || o.controlling || o.stun != "" || len(o.addresses) > 0) {
+	if o.demo && (len(pos) > 0 || o.controlling || o.stun != "" || len(o.addresses) > 0 || len(o.turns) > 0 || o.forceRelay) {
 		return o, errors.New("--demo chooses roles, addresses and the STUN server itself; only --sdp and --aggressive go with it")
+	}
+	if len(o.turns) == 0 && (defaults.user != nil || defaults.pass != nil || defaults.transport != nil) {
+		return o, errors.New("--turn-user, --turn-pass and --turn-transport need a --turn")
+	}
+	if o.forceRelay && len(o.turns) == 0 {
+		return o, errors.New("--force-relay needs a --turn server")
+	}
+	for i := range o.turns {
+		pick := func(own, def *string) string {
+			if own != nil {
+				return *own
+			}
+			if def != nil {
+				return *def
+			}
+			return ""
+		}
+		t := &o.turns[i]
+		t.user = pick(perServer[i].user, defaults.user)
+		t.pass = pick(perServer[i].pass, defaults.pass)
+		switch tr := pick(perServer[i].transport, defaults.transport); tr {
+		case "", "udp":
+			t.transport = nice.RelayTypeTURNUDP
+		case "tcp":
+			t.transport = nice.RelayTypeTURNTCP
+		case "tls":
+			t.transport = nice.RelayTypeTURNTLS
+		default:
+			return o, fmt.Errorf("--turn-transport must be udp, tcp or tls, not %q", tr)
+		}
 	}
 	return o, nil
 }
@@ -278,7 +373,7 @@ type peer struct {
 // newPeer creates the agent, prints each of its signals with log, and starts
 // gathering. onData receives every datagram except the lone NUL byte, on
 // the agent's reader goroutine, with a buffer valid only during the call.
-func newPeer(cfg nice.Config, addrs []netip.Addr, streamName string, log *logger, onData func([]byte)) (*peer, error) {
+func newPeer(cfg nice.Config, addrs []netip.Addr, turns []turnOption, streamName string, log *logger, onData func([]byte)) (*peer, error) {
 	a, err := nice.NewAgent(cfg)
 	if err != nil {
 		return nil, err
@@ -292,14 +387,14 @@ func newPeer(cfg nice.Config, addrs []netip.Addr, streamName string, log *logger
 		failed:    make(chan struct{}),
 		bye:       make(chan struct{}),
 	}
-	if err := p.setup(addrs, streamName, onData); err != nil {
+	if err := p.setup(addrs, turns, streamName, onData); err != nil {
 		a.Close()
 		return nil, err
 	}
 	return p, nil
 }
 
-func (p *peer) setup(addrs []netip.Addr, streamName string, onData func([]byte)) error {
+func (p *peer) setup(addrs []netip.Addr, turns []turnOption, streamName string, onData func([]byte)) error {
 	a := p.agent
 	for _, ip := range addrs {
 		if err := a.AddLocalAddress(ip); err != nil {
@@ -311,6 +406,11 @@ func (p *peer) setup(addrs []netip.Addr, streamName string, onData func([]byte))
 		return err
 	}
 	p.sid = sid
+	for _, t := range turns {
+		if err := a.SetRelayInfo(sid, 1, t.server, t.user, t.pass, t.transport); err != nil {
+			return err
+		}
+	}
 	if streamName != "" {
 		if err := a.SetStreamName(sid, streamName); err != nil {
 			return err
@@ -507,7 +607,13 @@ func runPeer(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 		stunNote = "STUN server " + o.stun
 	}
 	log.printf("%s agent, %s nomination, %s", role, o.config().Nomination, stunNote)
-	p, err := newPeer(o.config(), o.addresses, streamName, log, func(b []byte) {
+	for _, t := range o.turns {
+		log.printf("TURN server %s over %s, user %q", t.server, t.transport, t.user)
+	}
+	if o.forceRelay {
+		log.printf("force-relay: only relayed candidates are used")
+	}
+	p, err := newPeer(o.config(), o.addresses, o.turns, streamName, log, func(b []byte) {
 		_, _ = out.Write(b) // printed raw, as simple-example
 	})
 	if err != nil {
@@ -524,6 +630,17 @@ func runPeer(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	p.srflxNote(o.stun, false)
+	if errs, _ := p.agent.RelayErrors(p.sid); len(errs) > 0 {
+		for _, e := range errs {
+			log.printf("error: %v", e)
+		}
+	}
+	if o.forceRelay {
+		if cands, _ := p.agent.LocalCandidates(p.sid, 1); len(cands) == 0 {
+			log.printf("error: --force-relay and no relayed candidate: no TURN allocation succeeded")
+			return exitFailed
+		}
+	}
 
 	// Print the local data, as simple-example or sdp-example.
 	if o.sdp {
@@ -645,7 +762,7 @@ func runDemo(o options, stdout, stderr io.Writer) int {
 		cfg.Controlling = controlling
 		cfg.STUNServer = stunAddr
 		log := &logger{w: out, prefix: fmt.Sprintf("[%-5s] ", name)}
-		return newPeer(cfg, loopback, streamName, log, func(b []byte) {
+		return newPeer(cfg, loopback, nil, streamName, log, func(b []byte) {
 			select {
 			case got <- message{to: name, text: string(b)}:
 			default:

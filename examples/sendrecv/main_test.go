@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -19,7 +20,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonice/gonice/nice"
 	"github.com/gonice/gonice/nice/stunserver"
+	"github.com/pion/logging"
+	"github.com/pion/turn/v2"
 )
 
 // testTimeout bounds every wait of these tests. It is generous: the tests
@@ -55,6 +59,16 @@ func TestParseArgs(t *testing.T) {
 		{name: "bad address", args: []string{"--address", "localhost"}, bad: true},
 		{name: "unknown flag", args: []string{"--nope"}, bad: true},
 		{name: "demo with role", args: []string{"--demo", "--controlling"}, bad: true},
+		{name: "turn", args: []string{"--turn", "192.0.2.9", "--turn-user", "u", "--turn-pass", "p", "--force-relay"},
+			want: options{turns: []turnOption{{server: "192.0.2.9", user: "u", pass: "p"}}, forceRelay: true}},
+		{name: "turn defaults and own", args: []string{"--turn-user", "d", "--turn-pass", "dp", "--turn", "192.0.2.9:3478", "--turn", "192.0.2.10", "--turn-transport", "tls", "--turn-user", "x"},
+			want: options{turns: []turnOption{{server: "192.0.2.9:3478", user: "d", pass: "dp"}, {server: "192.0.2.10", user: "x", pass: "dp", transport: nice.RelayTypeTURNTLS}}}},
+		{name: "turn tcp", args: []string{"--turn", "192.0.2.9", "--turn-transport", "tcp"}, want: options{turns: []turnOption{{server: "192.0.2.9", transport: nice.RelayTypeTURNTCP}}}},
+		{name: "turn bad transport", args: []string{"--turn", "192.0.2.9", "--turn-transport", "sctp"}, bad: true},
+		{name: "turn user twice", args: []string{"--turn", "192.0.2.9", "--turn-user", "a", "--turn-user", "b"}, bad: true},
+		{name: "turn user without server", args: []string{"--turn-user", "a"}, bad: true},
+		{name: "force relay without turn", args: []string{"--force-relay"}, bad: true},
+		{name: "demo with turn", args: []string{"--demo", "--turn", "192.0.2.9"}, bad: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +84,8 @@ func TestParseArgs(t *testing.T) {
 				t.Fatalf("parseArgs(%q): %v", tt.args, err)
 			}
 			if got.controlling != tt.want.controlling || got.stun != tt.want.stun || got.sdp != tt.want.sdp ||
-				got.demo != tt.want.demo || got.aggressive != tt.want.aggressive || !slices.Equal(got.addresses, tt.want.addresses) {
+				got.demo != tt.want.demo || got.aggressive != tt.want.aggressive || !slices.Equal(got.addresses, tt.want.addresses) ||
+				got.forceRelay != tt.want.forceRelay || !slices.Equal(got.turns, tt.want.turns) {
 				t.Fatalf("parseArgs(%q) = %+v, want %+v", tt.args, got, tt.want)
 			}
 		})
@@ -82,7 +97,7 @@ func TestHelpAndUsage(t *testing.T) {
 	if code := run([]string{"--help"}, strings.NewReader(""), &out, &errb); code != exitOK {
 		t.Fatalf("--help: exit %d, want %d; stderr:\n%s", code, exitOK, errb.String())
 	}
-	for _, want := range []string{"--controlling", "--stun", "--address", "--sdp", "--demo", "--aggressive", "0|1 [stun_addr [stun_port]]", "terminal 1$", "terminal 2$"} {
+	for _, want := range []string{"--controlling", "--stun", "--address", "--sdp", "--demo", "--aggressive", "--turn", "--turn-user", "--turn-pass", "--turn-transport", "--force-relay", "0|1 [stun_addr [stun_port]]", "terminal 1$", "terminal 2$"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help output lacks %q", want)
 		}
@@ -160,7 +175,7 @@ func TestTwoProcesses(t *testing.T) {
 		t.Skip("builds and runs the program")
 	}
 	bin := buildSendrecv(t)
-	for _, mode := range []string{"simple", "sdp", "simple with STUN"} {
+	for _, mode := range []string{"simple", "sdp", "simple with STUN", "simple through TURN"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			var extra []string
@@ -174,6 +189,9 @@ func TestTwoProcesses(t *testing.T) {
 				}
 				t.Cleanup(func() { srv.Close() })
 				extra = []string{"--stun", addr.String()}
+				mode = "simple"
+			case "simple through TURN":
+				extra = []string{"--turn", turnServer(t), "--turn-user", "u", "--turn-pass", "p", "--force-relay"}
 				mode = "simple"
 			}
 			a := startProc(t, bin, append([]string{"--controlling", "--address", "127.0.0.1"}, extra...)...)
@@ -235,6 +253,9 @@ func TestTwoProcesses(t *testing.T) {
 					!strings.Contains(p.stderr.String(), "new-candidate: srflx") {
 					t.Errorf("stderr of %s has neither a srflx candidate nor the note on its absence:\n%s", p.name, p.stderr.String())
 				}
+				if slices.Contains(extra, "--force-relay") && !strings.Contains(p.stderr.String(), "signal new-selected-pair: stream 1 component 1 local relay 127.0.0.1:") {
+					t.Errorf("stderr of %s: no relayed pair selected:\n%s", p.name, p.stderr.String())
+				}
 				for _, want := range []string{"signal candidate-gathering-done", "signal component-state-changed: stream 1 component 1 connected", "signal new-selected-pair"} {
 					if !strings.Contains(p.stderr.String(), want) {
 						t.Errorf("stderr of %s lacks %q:\n%s", p.name, want, p.stderr.String())
@@ -243,6 +264,32 @@ func TestTwoProcesses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// turnServer runs pion/turn's server on 127.0.0.1 (user u, password p)
+// for the test and returns its address.
+func turnServer(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := logging.NewDefaultLoggerFactory()
+	logs.DefaultLogLevel = logging.LogLevelDisabled
+	srv, err := turn.NewServer(turn.ServerConfig{
+		Realm: "sendrecv",
+		AuthHandler: func(user, realm string, _ net.Addr) ([]byte, bool) {
+			return turn.GenerateAuthKey("u", realm, "p"), user == "u"
+		},
+		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: pc, RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{
+			RelayAddress: net.IPv4(127, 0, 0, 1), Address: "127.0.0.1"}}},
+		LoggerFactory: logs,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return pc.LocalAddr().String()
 }
 
 // simplePort returns the port of the only candidate of a simple line.

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: MIT
+
+package nice_test
+
+// TURN on real loopback sockets, in real time, with helpers shared by the
+// pion/turn server test here and the coturn test (turn_coturn_test.go).
+
+import (
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/gonice/gonice/nice"
+	"github.com/pion/turn/v2"
+)
+
+// pionLoopbackServer runs pion/turn's server on 127.0.0.1 over UDP and TCP
+// (user "u", password "p") and returns its two addresses.
+func pionLoopbackServer(t testing.TB) (udp, tcp string, srv *turn.Server) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := &turn.RelayAddressGeneratorStatic{RelayAddress: net.IPv4(127, 0, 0, 1), Address: "127.0.0.1"}
+	srv, err = turn.NewServer(turn.ServerConfig{
+		Realm: "gonice",
+		AuthHandler: func(user, realm string, _ net.Addr) ([]byte, bool) {
+			return turn.GenerateAuthKey("u", realm, "p"), user == "u"
+		},
+		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: pc, RelayAddressGenerator: gen}},
+		ListenerConfigs:   []turn.ListenerConfig{{Listener: l, RelayAddressGenerator: gen}},
+		LoggerFactory:     quietPion{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pc.LocalAddr().String(), l.Addr().String(), srv
+}
+
+// relayPair makes two force-relay agents on 127.0.0.1 with server as TURN
+// server, connects them and returns them once both are READY.
+func relayPair(t testing.TB, server string, rt nice.RelayType) (a, b *nice.Agent, sa, sb int) {
+	t.Helper()
+	mk := func(controlling bool) (*nice.Agent, *recorder, int) {
+		ag, err := nice.NewAgent(nice.Config{Controlling: controlling, ForceRelay: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := newRecorder(ag)
+		if err := ag.AddLocalAddress(loopback); err != nil {
+			t.Fatal(err)
+		}
+		sid, err := ag.AddStream(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ag.SetRelayInfo(sid, 1, server, "u", "p", rt); err != nil {
+			t.Fatal(err)
+		}
+		if err := ag.GatherCandidates(sid); err != nil {
+			t.Fatal(err)
+		}
+		return ag, r, sid
+	}
+	a, ra, sa := mk(true)
+	b, rb, sb := mk(false)
+	for _, x := range []struct {
+		ag  *nice.Agent
+		r   *recorder
+		sid int
+	}{{a, ra, sa}, {b, rb, sb}} {
+		waitGatheredTB(t, x.r, x.sid)
+		cs, _ := x.ag.LocalCandidates(x.sid, 1)
+		if len(cs) != 1 || cs[0].Type != nice.CandidateTypeRelayed {
+			errs, _ := x.ag.RelayErrors(x.sid)
+			t.Fatalf("local candidates %v, want one relay; relay errors %v", cs, errs)
+		}
+	}
+	exchangeTB(t, a, b, sa, sb, 1)
+	exchangeTB(t, b, a, sb, sa, 1)
+	waitStateTB(t, ra, sa, nice.ComponentStateReady)
+	waitStateTB(t, rb, sb, nice.ComponentStateReady)
+	for _, x := range []struct {
+		ag  *nice.Agent
+		sid int
+	}{{a, sa}, {b, sb}} {
+		l, r, err := x.ag.SelectedPair(x.sid, 1)
+		if err != nil || l.Type != nice.CandidateTypeRelayed || r.Type != nice.CandidateTypeRelayed {
+			t.Fatalf("selected %v -> %v (%v), want relay -> relay", l, r, err)
+		}
+	}
+	return a, b, sa, sb
+}
+
+func waitGatheredTB(t testing.TB, r *recorder, sid int) {
+	t.Helper()
+	r.mu.Lock()
+	ch := r.doneCh(sid)
+	r.mu.Unlock()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("gathering of stream %d did not finish", sid)
+	}
+}
+
+func waitStateTB(t testing.TB, r *recorder, sid int, st nice.ComponentState) {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		r.mu.Lock()
+		ok := r.states[[2]int{sid, 1}] == st
+		r.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-r.change:
+		case <-deadline:
+			t.Fatalf("stream %d did not reach %s; events: %q", sid, st, r.snapshot())
+		}
+	}
+}
+
+// relayEcho sends one message each way and waits for it.
+func relayEcho(t testing.TB, a, b *nice.Agent, sa, sb int) {
+	t.Helper()
+	for _, x := range []struct {
+		from, to   *nice.Agent
+		fsid, tsid int
+		msg        string
+	}{{a, b, sa, sb, "a to b through the relay"}, {b, a, sb, sa, "b to a through the relay"}} {
+		got := make(chan string, 16)
+		_ = x.to.AttachRecv(x.tsid, 1, func(_, _ int, p []byte) {
+			select {
+			case got <- string(p):
+			default:
+			}
+		})
+		// The first datagrams may be lost while the channel is bound:
+		// repeat until one arrives.
+		deadline := time.After(5 * time.Second)
+	wait:
+		for {
+			if _, err := x.from.Send(x.fsid, 1, []byte(x.msg)); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case s := <-got:
+				if s != x.msg {
+					t.Fatalf("got %q, want %q", s, x.msg)
+				}
+				break wait
+			case <-time.After(100 * time.Millisecond):
+			case <-deadline:
+				t.Fatalf("%q did not arrive", x.msg)
+			}
+		}
+		_ = x.to.AttachRecv(x.tsid, 1, nil)
+	}
+}
+
+// TestTURNLoopbackPion: two force-relay agents connect on loopback through
+// pion/turn's server over UDP and TCP; Close releases the allocations and
+// leaves no goroutine behind. It also measures the relay data path's
+// allocations (pion's client allocates per packet; the host path does not).
+func TestTURNLoopbackPion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real sockets; skipped in -short")
+	}
+	for _, rt := range []nice.RelayType{nice.RelayTypeTURNUDP, nice.RelayTypeTURNTCP} {
+		t.Run(rt.String(), func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			udp, tcp, srv := pionLoopbackServer(t)
+			server := udp
+			if rt == nice.RelayTypeTURNTCP {
+				server = tcp
+			}
+			start := time.Now()
+			a, b, sa, sb := relayPair(t, server, rt)
+			t.Logf("connected through the relay in %v", time.Since(start).Round(time.Millisecond))
+			relayEcho(t, a, b, sa, sb)
+			if rt == nice.RelayTypeTURNUDP {
+				measureRelayAllocs(t, a, b, sa, sb)
+			}
+			if n := srv.AllocationCount(); n != 2 {
+				t.Errorf("server has %d allocations, want 2", n)
+			}
+			start = time.Now()
+			a.Close()
+			b.Close()
+			t.Logf("Close of both agents took %v", time.Since(start).Round(time.Millisecond))
+			if n := srv.AllocationCount(); n != 0 {
+				t.Errorf("server has %d allocations after Close, want 0", n)
+			}
+			_ = srv.Close()
+			checkNoLeak(t, before)
+		})
+	}
+}
+
+// measureRelayAllocs logs the allocations per Send and per Send+receive on
+// a relayed pair; they are pion's (Send indication or ChannelData framing,
+// permission and channel lookups by address string, copies into its read
+// queue).
+func measureRelayAllocs(t *testing.T, a, b *nice.Agent, sa, sb int) {
+	t.Helper()
+	got := make(chan struct{}, 1024)
+	if err := b.AttachRecv(sb, 1, func(_, _ int, p []byte) { got <- struct{}{} }); err != nil {
+		t.Fatal(err)
+	}
+	defer b.AttachRecv(sb, 1, nil)
+	pkt := make([]byte, 1200)
+	pkt[0] = 0x80
+	lost := time.NewTimer(time.Minute)
+	defer lost.Stop()
+	roundTrip := func() {
+		if _, err := a.Send(sa, 1, pkt); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-got:
+		case <-lost.C:
+			t.Fatal("packet lost")
+		}
+	}
+	// Warm up until the channel is bound (ChannelData, not Send indications).
+	for range 300 {
+		roundTrip()
+		time.Sleep(time.Millisecond)
+	}
+	rt := testing.AllocsPerRun(1000, roundTrip)
+	send := testing.AllocsPerRun(1000, func() {
+		if _, err := a.Send(sa, 1, pkt); err != nil {
+			t.Fatal(err)
+		}
+	})
+	for len(got) > 0 {
+		<-got
+	}
+	t.Logf("relay data path: %.1f allocations per Send, %.1f per Send + receive (host path: 0)", send, rt)
+}
+
+// BenchmarkTURNSend1200 sends 1200-byte datagrams on a UDP TURN relay
+// (pion/turn's server on loopback), received by the peer's relay.
+func BenchmarkTURNSend1200(b *testing.B) {
+	udp, _, srv := pionLoopbackServer(b)
+	defer srv.Close()
+	x, y, sx, sy := relayPair(b, udp, nice.RelayTypeTURNUDP)
+	defer x.Close()
+	defer y.Close()
+	got := make(chan struct{}, 4096)
+	_ = y.AttachRecv(sy, 1, func(_, _ int, p []byte) {
+		select {
+		case got <- struct{}{}:
+		default:
+		}
+	})
+	pkt := make([]byte, 1200)
+	pkt[0] = 0x80
+	for range 200 {
+		_, _ = x.Send(sx, 1, pkt)
+		time.Sleep(time.Millisecond)
+	}
+	b.SetBytes(int64(len(pkt)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := x.Send(sx, 1, pkt); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-got:
+		case <-time.After(time.Second):
+			b.Fatal("datagram lost")
+		}
+	}
+}
