@@ -201,10 +201,24 @@ func (c *component) updatePeers() {
 	c.peers.Store(&m)
 }
 
-// findRemote returns the remote candidate with this address.
+// findRemote returns the remote candidate with this address. SDP carries no
+// IPv6 zone, so a link-local candidate signalled by the peer has none while
+// its packets arrive with one: such a candidate matches, and adopts the
+// zone, without which nothing can be sent to it. Called on the loop.
 func (c *component) findRemote(addr netip.AddrPort) *Candidate {
 	for _, r := range c.remote {
 		if r.Transport == TransportUDP && r.Addr == addr {
+			return r
+		}
+	}
+	if addr.Addr().Zone() == "" {
+		return nil
+	}
+	bare := netip.AddrPortFrom(addr.Addr().WithZone(""), addr.Port())
+	for _, r := range c.remote {
+		if r.Transport == TransportUDP && r.Addr == bare {
+			r.Addr = addr
+			c.updatePeers()
 			return r
 		}
 	}
