@@ -795,9 +795,11 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 			return
 		}
 		a.log.Debug("check failed", "stream", s.id, "component", c.id, "remote", tx.dest, "code", ec.Code)
-		if p.state != pairSucceeded {
-			p.state = pairFailed
-		}
+		// RFC 8445 §7.2.5.2.4: an error other than 487 fails the pair,
+		// also one that had succeeded before (a peer that changed its
+		// credentials, or refuses us): it leaves the valid list, so that
+		// it is neither used nor nominated again.
+		a.failPair(p, now)
 		a.checkFailure(c, now)
 		return
 	}
@@ -877,6 +879,30 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 		vp.nominated = true
 	}
 	a.log.Debug("check succeeded", "stream", s.id, "component", c.id, "local", vp.local.c.Addr, "remote", vp.remote.Addr, "nominated", vp.nominated)
+	a.updateSelection(c, now)
+}
+
+// failPair fails p and takes it, and the pairs whose checks produced it,
+// off the valid list; if data was sent on it, another valid pair is
+// selected, or none. Called on the loop.
+func (a *Agent) failPair(p *pair, now time.Time) {
+	c := p.comp
+	wasValid := p.valid
+	p.state, p.valid, p.nominated = pairFailed, false, false
+	for _, q := range c.s.checklist {
+		if q.validPair == p {
+			q.validPair = nil
+			q.state = pairFailed
+		}
+	}
+	if c.nominating == p {
+		c.nominating = nil
+	}
+	if !wasValid || c.selected != p {
+		return
+	}
+	c.selected = nil
+	c.path.Store(nil)
 	a.updateSelection(c, now)
 }
 
