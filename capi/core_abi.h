@@ -34,7 +34,8 @@ enum {
   GONICE_PROP_STUN_INITIAL_TIMEOUT,
   GONICE_PROP_STUN_MAX_RETRANS,
   GONICE_PROP_IDLE_TIMEOUT,
-  GONICE_PROP_KEEPALIVE_INTERVAL
+  GONICE_PROP_KEEPALIVE_INTERVAL,
+  GONICE_PROP_FORCE_RELAY
 };
 
 /* String properties (gonice_core_set_prop_str). */
@@ -108,6 +109,9 @@ typedef struct GoniceCoreTable {
   int (*connect)(char *err, uintptr_t h, int signal, void *fn, void *user_data);
   int (*get_fd)(char *err, uintptr_t h);
   int (*dispatch)(char *err, uintptr_t h);
+  int (*set_relay_info)(char *err, uintptr_t h, unsigned int sid, unsigned int cid, char *ip,
+                        unsigned int port, char *username, char *password, int type);
+  int (*forget_relays)(char *err, uintptr_t h, unsigned int sid, unsigned int cid);
 } GoniceCoreTable;
 
 /* The one symbol the core exports. */

@@ -126,6 +126,7 @@ var intProps = map[C.int]struct {
 	C.GONICE_PROP_KEEPALIVE_INTERVAL: {"keepalive interval", 1000, 600000, func(c *nice.Config, v int64) {
 		c.KeepaliveInterval = time.Duration(v) * time.Millisecond
 	}},
+	C.GONICE_PROP_FORCE_RELAY: {"force-relay", 0, 1, func(c *nice.Config, v int64) { c.ForceRelay = v != 0 }},
 }
 
 //export goniceCoreSetPropInt
@@ -302,6 +303,60 @@ func goniceCoreSetPortRange(errbuf *C.char, h C.uintptr_t, sid, cid, minPort, ma
 		return fail(errbuf, errf(eINVAL, "gonice: port range %d-%d out of range", uint(minPort), uint(maxPort)))
 	}
 	if err := a.SetPortRange(int(sid), int(cid), uint16(minPort), uint16(maxPort)); err != nil {
+		return fail(errbuf, err)
+	}
+	return 0
+}
+
+//export goniceCoreSetRelayInfo
+func goniceCoreSetRelayInfo(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, ip *C.char, port C.uint,
+	username, password *C.char, typ C.int) (rc C.int) {
+	defer guard(errbuf, &rc)
+	_, a, err := agentOf(h)
+	if err != nil {
+		return fail(errbuf, err)
+	}
+	host, err := goString(ip, "server_ip", 64)
+	if err != nil {
+		return fail(errbuf, err)
+	}
+	addr, perr := netip.ParseAddr(host)
+	if perr != nil || addr.Zone() != "" {
+		return fail(errbuf, errf(eINVAL, "gonice: TURN server %q is not an IP address", host))
+	}
+	addr = addr.Unmap()
+	if addr.IsUnspecified() || addr.IsMulticast() {
+		return fail(errbuf, errf(eINVAL, "gonice: TURN server %s is not a unicast address", addr))
+	}
+	if port == 0 || port > 65535 {
+		return fail(errbuf, errf(eINVAL, "gonice: TURN server port %d out of range 1..65535", uint(port)))
+	}
+	if typ < C.GONICE_RELAY_TYPE_TURN_UDP || typ > C.GONICE_RELAY_TYPE_TURN_TLS {
+		return fail(errbuf, errf(eINVAL, "gonice: relay type %d is not a GoniceRelayType", int(typ)))
+	}
+	user, err := goString(username, "username", maxStringArg)
+	if err != nil {
+		return fail(errbuf, err)
+	}
+	pass, err := goString(password, "password", maxStringArg)
+	if err != nil {
+		return fail(errbuf, err)
+	}
+	server := netip.AddrPortFrom(addr, uint16(port)).String()
+	if err := a.SetRelayInfo(int(sid), int(cid), server, user, pass, nice.RelayType(typ)); err != nil {
+		return fail(errbuf, err)
+	}
+	return 0
+}
+
+//export goniceCoreForgetRelays
+func goniceCoreForgetRelays(errbuf *C.char, h C.uintptr_t, sid, cid C.uint) (rc C.int) {
+	defer guard(errbuf, &rc)
+	_, a, err := agentOf(h)
+	if err == nil {
+		err = a.ForgetRelays(int(sid), int(cid))
+	}
+	if err != nil {
 		return fail(errbuf, err)
 	}
 	return 0

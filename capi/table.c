@@ -44,6 +44,8 @@ static const GoniceCoreTable table = {
     .connect = goniceCoreConnect,
     .get_fd = goniceCoreGetFd,
     .dispatch = goniceCoreDispatch,
+    .set_relay_info = goniceCoreSetRelayInfo,
+    .forget_relays = goniceCoreForgetRelays,
 };
 
 __attribute__((visibility("default"))) const GoniceCoreTable *gonice_core_table(void) {

@@ -132,9 +132,10 @@
  *  nice_agent_add_stream                -> gonice_agent_add_stream (id or <0)
  *  nice_agent_remove_stream             -> gonice_agent_remove_stream
  *  nice_agent_set_port_range            -> gonice_agent_set_port_range
- *  nice_agent_set_relay_info            -> gonice_agent_set_relay_info:
- *                                          GONICE_ENOTSUP until TURN lands
- *  nice_agent_forget_relays             -> gonice_agent_forget_relays: ditto
+ *  nice_agent_set_relay_info            -> gonice_agent_set_relay_info (same
+ *                                          arguments; TURN_TLS is real,
+ *                                          verified TLS, see below)
+ *  nice_agent_forget_relays             -> gonice_agent_forget_relays
  *  nice_agent_gather_candidates         -> gonice_agent_gather_candidates
  *  nice_agent_set_remote_credentials    -> gonice_agent_set_remote_credentials
  *  nice_agent_set_local_credentials     -> gonice_agent_set_local_credentials
@@ -234,7 +235,8 @@
  *                            candidates from a peer but never pairs them).
  *  ice-trickle            -> none needed: gonice always accepts trickled
  *                            candidates (the option bit is accepted).
- *  force-relay, proxy-*   -> none: no TURN or proxies yet.
+ *  force-relay            -> gonice_agent_set_force_relay (before start)
+ *  proxy-*                -> none: no proxies yet.
  *  upnp, upnp-timeout     -> none: no UPnP (libnice without gupnp also does
  *                            nothing); simply drop the g_object_set.
  *  stun-reliable-timeout  -> none: STUN over TCP is not implemented.
@@ -528,6 +530,11 @@ GONICE_API int gonice_agent_set_stun_max_retransmissions(GoniceAgent *agent, uns
 GONICE_API int gonice_agent_set_idle_timeout(GoniceAgent *agent, unsigned int ms);
 /* Keepalive interval (Tr) in ms, 1000..600000 (default 25000). gonice only. */
 GONICE_API int gonice_agent_set_keepalive_interval(GoniceAgent *agent, unsigned int ms);
+/* force-relay: 1 uses TURN relays only: only relayed local candidates are
+ * signalled, listed, put in SDP and checked; no server-reflexive discovery;
+ * packets reaching a host socket other than from a TURN server are dropped.
+ * Remote candidates of every type are still reached through the relays. */
+GONICE_API int gonice_agent_set_force_relay(GoniceAgent *agent, int force);
 /* nice_agent_set_software: the STUN SOFTWARE attribute (at most 127 bytes;
  * NULL or "" for none). Before start only: afterwards GONICE_ENOTSUP (the Go
  * agent fixes it at creation). */
@@ -572,16 +579,37 @@ GONICE_API int gonice_agent_set_port_range(GoniceAgent *agent, unsigned int stre
                                            unsigned int max_port);
 
 /*
- * gonice_agent_set_relay_info: TURN server of a component.
- * Returns: GONICE_ENOTSUP always for now (TURN is not implemented yet), after
- * checking the handle (GONICE_EBADHANDLE).
+ * gonice_agent_set_relay_info: adds a TURN server to a component, as
+ * nice_agent_set_relay_info. gather_candidates then makes an allocation on it
+ * from every host address of the server's family and signals a relayed
+ * candidate for each (over UDP also the server-reflexive candidate the
+ * allocation reveals, if STUN did not find it already). Up to 8 servers per
+ * component; their order gives the candidates' priority. An ICE-lite agent
+ * makes no allocation. Allocations that fail do not fail gathering (it
+ * completes without them); allocations are released on remove_stream and
+ * when the agent closes.
+ * server_ip: an IPv4/IPv6 literal (borrowed; no host names, as libnice);
+ * server_port: 1..65535; username, password: the long-term credentials
+ * (borrowed, never logged); type: GONICE_RELAY_TYPE_TURN_UDP, _TCP (one
+ * connection per allocation) or _TLS. Unlike libnice's TURN_TLS, _TLS is real
+ * TLS verified against the system's roots with server_ip as the name to
+ * verify (so the certificate must carry that IP address).
+ * Before gathering the stream.
+ * Returns: 0; GONICE_EBADHANDLE; GONICE_ENOTFOUND (no such stream or
+ * component); GONICE_EINVAL (NULL or malformed server_ip/username/password,
+ * an unspecified or multicast address, port 0 or > 65535, unknown type, a
+ * 9th server); GONICE_EBUSY (the stream is already gathering/gathered);
+ * GONICE_ECLOSED.
  */
 GONICE_API int gonice_agent_set_relay_info(GoniceAgent *agent, unsigned int stream_id,
                                            unsigned int component_id, const char *server_ip,
                                            unsigned int server_port, const char *username,
                                            const char *password, GoniceRelayType type);
 
-/* gonice_agent_forget_relays: GONICE_ENOTSUP for now (see set_relay_info). */
+/* gonice_agent_forget_relays: drops the TURN servers set on a component, as
+ * nice_agent_forget_relays (allocations already made are kept until the
+ * stream is removed or the agent closes). Returns: 0; GONICE_EBADHANDLE;
+ * GONICE_ENOTFOUND; GONICE_ECLOSED. */
 GONICE_API int gonice_agent_forget_relays(GoniceAgent *agent, unsigned int stream_id,
                                           unsigned int component_id);
 
@@ -591,7 +619,8 @@ GONICE_API int gonice_agent_set_stream_tos(GoniceAgent *agent, unsigned int stre
 
 /*
  * gonice_agent_gather_candidates: opens the stream's sockets and gathers:
- * host candidates at once, server-reflexive from the STUN server;
+ * host candidates at once, server-reflexive from the STUN server, relayed
+ * from the TURN servers (gonice_agent_set_relay_info);
  * new-candidate(-full) per candidate, then candidate-gathering-done (all as
  * callbacks, after this returns or concurrently). A second call is a no-op.
  * Returns: 0; GONICE_EBADHANDLE; GONICE_ENOTFOUND (no such stream, or no

@@ -304,6 +304,9 @@ int gonice_agent_set_idle_timeout(GoniceAgent *agent, unsigned int ms) {
 int gonice_agent_set_keepalive_interval(GoniceAgent *agent, unsigned int ms) {
   FORWARD(set_prop_int, agent, GONICE_PROP_KEEPALIVE_INTERVAL, (long long)ms);
 }
+int gonice_agent_set_force_relay(GoniceAgent *agent, int force) {
+  FORWARD(set_prop_int, agent, GONICE_PROP_FORCE_RELAY, force != 0);
+}
 int gonice_agent_set_software(GoniceAgent *agent, const char *software) {
   FORWARD(set_prop_str, agent, GONICE_PROP_SOFTWARE, (char *)software, 0u);
 }
@@ -344,14 +347,12 @@ int gonice_agent_set_relay_info(GoniceAgent *agent, unsigned int stream_id,
                                 unsigned int component_id, const char *server_ip,
                                 unsigned int server_port, const char *username,
                                 const char *password, GoniceRelayType type) {
-  (void)stream_id, (void)component_id, (void)server_ip, (void)server_port, (void)username,
-      (void)password, (void)type;
-  return not_supported(agent, "gonice: TURN (set_relay_info) is not implemented yet");
+  FORWARD(set_relay_info, agent, stream_id, component_id, (char *)server_ip, server_port,
+          (char *)username, (char *)password, (int)type);
 }
 int gonice_agent_forget_relays(GoniceAgent *agent, unsigned int stream_id,
                                unsigned int component_id) {
-  (void)stream_id, (void)component_id;
-  return not_supported(agent, "gonice: TURN (forget_relays) is not implemented yet");
+  FORWARD(forget_relays, agent, stream_id, component_id);
 }
 int gonice_agent_set_stream_tos(GoniceAgent *agent, unsigned int stream_id, int tos) {
   (void)stream_id, (void)tos;

@@ -91,6 +91,9 @@ int main(void) {
   EXPECT(gonice_agent_set_relay_info(stale, 1, 1, "192.0.2.1", 3478, "u", "p",
                                      GONICE_RELAY_TYPE_TURN_UDP),
          GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_forget_relays(stale, 1, 1), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_forget_relays(NULL, 1, 1), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_set_force_relay(stale, 1), GONICE_EBADHANDLE);
   EXPECT(gonice_agent_generate_local_sdp(stale, &s), GONICE_EBADHANDLE);
 
   /* Properties: out of range, and too late. */
@@ -114,6 +117,8 @@ int main(void) {
     EXPECT(gonice_agent_set_software(agent, longsw), GONICE_EINVAL);
   }
   EXPECT(gonice_agent_set_software(agent, "test"), 0);
+  EXPECT(gonice_agent_set_force_relay(agent, 1), 0);
+  EXPECT(gonice_agent_set_force_relay(agent, 0), 0);
   EXPECT(gonice_agent_set_ice_lite(agent, 0), 0);
   EXPECT(gonice_agent_get_fd(agent), GONICE_EINVAL); /* not in dispatch mode */
   EXPECT(gonice_agent_dispatch(agent), GONICE_EINVAL);
@@ -126,6 +131,7 @@ int main(void) {
   EXPECT(gonice_agent_add_local_address(agent, buf), GONICE_EINVAL);
   EXPECT(gonice_agent_add_local_address(agent, "127.0.0.1"), 0);
   EXPECT(gonice_agent_set_ta(agent, 20), GONICE_EBUSY);
+  EXPECT(gonice_agent_set_force_relay(agent, 1), GONICE_EBUSY);
   EXPECT(gonice_agent_set_stun_server(agent, "192.0.2.1", 3478), GONICE_EBUSY);
   EXPECT(gonice_agent_set_software(agent, "late"), GONICE_ENOTSUP);
   EXPECT(gonice_agent_set_controlling_mode(agent, 1), 0); /* live */
@@ -260,11 +266,71 @@ int main(void) {
   EXPECT(gonice_agent_recv(agent, 1, 1, NULL, 10), GONICE_EINVAL);
   EXPECT(gonice_agent_recv(agent, 1, 9, buf, sizeof buf), GONICE_ENOTFOUND);
 
-  /* Unsupported functions. */
+  /* TURN servers: bad ids, bad arguments, nine servers, too late. */
+  EXPECT(gonice_agent_set_relay_info(agent, 9, 1, "192.0.2.1", 3478, "u", "p",
+                                     GONICE_RELAY_TYPE_TURN_UDP),
+         GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_set_relay_info(agent, 1, 3, "192.0.2.1", 3478, "u", "p",
+                                     GONICE_RELAY_TYPE_TURN_UDP),
+         GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_set_relay_info(agent, 1, 0, "192.0.2.1", 3478, "u", "p",
+                                     GONICE_RELAY_TYPE_TURN_UDP),
+         GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_set_relay_info(agent, 1, 1, NULL, 3478, "u", "p", GONICE_RELAY_TYPE_TURN_UDP),
+         GONICE_EINVAL);
+  EXPECT(gonice_agent_set_relay_info(agent, 1, 1, "turn.example.com", 3478, "u", "p",
+                                     GONICE_RELAY_TYPE_TURN_UDP),
+         GONICE_EINVAL);
+  EXPECT(gonice_agent_set_relay_info(agent, 1, 1, "0.0.0.0", 3478, "u", "p",
+                                     GONICE_RELAY_TYPE_TURN_UDP),
+         GONICE_EINVAL);
+  EXPECT(gonice_agent_set_relay_info(agent, 1, 1, "224.0.0.1", 3478, "u", "p",
+                                     GONICE_RELAY_TYPE_TURN_UDP),
+         GONICE_EINVAL);
+  EXPECT(gonice_agent_set_relay_info(agent, 1, 1, "fe80::1%lo", 3478, "u", "p",
+                                     GONICE_RELAY_TYPE_TURN_UDP),
+         GONICE_EINVAL);
+  EXPECT(gonice_agent_set_relay_info(agent, 1, 1, buf, 3478, "u", "p", GONICE_RELAY_TYPE_TURN_UDP),
+         GONICE_EINVAL);
+  EXPECT(gonice_agent_set_relay_info(agent, 1, 1, "192.0.2.1", 0, "u", "p",
+                                     GONICE_RELAY_TYPE_TURN_UDP),
+         GONICE_EINVAL);
+  EXPECT(gonice_agent_set_relay_info(agent, 1, 1, "192.0.2.1", 65536, "u", "p",
+                                     GONICE_RELAY_TYPE_TURN_UDP),
+         GONICE_EINVAL);
+  EXPECT(gonice_agent_set_relay_info(agent, 1, 1, "192.0.2.1", 3478, NULL, "p",
+                                     GONICE_RELAY_TYPE_TURN_UDP),
+         GONICE_EINVAL);
+  EXPECT(gonice_agent_set_relay_info(agent, 1, 1, "192.0.2.1", 3478, "u", NULL,
+                                     GONICE_RELAY_TYPE_TURN_UDP),
+         GONICE_EINVAL);
+  EXPECT(gonice_agent_set_relay_info(agent, 1, 1, "192.0.2.1", 3478, "u", "p",
+                                     (GoniceRelayType)3),
+         GONICE_EINVAL);
+  EXPECT(gonice_agent_set_relay_info(agent, 1, 1, "192.0.2.1", 3478, "u", "p",
+                                     (GoniceRelayType)-1),
+         GONICE_EINVAL);
+  for (int i = 0; i < 8; i++)
+    EXPECT(gonice_agent_set_relay_info(agent, 1, 1, "192.0.2.1", 3478 + (unsigned)i, "u", "p",
+                                       (GoniceRelayType)(i % 3)),
+           0);
+  EXPECT(gonice_agent_set_relay_info(agent, 1, 1, "2001:db8::1", 3478, "u", "p",
+                                     GONICE_RELAY_TYPE_TURN_TCP),
+         GONICE_EINVAL); /* a 9th server */
+  EXPECT(gonice_agent_set_relay_info(agent, 1, 2, "::ffff:192.0.2.1", 3478, "", "",
+                                     GONICE_RELAY_TYPE_TURN_TLS),
+         0);
+  EXPECT(gonice_agent_forget_relays(agent, 1, 9), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_forget_relays(agent, 7, 1), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_forget_relays(agent, 1, 1), 0);
+  EXPECT(gonice_agent_forget_relays(agent, 1, 2), 0);
+  EXPECT(gonice_agent_forget_relays(agent, 1, 2), 0); /* again: nothing to forget */
+  EXPECT(gonice_agent_gather_candidates(agent, 1), 0);
   EXPECT(gonice_agent_set_relay_info(agent, 1, 1, "192.0.2.1", 3478, "u", "p",
                                      GONICE_RELAY_TYPE_TURN_UDP),
-         GONICE_ENOTSUP);
-  EXPECT(gonice_agent_forget_relays(agent, 1, 1), GONICE_ENOTSUP);
+         GONICE_EBUSY);
+
+  /* Unsupported functions. */
   EXPECT(gonice_agent_set_stream_tos(agent, 1, 0xb8), GONICE_ENOTSUP);
 
   /* Close, then calls after close; free; calls after free. */
