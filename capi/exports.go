@@ -282,14 +282,7 @@ func goniceCoreAddStream(errbuf *C.char, h C.uintptr_t, n C.uint) (rc C.int) {
 //export goniceCoreRemoveStream
 func goniceCoreRemoveStream(errbuf *C.char, h C.uintptr_t, sid C.uint) (rc C.int) {
 	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err == nil {
-		err = a.RemoveStream(int(sid))
-	}
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	return 0
+	return agentDo(errbuf, h, func(a *nice.Agent) error { return a.RemoveStream(int(sid)) })
 }
 
 //export goniceCoreSetPortRange
@@ -352,27 +345,13 @@ func goniceCoreSetRelayInfo(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, ip *
 //export goniceCoreForgetRelays
 func goniceCoreForgetRelays(errbuf *C.char, h C.uintptr_t, sid, cid C.uint) (rc C.int) {
 	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err == nil {
-		err = a.ForgetRelays(int(sid), int(cid))
-	}
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	return 0
+	return agentDo(errbuf, h, func(a *nice.Agent) error { return a.ForgetRelays(int(sid), int(cid)) })
 }
 
 //export goniceCoreGather
 func goniceCoreGather(errbuf *C.char, h C.uintptr_t, sid C.uint) (rc C.int) {
 	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err == nil {
-		err = a.GatherCandidates(int(sid))
-	}
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	return 0
+	return agentDo(errbuf, h, func(a *nice.Agent) error { return a.GatherCandidates(int(sid)) })
 }
 
 //export goniceCoreGetLocalCredentials
@@ -471,14 +450,7 @@ func goniceCoreSetRemoteCandidates(errbuf *C.char, h C.uintptr_t, sid, cid C.uin
 //export goniceCorePeerGatheringDone
 func goniceCorePeerGatheringDone(errbuf *C.char, h C.uintptr_t, sid C.uint) (rc C.int) {
 	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err == nil {
-		err = a.PeerCandidateGatheringDone(int(sid))
-	}
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	return 0
+	return agentDo(errbuf, h, func(a *nice.Agent) error { return a.PeerCandidateGatheringDone(int(sid)) })
 }
 
 //export goniceCoreRestart
@@ -531,14 +503,7 @@ func goniceCoreGetComponentState(errbuf *C.char, h C.uintptr_t, sid, cid C.uint)
 //export goniceCoreConsentLost
 func goniceCoreConsentLost(errbuf *C.char, h C.uintptr_t, sid, cid C.uint) (rc C.int) {
 	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err == nil {
-		err = a.ConsentLost(int(sid), int(cid))
-	}
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	return 0
+	return agentDo(errbuf, h, func(a *nice.Agent) error { return a.ConsentLost(int(sid), int(cid)) })
 }
 
 //export goniceCoreSetStreamName
@@ -853,4 +818,17 @@ func goniceCoreDispatch(errbuf *C.char, h C.uintptr_t) (rc C.int) {
 	n := e.run(batch)
 	e.recycle(batch)
 	return C.int(n)
+}
+
+// agentDo runs f on the agent of handle h and returns 0, or the error code
+// of a bad handle or of f's error (with the detail in errbuf).
+func agentDo(errbuf *C.char, h C.uintptr_t, f func(a *nice.Agent) error) C.int {
+	_, a, err := agentOf(h)
+	if err == nil {
+		err = f(a)
+	}
+	if err != nil {
+		return fail(errbuf, err)
+	}
+	return 0
 }
