@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+
+// Command natagent runs one gonice agent (one stream, one component) for
+// the NAT lab. The lab starts it inside a network namespace with
+// "ip netns exec NS natagent ..." and talks to it over a line protocol.
+//
+// Output lines (standard output), each prefixed with the milliseconds
+// since the agent started gathering:
+//
+//	T creds UFRAG PWD
+//	T cand a=candidate:...
+//	T gathered
+//	T relayerr TEXT
+//	T state STATE
+//	T selected LOCALTYPE REMOTETYPE LOCALADDR REMOTEADDR
+//	T recv TEXT
+//	T error TEXT
+//
+// Input lines (standard input):
+//
+//	creds UFRAG PWD        remote credentials
+//	cand a=candidate:...   one remote candidate
+//	done                   the peer's gathering is done
+//	send TEXT              send TEXT to the peer
+//
+// A received "ping X" is answered with "echo X". End of input closes the
+// agent and exits.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gonice/gonice/nice"
+)
+
+var (
+	outMu sync.Mutex
+	start time.Time
+)
+
+func emit(format string, args ...any) {
+	outMu.Lock()
+	defer outMu.Unlock()
+	fmt.Printf("%d %s\n", time.Since(start).Milliseconds(), fmt.Sprintf(format, args...))
+}
+
+func main() {
+	stunAddr := flag.String("stun", "", "STUN server host:port")
+	turnAddr := flag.String("turn", "", "TURN server host:port (UDP)")
+	turnUser := flag.String("turn-user", "", "TURN user")
+	turnPass := flag.String("turn-pass", "", "TURN password")
+	controlling := flag.Bool("controlling", false, "controlling role")
+	forceRelay := flag.Bool("force-relay", false, "relayed candidates only")
+	gatherTimeout := flag.Duration("gather-timeout", 0, "Config.GatheringTimeout (0: default)")
+	rto := flag.Duration("stun-rto", 0, "Config.STUNInitialTimeout (0: default)")
+	retrans := flag.Int("stun-retrans", 0, "Config.STUNMaxRetransmissions (0: default)")
+	nomDelay := flag.Duration("nomination-delay", 0, "Config.NominationDelay (0: default)")
+	debug := flag.Bool("debug", false, "the agent's debug log on standard error")
+	flag.Parse()
+
+	var logger *slog.Logger
+	if *debug {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+
+	start = time.Now()
+	agent, err := nice.NewAgent(nice.Config{
+		Controlling:      *controlling,
+		STUNServer:       *stunAddr,
+		ForceRelay:       *forceRelay,
+		GatheringTimeout: *gatherTimeout,
+		Logger:           logger,
+
+		STUNInitialTimeout:     *rto,
+		STUNMaxRetransmissions: *retrans,
+		NominationDelay:        *nomDelay,
+	})
+	if err != nil {
+		emit("error NewAgent: %v", err)
+		os.Exit(1)
+	}
+	defer agent.Close()
+	sid, err := agent.AddStream(1)
+	if err != nil {
+		emit("error AddStream: %v", err)
+		os.Exit(1)
+	}
+	if *turnAddr != "" {
+		if err := agent.SetRelayInfo(sid, 1, *turnAddr, *turnUser, *turnPass, nice.RelayTypeTURNUDP); err != nil {
+			emit("error SetRelayInfo: %v", err)
+			os.Exit(1)
+		}
+	}
+	agent.OnNewCandidate(func(c nice.Candidate) {
+		emit("cand %s", agent.GenerateLocalCandidateSDP(c))
+	})
+	agent.OnCandidateGatheringDone(func(int) {
+		if errs, _ := agent.RelayErrors(sid); len(errs) > 0 {
+			for _, e := range errs {
+				emit("relayerr %v", e)
+			}
+		}
+		emit("gathered")
+	})
+	agent.OnComponentStateChanged(func(_, _ int, s nice.ComponentState) {
+		emit("state %s", s)
+	})
+	agent.OnNewSelectedPair(func(_, _ int, l, r nice.Candidate) {
+		emit("selected %s %s %s %s", l.Type, r.Type, l.Addr, r.Addr)
+	})
+	if err := agent.AttachRecv(sid, 1, func(_, _ int, p []byte) {
+		msg := string(p)
+		emit("recv %s", msg)
+		if rest, ok := strings.CutPrefix(msg, "ping "); ok {
+			_, _ = agent.Send(sid, 1, []byte("echo "+rest))
+		}
+	}); err != nil {
+		emit("error AttachRecv: %v", err)
+		os.Exit(1)
+	}
+	ufrag, pwd, err := agent.LocalCredentials(sid)
+	if err != nil {
+		emit("error LocalCredentials: %v", err)
+		os.Exit(1)
+	}
+	emit("creds %s %s", ufrag, pwd)
+	if err := agent.GatherCandidates(sid); err != nil {
+		emit("error GatherCandidates: %v", err)
+		os.Exit(1)
+	}
+
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		cmd, arg, _ := strings.Cut(sc.Text(), " ")
+		switch cmd {
+		case "creds":
+			u, p, _ := strings.Cut(arg, " ")
+			if err := agent.SetRemoteCredentials(sid, u, p); err != nil {
+				emit("error SetRemoteCredentials: %v", err)
+			}
+		case "cand":
+			c, err := agent.ParseRemoteCandidateSDP(sid, arg)
+			if err != nil {
+				emit("error ParseRemoteCandidateSDP: %v", err)
+				continue
+			}
+			c.ComponentID = 1
+			if _, err := agent.SetRemoteCandidates(sid, 1, []nice.Candidate{c}); err != nil {
+				emit("error SetRemoteCandidates: %v", err)
+			}
+		case "done":
+			if err := agent.PeerCandidateGatheringDone(sid); err != nil {
+				emit("error PeerCandidateGatheringDone: %v", err)
+			}
+		case "send":
+			if _, err := agent.Send(sid, 1, []byte(arg)); err != nil {
+				emit("error Send: %v", err)
+			}
+		default:
+			emit("error unknown command %q", cmd)
+		}
+	}
+}
