@@ -112,6 +112,7 @@ typedef struct GoniceCoreTable {
   int (*set_relay_info)(char *err, uintptr_t h, unsigned int sid, unsigned int cid, char *ip,
                         unsigned int port, char *username, char *password, int type);
   int (*forget_relays)(char *err, uintptr_t h, unsigned int sid, unsigned int cid);
+  int (*set_stream_tos)(char *err, uintptr_t h, unsigned int sid, int tos);
 } GoniceCoreTable;
 
 /* The one symbol the core exports. */

@@ -348,6 +348,12 @@ func goniceCoreForgetRelays(errbuf *C.char, h C.uintptr_t, sid, cid C.uint) (rc 
 	return agentDo(errbuf, h, func(a *nice.Agent) error { return a.ForgetRelays(int(sid), int(cid)) })
 }
 
+//export goniceCoreSetStreamTOS
+func goniceCoreSetStreamTOS(errbuf *C.char, h C.uintptr_t, sid C.uint, tos C.int) (rc C.int) {
+	defer guard(errbuf, &rc)
+	return agentDo(errbuf, h, func(a *nice.Agent) error { return a.SetStreamTOS(int(sid), int(tos)) })
+}
+
 //export goniceCoreGather
 func goniceCoreGather(errbuf *C.char, h C.uintptr_t, sid C.uint) (rc C.int) {
 	defer guard(errbuf, &rc)

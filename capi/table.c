@@ -46,6 +46,7 @@ static const GoniceCoreTable table = {
     .dispatch = goniceCoreDispatch,
     .set_relay_info = goniceCoreSetRelayInfo,
     .forget_relays = goniceCoreForgetRelays,
+    .set_stream_tos = goniceCoreSetStreamTOS,
 };
 
 __attribute__((visibility("default"))) const GoniceCoreTable *gonice_core_table(void) {

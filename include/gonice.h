@@ -173,8 +173,7 @@
  *  nice_agent_get_sockets, nice_agent_get_io_stream -> none (GSocket /
  *                                          GIOStream are GLib types).
  *  nice_agent_get_default_local_candidate -> none yet.
- *  nice_agent_set_stream_tos            -> gonice_agent_set_stream_tos:
- *                                          GONICE_ENOTSUP (not in the Go agent)
+ *  nice_agent_set_stream_tos            -> gonice_agent_set_stream_tos
  *  nice_agent_set_software              -> gonice_agent_set_software (before
  *                                          the agent starts; ENOTSUP later)
  *  nice_agent_set_stream_name           -> gonice_agent_set_stream_name
@@ -613,8 +612,11 @@ GONICE_API int gonice_agent_set_relay_info(GoniceAgent *agent, unsigned int stre
 GONICE_API int gonice_agent_forget_relays(GoniceAgent *agent, unsigned int stream_id,
                                           unsigned int component_id);
 
-/* gonice_agent_set_stream_tos: GONICE_ENOTSUP for now (the Go agent cannot
- * set IP_TOS yet), after checking the handle. */
+/* gonice_agent_set_stream_tos: sets the IP TOS byte (IPv4) or traffic class
+ * (IPv6), 0..255, of the stream's sockets, those open now and those that
+ * gathering opens later, as nice_agent_set_stream_tos (e.g. 0xb8, DSCP EF).
+ * Returns: 0; GONICE_EBADHANDLE; GONICE_ENOTFOUND (stream); GONICE_EINVAL
+ * (tos outside 0..255); GONICE_EIO (the kernel refused); GONICE_ECLOSED. */
 GONICE_API int gonice_agent_set_stream_tos(GoniceAgent *agent, unsigned int stream_id, int tos);
 
 /*

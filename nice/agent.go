@@ -381,6 +381,39 @@ func (a *Agent) SetPortRange(streamID, componentID int, min, max uint16) error {
 	})
 }
 
+// SetStreamTOS sets the IP TOS byte (IPv4) or traffic class (IPv6) of the
+// stream's sockets, those open and those gathering opens later, as
+// nice_agent_set_stream_tos (e.g. 0xb8, DSCP EF, for voice). tos is 0..255.
+// Sockets of a Net that cannot set it (nicetest) are left alone.
+func (a *Agent) SetStreamTOS(streamID, tos int) error {
+	if tos < 0 || tos > 255 {
+		return fmt.Errorf("%w: TOS %d (want 0..255)", ErrInvalidArgument, tos)
+	}
+	return a.do(func(time.Time) error {
+		s, err := a.stream(streamID)
+		if err != nil {
+			return err
+		}
+		s.tos = tos
+		for _, c := range s.comps {
+			for _, sk := range c.socks {
+				if err := applyTOS(sk.conn, tos); err != nil {
+					return fmt.Errorf("nice: setting TOS on %v: %w", sk.local, err)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// applyTOS sets tos on conn if it supports it.
+func applyTOS(conn PacketConn, tos int) error {
+	if ts, ok := conn.(tosSetter); ok {
+		return ts.SetTOS(tos)
+	}
+	return nil
+}
+
 // LocalCredentials returns the stream's local ufrag and password.
 func (a *Agent) LocalCredentials(streamID int) (ufrag, pwd string, err error) {
 	err = a.do(func(time.Time) error {

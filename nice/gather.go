@@ -103,6 +103,11 @@ func (a *Agent) openSockets(s *stream, addrs []netip.Addr) error {
 				a.log.Debug("nice: cannot bind", "stream", s.id, "component", c.id, "addr", ip, "err", err)
 				continue
 			}
+			if s.tos != 0 {
+				if err := applyTOS(conn, s.tos); err != nil {
+					a.log.Warn("nice: cannot set TOS", "stream", s.id, "addr", ip, "err", err)
+				}
+			}
 			sk := &socket{conn: conn, comp: c, local: conn.LocalAddrPort(), addrIndex: i}
 			c.socks = append(c.socks, sk)
 			opened = append(opened, sk)

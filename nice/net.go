@@ -5,6 +5,8 @@ package nice
 import (
 	"context"
 	"errors"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 	"net"
 	"net/netip"
 	"strings"
@@ -65,6 +67,21 @@ type osConn struct {
 }
 
 func (c *osConn) LocalAddrPort() netip.AddrPort { return c.local }
+
+// SetTOS sets the IP TOS byte (IPv4) or traffic class (IPv6) of what the
+// socket sends. It implements tosSetter.
+func (c *osConn) SetTOS(tos int) error {
+	if c.local.Addr().Is4() {
+		return ipv4.NewConn(c.UDPConn).SetTOS(tos)
+	}
+	return ipv6.NewConn(c.UDPConn).SetTrafficClass(tos)
+}
+
+// tosSetter is a socket whose TOS / traffic class can be set. Sockets of a
+// Net that do not implement it (in-memory ones) ignore SetStreamTOS.
+type tosSetter interface {
+	SetTOS(tos int) error
+}
 
 func (osNet) ListenUDP(laddr netip.AddrPort) (PacketConn, error) {
 	network := "udp4"

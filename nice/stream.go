@@ -21,6 +21,7 @@ type stream struct {
 	rufrag, rpwd string // remote credentials, empty until set
 
 	gen uint32 // incremented by restart; stale transactions are dropped
+	tos int    // IP TOS / traffic class for the stream's sockets (SetStreamTOS)
 
 	gathering          bool // GatherCandidates was called
 	gatheringDone      bool

@@ -330,19 +330,6 @@ int gonice_agent_set_port_range(GoniceAgent *agent, unsigned int stream_id,
   FORWARD(set_port_range, agent, stream_id, component_id, min_port, max_port);
 }
 
-/* Functions the Go agent cannot do yet: check the handle, then ENOTSUP. */
-static int not_supported(GoniceAgent *agent, const char *msg) {
-  if (agent == NULL)
-    return fail(GONICE_EBADHANDLE, "gonice: agent is NULL");
-  const GoniceCoreTable *t = core();
-  if (t == NULL)
-    return GONICE_EINTERNAL;
-  int rc = t->check_handle(last_error, H(agent));
-  if (rc < 0)
-    return rc;
-  return fail(GONICE_ENOTSUP, msg);
-}
-
 int gonice_agent_set_relay_info(GoniceAgent *agent, unsigned int stream_id,
                                 unsigned int component_id, const char *server_ip,
                                 unsigned int server_port, const char *username,
@@ -355,8 +342,7 @@ int gonice_agent_forget_relays(GoniceAgent *agent, unsigned int stream_id,
   FORWARD(forget_relays, agent, stream_id, component_id);
 }
 int gonice_agent_set_stream_tos(GoniceAgent *agent, unsigned int stream_id, int tos) {
-  (void)stream_id, (void)tos;
-  return not_supported(agent, "gonice: set_stream_tos is not implemented yet (no IP_TOS support in the Go agent)");
+  FORWARD(set_stream_tos, agent, stream_id, tos);
 }
 
 int gonice_agent_gather_candidates(GoniceAgent *agent, unsigned int stream_id) {

@@ -330,8 +330,11 @@ int main(void) {
                                      GONICE_RELAY_TYPE_TURN_UDP),
          GONICE_EBUSY);
 
-  /* Unsupported functions. */
-  EXPECT(gonice_agent_set_stream_tos(agent, 1, 0xb8), GONICE_ENOTSUP);
+  /* TOS: bad stream and out-of-range values; a good one works. */
+  EXPECT(gonice_agent_set_stream_tos(agent, 1, 0xb8), 0);
+  EXPECT(gonice_agent_set_stream_tos(agent, 99, 0xb8), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_set_stream_tos(agent, 1, 256), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_stream_tos(agent, 1, -1), GONICE_EINVAL);
 
   /* Close, then calls after close; free; calls after free. */
   EXPECT(gonice_agent_close_async(agent, NULL, NULL), 0);
