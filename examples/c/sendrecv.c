@@ -40,10 +40,29 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 #define PARSE_ERROR "ERROR: failed to parse remote data\n"
 
 #define MAX_ADDRESSES 64
+#define MAX_TURN 8
+
+/* A --turn server; NULL user/pass/transport take the defaults. */
+typedef struct TurnServer {
+  const char *server, *user, *pass, *transport;
+} TurnServer;
+
+/* turn_type maps a --turn-transport name to a relay type, -1 if unknown. */
+static int turn_type(const char *t) {
+  if (t == NULL || strcmp(t, "udp") == 0)
+    return GONICE_RELAY_TYPE_TURN_UDP;
+  if (strcmp(t, "tcp") == 0)
+    return GONICE_RELAY_TYPE_TURN_TCP;
+  if (strcmp(t, "tls") == 0)
+    return GONICE_RELAY_TYPE_TURN_TLS;
+  return -1;
+}
 
 static const char usage_text[] =
     "Usage:\n"
     "  sendrecv [--controlling] [--stun HOST[:PORT]] [--address IP]... [--sdp]\n"
+    "           [--turn HOST:PORT [--turn-user U] [--turn-pass P]\n"
+    "            [--turn-transport udp|tcp|tls]]... [--force-relay]\n"
     "  sendrecv 0|1 [stun_addr [stun_port]]\n"
     "\n"
     "sendrecv is an ICE peer built on libgonice, like libnice's simple-example,\n"
@@ -57,6 +76,11 @@ static const char usage_text[] =
     "  --stun HOST[:PORT]  STUN server (port 3478 when left out)\n"
     "  --address IP        gather host candidates on IP only; repeatable\n"
     "  --sdp               exchange the base64 of the whole SDP (sdp-example)\n"
+    "  --turn HOST:PORT    a TURN server for a relayed candidate; repeatable (8)\n"
+    "  --turn-user U, --turn-pass P, --turn-transport udp|tcp|tls\n"
+    "                      credentials and transport (default udp) of the --turn\n"
+    "                      before them; given before any --turn: of every server\n"
+    "  --force-relay       use and signal relayed candidates only\n"
     "  --help              show this help\n"
     "\n"
     "Exit status: 0 after end of input or when the peer quit, 1 when ICE failed\n"
@@ -571,6 +595,8 @@ int main(int argc, char **argv) {
   const char *stun = NULL, *pos[3] = {NULL, NULL, NULL};
   const char *addresses[MAX_ADDRESSES];
   int naddr = 0;
+  TurnServer turns[MAX_TURN], turn_default = {NULL, NULL, NULL, NULL};
+  int nturn = 0, force_relay = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *val = NULL;
@@ -585,6 +611,29 @@ int main(int argc, char **argv) {
       controlling = 1;
     } else if (strcmp(a, "--sdp") == 0) {
       st.sdp = 1;
+    } else if (strcmp(a, "--force-relay") == 0) {
+      force_relay = 1;
+    } else if (NEEDS_VALUE("--turn-user") || NEEDS_VALUE("--turn-pass") ||
+               NEEDS_VALUE("--turn-transport") || NEEDS_VALUE("--turn")) {
+      if (val == NULL) {
+        if (i + 1 == argc)
+          return usage_error("%s needs a value", a);
+        val = argv[++i];
+      }
+      TurnServer *t = nturn > 0 ? &turns[nturn - 1] : &turn_default;
+      if (NEEDS_VALUE("--turn-user")) {
+        t->user = val;
+      } else if (NEEDS_VALUE("--turn-pass")) {
+        t->pass = val;
+      } else if (NEEDS_VALUE("--turn-transport")) {
+        if (turn_type(val) < 0)
+          return usage_error("--turn-transport must be udp, tcp or tls, not %s", val);
+        t->transport = val;
+      } else {
+        if (nturn == MAX_TURN)
+          return usage_error("too many --turn options%s", "");
+        turns[nturn++] = (TurnServer){val, NULL, NULL, NULL};
+      }
     } else if (NEEDS_VALUE("--stun") || NEEDS_VALUE("--address")) {
       if (val == NULL) {
         if (i + 1 == argc)
@@ -649,6 +698,8 @@ int main(int argc, char **argv) {
       logf_("error: %s: %s", #call, gonice_last_error());                                          \
   } while (0)
   TRY(gonice_agent_set_controlling_mode(st.agent, controlling));
+  if (force_relay)
+    TRY(gonice_agent_set_force_relay(st.agent, 1)); /* before the agent starts */
   if (stun_ip[0] != '\0') {
     TRY(gonice_agent_set_stun_server(st.agent, stun_ip, stun_port));
     if (rc >= 0)
@@ -671,6 +722,24 @@ int main(int argc, char **argv) {
   }
   if (st.sdp)
     TRY(gonice_agent_set_stream_name(st.agent, st.sid, "text")); /* as sdp-example */
+  for (int i = 0; i < nturn && rc >= 0; i++) {
+    const TurnServer *t = &turns[i];
+    char host[256], ip[64];
+    unsigned port = 3478;
+    const char *user = t->user ? t->user : turn_default.user;
+    const char *pass = t->pass ? t->pass : turn_default.pass;
+    const char *transport = t->transport ? t->transport : turn_default.transport;
+    if (split_host_port(t->server, host, sizeof host, &port) < 0 ||
+        resolve(host, ip, sizeof ip) < 0) {
+      logf_("error: bad TURN server %s", t->server);
+      rc = -1;
+      break;
+    }
+    TRY(gonice_agent_set_relay_info(st.agent, st.sid, 1, ip, port, user ? user : "",
+                                    pass ? pass : "", (GoniceRelayType)turn_type(transport)));
+    if (rc >= 0)
+      logf_("TURN server [%s]:%u over %s", ip, port, transport ? transport : "udp");
+  }
   TRY(gonice_agent_attach_recv(st.agent, st.sid, 1, on_recv, NULL));
   TRY(gonice_agent_gather_candidates(st.agent, st.sid));
   int fd = rc >= 0 ? gonice_agent_get_fd(st.agent) : -1;
