@@ -522,3 +522,72 @@ func (a *Agent) Stop() {
 		<-a.done
 	}
 }
+
+// Debian's stund (Vovida 0.97, package stun-server) runs on two more
+// addresses of the public segment, so that it and the project's
+// stunserver can serve at the same time: stund binds both ports on both
+// of its addresses, like the project's stunserver in two-address mode.
+const (
+	StundIP    = "203.0.113.4" // primary, ports 3478 and 3479
+	StundAltIP = "203.0.113.5" // alternate (CHANGED-ADDRESS), ports 3478 and 3479
+)
+
+// StartStund adds StundIP and StundAltIP to the public bridge and starts
+// Debian's stund (bin, normally /usr/sbin/stund) on them, with its output
+// in Dir/stund.out; Close stops it. It returns once all four sockets listen.
+func (l *Lab) StartStund(bin string) error {
+	for _, a := range []string{StundIP, StundAltIP} {
+		if err := run("", "ip", "-n", l.NS("pub"), "addr", "add", a+"/24", "dev", "br0"); err != nil {
+			return err
+		}
+	}
+	if err := l.start("stund", "pub", bin, "-h", StundIP, "-a", StundAltIP, "-p", "3478", "-o", "3479"); err != nil {
+		return err
+	}
+	want := []string{StundIP + ":3478", StundIP + ":3479", StundAltIP + ":3478", StundAltIP + ":3479"}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, _ := exec.Command("ip", "netns", "exec", l.NS("pub"), "ss", "-lnu").Output()
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(string(out), w+" ") {
+				missing = w
+				break
+			}
+		}
+		if missing == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			so, _ := os.ReadFile(filepath.Join(l.Dir, "stund.out"))
+			return fmt.Errorf("stund does not listen on %s; ss -lnu:\n%s\nstund.out:\n%s", missing, out, so)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Exec runs a command in a lab namespace ("h1", "pub", ...) and returns
+// its standard output and error, combined, and its exit status. The
+// command is killed after timeout; then err says so and the status is -1.
+// A command that ran and exited non-zero gives its status and a nil err.
+func (l *Lab) Exec(node string, timeout time.Duration, args ...string) (string, int, error) {
+	cmd := exec.Command("ip", append([]string{"netns", "exec", l.NS(node)}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return "", -1, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil && cmd.ProcessState == nil {
+			return out.String(), -1, err
+		}
+		return out.String(), cmd.ProcessState.ExitCode(), nil
+	case <-time.After(timeout):
+		_ = cmd.Process.Kill()
+		<-done
+		return out.String(), -1, fmt.Errorf("%s: timed out after %v", strings.Join(args, " "), timeout)
+	}
+}
