@@ -364,25 +364,32 @@ func TestNATMatrix(t *testing.T) {
 // connect through coturn.
 func TestForceRelay(t *testing.T) {
 	l := newLab(t)
-	for i := 1; i <= 2; i++ {
-		if err := l.SetSite(i, Site{NAT: FullCone}); err != nil {
-			t.Fatal(err)
+	// With ForceRelay every NAT-type pair connects through coturn.
+	for _, na := range AllNATs {
+		for _, nb := range AllNATs {
+			if err := l.SetSite(1, Site{NAT: na}); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.SetSite(2, Site{NAT: nb}); err != nil {
+				t.Fatal(err)
+			}
+			r := connectPair(t, l, 20*time.Second, []string{"--force-relay"}, []string{"--force-relay"})
+			if !r.ok {
+				t.Errorf("force-relay %v/%v: no connection: %s", na, nb, r.err)
+				continue
+			}
+			for name, g := range map[string]gathered{"A": r.gatherA, "B": r.gatherB} {
+				if len(g.types) != 1 || g.types["relay"] == 0 {
+					t.Errorf("force-relay %v/%v: %s signalled candidate types %v, want relay only", na, nb, name, g.types)
+				}
+			}
+			if r.local != "relay" || r.remote != "relay" || r.peerLocal != "relay" {
+				t.Errorf("force-relay %v/%v: selected A %s->%s, B local %s; want relay everywhere", na, nb, r.local, r.remote, r.peerLocal)
+			}
+			t.Logf("force-relay %-15v %-15v A %s %s -> %s %s, B local %s, connect %v",
+				na, nb, r.local, r.localAddr, r.remote, r.remoteAddr, r.peerLocal, r.connect.Round(time.Millisecond))
 		}
 	}
-	r := connectPair(t, l, 20*time.Second, []string{"--force-relay"}, []string{"--force-relay"})
-	if !r.ok {
-		t.Fatalf("no connection: %s", r.err)
-	}
-	for name, g := range map[string]gathered{"A": r.gatherA, "B": r.gatherB} {
-		if len(g.types) != 1 || g.types["relay"] == 0 {
-			t.Errorf("%s signalled candidate types %v, want relay only", name, g.types)
-		}
-	}
-	if r.local != "relay" || r.remote != "relay" || r.peerLocal != "relay" {
-		t.Errorf("selected A %s->%s, B local %s; want relay everywhere", r.local, r.remote, r.peerLocal)
-	}
-	t.Logf("force-relay fullcone/fullcone: A %s %s -> %s %s, B local %s, connect %v",
-		r.local, r.localAddr, r.remote, r.remoteAddr, r.peerLocal, r.connect.Round(time.Millisecond))
 }
 
 // TestLoss: 30 % random loss on both WAN links (of every packet arriving
