@@ -115,7 +115,7 @@ func (a *Agent) route(s *socket, from netip.AddrPort, p []byte) {
 func (a *Agent) toRelay(turns []*relayAlloc, from netip.AddrPort, p []byte) bool {
 	for _, ra := range turns {
 		if ra.srv.addr == from {
-			if len(p) >= stunx.HeaderSize && stunx.IsSTUN(p) && isBindingMethod(p) {
+			if stunx.IsSTUN(p) && isBindingMethod(p) {
 				return false
 			}
 			ra.handleInbound(p)

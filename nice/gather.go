@@ -19,11 +19,19 @@ import (
 // A second call is a no-op, as in libnice. It fails with ErrNoAddress when
 // no usable address or port exists.
 func (a *Agent) GatherCandidates(streamID int) error {
-	var addrs []netip.Addr
+	// Interface discovery may block (a netlink dump): do it off the loop,
+	// and only when no local address was added.
+	var detect bool
+	if err := a.do(func(time.Time) error { detect = len(a.localAddrs) == 0; return nil }); err != nil {
+		return err
+	}
+	var detected []netip.Addr
 	var listErr error
-	// Interface discovery may block; do it off the loop.
-	detected, listErr := a.net.InterfaceAddrs()
+	if detect {
+		detected, listErr = a.net.InterfaceAddrs()
+	}
 	return a.do(func(now time.Time) error {
+		var addrs []netip.Addr
 		s, err := a.stream(streamID)
 		if err != nil {
 			return err
