@@ -30,15 +30,13 @@ type Agent struct {
 	log *slog.Logger
 	net Net
 
-	// Channels between goroutines.
-	ops          chan op
-	stunIn       chan *packet
-	wake         chan struct{}
-	quit         chan struct{} // closed by Close: stop the loop
-	loopDone     chan struct{} // closed when the loop has exited
-	dispatchQuit chan struct{} // closed by Close after the loop and readers are gone
-	dispatchDone chan struct{} // closed when the dispatcher has exited
+	// The loop's queue (loop.go): what public methods, readers and the
+	// timer hand to the loop goroutine, which runs only while there is work.
+	work         workQueue
+	loopDone     chan struct{} // closed when the loop has shut down
+	closed       chan struct{} // closed when the first Close has finished
 	closing      atomic.Bool
+	dispatchWG   sync.WaitGroup // the dispatcher goroutine, while it runs
 	dispatcherID atomic.Uint64
 	readers      sync.WaitGroup
 	readerIDs    sync.Map       // goroutine ids of the readers
@@ -96,35 +94,27 @@ func NewAgent(cfg Config) (*Agent, error) {
 		stunServer = ap
 	}
 	a := newAgent(cfg, stunServer)
-	go a.run()      // the loop: owns all control state
-	go a.dispatch() // delivers signals in order
 	return a, nil
 }
 
 // newAgent builds an agent's state without starting its goroutines.
 func newAgent(cfg Config, stunServer netip.AddrPort) *Agent {
 	a := &Agent{
-		cfg:          cfg,
-		log:          cfg.Logger,
-		net:          cfg.Net,
-		ops:          make(chan op),
-		stunIn:       make(chan *packet, 256),
-		wake:         make(chan struct{}, 1),
-		quit:         make(chan struct{}),
-		loopDone:     make(chan struct{}),
-		dispatchQuit: make(chan struct{}),
-		dispatchDone: make(chan struct{}),
-		controlling:  cfg.Controlling,
-		foundations:  map[foundationKey]string{},
-		txs:          map[[stun.TransactionIDSize]byte]*transaction{},
-		stunServer:   stunServer,
-		msg:          new(stun.Message),
-		out:          new(stun.Message),
+		cfg:         cfg,
+		log:         cfg.Logger,
+		net:         cfg.Net,
+		loopDone:    make(chan struct{}),
+		closed:      make(chan struct{}),
+		controlling: cfg.Controlling,
+		foundations: map[foundationKey]string{},
+		txs:         map[[stun.TransactionIDSize]byte]*transaction{},
+		stunServer:  stunServer,
+		msg:         new(stun.Message),
+		out:         new(stun.Message),
 	}
 	var tb [8]byte
 	_, _ = rand.Read(tb[:])
 	a.tieBreaker = binary.BigEndian.Uint64(tb[:])
-	a.events.notify = make(chan struct{}, 1)
 	empty := map[compKey]*component{}
 	a.comps.Store(&empty)
 	a.timer = time.AfterFunc(time.Hour, a.fireTimer)
@@ -182,17 +172,24 @@ func (a *Agent) Close() error {
 	onDispatcher := me == a.dispatcherID.Load()
 	_, onReader := a.readerIDs.Load(me)
 	if a.closing.CompareAndSwap(false, true) {
-		close(a.quit)
+		a.requestShutdown()
 		<-a.loopDone
 		if !onReader {
 			a.relayWG.Wait()
 			a.readers.Wait()
 		}
 		a.timer.Stop()
-		close(a.dispatchQuit)
+		// The loop has ended, so no signal is queued any more: the
+		// dispatcher (if one runs) delivers what is left and exits.
+		if !onDispatcher && !onReader {
+			a.dispatchWG.Wait()
+		}
+		close(a.closed)
+		return nil
 	}
 	if !onDispatcher && !onReader {
-		<-a.dispatchDone
+		<-a.closed
+		a.dispatchWG.Wait()
 	}
 	return nil
 }
@@ -207,7 +204,7 @@ func (a *Agent) shutdown() {
 	a.streams = nil
 	a.publishComponents()
 	clear(a.txs)
-	a.events.flush()
+	a.flushEvents()
 }
 
 // stream returns the stream with this id. Called on the loop.
@@ -593,6 +590,27 @@ func (a *Agent) SelectedPair(streamID, componentID int) (local, remote Candidate
 		return nil
 	})
 	return local, remote, err
+}
+
+// ConsentStats returns the keepalive and consent-freshness counters of a
+// component (RFC 7675; pion's and the browsers' consentRequestsSent and
+// lastResponseTimestamp). Expiry is when consent runs out unless a response
+// refreshes it; zero when consent is not running (before READY, with
+// consent freshness off, or after consent was lost).
+func (a *Agent) ConsentStats(streamID, componentID int) (ConsentStats, error) {
+	var st ConsentStats
+	err := a.do(func(time.Time) error {
+		c, err := a.component(streamID, componentID)
+		if err != nil {
+			return err
+		}
+		st = c.consent
+		if !a.cfg.DisableConsentFreshness && !a.cfg.Lite {
+			st.Expiry = c.consentExpiry
+		}
+		return nil
+	})
+	return st, err
 }
 
 // ComponentState returns the component's state; ComponentStateFailed for

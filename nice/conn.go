@@ -68,7 +68,7 @@ func (c *component) readOr(p []byte, timeout <-chan struct{}, done <-chan struct
 		return 0, ErrRecvAttached
 	}
 	select {
-	case pk := <-c.recvq:
+	case pk := <-c.queue():
 		n := copy(p, pk.b[:pk.n])
 		putPacket(pk)
 		return n, nil

@@ -1108,6 +1108,8 @@ func (a *Agent) tickConsent(c *component, now time.Time) {
 		}
 		c.consentTx = tx
 		a.sendTransaction(tx, now)
+		c.consent.RequestsSent++
+		c.consent.LastRequestSent = now
 		return
 	}
 	// A Binding indication (RFC 8445 §11).
@@ -1116,7 +1118,9 @@ func (a *Agent) tickConsent(c *component, now time.Time) {
 	if err := m.Build(stun.TransactionID, stun.NewType(stun.MethodBinding, stun.ClassIndication), stun.Fingerprint); err != nil {
 		return
 	}
-	_, _ = p.local.sock.conn.WriteToUDPAddrPort(m.Raw, p.remote.Addr)
+	if _, err := p.local.sock.conn.WriteToUDPAddrPort(m.Raw, p.remote.Addr); err == nil {
+		c.consent.IndicationsSent++
+	}
 }
 
 // onConsentResponse refreshes consent on a success response.
@@ -1144,6 +1148,8 @@ func (a *Agent) onConsentResponse(tx *transaction, from netip.AddrPort, m *stun.
 		return
 	}
 	c.consentExpiry = now.Add(a.cfg.ConsentTimeout)
+	c.consent.ResponsesReceived++
+	c.consent.LastResponse = now
 }
 
 // loseConsent stops sending on a component and fails it (RFC 7675 §5.1).

@@ -61,9 +61,28 @@ func (a *Agent) readLoop(s *socket) {
 	id := goid()
 	a.readerIDs.Store(id, struct{}{})
 	defer a.readerIDs.Delete(id)
-	buf := make([]byte, maxDatagram)
+	var (
+		raw = newRawReader(s.conn)
+		buf []byte // the portable reader's buffer
+	)
+	if raw != nil {
+		defer raw.release()
+	} else {
+		buf = make([]byte, maxDatagram)
+	}
 	for {
-		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
+		var (
+			p    []byte
+			from netip.AddrPort
+			err  error
+		)
+		if raw != nil {
+			p, from, err = raw.read()
+		} else {
+			var n int
+			n, from, err = s.conn.ReadFromUDPAddrPort(buf)
+			p = buf[:n]
+		}
 		if err != nil {
 			if s.closed.Load() || isClosedErr(err) {
 				return
@@ -75,7 +94,6 @@ func (a *Agent) readLoop(s *socket) {
 			return
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		p := buf[:n]
 		if turns := s.turn.Load(); turns != nil && a.toRelay(*turns, from, p) {
 			continue
 		}
@@ -94,14 +112,10 @@ func (a *Agent) route(s *socket, from netip.AddrPort, p []byte) {
 	if stunx.IsSTUN(p) {
 		pk := getPacket(p)
 		pk.sock, pk.from = s, from
-		select {
-		case a.stunIn <- pk:
-		case <-a.quit:
-			// Closing: drop, but keep reading until the socket is
-			// closed, for the answers to the TURN releases.
-			putPacket(pk)
-		default:
-			// The loop is overloaded: drop, as a full socket buffer would.
+		if !a.post(work{pk: pk}) {
+			// Closing (keep reading until the socket is closed, for the
+			// answers to the TURN releases) or the loop is overloaded:
+			// drop, as a full socket buffer would.
 			putPacket(pk)
 		}
 		return
@@ -138,7 +152,7 @@ func (c *component) deliver(from netip.AddrPort, p []byte) {
 	pk := getPacket(p)
 	pk.from = from
 	select {
-	case c.recvq <- pk:
+	case c.queue() <- pk:
 	default:
 		putPacket(pk) // queue full: drop, as a socket would
 	}

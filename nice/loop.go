@@ -12,17 +12,22 @@ import (
 
 // The agent's concurrency model (DESIGN.md "Inside the agent"):
 //
-//   - One loop goroutine (run) owns all control state: streams, components,
-//     candidates, checklists, credentials, role and transactions. Public
-//     methods post a closure onto it with do and wait for the result.
+//   - One loop owns all control state: streams, components, candidates,
+//     checklists, credentials, role and transactions. Public methods post a
+//     closure onto its queue with do and wait for the result; readers post
+//     STUN messages; the timer posts a wake-up. The loop is a goroutine that
+//     runs only while its queue has work and exits when it is empty, so an
+//     idle agent has no loop goroutine (10,000 idle agents must cost little
+//     memory). At most one runs at a time: the loop is serial.
 //   - One timer (a.timer) is re-armed after every loop event to the earliest
 //     deadline of every sub-state (pacing, retransmissions, nomination,
 //     keepalive/consent, idle and gathering timeouts). No tickers.
-//   - One reader goroutine per socket. STUN goes to the loop through a.stunIn;
-//     everything else is delivered from the reader goroutine to the
-//     component's receive path, never through the loop.
-//   - Signals are queued by the loop and delivered in order by one
-//     dispatcher goroutine, never on the loop and never under a lock.
+//   - One reader goroutine per socket. STUN goes to the loop; everything
+//     else is delivered from the reader goroutine to the component's receive
+//     path, never through the loop.
+//   - Signals are queued by the loop and delivered in order by the
+//     dispatcher, a goroutine that runs while signals are queued (at most one
+//     at a time), never on the loop and never under a lock.
 
 // op is a closure run on the loop.
 type op struct {
@@ -30,48 +35,136 @@ type op struct {
 	done chan error
 }
 
-// do runs f on the loop and returns its result. It returns ErrClosed when
-// the agent is closed before or while f runs.
-func (a *Agent) do(f func(now time.Time) error) error {
-	o := op{f: f, done: make(chan error, 1)}
-	select {
-	case a.ops <- o:
-	case <-a.loopDone:
-		return ErrClosed
-	}
-	select {
-	case err := <-o.done:
-		return err
-	case <-a.loopDone:
-		// The loop may have run f just before exiting.
-		select {
-		case err := <-o.done:
-			return err
-		default:
-			return ErrClosed
-		}
+// work is one item of the loop's queue: an op, or a STUN message.
+type work struct {
+	op *op
+	pk *packet
+}
+
+// maxQueuedSTUN bounds the STUN messages waiting for the loop; more are
+// dropped, as a full socket buffer would.
+const maxQueuedSTUN = 256
+
+// workQueue is the loop's queue.
+type workQueue struct {
+	mu       sync.Mutex
+	q        []work // q[head:] waits
+	head     int
+	packets  int  // STUN messages in q
+	timerDue bool // the timer fired
+	running  bool // a loop goroutine runs
+	quit     bool // Close asked the loop to shut down
+	stopped  bool // the loop has shut down: nothing more is accepted
+}
+
+// kickLocked starts the loop goroutine unless it runs. a.work.mu is held.
+func (a *Agent) kickLocked() {
+	if !a.work.running {
+		a.work.running = true
+		go a.run()
 	}
 }
 
-// run is the loop goroutine.
+// post queues w for the loop. It reports false if the agent is closing or,
+// for a STUN message, the queue is full.
+func (a *Agent) post(w work) bool {
+	q := &a.work
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.quit || q.stopped || w.pk != nil && q.packets >= maxQueuedSTUN {
+		return false
+	}
+	if w.pk != nil {
+		q.packets++
+	}
+	q.q = append(q.q, w)
+	a.kickLocked()
+	return true
+}
+
+// requestShutdown asks the loop to shut down (Close).
+func (a *Agent) requestShutdown() {
+	a.work.mu.Lock()
+	a.work.quit = true
+	a.kickLocked()
+	a.work.mu.Unlock()
+}
+
+// do runs f on the loop and returns its result. It returns ErrClosed when
+// the agent is closed before f runs.
+func (a *Agent) do(f func(now time.Time) error) error {
+	o := &op{f: f, done: make(chan error, 1)}
+	if !a.post(work{op: o}) {
+		return ErrClosed
+	}
+	return <-o.done
+}
+
+// next takes the loop's next item. It reports what to do: run w, run the
+// timer, shut down, or (idle) exit the goroutine.
+func (a *Agent) next() (w work, timer, quit, idle bool) {
+	q := &a.work
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	switch {
+	case q.quit:
+		q.stopped = true
+		for _, w := range q.q[q.head:] {
+			if w.op != nil {
+				w.op.done <- ErrClosed
+			} else {
+				putPacket(w.pk)
+			}
+		}
+		q.q, q.head, q.packets = nil, 0, 0
+		return w, false, true, false
+	case q.head < len(q.q):
+		w = q.q[q.head]
+		q.q[q.head] = work{}
+		q.head++
+		if w.pk != nil {
+			q.packets--
+		}
+		if q.head == len(q.q) {
+			q.head = 0
+			q.q = q.q[:0]
+			if cap(q.q) > 32 {
+				q.q = nil // a burst is over: do not keep its memory
+			}
+		}
+		return w, false, false, false
+	case q.timerDue:
+		q.timerDue = false
+		return w, true, false, false
+	}
+	q.running = false
+	if cap(q.q) > 0 {
+		q.q = nil
+	}
+	return w, false, false, true
+}
+
+// run is the loop goroutine: it runs queued work and exits when there is
+// none (kickLocked starts it again).
 func (a *Agent) run() {
-	defer close(a.loopDone)
 	for {
-		var now time.Time
-		select {
-		case o := <-a.ops:
-			now = time.Now()
-			o.done <- o.f(now)
-		case p := <-a.stunIn:
-			now = time.Now()
-			a.handleSTUN(now, p)
-			putPacket(p)
-		case <-a.wake:
-			now = time.Now()
-			a.onTimer(now)
-		case <-a.quit:
-			a.shutdown()
+		w, timer, quit, idle := a.next()
+		if idle {
 			return
+		}
+		now := time.Now()
+		switch {
+		case quit:
+			a.shutdown()
+			close(a.loopDone)
+			return
+		case timer:
+			a.onTimer(now)
+		case w.op != nil:
+			w.op.done <- w.op.f(now)
+		default:
+			a.handleSTUN(now, w.pk)
+			putPacket(w.pk)
 		}
 		a.afterEvent(now)
 	}
@@ -82,7 +175,7 @@ func (a *Agent) run() {
 func (a *Agent) afterEvent(now time.Time) {
 	a.pace(now)
 	a.rearm(now)
-	a.events.flush()
+	a.flushEvents()
 }
 
 // rearm sets the timer to the earliest deadline. Called on the loop.
@@ -108,10 +201,13 @@ func (a *Agent) rearm(now time.Time) {
 
 // fireTimer is the timer's function: it only wakes the loop.
 func (a *Agent) fireTimer() {
-	select {
-	case a.wake <- struct{}{}:
-	default:
+	q := &a.work
+	q.mu.Lock()
+	if !q.stopped {
+		q.timerDue = true
+		a.kickLocked()
 	}
+	q.mu.Unlock()
 }
 
 // onTimer runs every expired deadline. Called on the loop.
@@ -157,8 +253,8 @@ type event struct {
 type eventQueue struct {
 	mu      sync.Mutex
 	q       []event // guarded by mu
+	running bool    // a dispatcher goroutine runs; guarded by mu
 	pending bool    // owned by the loop: something was pushed since the last flush
-	notify  chan struct{}
 }
 
 // push queues ev. Called on the loop.
@@ -169,26 +265,36 @@ func (q *eventQueue) push(ev event) {
 	q.pending = true
 }
 
-// flush wakes the dispatcher if something was queued. Called on the loop.
-func (q *eventQueue) flush() {
+// take removes and returns everything queued, reusing buf.
+func (q *eventQueue) take(buf []event) []event {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.takeLocked(buf)
+}
+
+func (q *eventQueue) takeLocked(buf []event) []event {
+	buf = append(buf[:0], q.q...)
+	// Signals come in bursts (gathering, connecting): an idle agent keeps
+	// no queue memory.
+	q.q = nil
+	return buf
+}
+
+// flushEvents starts the dispatcher if something was queued and none runs.
+// Called on the loop.
+func (a *Agent) flushEvents() {
+	q := &a.events
 	if !q.pending {
 		return
 	}
 	q.pending = false
-	select {
-	case q.notify <- struct{}{}:
-	default:
-	}
-}
-
-// take removes and returns everything queued, reusing buf.
-func (q *eventQueue) take(buf []event) []event {
 	q.mu.Lock()
-	buf = append(buf[:0], q.q...)
-	clear(q.q)
-	q.q = q.q[:0]
+	if !q.running && len(q.q) > 0 {
+		q.running = true
+		a.dispatchWG.Add(1)
+		go a.dispatch()
+	}
 	q.mu.Unlock()
-	return buf
 }
 
 // handlers holds the connected signal handlers. Handlers are only appended,
@@ -205,26 +311,26 @@ type handlers struct {
 }
 
 // dispatch is the dispatcher goroutine: it delivers queued signals in order
-// until the agent is closed, then delivers what is left and exits.
+// and exits when none is left (flushEvents starts it again).
 func (a *Agent) dispatch() {
+	defer a.dispatchWG.Done()
 	a.dispatcherID.Store(goid())
-	defer close(a.dispatchDone)
+	q := &a.events
 	var buf []event
 	for {
-		quit := false
-		select {
-		case <-a.events.notify:
-		case <-a.dispatchQuit:
-			quit = true
+		q.mu.Lock()
+		if len(q.q) == 0 {
+			a.dispatcherID.Store(0)
+			q.running = false
+			q.mu.Unlock()
+			return
 		}
-		buf = a.events.take(buf)
+		buf = q.takeLocked(buf)
+		q.mu.Unlock()
 		for i := range buf {
 			a.deliver(&buf[i])
 		}
 		clear(buf)
-		if quit {
-			return
-		}
 	}
 }
 

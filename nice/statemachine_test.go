@@ -655,6 +655,21 @@ func TestConsentLossFails(t *testing.T) {
 		if _, err := a.Send(sa, 1, []byte("x")); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
+		// A minute of consent checks at 5 s ±20 %: 10 to 15 of them, all
+		// answered, the last one within 6 s; consent runs 30 s past it.
+		cs, err := a.ConsentStats(sa, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cs.RequestsSent < 10 || cs.RequestsSent > 15 || cs.ResponsesReceived != cs.RequestsSent {
+			t.Errorf("after a minute: %d consent requests, %d responses; want 10-15, all answered", cs.RequestsSent, cs.ResponsesReceived)
+		}
+		if age := time.Since(cs.LastResponse); age > 6*time.Second {
+			t.Errorf("last consent response %v ago, want at most 6 s", age)
+		}
+		if got := cs.Expiry.Sub(cs.LastResponse); got != nice.DefaultConsentTimeout {
+			t.Errorf("consent expiry %v after the last response, want %v", got, nice.DefaultConsentTimeout)
+		}
 		// The peer vanishes: consent expires 30 s after the last response.
 		hb.Block(true)
 		lost := time.Now()
@@ -670,6 +685,12 @@ func TestConsentLossFails(t *testing.T) {
 		}
 		if _, err := a.Send(sa, 1, []byte("x")); !errors.Is(err, nice.ErrConsentLost) {
 			t.Fatalf("Send after consent loss = %v, want ErrConsentLost", err)
+		}
+		if cs, err := a.ConsentStats(sa, 1); err != nil || !cs.Expiry.IsZero() {
+			t.Errorf("ConsentStats after consent loss = %+v, %v; want no expiry", cs, err)
+		}
+		if _, err := a.ConsentStats(sa, 9); !errors.Is(err, nice.ErrInvalidComponent) {
+			t.Errorf("ConsentStats of an unknown component = %v", err)
 		}
 		_ = sb
 	})
@@ -940,6 +961,14 @@ func TestKeepaliveIndications(t *testing.T) {
 		}
 		if st := r.state(sid, 1); st != nice.ComponentStateReady {
 			t.Errorf("state = %v, want ready: without consent freshness silence is no failure", st)
+		}
+		synctest.Wait()
+		cs, err := a.ConsentStats(sid, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cs.IndicationsSent != 3 || cs.RequestsSent != 0 || !cs.Expiry.IsZero() {
+			t.Errorf("ConsentStats = %+v, want 3 indications, no request, no expiry", cs)
 		}
 	})
 }

@@ -71,13 +71,15 @@ type component struct {
 	consentExpiry    time.Time
 	consentRevoked   bool // nice_agent_consent_lost
 	consentTx        *transaction
+	consent          ConsentStats
 	remotePrflxCount int
 
 	// Read by the data path without the loop.
 	path    atomic.Pointer[sendPath]
 	peers   atomic.Pointer[map[netip.AddrPort]struct{}]
 	recv    atomic.Pointer[recvHandler]
-	recvq   chan *packet
+	recvq   atomic.Pointer[chan *packet] // made on first use: see queue
+	recvqMu sync.Mutex
 	closed  chan struct{} // closed when the stream is removed or the agent closed
 	closeMu sync.Once
 	lost    atomic.Bool // consent lost: Send fails with ErrConsentLost
@@ -141,10 +143,26 @@ func (sk *socket) turnList() []*relayAlloc {
 const recvQueueLen = 512
 
 func newComponent(s *stream, id int) *component {
-	c := &component{s: s, id: id, recvq: make(chan *packet, recvQueueLen), closed: make(chan struct{})}
+	c := &component{s: s, id: id, closed: make(chan struct{})}
 	empty := map[netip.AddrPort]struct{}{}
 	c.peers.Store(&empty)
 	return c
+}
+
+// queue returns the queue of data waiting for Recv, making it on first use:
+// most users attach a receive function and never need it.
+func (c *component) queue() chan *packet {
+	if q := c.recvq.Load(); q != nil {
+		return *q
+	}
+	c.recvqMu.Lock()
+	defer c.recvqMu.Unlock()
+	if q := c.recvq.Load(); q != nil {
+		return *q
+	}
+	q := make(chan *packet, recvQueueLen)
+	c.recvq.Store(&q)
+	return q
 }
 
 // close ends the component: it wakes blocked readers and closes its

@@ -5,6 +5,7 @@ package nice
 import (
 	"fmt"
 	"net/netip"
+	"time"
 )
 
 // ComponentState is the connectivity state of one component, with libnice's
@@ -203,4 +204,24 @@ func pairPriority(controlling, controlled uint32) uint64 {
 		p++
 	}
 	return p
+}
+
+// ConsentStats counts what keeps a component's selected pair alive: consent
+// freshness checks (RFC 7675) or, with consent freshness off, keepalives
+// (Binding requests with KeepaliveConncheck, Binding indications otherwise).
+// The counters run over the agent's life, across restarts.
+type ConsentStats struct {
+	// RequestsSent counts consent (or keepalive) Binding requests sent on the
+	// selected pair; retransmissions are not counted.
+	RequestsSent uint64
+	// ResponsesReceived counts success responses to them.
+	ResponsesReceived uint64
+	// IndicationsSent counts keepalive Binding indications.
+	IndicationsSent uint64
+	// LastRequestSent and LastResponse are when the last request went out
+	// and when consent was last refreshed by a response; zero if never.
+	LastRequestSent, LastResponse time.Time
+	// Expiry is when consent runs out unless refreshed; zero when consent
+	// freshness is not running.
+	Expiry time.Time
 }

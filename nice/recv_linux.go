@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+
+//go:build linux
+
+package nice
+
+import (
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+// readBufPool holds the receive buffers of the sockets' readers. A reader
+// takes a buffer when its socket becomes readable and gives it back when the
+// socket is drained, so an idle agent holds no 64 KB buffer: 10,000 idle
+// agents share a handful (DESIGN.md: idle agents cost memory, not CPU; the
+// memory must be small too).
+var readBufPool = sync.Pool{New: func() any { b := make([]byte, maxDatagram); return &b }}
+
+// rawReader reads a UDP socket of the operating system with recvfrom(2),
+// parking in Go's netpoller without holding a buffer.
+type rawReader struct {
+	rc  syscall.RawConn
+	buf *[]byte
+	sa  syscall.RawSockaddrAny
+	// The result of the last read, set by readFn.
+	n     int
+	errno syscall.Errno
+	// readFn is rc.Read's function, made once: a closure per read would
+	// allocate.
+	readFn func(fd uintptr) bool
+	zones  map[uint32]string // IPv6 scope ids seen, by name
+}
+
+// newRawReader returns a reader for conn, or nil if conn is not an
+// operating-system socket (the in-memory network of nicetest).
+func newRawReader(conn PacketConn) *rawReader {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	r := &rawReader{rc: rc}
+	r.readFn = r.tryRead
+	return r
+}
+
+// tryRead is called by rc.Read when the socket may be readable: it reads
+// one datagram, or gives the buffer back and asks to wait (EAGAIN).
+func (r *rawReader) tryRead(fd uintptr) bool {
+	if r.buf == nil {
+		r.buf = readBufPool.Get().(*[]byte)
+	}
+	b := *r.buf
+	for {
+		salen := uint32(syscall.SizeofSockaddrAny)
+		n, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+			0, uintptr(unsafe.Pointer(&r.sa)), uintptr(unsafe.Pointer(&salen)))
+		switch e {
+		case 0:
+			r.n, r.errno = int(n), 0
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			readBufPool.Put(r.buf)
+			r.buf = nil
+			return false
+		default:
+			r.n, r.errno = 0, e
+			return true
+		}
+	}
+}
+
+// read returns the next datagram (valid until the next read) and its
+// source. Errors are those of ReadFromUDPAddrPort: net.ErrClosed once the
+// socket is closed.
+func (r *rawReader) read() ([]byte, netip.AddrPort, error) {
+	if err := r.rc.Read(r.readFn); err != nil {
+		r.release()
+		return nil, netip.AddrPort{}, err
+	}
+	if r.errno != 0 {
+		return nil, netip.AddrPort{}, r.errno
+	}
+	return (*r.buf)[:r.n], r.from(), nil
+}
+
+// release gives the buffer back (the reader ends).
+func (r *rawReader) release() {
+	if r.buf != nil {
+		readBufPool.Put(r.buf)
+		r.buf = nil
+	}
+}
+
+// from decodes the source address of the last datagram.
+func (r *rawReader) from() netip.AddrPort {
+	switch r.sa.Addr.Family {
+	case syscall.AF_INET:
+		sa := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&r.sa))
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), port(sa.Port))
+	case syscall.AF_INET6:
+		sa := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&r.sa))
+		a := netip.AddrFrom16(sa.Addr).Unmap()
+		if sa.Scope_id != 0 && a.Is6() {
+			a = a.WithZone(r.zone(sa.Scope_id))
+		}
+		return netip.AddrPortFrom(a, port(sa.Port))
+	}
+	return netip.AddrPort{}
+}
+
+// port converts a port in network byte order.
+func port(p uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(&p))
+	return uint16(b[0])<<8 | uint16(b[1])
+}
+
+// zone names an IPv6 scope id as the standard library does (the interface
+// name, or the number), cached: link-local traffic must not look the
+// interface up per packet.
+func (r *rawReader) zone(id uint32) string {
+	if z, ok := r.zones[id]; ok {
+		return z
+	}
+	z := strconv.FormatUint(uint64(id), 10)
+	if ifi, err := net.InterfaceByIndex(int(id)); err == nil {
+		z = ifi.Name
+	}
+	if r.zones == nil {
+		r.zones = map[uint32]string{}
+	}
+	r.zones[id] = z
+	return z
+}
