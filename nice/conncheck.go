@@ -949,7 +949,7 @@ func (a *Agent) updateSelection(c *component, now time.Time) {
 			c.consentExpiry = now.Add(a.cfg.ConsentTimeout)
 		}
 		if c.nextKeepalive.IsZero() {
-			c.nextKeepalive = now.Add(a.keepaliveInterval())
+			c.nextKeepalive = a.nextKeepaliveAt(now)
 		}
 		a.log.Debug("selected pair", "stream", c.s.id, "component", c.id, "local", sel.local.c.Addr, "remote", sel.remote.Addr)
 		a.events.push(event{kind: evNewSelectedPair, streamID: c.s.id, componentID: c.id, cand: sel.local.c, remote: *sel.remote})
@@ -1051,6 +1051,32 @@ func (a *Agent) keepaliveInterval() time.Duration {
 	return a.cfg.KeepaliveInterval
 }
 
+// keepaliveSlack is the grid keepalive and consent deadlines are put on.
+// Deadlines on one grid, in every agent of the process, fire together: a
+// server with hundreds of agents wakes a few times per grid step instead of
+// once per agent (each wake-up of an idle Go process costs far more CPU
+// than the check itself; see BENCHMARKS.md). Like Linux's timer slack.
+const keepaliveSlack = 200 * time.Millisecond
+
+// nextKeepaliveAt is when the next keepalive or consent check is due after
+// one sent at now: keepaliveInterval later, moved down onto the slack grid,
+// or up when moving down would make it shorter than RFC 7675 allows.
+func (a *Agent) nextKeepaliveAt(now time.Time) time.Time {
+	iv := a.keepaliveInterval()
+	due := now.Add(iv)
+	// Truncate drops the monotonic reading: take only the remainder from
+	// it, so the deadline keeps now's monotonic clock.
+	iv -= due.Sub(due.Truncate(keepaliveSlack))
+	floor := a.cfg.KeepaliveInterval
+	if !a.cfg.DisableConsentFreshness {
+		floor = a.cfg.ConsentInterval * 4 / 5
+	}
+	if iv < floor {
+		iv += keepaliveSlack
+	}
+	return now.Add(iv)
+}
+
 // tickStream runs a stream's expired deadlines. Called on the loop.
 func (a *Agent) tickStream(s *stream, now time.Time) {
 	if !s.gatherDeadline.IsZero() && !now.Before(s.gatherDeadline) {
@@ -1093,7 +1119,7 @@ func (a *Agent) tickConsent(c *component, now time.Time) {
 	if c.nextKeepalive.IsZero() || now.Before(c.nextKeepalive) {
 		return
 	}
-	c.nextKeepalive = now.Add(a.keepaliveInterval())
+	c.nextKeepalive = a.nextKeepaliveAt(now)
 	p := c.selected
 	if consent || a.cfg.KeepaliveConncheck && !a.cfg.Lite {
 		if c.consentTx != nil || !a.checksPossible(c.s) {

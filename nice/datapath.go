@@ -112,11 +112,15 @@ func (a *Agent) route(s *socket, from netip.AddrPort, p []byte) {
 	if stunx.IsSTUN(p) {
 		pk := getPacket(p)
 		pk.sock, pk.from = s, from
-		if !a.post(work{pk: pk}) {
+		ok, run := a.post(work{pk: pk})
+		if !ok {
 			// Closing (keep reading until the socket is closed, for the
 			// answers to the TURN releases) or the loop is overloaded:
 			// drop, as a full socket buffer would.
 			putPacket(pk)
+		}
+		if run {
+			a.runLoop() // the loop was idle: this reader runs it
 		}
 		return
 	}

@@ -15,10 +15,11 @@ import (
 //   - One loop owns all control state: streams, components, candidates,
 //     checklists, credentials, role and transactions. Public methods post a
 //     closure onto its queue with do and wait for the result; readers post
-//     STUN messages; the timer posts a wake-up. The loop is a goroutine that
-//     runs only while its queue has work and exits when it is empty, so an
-//     idle agent has no loop goroutine (10,000 idle agents must cost little
-//     memory). At most one runs at a time: the loop is serial.
+//     STUN messages; the timer posts a wake-up. The loop runs only while its
+//     queue has work, on the goroutine that gave it work while it was idle
+//     (see claimLocked), so an idle agent has no loop goroutine (10,000 idle
+//     agents must cost little memory) and a check costs no goroutine
+//     hand-off. At most one goroutine is the loop at a time: it is serial.
 //   - One timer (a.timer) is re-armed after every loop event to the earliest
 //     deadline of every sub-state (pacing, retransmissions, nomination,
 //     keepalive/consent, idle and gathering timeouts). No tickers.
@@ -57,45 +58,59 @@ type workQueue struct {
 	stopped  bool // the loop has shut down: nothing more is accepted
 }
 
-// kickLocked starts the loop goroutine unless it runs. a.work.mu is held.
-func (a *Agent) kickLocked() {
-	if !a.work.running {
-		a.work.running = true
-		go a.run()
+// claimLocked reports whether the caller must run the loop: true when no
+// loop runs, and the caller then is the loop (runLoop). a.work.mu is held.
+//
+// Whoever hands the loop work while it is idle runs it on its own goroutine
+// (a reader, the caller of a method, the timer): no goroutine is started
+// and no hand-off is paid on the way to the loop. That is safe because the
+// loop never blocks and never calls out to user code.
+func (a *Agent) claimLocked() bool {
+	if a.work.running {
+		return false
 	}
+	a.work.running = true
+	return true
 }
 
-// post queues w for the loop. It reports false if the agent is closing or,
-// for a STUN message, the queue is full.
-func (a *Agent) post(w work) bool {
+// post queues w for the loop. It reports whether w was accepted (false if
+// the agent is closing or, for a STUN message, the queue is full) and
+// whether the caller must now run the loop (a.runLoop).
+func (a *Agent) post(w work) (ok, run bool) {
 	q := &a.work
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.quit || q.stopped || w.pk != nil && q.packets >= maxQueuedSTUN {
-		return false
+		return false, false
 	}
 	if w.pk != nil {
 		q.packets++
 	}
 	q.q = append(q.q, w)
-	a.kickLocked()
-	return true
+	return true, a.claimLocked()
 }
 
 // requestShutdown asks the loop to shut down (Close).
 func (a *Agent) requestShutdown() {
 	a.work.mu.Lock()
 	a.work.quit = true
-	a.kickLocked()
+	run := a.claimLocked()
 	a.work.mu.Unlock()
+	if run {
+		a.runLoop()
+	}
 }
 
 // do runs f on the loop and returns its result. It returns ErrClosed when
 // the agent is closed before f runs.
 func (a *Agent) do(f func(now time.Time) error) error {
 	o := &op{f: f, done: make(chan error, 1)}
-	if !a.post(work{op: o}) {
+	ok, run := a.post(work{op: o})
+	if !ok {
 		return ErrClosed
+	}
+	if run {
+		a.runLoop()
 	}
 	return <-o.done
 }
@@ -144,10 +159,21 @@ func (a *Agent) next() (w work, timer, quit, idle bool) {
 	return w, false, false, true
 }
 
-// run is the loop goroutine: it runs queued work and exits when there is
-// none (kickLocked starts it again).
-func (a *Agent) run() {
-	for {
+// inlineBudget is how many items a goroutine that became the loop runs
+// before it hands the rest to a goroutine of the loop's own: a caller of a
+// method, or a reader, must not be kept from its own work by a stream of
+// others' (a flood of checks).
+const inlineBudget = 64
+
+// runLoop runs queued work until there is none, or hands it over to a new
+// goroutine after inlineBudget items. The caller must have claimed the loop
+// (post, claimLocked).
+func (a *Agent) runLoop() {
+	for n := 0; ; n++ {
+		if n == inlineBudget {
+			go a.runLoop() // still claimed: the loop moves to a goroutine of its own
+			return
+		}
 		w, timer, quit, idle := a.next()
 		if idle {
 			return
@@ -199,15 +225,20 @@ func (a *Agent) rearm(now time.Time) {
 	a.timer.Reset(d)
 }
 
-// fireTimer is the timer's function: it only wakes the loop.
+// fireTimer is the timer's function: it wakes the loop (and, if the loop
+// is idle, runs it).
 func (a *Agent) fireTimer() {
 	q := &a.work
 	q.mu.Lock()
+	run := false
 	if !q.stopped {
 		q.timerDue = true
-		a.kickLocked()
+		run = a.claimLocked()
 	}
 	q.mu.Unlock()
+	if run {
+		a.runLoop()
+	}
 }
 
 // onTimer runs every expired deadline. Called on the loop.
