@@ -118,6 +118,7 @@ func variants(test string) []variant {
 			{"gonice", "gonice", nil}, {"gonice consent off", "gonice", []string{"--consent", "off"}},
 			{"gonice-c thread", "gonice-c", thread},
 			{"gonice-c dispatch", "gonice-c", disp}, {"libnice", "libnice", nil},
+			{"libnice consent on", "libnice", []string{"--consent", "on"}},
 			{"pion", "pion", nil},
 		}
 	}

@@ -9,6 +9,7 @@
  *   libnice_worker throughput --size B --seconds S --warmup W
  *   libnice_worker idle       --pairs N --mem-at S --cpu-from S --cpu-to S
  *                             [--batch 20]
+ *   (every test also takes --consent on|off, default off as in libnice)
  *
  * --nomination is accepted by every test; the default is aggressive, as
  * libnice's. --batch (idle only, not in the README) is how many pairs are
@@ -170,10 +171,16 @@ static void side_init(Side *s, bool controlling, NiceAgentOption opts) {
         NB_DIE("nice_agent_gather_candidates failed");
 }
 
+/* consent: --consent on turns RFC 7675 consent freshness on
+ * (NICE_AGENT_OPTION_CONSENT_FRESHNESS; off by default in libnice), for a
+ * like-for-like comparison with gonice, which has it on by default. */
+static bool consent;
+
 /* pair_init creates a pair (A controlling, B controlled) and starts
  * gathering on both. */
 static void pair_init(Pair *p, bool regular) {
     NiceAgentOption opts = regular ? NICE_AGENT_OPTION_REGULAR_NOMINATION : NICE_AGENT_OPTION_NONE;
+    if (consent) opts |= NICE_AGENT_OPTION_CONSENT_FRESHNESS;
     side_init(&p->a, true, opts);
     side_init(&p->b, false, opts);
 }
@@ -482,6 +489,14 @@ int main(int argc, char **argv) {
         regular = false;
     else {
         fprintf(stderr, "nicebench: --nomination must be regular or aggressive\n");
+        return 2;
+    }
+
+    const char *cons = nb_opt(argc, argv, "--consent", "off");
+    if (strcmp(cons, "on") == 0)
+        consent = true;
+    else if (strcmp(cons, "off") != 0) {
+        fprintf(stderr, "nicebench: --consent must be on or off\n");
         return 2;
     }
 
