@@ -22,8 +22,9 @@ import (
 // Agent is an ICE agent (RFC 8445), the Go twin of libnice's NiceAgent.
 //
 // Every method is safe for concurrent use, also from inside a signal
-// handler. Signals are delivered in order on one goroutine of the agent,
-// never while the agent holds a lock.
+// handler. Signals are delivered in order, one at a time, on a goroutine of
+// the agent (the dispatcher, which runs while signals are queued), never
+// while the agent holds a lock.
 type Agent struct {
 	// Immutable after NewAgent.
 	cfg Config
@@ -31,7 +32,7 @@ type Agent struct {
 	net Net
 
 	// The loop's queue (loop.go): what public methods, readers and the
-	// timer hand to the loop goroutine, which runs only while there is work.
+	// timer hand to the loop, which runs only while there is work.
 	work         workQueue
 	loopDone     chan struct{} // closed when the loop has shut down
 	closed       chan struct{} // closed when the first Close has finished

@@ -28,14 +28,16 @@
 // # Signals and threads
 //
 // libnice's signals are handlers connected with the On methods; several
-// may be connected to one signal, at any time. They are delivered in order
-// on one goroutine of the agent, never while the agent holds a lock, so a
-// handler may call any method of the agent, Close included. State changes
-// follow libnice's transitions: GATHERING when gathering starts, CONNECTING
-// when checks start, CONNECTED when a pair works (new-selected-pair follows),
-// READY when a pair is nominated; FAILED when every pair failed or consent
-// was lost. A receive function set with AttachRecv runs on the socket's
-// reader goroutine, with a buffer valid only during the call.
+// may be connected to one signal, at any time. They are delivered in order,
+// one at a time, on a goroutine of the agent (the dispatcher: it runs while
+// signals are queued, so an idle agent has none), never while the agent
+// holds a lock, so a handler may call any method of the agent, Close
+// included. State changes follow libnice's transitions: GATHERING when
+// gathering starts, CONNECTING when checks start, CONNECTED when a pair
+// works (new-selected-pair follows), READY when a pair is nominated; FAILED
+// when every pair failed or consent was lost. A receive function set with
+// AttachRecv runs on the socket's reader goroutine, with a buffer valid
+// only during the call.
 //
 // Every method is safe for concurrent use. Send and the receive path do not
 // allocate in steady state (but Send on a TURN relay: see TURN).
