@@ -58,7 +58,7 @@ type Agent struct {
 	controlling    bool
 	tieBreaker     uint64
 	localAddrs     []netip.Addr
-	foundations    map[foundationKey]string
+	foundations    []foundation // a handful per agent: a slice is smaller than a map
 	nextFoundation int
 	txs            map[[stun.TransactionIDSize]byte]*transaction
 	nextCheck      time.Time // Ta pacing: no new check before this
@@ -70,6 +70,12 @@ type Agent struct {
 
 // compKey identifies a component in the data path's registry.
 type compKey struct{ stream, component int }
+
+// foundation is a foundation the agent has handed out.
+type foundation struct {
+	key foundationKey
+	id  string
+}
 
 // foundationKey groups candidates that share a foundation (RFC 8445 §5.1.1.3).
 type foundationKey struct {
@@ -107,7 +113,6 @@ func newAgent(cfg Config, stunServer netip.AddrPort) *Agent {
 		loopDone:    make(chan struct{}),
 		closed:      make(chan struct{}),
 		controlling: cfg.Controlling,
-		foundations: map[foundationKey]string{},
 		txs:         map[[stun.TransactionIDSize]byte]*transaction{},
 		stunServer:  stunServer,
 		msg:         new(stun.Message),

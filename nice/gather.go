@@ -163,13 +163,15 @@ func (a *Agent) foundationRelay(base netip.Addr, srv turnServer) string {
 }
 
 func (a *Agent) foundationOf(k foundationKey) string {
-	if f, ok := a.foundations[k]; ok {
-		return f
+	for _, f := range a.foundations {
+		if f.key == k {
+			return f.id
+		}
 	}
 	a.nextFoundation++
-	f := strconv.Itoa(a.nextFoundation)
-	a.foundations[k] = f
-	return f
+	f := foundation{key: k, id: strconv.Itoa(a.nextFoundation)}
+	a.foundations = append(a.foundations, f)
+	return f.id
 }
 
 // addHostCandidate adds the host candidate of sk. Called on the loop.
