@@ -677,9 +677,24 @@ func goniceCoreSendMessages(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, msgs
 	if n > 1<<20 {
 		return fail(errbuf, errf(eINVAL, "gonice: %d messages (at most %d)", uint(n), 1<<20))
 	}
-	var scratch []byte
+	// Runs of single-buffer messages go out together (SendMessages:
+	// sendmmsg on Linux); a message of several buffers is gathered into
+	// scratch and sent on its own.
+	var (
+		scratch []byte
+		arr     [64][]byte
+		pend    = arr[:0]
+		sent    int
+	)
+	flush := func() error {
+		k, err := a.SendMessages(int(sid), int(cid), pend)
+		sent += k
+		pend = pend[:0]
+		return err
+	}
 	for i, m := range unsafe.Slice(msgs, int(n)) {
 		var p []byte
+		single := false
 		if m.n_buffers < 0 || (m.n_buffers > 0 && m.buffers == nil) || m.n_buffers > 1024 {
 			err = errf(eINVAL, "gonice: message %d: bad buffers (%d)", i, int(m.n_buffers))
 		} else if m.n_buffers > 0 {
@@ -696,7 +711,7 @@ func goniceCoreSendMessages(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, msgs
 			}
 			if err == nil {
 				if len(vecs) == 1 {
-					p = unsafe.Slice((*byte)(vecs[0].buffer), int(vecs[0].size))
+					p, single = unsafe.Slice((*byte)(vecs[0].buffer), int(vecs[0].size)), true
 				} else {
 					scratch = scratch[:0]
 					for _, v := range vecs {
@@ -707,19 +722,40 @@ func goniceCoreSendMessages(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, msgs
 					p = scratch
 				}
 			}
+		} else {
+			single = true // an empty datagram
 		}
-		if err == nil {
-			_, err = a.Send(int(sid), int(cid), p)
+		if err == nil && single {
+			pend = append(pend, p)
+			if len(pend) == len(arr) {
+				err = flush()
+			}
+		} else {
+			if len(pend) > 0 {
+				if ferr := flush(); ferr != nil {
+					err = ferr
+				}
+			}
+			if err == nil {
+				if _, err = a.Send(int(sid), int(cid), p); err == nil {
+					sent++
+				}
+			}
 		}
 		if err != nil {
-			if i == 0 {
-				return fail(errbuf, err)
-			}
-			setErr(errbuf, err.Error())
-			return C.int(i)
+			break
 		}
 	}
-	return C.int(n)
+	if err == nil && len(pend) > 0 {
+		err = flush()
+	}
+	if err != nil {
+		if sent == 0 {
+			return fail(errbuf, err)
+		}
+		setErr(errbuf, err.Error())
+	}
+	return C.int(sent)
 }
 
 //export goniceCoreAttachRecv

@@ -365,3 +365,57 @@ func TestRecvAndConn(t *testing.T) {
 	_ = bytes.MinRead
 	_ = strings.TrimSpace
 }
+
+// TestSendMessages: a batch of datagrams crosses in order and whole, in
+// several sendmmsg calls (more than one batch's worth), and before a pair
+// is selected SendMessages fails as Send does.
+func TestSendMessages(t *testing.T) {
+	a, ra, sa := newLoopbackAgent(t, nice.Config{Controlling: true}, 1)
+	b, rb, sb := newLoopbackAgent(t, nice.Config{}, 1)
+	for _, x := range []struct {
+		ag  *nice.Agent
+		sid int
+	}{{a, sa}, {b, sb}} {
+		if err := x.ag.GatherCandidates(x.sid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ra.waitGathered(t, sa)
+	rb.waitGathered(t, sb)
+	if n, err := a.SendMessages(sa, 1, [][]byte{[]byte("early")}); n != 0 || !errors.Is(err, nice.ErrNotReady) {
+		t.Fatalf("SendMessages before READY = %d, %v; want 0, ErrNotReady", n, err)
+	}
+	if _, err := a.SendMessages(sa, 7, nil); !errors.Is(err, nice.ErrInvalidComponent) {
+		t.Fatalf("SendMessages to component 7 = %v, want ErrInvalidComponent", err)
+	}
+	exchange(t, a, b, sa, sb, 1)
+	exchange(t, b, a, sb, sa, 1)
+	ra.waitState(t, sa, 1, nice.ComponentStateReady, 10*time.Second)
+	rb.waitState(t, sb, 1, nice.ComponentStateReady, 10*time.Second)
+
+	const count = 150 // three sendmmsg calls of at most 64
+	got := make(chan string, count)
+	if err := b.AttachRecv(sb, 1, func(_, _ int, p []byte) { got <- string(p) }); err != nil {
+		t.Fatal(err)
+	}
+	msgs := make([][]byte, count)
+	for i := range msgs {
+		msgs[i] = []byte(fmt.Sprintf("message %03d %s", i, strings.Repeat("x", i)))
+	}
+	if n, err := a.SendMessages(sa, 1, msgs); n != count || err != nil {
+		t.Fatalf("SendMessages = %d, %v; want %d, nil", n, err, count)
+	}
+	for i := range count {
+		select {
+		case s := <-got:
+			if s != string(msgs[i]) {
+				t.Fatalf("datagram %d = %q, want %q", i, s, msgs[i])
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("only %d of %d datagrams arrived", i, count)
+		}
+	}
+	if n, err := a.SendMessages(sa, 1, nil); n != 0 || err != nil {
+		t.Fatalf("SendMessages of nothing = %d, %v", n, err)
+	}
+}

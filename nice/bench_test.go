@@ -134,6 +134,21 @@ func TestZeroAllocDataPath(t *testing.T) {
 	if n := testing.AllocsPerRun(1000, send); n != 0 {
 		t.Errorf("allocations per Send = %v, want 0", n)
 	}
+	batch := [][]byte{pkt, pkt, pkt, pkt}
+	sendBatch := func() {
+		if n, err := a.SendMessages(sa, 1, batch); n != len(batch) || err != nil {
+			t.Fatalf("SendMessages = %d, %v", n, err)
+		}
+		for range batch {
+			<-got
+		}
+	}
+	for range 50 {
+		sendBatch()
+	}
+	if n := testing.AllocsPerRun(500, sendBatch); n != 0 {
+		t.Errorf("allocations per SendMessages of 4 (and their receipt) = %v, want 0", n)
+	}
 	// Recv path (queue, no receive function) must not allocate either.
 	if err := b.AttachRecv(sb, 1, nil); err != nil {
 		t.Fatal(err)

@@ -942,6 +942,8 @@ func (a *Agent) updateSelection(c *component, now time.Time) {
 		path := &sendPath{conn: sel.local.sock.conn, remote: sel.remote.Addr}
 		if ra := sel.local.sock.relay; ra != nil {
 			path.relay, path.raddr = ra.relay, net.UDPAddrFromAddrPort(sel.remote.Addr)
+		} else {
+			path.sock, path.udpAddr = sel.local.sock, net.UDPAddrFromAddrPort(sel.remote.Addr)
 		}
 		c.path.Store(path)
 		c.lost.Store(false)

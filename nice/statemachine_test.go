@@ -655,6 +655,18 @@ func TestConsentLossFails(t *testing.T) {
 		if _, err := a.Send(sa, 1, []byte("x")); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
+		// SendMessages on a socket without batch I/O (the in-memory
+		// network) sends one datagram at a time, in order.
+		if n, err := a.SendMessages(sa, 1, [][]byte{[]byte("y"), []byte("z")}); n != 2 || err != nil {
+			t.Fatalf("SendMessages = %d, %v; want 2, nil", n, err)
+		}
+		buf := make([]byte, 10)
+		for _, want := range []string{"x", "y", "z"} {
+			n, err := b.Recv(sb, 1, buf)
+			if err != nil || string(buf[:n]) != want {
+				t.Fatalf("Recv = %q, %v; want %q", buf[:n], err, want)
+			}
+		}
 		// A minute of consent checks at 5 s ±20 %: 10 to 15 of them, all
 		// answered, the last one within 6 s; consent runs 30 s past it.
 		cs, err := a.ConsentStats(sa, 1)

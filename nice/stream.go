@@ -93,6 +93,10 @@ type sendPath struct {
 	// address in its form, so that Send writes from the caller's goroutine.
 	relay net.PacketConn
 	raddr net.Addr
+	// For SendMessages on a host socket: the socket (for its batch writer)
+	// and the remote address in the form x/net wants.
+	sock    *socket
+	udpAddr *net.UDPAddr
 }
 
 // recvHandler is an attached receive callback.
@@ -122,6 +126,17 @@ type socket struct {
 	// turn lists the UDP allocations made from this host socket: the
 	// reader hands their servers' packets to them. Replaced by the loop.
 	turn atomic.Pointer[[]*relayAlloc]
+	// batch is the socket's batch writer, made by the first SendMessages
+	// on it (most agents never batch; it costs a few hundred bytes).
+	batch     batchWriter
+	batchOnce sync.Once
+}
+
+// batchWriter returns the socket's batch writer (nil if it has none).
+// Safe for concurrent use.
+func (sk *socket) batchWriter() batchWriter {
+	sk.batchOnce.Do(func() { sk.batch = newBatchWriter(sk.conn) })
+	return sk.batch
 }
 
 // checkPriority is the PRIORITY of checks sent from the socket: that of a

@@ -98,6 +98,7 @@ func runDriver(args []string) {
 func variants(test string) []variant {
 	reg, agg := []string{"--nomination", "regular"}, []string{"--nomination", "aggressive"}
 	thread, disp := []string{"--mode", "thread"}, []string{"--mode", "dispatch"}
+	burst32 := []string{"--burst", "32"}
 	switch test {
 	case "connect":
 		return []variant{
@@ -112,6 +113,9 @@ func variants(test string) []variant {
 			{"gonice", "gonice", nil}, {"gonice-c thread", "gonice-c", thread},
 			{"gonice-c dispatch", "gonice-c", disp}, {"libnice", "libnice", nil},
 			{"pion", "pion", nil}, {"raw-go", "raw-go", nil}, {"raw-c", "raw-c", nil},
+			// Batched sends: 32 datagrams per call (sendmmsg in both).
+			{"gonice burst 32", "gonice", burst32}, {"gonice-c burst 32", "gonice-c", append(burst32, thread...)},
+			{"libnice burst 32", "libnice", burst32},
 		}
 	case "idle":
 		return []variant{

@@ -169,6 +169,7 @@ type options struct {
 	memAt, cpuFrom, cpuTo float64
 	probeFor              float64
 	consent               string
+	burst                 int
 }
 
 func parseOptions(args []string) options {
@@ -186,6 +187,7 @@ func parseOptions(args []string) options {
 	fs.Float64Var(&o.cpuTo, "cpu-to", 22, "idle/scale: CPU window end after the last READY (s)")
 	fs.Float64Var(&o.probeFor, "probe-for", 20, "scale: how long consent timing is checked after the CPU window (s)")
 	fs.StringVar(&o.consent, "consent", "on", "gonice: RFC 7675 consent freshness on or off")
+	fs.IntVar(&o.burst, "burst", 1, "throughput (gonice): datagrams per SendMessages call; 1 uses Send")
 	_ = fs.Parse(args)
 	return o
 }

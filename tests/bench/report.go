@@ -154,6 +154,13 @@ func (d *driver) reportThroughput(w io.Writer, rs map[string][]result) {
 		}
 		fmt.Fprintf(w, "\nGoal ≥ 1.0× libnice with loss < 0.1 %% (Go API): %.3g×, loss %.2f %%: %s.\n", v, median(l), d.verdict(v >= 1 && median(l) < 0.1))
 	}
+	if v, ok := perRound(rs, "gonice burst 32", "libnice burst 32", func(x, y result) float64 { return pps(x) / pps(y) }); ok {
+		fmt.Fprintf(w, "\nBatched, 32 datagrams per call: gonice ÷ libnice %.3g×", v)
+		if v2, ok := perRound(rs, "gonice burst 32", "libnice", func(x, y result) float64 { return pps(x) / pps(y) }); ok {
+			fmt.Fprintf(w, "; gonice batched ÷ libnice one at a time %.3g×", v2)
+		}
+		fmt.Fprintf(w, ".\n")
+	}
 	fmt.Fprintln(w)
 }
 

@@ -176,9 +176,19 @@ func goniceWorker(test string, o options) {
 		}
 		buf := make([]byte, o.size)
 		buf[0] = 0x80
-		emit(flood(o, &rx, func() error {
-			_, err := p.a.Send(p.sa, 1, buf)
-			return err
+		if o.burst > 1 {
+			msgs := make([][]byte, o.burst)
+			for i := range msgs {
+				msgs[i] = buf
+			}
+			emit(flood(o, &rx, func() (int, error) { return p.a.SendMessages(p.sa, 1, msgs) }))
+			break
+		}
+		emit(flood(o, &rx, func() (int, error) {
+			if _, err := p.a.Send(p.sa, 1, buf); err != nil {
+				return 0, err
+			}
+			return 1, nil
 		}))
 	case "idle", "scale":
 		pairs := o.pairs
@@ -193,25 +203,31 @@ func goniceWorker(test string, o options) {
 
 // flood sends as fast as send allows for warmup+seconds and returns the
 // window's counters (tests/bench/README.md, throughput).
-func flood(o options, rx *atomic.Int64, send func() error) map[string]any {
+func flood(o options, rx *atomic.Int64, send func() (int, error)) map[string]any {
 	var tx, sendErrs int64
 	start := time.Now()
 	warmEnd := start.Add(secs(o.warmup))
 	end := warmEnd.Add(secs(o.seconds))
 	var tx0, rx0, cpu0, rb0 int64
 	warm := true
+	stop := func() {}
+	mask := 255
+	if o.burst > 1 {
+		mask = 7
+	}
 	for i := 0; ; i++ {
-		if err := send(); err != nil {
+		n, err := send()
+		if err != nil {
 			sendErrs++
-		} else {
-			tx++
 		}
-		if i&255 != 0 {
+		tx += int64(n)
+		if i&mask != 0 {
 			continue
 		}
 		now := time.Now()
 		if warm && !now.Before(warmEnd) {
 			warm = false
+			stop = startCPUProfile()
 			tx0, rx0, cpu0, rb0 = tx, rx.Load(), cpuUS(), rcvbufErrors()
 			sendErrs = 0
 			start = now
@@ -220,6 +236,7 @@ func flood(o options, rx *atomic.Int64, send func() error) map[string]any {
 			break
 		}
 	}
+	stop()
 	txN := tx - tx0
 	elapsed := time.Since(start)
 	time.Sleep(50 * time.Millisecond) // what is in flight arrives

@@ -181,9 +181,11 @@ func pionWorker(test string, o options) {
 		}()
 		buf := make([]byte, o.size)
 		buf[0] = 0x80
-		res := flood(o, &rx, func() error {
-			_, err := p.ca.Write(buf)
-			return err
+		res := flood(o, &rx, func() (int, error) {
+			if _, err := p.ca.Write(buf); err != nil {
+				return 0, err
+			}
+			return 1, nil
 		})
 		p.close()
 		<-done

@@ -39,9 +39,11 @@ func rawGoWorker(test string, o options) {
 	}()
 	buf := make([]byte, o.size)
 	buf[0] = 0x80
-	res := flood(o, &rx, func() error {
-		_, err := sc.WriteToUDPAddrPort(buf, dst)
-		return err
+	res := flood(o, &rx, func() (int, error) {
+		if _, err := sc.WriteToUDPAddrPort(buf, dst); err != nil {
+			return 0, err
+		}
+		return 1, nil
 	})
 	_ = rc.SetReadDeadline(time.Now())
 	<-done

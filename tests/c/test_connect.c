@@ -232,6 +232,12 @@ static int all_received(Peer **p, int n) {
         return 0;
   return 1;
 }
+/* batch_received: A got the 71 datagrams of the batch test on component 1
+ * (besides the one before it). */
+static int batch_received(Peer **p, int n) {
+  (void)n;
+  return p[0]->got[1] >= 1 + 71;
+}
 static int all_removed(Peer **p, int n) {
   for (int i = 0; i < n; i++)
     if (p[i]->removed < 1)
@@ -376,6 +382,29 @@ static void run_pair(int ncomp, int dispatch) {
     CHECK(strcmp(a.data[c], want) == 0);
   }
   CHECK(a.ibr >= 1 || b.ibr >= 1);
+
+  /* A batch: 70 one-buffer messages (sent together, more than one
+   * sendmmsg's worth) with a two-buffer one in the middle; all 71 arrive,
+   * the last one last. */
+  {
+    static char text[71][16];
+    GoniceOutputVector vecs[71], two[2] = {{"batch ", 6}, {"middle", 6}};
+    GoniceOutputMessage batch[71];
+    for (int i = 0; i < 71; i++) {
+      snprintf(text[i], sizeof text[i], "batch %02d", i);
+      vecs[i].buffer = text[i];
+      vecs[i].size = strlen(text[i]);
+      batch[i].buffers = &vecs[i];
+      batch[i].n_buffers = 1;
+    }
+    batch[35].buffers = two;
+    batch[35].n_buffers = 2;
+    CHECK(gonice_agent_send_messages_nonblocking(b.agent, (unsigned)b.sid, 1, batch, 71) == 71);
+    wait_for(peers, 2, batch_received, "a batch of 71 datagrams");
+    pthread_mutex_lock(&a.mu);
+    CHECK(strcmp(a.data[1], "batch 70") == 0);
+    pthread_mutex_unlock(&a.mu);
+  }
 
   CHECK(gonice_agent_remove_stream(a.agent, (unsigned)a.sid) == 0);
   CHECK(gonice_agent_remove_stream(b.agent, (unsigned)b.sid) == 0);

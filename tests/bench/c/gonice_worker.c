@@ -377,6 +377,10 @@ static void test_connect(int runs) {
     free(samples);
 }
 
+/* burst: --burst N sends N datagrams per call with
+ * gonice_agent_send_messages_nonblocking (default 1: gonice_agent_send). */
+static int burst = 1;
+
 static void test_throughput(int size, double seconds, double warmup) {
     if (size < 1 || size > GONICE_MAX_DATAGRAM) NB_DIE("--size must be 1..%d", GONICE_MAX_DATAGRAM);
     Pair p;
@@ -390,12 +394,26 @@ static void test_throughput(int size, double seconds, double warmup) {
     int64_t warm_end = start + (int64_t)(warmup * 1e9);
     int64_t end = warm_end + (int64_t)(seconds * 1e9);
     int warm = 1;
+    if (burst < 1 || burst > 64) NB_DIE("--burst must be 1..64");
+    GoniceOutputVector vec = {buf, (size_t)size};
+    GoniceOutputMessage msgs[64];
+    for (int j = 0; j < 64; j++) {
+        msgs[j].buffers = &vec;
+        msgs[j].n_buffers = 1;
+    }
+    unsigned long clock_mask = burst > 1 ? 7 : 255;
     for (unsigned long i = 0;; i++) {
-        if (gonice_agent_send(p.a.agent, p.a.sid, 1, (unsigned int)size, buf) < 0)
+        if (burst > 1) {
+            int k = gonice_agent_send_messages_nonblocking(p.a.agent, p.a.sid, 1, msgs, (unsigned)burst);
+            if (k < 0)
+                send_errors++;
+            else
+                tx += k;
+        } else if (gonice_agent_send(p.a.agent, p.a.sid, 1, (unsigned int)size, buf) < 0)
             send_errors++;
         else
             tx++;
-        if ((i & 255) != 0) continue;
+        if ((i & clock_mask) != 0) continue;
         int64_t now = nb_now_ns();
         if (warm && now >= warm_end) {
             warm = 0;
@@ -495,6 +513,7 @@ int main(int argc, char **argv) {
         g_dispatch = 1;
     else
         NB_DIE("unknown --mode %s (thread or dispatch)", mode);
+    burst = (int)nb_optf(argc, argv, "--burst", 1);
     const char *nom = nb_opt(argc, argv, "--nomination", "regular");
     if (strcmp(nom, "regular") == 0)
         g_nomination = GONICE_NOMINATION_MODE_REGULAR;

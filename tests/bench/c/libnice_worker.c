@@ -342,6 +342,10 @@ static void sleep_until(int64_t t) {
     if (d > 0) nb_sleep_s((double)d / 1e9);
 }
 
+/* burst: --burst N sends N datagrams per call with
+ * nice_agent_send_messages_nonblocking (default 1: nice_agent_send). */
+static int burst = 1;
+
 static int test_throughput(int size, double seconds, double warmup, bool regular) {
     if (size < 1 || size > MAX_SIZE) NB_DIE("--size must be 1..%d", MAX_SIZE);
     if (seconds <= 0 || warmup < 0) NB_DIE("--seconds must be > 0 and --warmup >= 0");
@@ -364,6 +368,10 @@ static int test_throughput(int size, double seconds, double warmup, bool regular
     long long rcvbuf[2] = {0, 0};
     uint64_t sent = 0, failed = 0;
     int m = 0;
+    GOutputVector vec = {buf, (gsize)size};
+    NiceOutputMessage msgs[64];
+    for (int j = 0; j < 64; j++) msgs[j] = (NiceOutputMessage){&vec, 1};
+    if (burst < 1 || burst > 64) NB_DIE("--burst must be 1..64");
     for (uint64_t i = 0;; i++) {
         if (i % CLOCK_EVERY == 0) {
             int64_t now = nb_now_ns();
@@ -377,7 +385,14 @@ static int test_throughput(int size, double seconds, double warmup, bool regular
             }
             if (m == 2) break;
         }
-        if (nice_agent_send(p.a.agent, p.a.stream, 1, (guint)size, buf) < 0)
+        if (burst > 1) {
+            gint k = nice_agent_send_messages_nonblocking(p.a.agent, p.a.stream, 1, msgs, (guint)burst,
+                                                          NULL, NULL);
+            if (k < 0)
+                failed++;
+            else
+                sent += (uint64_t)k;
+        } else if (nice_agent_send(p.a.agent, p.a.stream, 1, (guint)size, buf) < 0)
             failed++;
         else
             sent++;
@@ -492,6 +507,7 @@ int main(int argc, char **argv) {
         return 2;
     }
 
+    burst = (int)nb_optf(argc, argv, "--burst", 1);
     const char *cons = nb_opt(argc, argv, "--consent", "off");
     if (strcmp(cons, "on") == 0)
         consent = true;
