@@ -45,13 +45,22 @@ func udpConn(t *testing.T, addr string) *net.UDPConn {
 }
 
 // checkNoReaders fails t if a session's reading goroutine is still
-// running: with *net.UDPConn, every call must stop its own.
+// running: with *net.UDPConn, every call must stop its own. A reader has
+// stopped when the call returns, but its goroutine may take a moment to
+// leave the stack dumps (it is past close(done), on its way out), so a
+// few dumps are taken before failing.
 func checkNoReaders(t *testing.T) {
 	t.Helper()
 	buf := make([]byte, 1<<20)
-	n := runtime.Stack(buf, true)
-	if bytes.Contains(buf[:n], []byte("natdisco.(*session).read")) {
-		t.Fatalf("a reading goroutine outlived its call:\n%s", buf[:n])
+	for try := 0; ; try++ {
+		n := runtime.Stack(buf, true)
+		if !bytes.Contains(buf[:n], []byte("natdisco.(*session).read")) {
+			return
+		}
+		if try == 50 {
+			t.Fatalf("a reading goroutine outlived its call:\n%s", buf[:n])
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
