@@ -64,8 +64,8 @@ type Agent struct {
 	nextCheck      time.Time // Ta pacing: no new check before this
 	rr             int       // round robin over streams for triggered checks
 	stunServer     netip.AddrPort
-	msg            *stun.Message // scratch for decoding
-	out            *stun.Message // scratch for encoding
+	msg            *stun.Message // scratch for decoding, while the loop runs (borrowScratch)
+	out            *stun.Message // scratch for encoding, likewise
 }
 
 // compKey identifies a component in the data path's registry.
@@ -113,10 +113,7 @@ func newAgent(cfg Config, stunServer netip.AddrPort) *Agent {
 		loopDone:    make(chan struct{}),
 		closed:      make(chan struct{}),
 		controlling: cfg.Controlling,
-		txs:         map[[stun.TransactionIDSize]byte]*transaction{},
 		stunServer:  stunServer,
-		msg:         new(stun.Message),
-		out:         new(stun.Message),
 	}
 	var tb [8]byte
 	_, _ = rand.Read(tb[:])

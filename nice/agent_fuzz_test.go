@@ -39,6 +39,7 @@ func (c *discardConn) Close() error                                             
 // and a remote candidate, its checks started: the state a packet meets.
 func fuzzState(now time.Time) (*Agent, *socket) {
 	a := newAgent(Config{Controlling: true, Net: &discardNet{}}.withDefaults(), netip.AddrPort{})
+	a.borrowScratch() // as runLoop does: the state functions run on the loop
 	s := &stream{id: 1, ufrag: "agnt", pwd: "agentpasswordagentpassw"}
 	s.comps = []*component{newComponent(s, 1), newComponent(s, 2)}
 	a.streams = []*stream{s}

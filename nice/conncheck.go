@@ -103,6 +103,9 @@ type transaction struct {
 func (a *Agent) newTransaction(kind txKind, s *stream, c *component, sk *socket, dest netip.AddrPort) *transaction {
 	tx := &transaction{kind: kind, stream: s, comp: c, sock: sk, dest: dest, gen: s.gen, rto: a.cfg.STUNInitialTimeout}
 	tx.id = stun.NewTransactionID()
+	if a.txs == nil {
+		a.txs = map[[stun.TransactionIDSize]byte]*transaction{}
+	}
 	a.txs[tx.id] = tx
 	return tx
 }

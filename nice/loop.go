@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/pion/stun"
 )
 
 // The agent's concurrency model (DESIGN.md "Inside the agent"):
@@ -152,6 +154,9 @@ func (a *Agent) next() (w work, timer, quit, idle bool) {
 		q.timerDue = false
 		return w, true, false, false
 	}
+	// Idle: give the scratch back while this goroutine still is the loop;
+	// once running is false another goroutine may claim it.
+	a.returnScratch()
 	q.running = false
 	if cap(q.q) > 0 {
 		q.q = nil
@@ -169,19 +174,22 @@ const inlineBudget = 64
 // goroutine after inlineBudget items. The caller must have claimed the loop
 // (post, claimLocked).
 func (a *Agent) runLoop() {
+	a.borrowScratch()
 	for n := 0; ; n++ {
 		if n == inlineBudget {
+			a.returnScratch()
 			go a.runLoop() // still claimed: the loop moves to a goroutine of its own
 			return
 		}
 		w, timer, quit, idle := a.next()
 		if idle {
-			return
+			return // next gave the scratch back before it released the loop
 		}
 		now := time.Now()
 		switch {
 		case quit:
 			a.shutdown()
+			a.returnScratch()
 			close(a.loopDone)
 			return
 		case timer:
@@ -196,12 +204,40 @@ func (a *Agent) runLoop() {
 	}
 }
 
+// scratchPool holds the STUN messages the loop decodes into and encodes
+// with: an agent borrows two while its loop runs, so idle agents hold none.
+var scratchPool = sync.Pool{New: func() any { return new(stun.Message) }}
+
+// borrowScratch gives the loop its scratch messages. Called on the loop.
+func (a *Agent) borrowScratch() {
+	if a.msg == nil {
+		a.msg = scratchPool.Get().(*stun.Message)
+		a.out = scratchPool.Get().(*stun.Message)
+	}
+}
+
+// returnScratch gives them back when the loop goes idle. Nothing keeps a
+// reference into them from one event to the next (they were always reused
+// between events). Called on the loop.
+func (a *Agent) returnScratch() {
+	if a.msg != nil {
+		a.msg.Reset()
+		a.out.Reset()
+		scratchPool.Put(a.msg)
+		scratchPool.Put(a.out)
+		a.msg, a.out = nil, nil
+	}
+}
+
 // afterEvent runs after every loop event: sends what pacing allows, re-arms
 // the timer and wakes the dispatcher. Called on the loop.
 func (a *Agent) afterEvent(now time.Time) {
 	a.pace(now)
 	a.rearm(now)
 	a.flushEvents()
+	if a.txs != nil && len(a.txs) == 0 {
+		a.txs = nil // Go maps never shrink: an idle agent keeps none
+	}
 }
 
 // rearm sets the timer to the earliest deadline. Called on the loop.
