@@ -58,29 +58,17 @@ var batchPool = sync.Pool{New: func() any {
 // err says why the next one was not. Errors are Send's. Through a TURN
 // relay the datagrams are sent one at a time.
 func (a *Agent) SendMessages(streamID, componentID int, msgs [][]byte) (int, error) {
-	c, err := a.lookup(streamID, componentID)
+	path, err := a.sendPath(streamID, componentID)
 	if err != nil {
 		return 0, err
-	}
-	path := c.path.Load()
-	if path == nil {
-		if c.lost.Load() {
-			return 0, ErrConsentLost
-		}
-		return 0, ErrNotReady
 	}
 	var bw batchWriter
 	if path.sock != nil {
 		bw = path.sock.batchWriter()
 	}
-	if bw == nil {
+	if bw == nil { // a relay, or a socket without batch I/O
 		for i, p := range msgs {
-			if path.relay != nil {
-				_, err = path.relay.WriteTo(p, path.raddr)
-			} else {
-				_, err = path.conn.WriteToUDPAddrPort(p, path.remote)
-			}
-			if err != nil {
+			if _, err := path.write(p); err != nil {
 				return i, err
 			}
 		}

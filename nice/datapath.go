@@ -166,17 +166,32 @@ func (c *component) deliver(from netip.AddrPort, p []byte) {
 // goroutine. It needs a selected pair (CONNECTED or READY) and returns
 // ErrNotReady before, ErrConsentLost after consent was lost.
 func (a *Agent) Send(streamID, componentID int, p []byte) (int, error) {
-	c, err := a.lookup(streamID, componentID)
+	path, err := a.sendPath(streamID, componentID)
 	if err != nil {
 		return 0, err
+	}
+	return path.write(p)
+}
+
+// sendPath returns what Send needs of a component's selected pair, or
+// Send's error when it has none.
+func (a *Agent) sendPath(streamID, componentID int) (*sendPath, error) {
+	c, err := a.lookup(streamID, componentID)
+	if err != nil {
+		return nil, err
 	}
 	path := c.path.Load()
 	if path == nil {
 		if c.lost.Load() {
-			return 0, ErrConsentLost
+			return nil, ErrConsentLost
 		}
-		return 0, ErrNotReady
+		return nil, ErrNotReady
 	}
+	return path, nil
+}
+
+// write sends one datagram on the path, through its relay if it has one.
+func (path *sendPath) write(p []byte) (int, error) {
 	if path.relay != nil {
 		return path.relay.WriteTo(p, path.raddr)
 	}
