@@ -12,6 +12,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -190,4 +191,75 @@ func parseOptions(args []string) options {
 	fs.IntVar(&o.burst, "burst", 1, "throughput (gonice): datagrams per SendMessages call; 1 uses Send")
 	_ = fs.Parse(args)
 	return o
+}
+
+// later returns the later of two instants.
+func later(x, y time.Time) time.Time {
+	if y.After(x) {
+		return y
+	}
+	return x
+}
+
+// connectSamples is the connect test: runs connections, each returning
+// when checks started and when both sides were READY.
+func connectSamples(runs int, connect func() (t0, ready time.Time, err error)) {
+	var samples []float64
+	for range runs {
+		t0, ready, err := connect()
+		if err != nil {
+			fatalf("connect: %v", err)
+		}
+		samples = append(samples, float64(ready.Sub(t0).Nanoseconds())/1e6)
+	}
+	emit(map[string]any{"samples_ms": samples})
+}
+
+// idleMeasure is the common part of the idle test (tests/bench/README.md):
+// it connects n pairs, 20 at a time (connect returns a pair and when both
+// its sides were READY), reads memory, fds, threads and goroutines against
+// base, and the process CPU over the window. The caller adds still_ready
+// (and anything else) to the result and closes the pairs.
+func idleMeasure[P any](o options, n int, base snapshot, connect func() (P, time.Time, error)) ([]P, map[string]any) {
+	all := make([]P, n)
+	var lastReady time.Time
+	var mu sync.Mutex
+	const batch = 20
+	for i := 0; i < n; i += batch {
+		var wg sync.WaitGroup
+		errs := make(chan error, batch)
+		for j := i; j < min(i+batch, n); j++ {
+			wg.Go(func() {
+				p, ready, err := connect()
+				if err != nil {
+					errs <- err
+					return
+				}
+				all[j] = p
+				mu.Lock()
+				lastReady = later(lastReady, ready)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		close(errs)
+		if err := <-errs; err != nil {
+			fatalf("connecting pair: %v", err)
+		}
+	}
+	time.Sleep(time.Until(lastReady.Add(secs(o.memAt))))
+	s := takeSnapshot()
+	writeProfiles()
+	time.Sleep(time.Until(lastReady.Add(secs(o.cpuFrom))))
+	stop := startCPUProfile()
+	c0, w0 := cpuUS(), time.Now()
+	time.Sleep(time.Until(lastReady.Add(secs(o.cpuTo))))
+	c1, w1 := cpuUS(), time.Now()
+	stop()
+	return all, map[string]any{
+		"pairs": n, "rss_kb": s.rss - base.rss, "heap_kb": s.heap - base.heap,
+		"fds": s.fds - base.fds, "threads": s.threads - base.threads,
+		"goroutines": s.gorouts - base.gorouts,
+		"cpu_us":     c1 - c0, "cpu_seconds": w1.Sub(w0).Seconds(),
+	}
 }

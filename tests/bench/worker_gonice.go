@@ -150,20 +150,14 @@ func goniceWorker(test string, o options) {
 	}
 	switch test {
 	case "connect":
-		var samples []float64
-		for range o.runs {
+		connectSamples(o.runs, func() (t0, ready time.Time, err error) {
 			p, t0, err := gnConnect(nominationMode(o.nomination))
 			if err != nil {
-				fatalf("connect: %v", err)
+				return t0, ready, err
 			}
-			last := p.readyA
-			if p.readyB.After(last) {
-				last = p.readyB
-			}
-			samples = append(samples, float64(last.Sub(t0).Nanoseconds())/1e6)
 			p.close()
-		}
-		emit(map[string]any{"samples_ms": samples})
+			return t0, later(p.readyA, p.readyB), nil
+		})
 	case "throughput":
 		p, _, err := gnConnect(nice.NominationRegular)
 		if err != nil {
@@ -256,51 +250,13 @@ func idleRun(o options, pairs int, scale bool) {
 	} else {
 		p.close()
 	}
-	base := takeSnapshot()
-	all := make([]*gnPair, pairs)
-	const batch = 20
-	var lastReady time.Time
-	for i := 0; i < pairs; i += batch {
-		var wg sync.WaitGroup
-		errs := make(chan error, batch)
-		for j := i; j < min(i+batch, pairs); j++ {
-			wg.Go(func() {
-				p, _, err := gnConnect(nice.NominationRegular)
-				if err != nil {
-					errs <- err
-					return
-				}
-				all[j] = p
-			})
+	all, res := idleMeasure(o, pairs, takeSnapshot(), func() (*gnPair, time.Time, error) {
+		p, _, err := gnConnect(nice.NominationRegular)
+		if err != nil {
+			return nil, time.Time{}, err
 		}
-		wg.Wait()
-		close(errs)
-		if err := <-errs; err != nil {
-			fatalf("connecting pair: %v", err)
-		}
-	}
-	for _, p := range all {
-		for _, t := range []time.Time{p.readyA, p.readyB} {
-			if t.After(lastReady) {
-				lastReady = t
-			}
-		}
-	}
-	time.Sleep(time.Until(lastReady.Add(secs(o.memAt))))
-	s := takeSnapshot()
-	writeProfiles()
-	time.Sleep(time.Until(lastReady.Add(secs(o.cpuFrom))))
-	stop := startCPUProfile()
-	c0, w0 := cpuUS(), time.Now()
-	time.Sleep(time.Until(lastReady.Add(secs(o.cpuTo))))
-	c1, w1 := cpuUS(), time.Now()
-	stop()
-	res := map[string]any{
-		"pairs": pairs, "rss_kb": s.rss - base.rss, "heap_kb": s.heap - base.heap,
-		"fds": s.fds - base.fds, "threads": s.threads - base.threads,
-		"goroutines": s.gorouts - base.gorouts,
-		"cpu_us":     c1 - c0, "cpu_seconds": w1.Sub(w0).Seconds(),
-	}
+		return p, later(p.readyA, p.readyB), nil
+	})
 	if scale {
 		res["consent"] = consentProbe(all, secs(o.probeFor))
 	}

@@ -148,20 +148,14 @@ func pnConnect() (p *pnPair, t0 time.Time, err error) {
 func pionWorker(test string, o options) {
 	switch test {
 	case "connect":
-		var samples []float64
-		for range o.runs {
+		connectSamples(o.runs, func() (t0, ready time.Time, err error) {
 			p, t0, err := pnConnect()
 			if err != nil {
-				fatalf("connect: %v", err)
+				return t0, ready, err
 			}
-			last := p.readyA
-			if p.readyB.After(last) {
-				last = p.readyB
-			}
-			samples = append(samples, float64(last.Sub(t0).Nanoseconds())/1e6)
 			p.close()
-		}
-		emit(map[string]any{"samples_ms": samples})
+			return t0, later(p.readyA, p.readyB), nil
+		})
 	case "throughput":
 		p, _, err := pnConnect()
 		if err != nil {
@@ -204,42 +198,13 @@ func pionIdle(o options) {
 		p.close()
 		time.Sleep(500 * time.Millisecond) // pion closes asynchronously
 	}
-	base := takeSnapshot()
-	all := make([]*pnPair, o.pairs)
-	const batch = 20
-	for i := 0; i < o.pairs; i += batch {
-		var wg sync.WaitGroup
-		errs := make(chan error, batch)
-		for j := i; j < min(i+batch, o.pairs); j++ {
-			wg.Go(func() {
-				p, _, err := pnConnect()
-				if err != nil {
-					errs <- err
-					return
-				}
-				all[j] = p
-			})
+	all, res := idleMeasure(o, o.pairs, takeSnapshot(), func() (*pnPair, time.Time, error) {
+		p, _, err := pnConnect()
+		if err != nil {
+			return nil, time.Time{}, err
 		}
-		wg.Wait()
-		close(errs)
-		if err := <-errs; err != nil {
-			fatalf("connecting pair: %v", err)
-		}
-	}
-	var lastReady time.Time
-	for _, p := range all {
-		for _, t := range []time.Time{p.readyA, p.readyB} {
-			if t.After(lastReady) {
-				lastReady = t
-			}
-		}
-	}
-	time.Sleep(time.Until(lastReady.Add(secs(o.memAt))))
-	s := takeSnapshot()
-	time.Sleep(time.Until(lastReady.Add(secs(o.cpuFrom))))
-	c0, w0 := cpuUS(), time.Now()
-	time.Sleep(time.Until(lastReady.Add(secs(o.cpuTo))))
-	c1, w1 := cpuUS(), time.Now()
+		return p, later(p.readyA, p.readyB), nil
+	})
 	// pion has no per-component state query on an agent; a pair whose
 	// connection failed would have closed its Conn. Count the pairs whose
 	// agents still report a selected pair.
@@ -251,12 +216,8 @@ func pionIdle(o options) {
 			}
 		}
 	}
-	emit(map[string]any{
-		"pairs": o.pairs, "rss_kb": s.rss - base.rss, "heap_kb": s.heap - base.heap,
-		"fds": s.fds - base.fds, "threads": s.threads - base.threads,
-		"goroutines": s.gorouts - base.gorouts,
-		"cpu_us":     c1 - c0, "cpu_seconds": w1.Sub(w0).Seconds(), "still_ready": ready,
-	})
+	res["still_ready"] = ready
+	emit(res)
 	for _, p := range all {
 		p.close()
 	}
