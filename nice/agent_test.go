@@ -370,28 +370,14 @@ func TestRecvAndConn(t *testing.T) {
 // several sendmmsg calls (more than one batch's worth), and before a pair
 // is selected SendMessages fails as Send does.
 func TestSendMessages(t *testing.T) {
-	a, ra, sa := newLoopbackAgent(t, nice.Config{Controlling: true}, 1)
-	b, rb, sb := newLoopbackAgent(t, nice.Config{}, 1)
-	for _, x := range []struct {
-		ag  *nice.Agent
-		sid int
-	}{{a, sa}, {b, sb}} {
-		if err := x.ag.GatherCandidates(x.sid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ra.waitGathered(t, sa)
-	rb.waitGathered(t, sb)
-	if n, err := a.SendMessages(sa, 1, [][]byte{[]byte("early")}); n != 0 || !errors.Is(err, nice.ErrNotReady) {
+	lone, _, sl := newLoopbackAgent(t, nice.Config{}, 1)
+	if n, err := lone.SendMessages(sl, 1, [][]byte{[]byte("early")}); n != 0 || !errors.Is(err, nice.ErrNotReady) {
 		t.Fatalf("SendMessages before READY = %d, %v; want 0, ErrNotReady", n, err)
 	}
-	if _, err := a.SendMessages(sa, 7, nil); !errors.Is(err, nice.ErrInvalidComponent) {
+	if _, err := lone.SendMessages(sl, 7, nil); !errors.Is(err, nice.ErrInvalidComponent) {
 		t.Fatalf("SendMessages to component 7 = %v, want ErrInvalidComponent", err)
 	}
-	exchange(t, a, b, sa, sb, 1)
-	exchange(t, b, a, sb, sa, 1)
-	ra.waitState(t, sa, 1, nice.ComponentStateReady, 10*time.Second)
-	rb.waitState(t, sb, 1, nice.ComponentStateReady, 10*time.Second)
+	a, b, sa, sb := connectedPair(t, 1, nice.Config{Controlling: true}, nice.Config{})
 
 	const count = 150 // three sendmmsg calls of at most 64
 	got := make(chan string, count)
