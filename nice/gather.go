@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+
+	"github.com/pion/stun"
 )
 
 // GatherCandidates opens the stream's sockets and starts gathering: host
@@ -289,4 +291,20 @@ func (a *Agent) finishGathering(s *stream) {
 			a.setState(c, ComponentStateConnecting)
 		}
 	}
+}
+
+// buildDiscovery encodes a Binding request for the STUN server.
+func (a *Agent) buildDiscovery(tx *transaction) error {
+	m := a.out
+	m.Reset()
+	setters := []stun.Setter{stun.BindingRequest, stun.NewTransactionIDSetter(tx.id)}
+	if a.cfg.Software != "" {
+		setters = append(setters, stun.NewSoftware(a.cfg.Software))
+	}
+	setters = append(setters, stun.Fingerprint)
+	if err := m.Build(setters...); err != nil {
+		return err
+	}
+	tx.raw = append(tx.raw[:0], m.Raw...)
+	return nil
 }

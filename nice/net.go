@@ -5,12 +5,13 @@ package nice
 import (
 	"context"
 	"errors"
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 	"net"
 	"net/netip"
 	"strings"
 	"syscall"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 )
 
 // Net opens the sockets an agent uses and lists the local addresses that

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+
+package nice
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/gonice/gonice/nice/internal/stunx"
+	"github.com/pion/stun"
+)
+
+// maxPeerReflexive bounds the local peer-reflexive candidates of a
+// component: one per distinct mapping a peer reports.
+const maxPeerReflexive = 16
+
+// localPrflx counts the component's local peer-reflexive candidates.
+func (c *component) localPrflx() int {
+	n := 0
+	for _, l := range c.local {
+		if l.c.Type == CandidateTypePeerReflexive {
+			n++
+		}
+	}
+	return n
+}
+
+// buildCheck encodes a connectivity check (RFC 8445 §7.2.2) for tx.
+func (a *Agent) buildCheck(tx *transaction) error {
+	s := tx.stream
+	m := a.out
+	m.Reset()
+	setters := []stun.Setter{
+		stun.BindingRequest, stun.NewTransactionIDSetter(tx.id),
+		stun.NewUsername(s.rufrag + ":" + s.ufrag),
+		stunx.Priority(tx.priority),
+	}
+	if tx.control {
+		setters = append(setters, stunx.ICEControlling(a.tieBreaker))
+	} else {
+		setters = append(setters, stunx.ICEControlled(a.tieBreaker))
+	}
+	if tx.nominate {
+		setters = append(setters, stunx.UseCandidate{})
+	}
+	if a.cfg.Software != "" {
+		setters = append(setters, stun.NewSoftware(a.cfg.Software))
+	}
+	setters = append(setters, stun.NewShortTermIntegrity(s.rpwd), stun.Fingerprint)
+	if err := m.Build(setters...); err != nil {
+		return err
+	}
+	tx.pwd = s.rpwd
+	tx.raw = append(tx.raw[:0], m.Raw...)
+	return nil
+}
+
+// sendCheck starts a connectivity check on p. Called on the loop.
+func (a *Agent) sendCheck(p *pair, now time.Time, nominate bool) {
+	c := p.comp
+	s := c.s
+	if p.tx != nil {
+		// A check is in flight: a new one replaces it (RFC 8445 §7.2.5.4).
+		delete(a.txs, p.tx.id)
+		p.tx = nil
+	}
+	tx := a.newTransaction(txCheck, s, c, p.local.sock, p.remote.Addr)
+	tx.pair = p
+	tx.nominate = nominate
+	tx.control = a.controlling
+	// PRIORITY: the priority a peer-reflexive candidate from this base
+	// would have (RFC 8445 §7.2.2).
+	tx.priority = p.local.sock.checkPriority(c.id)
+	if err := a.buildCheck(tx); err != nil {
+		a.log.Warn("nice: building check", "err", err)
+		delete(a.txs, tx.id)
+		return
+	}
+	p.tx = tx
+	if p.state != pairSucceeded {
+		p.state = pairInProgress
+	}
+	if nominate {
+		c.nominating = p
+	}
+	a.log.Debug("check", "stream", s.id, "component", c.id, "local", p.local.c.Addr, "remote", p.remote.Addr, "nominate", nominate)
+	a.sendTransaction(tx, now)
+}
+
+// onCheckResponse processes the response to a connectivity check
+// (RFC 8445 §7.2.5). Called on the loop.
+func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Message, now time.Time) {
+	p, c, s := tx.pair, tx.comp, tx.stream
+	if p.tx == tx {
+		p.tx = nil
+	}
+	if tx.gen != s.gen || s.comps[c.id-1] != c {
+		return
+	}
+	if tx.nominate && c.nominating == p {
+		c.nominating = nil
+	}
+	if m.Type.Class == stun.ClassErrorResponse {
+		var ec stun.ErrorCodeAttribute
+		if ec.GetFrom(m) == nil && ec.Code == stun.CodeRoleConflict {
+			// RFC 8445 §7.2.5.1: switch role and retry the pair.
+			if tx.control == a.controlling {
+				a.switchRole(!tx.control)
+			}
+			if p.state != pairSucceeded {
+				p.state = pairWaiting
+			}
+			if !p.triggered {
+				p.triggered = true
+				s.triggered = append(s.triggered, p)
+			}
+			return
+		}
+		a.log.Debug("check failed", "stream", s.id, "component", c.id, "remote", tx.dest, "code", ec.Code)
+		// RFC 8445 §7.2.5.2.4: an error other than 487 fails the pair,
+		// also one that had succeeded before (a peer that changed its
+		// credentials, or refuses us): it leaves the valid list, so that
+		// it is neither used nor nominated again.
+		a.failPair(p, now)
+		a.checkFailure(c, now)
+		return
+	}
+	// RFC 8445 §7.2.5.2.1: the response must come from where the request
+	// went, on the socket it left from.
+	if from != tx.dest {
+		p.state = pairFailed
+		a.checkFailure(c, now)
+		return
+	}
+	mapped := mappedAddress(m)
+	if !mapped.IsValid() {
+		p.state = pairFailed
+		a.checkFailure(c, now)
+		return
+	}
+	// The valid pair (§7.2.5.3.2): the local candidate whose address is the
+	// mapped address; a new peer-reflexive one if none is (§7.2.5.3.1).
+	l := c.findLocal(mapped, tx.sock)
+	if l == nil && c.localPrflx() >= maxPeerReflexive {
+		// Bound what a peer can make us allocate: use the base.
+		l = p.local
+	}
+	if l == nil {
+		cand := Candidate{
+			Type:        CandidateTypePeerReflexive,
+			Transport:   TransportUDP,
+			Addr:        mapped,
+			Base:        tx.sock.local,
+			Priority:    tx.priority,
+			Foundation:  a.foundation(CandidateTypePeerReflexive, tx.sock.local.Addr(), netip.AddrPort{}),
+			StreamID:    s.id,
+			ComponentID: c.id,
+		}
+		l = &localCandidate{c: cand, sock: tx.sock}
+		a.addLocalCandidate(c, l, now)
+	}
+	vp := p
+	if l != p.local {
+		vp = nil
+		for _, q := range s.checklist {
+			if q.local == l && q.remote == p.remote {
+				vp = q
+			}
+		}
+		if vp == nil && len(s.checklist) >= 2*a.cfg.MaxChecks {
+			vp = p
+		}
+		if vp == nil {
+			vp = &pair{comp: c, local: l, remote: p.remote, foundation: l.c.Foundation + ":" + p.remote.Foundation}
+			vp.computePriority(a.controlling)
+			s.insert(vp)
+		}
+		vp.state = pairSucceeded
+	}
+	p.state = pairSucceeded
+	p.validPair = vp
+	if !vp.valid {
+		vp.valid = true
+		if c.firstValid.IsZero() {
+			c.firstValid = now
+		}
+	}
+	// §7.2.5.3.3: unfreeze pairs of the same foundation.
+	for _, st := range a.streams {
+		for _, q := range st.checklist {
+			if q.state == pairFrozen && q.foundation == p.foundation {
+				q.state = pairWaiting
+			}
+		}
+	}
+	// §7.2.5.3.4: nomination.
+	if tx.nominate && tx.control {
+		vp.nominated = true
+	}
+	if !a.controlling && (p.useCandIn || vp.useCandIn) {
+		vp.nominated = true
+	}
+	a.log.Debug("check succeeded", "stream", s.id, "component", c.id, "local", vp.local.c.Addr, "remote", vp.remote.Addr, "nominated", vp.nominated)
+	a.updateSelection(c, now)
+}
+
+// failPair fails p and takes it, and the pairs whose checks produced it,
+// off the valid list; if data was sent on it, another valid pair is
+// selected, or none. Called on the loop.
+func (a *Agent) failPair(p *pair, now time.Time) {
+	c := p.comp
+	wasValid := p.valid
+	p.state, p.valid, p.nominated = pairFailed, false, false
+	for _, q := range c.s.checklist {
+		if q.validPair == p {
+			q.validPair = nil
+			q.state = pairFailed
+		}
+	}
+	if c.nominating == p {
+		c.nominating = nil
+	}
+	if !wasValid || c.selected != p {
+		return
+	}
+	c.selected = nil
+	c.path.Store(nil)
+	a.updateSelection(c, now)
+}

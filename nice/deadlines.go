@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+
+package nice
+
+import "time"
+
+// tickStream runs a stream's expired deadlines. Called on the loop.
+func (a *Agent) tickStream(s *stream, now time.Time) {
+	if !s.gatherDeadline.IsZero() && !now.Before(s.gatherDeadline) {
+		for id, tx := range a.txs {
+			if tx.kind == txDiscovery && tx.stream == s {
+				delete(a.txs, id)
+			}
+		}
+		s.pendingDiscoveries = 0
+		a.cancelRelays(s)
+		if !s.gatheringDone {
+			a.finishGathering(s)
+		}
+	}
+	for _, c := range s.comps {
+		if !c.failAt.IsZero() && !now.Before(c.failAt) {
+			c.failAt = time.Time{}
+			if c.selected == nil {
+				a.setState(c, ComponentStateFailed)
+			}
+		}
+		if c.selected != nil && c.state != ComponentStateFailed {
+			if c.state == ComponentStateConnected {
+				a.maybeNominate(c, now)
+			}
+			a.tickConsent(c, now)
+		}
+	}
+}
+
+// nextDeadline is the earliest time the loop must wake. Called on the loop.
+func (a *Agent) nextDeadline(now time.Time) time.Time {
+	var next time.Time
+	for _, tx := range a.txs {
+		next = earliest(next, tx.deadline)
+	}
+	if a.hasPendingChecks() {
+		next = earliest(next, a.nextCheck)
+	}
+	for _, s := range a.streams {
+		next = earliest(next, s.gatherDeadline)
+		for _, c := range s.comps {
+			next = earliest(next, c.failAt)
+			if c.selected != nil && c.state != ComponentStateFailed {
+				if c.state == ComponentStateConnected && a.controlling && c.nominating == nil && !c.firstValid.IsZero() {
+					next = earliest(next, c.firstValid.Add(a.cfg.NominationDelay))
+				}
+				next = earliest(next, c.nextKeepalive)
+				if !a.cfg.DisableConsentFreshness && !a.cfg.Lite {
+					next = earliest(next, c.consentExpiry)
+				}
+			}
+		}
+	}
+	if !next.IsZero() && next.Before(now) {
+		next = now
+	}
+	return next
+}
+
+// onTimer runs every expired deadline. Called on the loop.
+func (a *Agent) onTimer(now time.Time) {
+	a.timerAt = time.Time{}
+	a.expireTransactions(now)
+	for _, s := range a.streams {
+		a.tickStream(s, now)
+	}
+}
+
+// earliest returns the earlier of two deadlines, treating zero as none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+
+package nice
+
+import (
+	"net/netip"
+	"time"
+)
+
+// setRemoteCredentials stores the peer's credentials and runs the checks
+// that waited for them. Called on the loop.
+func (a *Agent) setRemoteCredentials(s *stream, ufrag, pwd string, now time.Time) {
+	s.rufrag, s.rpwd = ufrag, pwd
+	pend := s.pendingRequests
+	s.pendingRequests = nil
+	for _, r := range pend {
+		a.onAuthenticatedRequest(r.sock, r.from, r.priority, r.useCand, now)
+	}
+}
+
+// addRemoteCandidates adds candidates to a component and pairs them.
+// Called on the loop.
+func (a *Agent) addRemoteCandidates(c *component, cands []Candidate, now time.Time) int {
+	n := 0
+	for _, rc := range cands {
+		rc.StreamID, rc.ComponentID = c.s.id, c.id
+		rc.Addr = netip.AddrPortFrom(rc.Addr.Addr().Unmap().WithZone(""), rc.Addr.Port())
+		if old := c.findRemoteTarget(rc); old != nil {
+			// RFC 8838 §11.4: a signalled candidate replaces a
+			// peer-reflexive one with the same address.
+			if old.Type == CandidateTypePeerReflexive && rc.Type != CandidateTypePeerReflexive {
+				old.Type, old.Foundation, old.Base = rc.Type, rc.Foundation, rc.Base
+				old.Priority = rc.Priority
+				a.recomputePriorities(c.s)
+				n++
+			}
+			continue
+		}
+		r := new(Candidate)
+		*r = rc
+		c.remote = append(c.remote, r)
+		n++
+		if r.Transport == TransportUDP {
+			for _, l := range c.local {
+				if a.pairable(l) {
+					a.addPair(c, l, r, now)
+				}
+			}
+		}
+	}
+	if n > 0 {
+		c.updatePeers()
+		c.failAt = time.Time{}
+		if c.state == ComponentStateDisconnected || c.state == ComponentStateGathering || c.state == ComponentStateFailed && !c.consentRevoked && c.selected == nil {
+			a.setState(c, ComponentStateConnecting)
+		}
+	}
+	return n
+}
+
+// findRemoteTarget returns the remote candidate with rc's transport and address.
+func (c *component) findRemoteTarget(rc Candidate) *Candidate {
+	for _, r := range c.remote {
+		if r.EqualTarget(rc) {
+			return r
+		}
+	}
+	return nil
+}

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+
+package nice
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// restartStream restarts ICE on s (RFC 8445 §9). Called on the loop.
+func (a *Agent) restartStream(s *stream, now time.Time) {
+	s.gen++
+	s.ufrag, s.pwd = randomICEString(4), randomICEString(22)
+	s.rufrag, s.rpwd = "", ""
+	s.checklist, s.triggered, s.pendingRequests = nil, nil, nil
+	s.peerGatheringDone = false
+	s.initialRequest = false
+	a.controlling = a.cfg.Controlling
+	for id, tx := range a.txs {
+		if tx.stream == s && tx.kind != txDiscovery {
+			delete(a.txs, id)
+		}
+	}
+	for _, c := range s.comps {
+		c.remote = nil
+		c.selected = nil
+		c.nominating = nil
+		c.firstValid = time.Time{}
+		c.failAt = time.Time{}
+		c.consentRevoked = false
+		c.consentTx = nil
+		c.consentExpiry = time.Time{}
+		c.nextKeepalive = time.Time{}
+		// Local peer-reflexive candidates belong to the old session.
+		c.local = slices.DeleteFunc(c.local, func(l *localCandidate) bool { return l.c.Type == CandidateTypePeerReflexive })
+		// Keep the old path's peer allowed until a new pair is selected,
+		// so data keeps flowing during the restart.
+		if p := c.path.Load(); p != nil {
+			m := map[netip.AddrPort]struct{}{p.remote: {}}
+			c.peers.Store(&m)
+		} else {
+			c.updatePeers()
+		}
+		c.lost.Store(false)
+		a.setState(c, ComponentStateGathering)
+	}
+}
+
+// Restart restarts ICE on every stream (RFC 8445 §9): see RestartStream.
+func (a *Agent) Restart() error {
+	return a.do(func(now time.Time) error {
+		for _, s := range a.streams {
+			a.restartStream(s, now)
+		}
+		return nil
+	})
+}
+
+// RestartStream restarts ICE on one stream, as nice_agent_restart_stream:
+// new local credentials, remote credentials and candidates cleared, checks
+// dropped, components back to GATHERING. Local candidates are kept, and
+// data keeps flowing on the previously selected pair until a new one is
+// selected. Set the new remote credentials after this call.
+func (a *Agent) RestartStream(streamID int) error {
+	return a.do(func(now time.Time) error {
+		s, err := a.stream(streamID)
+		if err != nil {
+			return err
+		}
+		a.restartStream(s, now)
+		return nil
+	})
+}

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+
+package nice
+
+import "time"
+
+// switchRole changes the role after a role conflict (RFC 8445 §7.3.1.1).
+// Called on the loop.
+func (a *Agent) switchRole(controlling bool) {
+	if a.controlling == controlling {
+		return
+	}
+	a.log.Debug("role conflict: switching role", "controlling", controlling)
+	a.controlling = controlling
+	for _, s := range a.streams {
+		a.recomputePriorities(s)
+	}
+}
+
+// Controlling reports the agent's current role, which role-conflict
+// resolution may have changed.
+func (a *Agent) Controlling() bool {
+	var v bool
+	_ = a.do(func(time.Time) error { v = a.controlling; return nil })
+	return v
+}
+
+// SetControlling sets the role (controlling-mode). Before checks start it
+// takes effect at once; while checks run it takes effect at the next restart,
+// as libnice.
+func (a *Agent) SetControlling(controlling bool) error {
+	return a.do(func(time.Time) error {
+		running := false
+		for _, s := range a.streams {
+			if len(s.checklist) > 0 {
+				running = true
+			}
+		}
+		if a.cfg.Lite {
+			controlling = false
+		}
+		if running {
+			a.cfg.Controlling = controlling
+			return nil
+		}
+		a.cfg.Controlling = controlling
+		a.controlling = controlling
+		return nil
+	})
+}
