@@ -12,7 +12,6 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,15 +32,10 @@ type Agent struct {
 
 	// The loop's queue (loop.go): what public methods, readers and the
 	// timer hand to the loop, which runs only while there is work.
-	work         workQueue
-	loopDone     chan struct{} // closed when the loop has shut down
-	closed       chan struct{} // closed when the first Close has finished
-	closing      atomic.Bool
-	dispatchWG   sync.WaitGroup // the dispatcher goroutine, while it runs
-	dispatcherID atomic.Uint64
-	readers      sync.WaitGroup
-	readerIDs    sync.Map       // goroutine ids of the readers
-	relayWG      sync.WaitGroup // TURN allocation goroutines and their releases
+	work     workQueue
+	loopDone chan struct{} // closed when the loop has shut down
+	closing  atomic.Bool
+	workers  workers // the agent's goroutines (goroutines.go)
 
 	events   eventQueue
 	handlers handlers
@@ -55,7 +49,8 @@ type Agent struct {
 	timerAt        time.Time
 	streams        []*stream // in creation order
 	nextStreamID   int
-	controlling    bool
+	controlling    bool // the current role (role conflicts change it)
+	role           bool // the configured role, taken again on restart (SetControlling)
 	tieBreaker     uint64
 	localAddrs     []netip.Addr
 	foundations    []foundation // a handful per agent: a slice is smaller than a map
@@ -111,13 +106,14 @@ func newAgent(cfg Config, stunServer netip.AddrPort) *Agent {
 		log:         cfg.Logger,
 		net:         cfg.Net,
 		loopDone:    make(chan struct{}),
-		closed:      make(chan struct{}),
 		controlling: cfg.Controlling,
+		role:        cfg.Controlling,
 		stunServer:  stunServer,
 	}
 	var tb [8]byte
 	_, _ = rand.Read(tb[:])
 	a.tieBreaker = binary.BigEndian.Uint64(tb[:])
+	a.workers.init()
 	empty := map[compKey]*component{}
 	a.comps.Store(&empty)
 	a.timer = time.AfterFunc(time.Hour, a.fireTimer)
@@ -165,36 +161,31 @@ func resolveServer(s string, defPort uint16) (netip.AddrPort, error) {
 // Close stops the agent: it releases its TURN allocations (waiting at
 // most Config.TURNReleaseTimeout for the servers' answers, as libnice's
 // nice_agent_close_async), closes every socket and returns when every
-// goroutine of the agent has exited. Signals queued before Close are still
-// delivered. Close is idempotent. Called from a signal handler or a receive
-// function, it returns without waiting for that function's own goroutine,
-// which exits when the function returns; called from a receive function,
-// it does not wait for the TURN releases either.
+// goroutine of the agent has exited, except one that is running a signal
+// handler or a receive function at that moment (Close may be called from
+// one): such a goroutine exits as soon as the function returns, and touches
+// nothing of the agent after. Done tells when it has. Signals queued before
+// Close are still delivered. Close is idempotent; every call waits as the
+// first does.
 func (a *Agent) Close() error {
-	me := goid()
-	onDispatcher := me == a.dispatcherID.Load()
-	_, onReader := a.readerIDs.Load(me)
 	if a.closing.CompareAndSwap(false, true) {
+		a.workers.closing.Store(true)
 		a.requestShutdown()
-		<-a.loopDone
-		if !onReader {
-			a.relayWG.Wait()
-			a.readers.Wait()
-		}
-		a.timer.Stop()
-		// The loop has ended, so no signal is queued any more: the
-		// dispatcher (if one runs) delivers what is left and exits.
-		if !onDispatcher && !onReader {
-			a.dispatchWG.Wait()
-		}
-		close(a.closed)
-		return nil
 	}
-	if !onDispatcher && !onReader {
-		<-a.closed
-		a.dispatchWG.Wait()
-	}
+	<-a.loopDone
+	// The loop has ended, so no signal is queued any more: the dispatcher
+	// (if one runs) delivers what is left and exits.
+	a.workers.wait()
+	a.timer.Stop()
 	return nil
+}
+
+// Done returns a channel that is closed once Close has been called and every
+// goroutine of the agent has exited, including those that were running a
+// signal handler or receive function when Close returned. Waiting on it from
+// such a function never ends.
+func (a *Agent) Done() <-chan struct{} {
+	return a.workers.done
 }
 
 // shutdown closes everything the loop owns. Called on the loop.

@@ -54,13 +54,8 @@ const maxDatagram = 65536
 // host socket that carries TURN allocations, what their servers send (but
 // Binding responses to the agent's own requests) goes to the allocations.
 // The reader runs until its socket is closed.
-func (a *Agent) readLoop(s *socket) {
-	defer a.readers.Done()
-	// Close, called from a receive function on this goroutine, must not
-	// wait for it.
-	id := goid()
-	a.readerIDs.Store(id, struct{}{})
-	defer a.readerIDs.Delete(id)
+func (a *Agent) readLoop(w *worker, s *socket) {
+	defer w.exit()
 	var (
 		raw = newRawReader(s.conn)
 		buf []byte // the portable reader's buffer
@@ -94,7 +89,7 @@ func (a *Agent) readLoop(s *socket) {
 			return
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		if turns := s.turn.Load(); turns != nil && a.toRelay(*turns, from, p) {
+		if turns := s.turn.Load(); turns != nil && a.toRelay(w, *turns, from, p) {
 			continue
 		}
 		if s.draining.Load() || a.cfg.ForceRelay && s.relay == nil {
@@ -102,13 +97,13 @@ func (a *Agent) readLoop(s *socket) {
 			// drops non-TURN packets).
 			continue
 		}
-		a.route(s, from, p)
+		a.route(w, s, from, p)
 	}
 }
 
 // route hands a datagram that arrived on s from from: STUN to the loop,
 // anything else to the component. Called on a reader goroutine.
-func (a *Agent) route(s *socket, from netip.AddrPort, p []byte) {
+func (a *Agent) route(w *worker, s *socket, from netip.AddrPort, p []byte) {
 	if stunx.IsSTUN(p) {
 		pk := getPacket(p)
 		pk.sock, pk.from = s, from
@@ -124,33 +119,35 @@ func (a *Agent) route(s *socket, from netip.AddrPort, p []byte) {
 		}
 		return
 	}
-	s.comp.deliver(from, p)
+	s.comp.deliver(w, from, p)
 }
 
 // toRelay hands p to the allocation whose server sent it, and reports
 // whether it did. Binding messages from a TURN server that is also the
 // STUN server stay with the agent.
-func (a *Agent) toRelay(turns []*relayAlloc, from netip.AddrPort, p []byte) bool {
+func (a *Agent) toRelay(w *worker, turns []*relayAlloc, from netip.AddrPort, p []byte) bool {
 	for _, ra := range turns {
 		if ra.srv.addr == from {
 			if stunx.IsSTUN(p) && isBindingMethod(p) {
 				return false
 			}
-			ra.handleInbound(p)
+			ra.handleInbound(w, p)
 			return true
 		}
 	}
 	return false
 }
 
-// deliver hands application data to the component's receiver. Data from an
-// address that is not a known remote candidate is dropped.
-func (c *component) deliver(from netip.AddrPort, p []byte) {
+// deliver hands application data to the component's receiver, on worker
+// w. Data from an address that is not a known remote candidate is dropped.
+func (c *component) deliver(w *worker, from netip.AddrPort, p []byte) {
 	if _, ok := (*c.peers.Load())[from]; !ok {
 		return
 	}
 	if h := c.recv.Load(); h != nil {
+		w.enterUser()
 		h.fn(c.s.id, c.id, p)
+		w.leaveUser()
 		return
 	}
 	pk := getPacket(p)

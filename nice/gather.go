@@ -65,8 +65,7 @@ func (a *Agent) GatherCandidates(streamID int) error {
 		}
 		for _, c := range s.comps {
 			for _, sk := range c.socks {
-				a.readers.Add(1)
-				go a.readLoop(sk) // one reader per socket, until the socket closes
+				go a.readLoop(a.workers.start(), sk) // the socket's reader, until the socket closes
 			}
 		}
 		// No server-reflexive discovery under force-relay (libnice).

@@ -3,9 +3,6 @@
 package nice
 
 import (
-	"bytes"
-	"runtime"
-	"strconv"
 	"sync"
 	"time"
 
@@ -286,16 +283,3 @@ const (
 	evInitialBindingRequest
 	evStreamsRemoved
 )
-
-// goid returns the current goroutine's id. It is used only by Close, to
-// know whether it runs inside a signal handler (on the dispatcher).
-func goid() uint64 {
-	var b [64]byte
-	n := runtime.Stack(b[:], false)
-	f := bytes.TrimPrefix(b[:n], []byte("goroutine "))
-	if i := bytes.IndexByte(f, ' '); i > 0 {
-		id, _ := strconv.ParseUint(string(f[:i]), 10, 64)
-		return id
-	}
-	return 0
-}

@@ -16,7 +16,7 @@ func (a *Agent) restartStream(s *stream, now time.Time) {
 	s.checklist, s.triggered, s.pendingRequests = nil, nil, nil
 	s.peerGatheringDone = false
 	s.initialRequest = false
-	a.controlling = a.cfg.Controlling
+	a.controlling = a.role
 	for id, tx := range a.txs {
 		if tx.stream == s && tx.kind != txDiscovery {
 			delete(a.txs, id)

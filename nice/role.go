@@ -2,7 +2,10 @@
 
 package nice
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // switchRole changes the role after a role conflict (RFC 8445 §7.3.1.1).
 // Called on the loop.
@@ -27,24 +30,16 @@ func (a *Agent) Controlling() bool {
 
 // SetControlling sets the role (controlling-mode). Before checks start it
 // takes effect at once; while checks run it takes effect at the next restart,
-// as libnice.
+// as libnice. An ICE-lite agent is always controlled.
 func (a *Agent) SetControlling(controlling bool) error {
 	return a.do(func(time.Time) error {
-		running := false
-		for _, s := range a.streams {
-			if len(s.checklist) > 0 {
-				running = true
-			}
-		}
 		if a.cfg.Lite {
 			controlling = false
 		}
-		if running {
-			a.cfg.Controlling = controlling
-			return nil
+		a.role = controlling
+		if !slices.ContainsFunc(a.streams, func(s *stream) bool { return len(s.checklist) > 0 }) {
+			a.controlling = controlling
 		}
-		a.cfg.Controlling = controlling
-		a.controlling = controlling
 		return nil
 	})
 }

@@ -58,8 +58,9 @@ func (a *Agent) flushEvents() {
 	q.mu.Lock()
 	if !q.running && len(q.q) > 0 {
 		q.running = true
-		a.dispatchWG.Add(1)
-		go a.dispatch()
+		// The dispatcher: delivers the queued signals in order and exits
+		// when none is left; the next flush starts another.
+		go a.dispatch(a.workers.start())
 	}
 	q.mu.Unlock()
 }
@@ -79,24 +80,24 @@ type handlers struct {
 
 // dispatch is the dispatcher goroutine: it delivers queued signals in order
 // and exits when none is left (flushEvents starts it again).
-func (a *Agent) dispatch() {
-	defer a.dispatchWG.Done()
-	a.dispatcherID.Store(goid())
+func (a *Agent) dispatch(w *worker) {
+	defer w.exit()
 	q := &a.events
 	var buf []event
 	for {
 		q.mu.Lock()
 		if len(q.q) == 0 {
-			a.dispatcherID.Store(0)
 			q.running = false
 			q.mu.Unlock()
 			return
 		}
 		buf = q.takeLocked(buf)
 		q.mu.Unlock()
+		w.enterUser()
 		for i := range buf {
 			a.deliver(&buf[i])
 		}
+		w.leaveUser()
 		clear(buf)
 	}
 }

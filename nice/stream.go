@@ -212,9 +212,10 @@ func (a *Agent) closeComponent(c *component) {
 	for _, sk := range socks {
 		sk.draining.Store(true)
 	}
-	a.relayWG.Add(1)
-	go func() {
-		defer a.relayWG.Done()
+	// Releases the allocations, then closes the host sockets; ends when
+	// every allocation has finished (at most TURNReleaseTimeout).
+	go func(w *worker) {
+		defer w.exit()
 		for _, ra := range relays {
 			ra.unblock()
 		}
@@ -222,7 +223,7 @@ func (a *Agent) closeComponent(c *component) {
 			<-ra.finished
 		}
 		closeSocks()
-	}()
+	}(a.workers.start())
 }
 
 // updatePeers publishes the set of remote addresses that may send data.

@@ -319,8 +319,7 @@ func (a *Agent) startRelay(c *component, index int, srv turnServer, sk *socket) 
 	}
 	c.relays = append(c.relays, ra)
 	c.s.pendingRelays++
-	a.relayWG.Add(1)
-	go ra.run()
+	go ra.run(a.workers.start()) // the allocation: allocate, serve, release; ends when released
 }
 
 // newTURNClient makes pion's client for ra; it writes through ra.conn and
@@ -344,9 +343,9 @@ func (a *Agent) newTURNClient(ra *relayAlloc) (*turn.Client, error) {
 
 // run is the allocation's goroutine: allocate, hand the result to the
 // loop, write what the loop sends, release.
-func (ra *relayAlloc) run() {
+func (ra *relayAlloc) run(w *worker) {
 	a := ra.a
-	defer a.relayWG.Done()
+	defer w.exit()
 	defer close(ra.finished)
 	relay, err := ra.allocate()
 	accepted := false
@@ -399,8 +398,7 @@ func (ra *relayAlloc) allocate() (net.PacketConn, error) {
 		ra.tcp = conn
 		ra.client.Store(cl)
 		ra.mu.Unlock()
-		a.relayWG.Add(1)
-		go ra.readStream(stream)
+		go ra.readStream(a.workers.start(), stream) // the connection's reader, until it closes
 	}
 	cl := ra.client.Load()
 	relay, err := cl.Allocate()
@@ -552,8 +550,7 @@ func (a *Agent) onRelayResult(ra *relayAlloc, relay net.PacketConn, err error, n
 		ComponentID: c.id,
 	}
 	a.addLocalCandidate(c, &localCandidate{c: cand, sock: sk}, now)
-	a.readers.Add(1)
-	go a.readLoop(sk)
+	go a.readLoop(a.workers.start(), sk) // the relay socket's reader, until the relay ends
 	return true
 }
 
@@ -761,13 +758,8 @@ func (ra *relayAlloc) takeStaleNonce() stun.Nonce {
 }
 
 // readStream reads the TCP or TLS connection to the server.
-func (ra *relayAlloc) readStream(sc *turn.STUNConn) {
-	defer ra.a.relayWG.Done()
-	// It may run receive functions (ChannelData): Close called from one
-	// must not wait for it.
-	id := goid()
-	ra.a.readerIDs.Store(id, struct{}{})
-	defer ra.a.readerIDs.Delete(id)
+func (ra *relayAlloc) readStream(w *worker, sc *turn.STUNConn) {
+	defer w.exit()
 	buf := make([]byte, maxDatagram)
 	for {
 		n, _, err := sc.ReadFrom(buf)
@@ -777,7 +769,7 @@ func (ra *relayAlloc) readStream(sc *turn.STUNConn) {
 			}
 			return
 		}
-		ra.handleInbound(buf[:n])
+		ra.handleInbound(w, buf[:n])
 	}
 }
 
@@ -799,8 +791,8 @@ func isBindingMethod(p []byte) bool {
 // needs (the mapped address, a refused password, the release's answer)
 // and hands the packet to pion's client. Called on the reader of the host
 // socket or of the TCP connection.
-func (ra *relayAlloc) handleInbound(p []byte) {
-	if len(p) >= 4 && p[0]&0xc0 == 0x40 && ra.channelData(p) {
+func (ra *relayAlloc) handleInbound(w *worker, p []byte) {
+	if len(p) >= 4 && p[0]&0xc0 == 0x40 && ra.channelData(w, p) {
 		return
 	}
 	if stunx.IsSTUN(p) {
@@ -821,7 +813,7 @@ type channelFinder interface {
 // channel as if it came from the peer on the relay socket: checks to the
 // loop, media to the component, without allocating (pion's client copies
 // twice). It reports whether it did; if not, pion's client handles p.
-func (ra *relayAlloc) channelData(p []byte) bool {
+func (ra *relayAlloc) channelData(w *worker, p []byte) bool {
 	sk := ra.chanSock.Load()
 	if sk == nil {
 		return false
@@ -843,7 +835,7 @@ func (ra *relayAlloc) channelData(p []byte) bool {
 	}
 	from := ua.AddrPort()
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-	ra.a.route(sk, from, p[4:4+n])
+	ra.a.route(w, sk, from, p[4:4+n])
 	return true
 }
 
