@@ -55,9 +55,8 @@ type Agent struct {
 	localAddrs     []netip.Addr
 	foundations    []foundation // a handful per agent: a slice is smaller than a map
 	nextFoundation int
-	txs            map[[stun.TransactionIDSize]byte]*transaction
-	nextCheck      time.Time // Ta pacing: no new check before this
-	rr             int       // round robin over streams for triggered checks
+	txs            txTable
+	pacer          pacer
 	stunServer     netip.AddrPort
 	msg            *stun.Message // scratch for decoding, while the loop runs (borrowScratch)
 	out            *stun.Message // scratch for encoding, likewise
@@ -197,7 +196,7 @@ func (a *Agent) shutdown() {
 	}
 	a.streams = nil
 	a.publishComponents()
-	clear(a.txs)
+	a.txs = txTable{}
 	a.flushEvents()
 }
 
@@ -304,12 +303,9 @@ func (a *Agent) RemoveStream(streamID int) error {
 		for _, c := range s.comps {
 			a.closeComponent(c)
 		}
-		for id, tx := range a.txs {
-			if tx.stream == s {
-				delete(a.txs, id)
-			}
-		}
+		a.txs.removeFunc(func(tx *transaction) bool { return tx.stream == s })
 		a.streams = slices.DeleteFunc(a.streams, func(x *stream) bool { return x == s })
+		a.pacer.wake()
 		a.publishComponents()
 		a.events.push(event{kind: evStreamsRemoved, ids: []int{streamID}})
 		return nil

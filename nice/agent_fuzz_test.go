@@ -103,7 +103,7 @@ func FuzzAgentPacket(f *testing.F) {
 			a.onTimer(now)
 			a.pace(now)
 			a.events.take(nil)
-			if n := len(a.streams[0].checklist); n > 2*a.cfg.MaxChecks+1 {
+			if n := len(a.streams[0].checks.pairs); n > 2*a.cfg.MaxChecks+1 {
 				t.Fatalf("checklist grew to %d pairs", n)
 			}
 			for _, c := range a.streams[0].comps {
@@ -128,7 +128,7 @@ func fuzzMessage(a *Agent, data []byte, kind byte, i int) []byte {
 		m.TransactionID = [stun.TransactionIDSize]byte{byte(i), 1}
 	case 2, 3:
 		found := false
-		for id, tx := range a.txs { // map order is random: take the smallest id
+		for id, tx := range a.txs.byID { // map order is random: take the smallest id
 			if tx.kind != txDiscovery && (!found || string(id[:]) < string(m.TransactionID[:])) {
 				m.TransactionID, found = id, true
 			}

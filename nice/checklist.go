@@ -10,11 +10,20 @@ import (
 // pairState is the state of a candidate pair (RFC 8445 §6.1.2.6).
 type pairState int
 
+const (
+	pairFrozen pairState = iota
+	pairWaiting
+	pairInProgress
+	pairSucceeded
+	pairFailed
+)
+
 var pairStateNames = [...]string{"frozen", "waiting", "in-progress", "succeeded", "failed"}
 
 func (s pairState) String() string { return pairStateNames[s] }
 
-// pair is a candidate pair of a checklist.
+// pair is a candidate pair of a checklist. Its state changes only through
+// checklist.setState, which keeps the checklist's counts.
 type pair struct {
 	comp        *component
 	local       *localCandidate
@@ -27,7 +36,7 @@ type pair struct {
 	useCandIn   bool // the peer sent USE-CANDIDATE for this pair (controlled)
 	tx          *transaction
 	validPair   *pair // the valid pair this check produced
-	triggered   bool  // queued in the triggered-check queue
+	triggered   bool  // queued in the triggered-check queue (checklist.trigger)
 	retriggered bool  // an In-Progress check was repeated for a peer's check
 }
 
@@ -40,50 +49,117 @@ func (p *pair) computePriority(controlling bool) {
 	}
 }
 
-// addPair forms the pair (l, r) if usable and new, and returns it.
-// Called on the loop.
-func (a *Agent) addPair(c *component, l *localCandidate, r *Candidate, now time.Time) *pair {
-	if l.c.Addr.Addr().Is4() != r.Addr.Addr().Is4() || r.Transport != TransportUDP || !r.Addr.Addr().IsValid() || r.Addr.Port() == 0 {
-		return nil
+// checklist is a stream's checklist (RFC 8445 §6.1.2): its pairs in
+// priority order, the triggered-check queue, and the counts the pacer reads
+// instead of scanning every pair after every event. Owned by the loop.
+type checklist struct {
+	pairs     []*pair // highest priority first
+	triggered []*pair // FIFO triggered-check queue (RFC 8445 §6.1.4.1)
+	// active counts, per foundation, the pairs of this checklist that are
+	// Waiting or In-Progress (the frozen-pair rule of §6.1.2.6 looks at
+	// every checklist: see Agent.foundationActive).
+	active map[string]int
+	// changed is set by every change that may give the pacer a check to
+	// send; the pacer clears it when it finds none (pacer.idle).
+	changed bool
+}
+
+// setState moves p to st, keeping the counts.
+func (cl *checklist) setState(p *pair, st pairState) {
+	if p.state == st {
+		return
 	}
-	s := c.s
-	for _, p := range s.checklist {
+	if isActive(p.state) {
+		if cl.active[p.foundation]--; cl.active[p.foundation] <= 0 {
+			delete(cl.active, p.foundation)
+		}
+	}
+	if isActive(st) {
+		if cl.active == nil {
+			cl.active = map[string]int{}
+		}
+		cl.active[p.foundation]++
+	}
+	p.state = st
+	cl.changed = true
+}
+
+// isActive reports whether a pair in state st holds its foundation
+// (Waiting or In-Progress).
+func isActive(st pairState) bool { return st == pairWaiting || st == pairInProgress }
+
+// find returns the pair (l, r), or nil.
+func (cl *checklist) find(l *localCandidate, r *Candidate) *pair {
+	for _, p := range cl.pairs {
 		if p.local == l && p.remote == r {
 			return p
 		}
 	}
-	p := &pair{comp: c, local: l, remote: r, foundation: l.c.Foundation + ":" + r.Foundation}
-	p.computePriority(a.controlling)
-	if ra := l.sock.relay; ra != nil {
-		ra.permit(r.Addr.Addr())
+	return nil
+}
+
+// insert adds p, in priority order, in state st.
+func (cl *checklist) insert(p *pair, st pairState) {
+	p.state = pairFailed // counted from nothing
+	i, _ := slices.BinarySearchFunc(cl.pairs, p, byPriority)
+	cl.pairs = slices.Insert(cl.pairs, i, p)
+	cl.setState(p, st)
+}
+
+// removeAt drops the i-th pair.
+func (cl *checklist) removeAt(i int) {
+	p := cl.pairs[i]
+	cl.setState(p, pairFailed)
+	cl.pairs = slices.Delete(cl.pairs, i, i+1)
+	cl.untrigger(func(x *pair) bool { return x == p })
+}
+
+// trigger queues p for a triggered check unless it is queued.
+func (cl *checklist) trigger(p *pair) {
+	if !p.triggered {
+		p.triggered = true
+		cl.triggered = append(cl.triggered, p)
+		cl.changed = true
 	}
-	// RFC 8445 §6.1.2.6: one pair per foundation starts Waiting, the others
-	// Frozen until a pair of their foundation succeeds.
-	p.state = pairWaiting
-	for _, o := range s.checklist {
-		if o.foundation == p.foundation && o.state != pairFailed {
-			p.state = pairFrozen
-			break
-		}
+}
+
+// popTriggered takes the oldest queued pair, or nil.
+func (cl *checklist) popTriggered() *pair {
+	if len(cl.triggered) == 0 {
+		return nil
 	}
-	s.insert(p)
-	// Bound the checklist (RFC 8445 §6.1.2.5): drop the lowest-priority
-	// pair that is not being checked.
-	if len(s.checklist) > a.cfg.MaxChecks {
-		for j := len(s.checklist) - 1; j >= 0; j-- {
-			q := s.checklist[j]
-			if q.state == pairFrozen || q.state == pairWaiting || q.state == pairFailed {
-				s.checklist = slices.Delete(s.checklist, j, j+1)
-				s.triggered = slices.DeleteFunc(s.triggered, func(x *pair) bool { return x == q })
-				if q == p {
-					return nil
-				}
-				break
-			}
-		}
+	p := cl.triggered[0]
+	cl.triggered[0] = nil
+	cl.triggered = cl.triggered[1:]
+	if len(cl.triggered) == 0 {
+		cl.triggered = nil
 	}
+	p.triggered = false
 	return p
 }
+
+// untrigger drops the queued pairs for which drop is true.
+func (cl *checklist) untrigger(drop func(*pair) bool) {
+	cl.triggered = slices.DeleteFunc(cl.triggered, func(p *pair) bool {
+		if drop(p) {
+			p.triggered = false
+			return true
+		}
+		return false
+	})
+}
+
+// resort recomputes every priority for the role and re-sorts (role change,
+// a candidate's priority updated).
+func (cl *checklist) resort(controlling bool) {
+	for _, p := range cl.pairs {
+		p.computePriority(controlling)
+	}
+	slices.SortStableFunc(cl.pairs, byPriority)
+}
+
+// reset empties the checklist (restart).
+func (cl *checklist) reset() { *cl = checklist{changed: true} }
 
 // byPriority orders pairs by priority, highest first.
 func byPriority(x, y *pair) int {
@@ -96,25 +172,41 @@ func byPriority(x, y *pair) int {
 	return 0
 }
 
-// insert adds p to the checklist in priority order. Called on the loop.
-func (s *stream) insert(p *pair) {
-	i, _ := slices.BinarySearchFunc(s.checklist, p, byPriority)
-	s.checklist = slices.Insert(s.checklist, i, p)
-}
-
-// recomputePriorities re-sorts every checklist of s (role change, updated
-// candidate priority). Called on the loop.
-func (a *Agent) recomputePriorities(s *stream) {
-	for _, p := range s.checklist {
-		p.computePriority(a.controlling)
+// addPair forms the pair (l, r) if usable and new, and returns it.
+// Called on the loop.
+func (a *Agent) addPair(c *component, l *localCandidate, r *Candidate, now time.Time) *pair {
+	if l.c.Addr.Addr().Is4() != r.Addr.Addr().Is4() || r.Transport != TransportUDP || !r.Addr.Addr().IsValid() || r.Addr.Port() == 0 {
+		return nil
 	}
-	slices.SortStableFunc(s.checklist, byPriority)
+	cl := &c.s.checks
+	if p := cl.find(l, r); p != nil {
+		return p
+	}
+	p := &pair{comp: c, local: l, remote: r, foundation: l.c.Foundation + ":" + r.Foundation}
+	p.computePriority(a.controlling)
+	if ra := l.sock.relay; ra != nil {
+		ra.permit(r.Addr.Addr())
+	}
+	// RFC 8445 §6.1.2.6: one pair per foundation starts Waiting, the others
+	// Frozen until a pair of their foundation succeeds.
+	st := pairWaiting
+	if slices.ContainsFunc(cl.pairs, func(o *pair) bool { return o.foundation == p.foundation && o.state != pairFailed }) {
+		st = pairFrozen
+	}
+	cl.insert(p, st)
+	// Bound the checklist (RFC 8445 §6.1.2.5): drop the lowest-priority
+	// pair that is not being checked.
+	if len(cl.pairs) > a.cfg.MaxChecks {
+		for j := len(cl.pairs) - 1; j >= 0; j-- {
+			q := cl.pairs[j]
+			if q.state == pairFrozen || q.state == pairWaiting || q.state == pairFailed {
+				cl.removeAt(j)
+				if q == p {
+					return nil
+				}
+				break
+			}
+		}
+	}
+	return p
 }
-
-const (
-	pairFrozen pairState = iota
-	pairWaiting
-	pairInProgress
-	pairSucceeded
-	pairFailed
-)

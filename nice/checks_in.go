@@ -159,7 +159,7 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 	if a.cfg.Lite {
 		// A lite agent does not check: a request proves the path, and
 		// USE-CANDIDATE selects it (RFC 8445 §7.3.1.5).
-		p.state = pairSucceeded
+		c.s.checks.setState(p, pairSucceeded)
 		p.valid = true
 		if useCand {
 			p.nominated = true
@@ -182,8 +182,8 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 		// us), and the peer's check shows that the path now works. Only
 		// once, and not for a nominating check, whose answer matters.
 		if tx := p.tx; tx != nil && tx.sends == 1 && !tx.nominate && !p.triggered && !p.retriggered {
-			p.triggered, p.retriggered = true, true
-			c.s.triggered = append(c.s.triggered, p)
+			p.retriggered = true
+			c.s.checks.trigger(p)
 		}
 	default:
 		if c.state == ComponentStateReady && !useCand {
@@ -191,11 +191,8 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 			// but the peer may still be checking: answering is enough.
 			return
 		}
-		p.state = pairWaiting
-		if !p.triggered {
-			p.triggered = true
-			c.s.triggered = append(c.s.triggered, p)
-		}
+		c.s.checks.setState(p, pairWaiting)
+		c.s.checks.trigger(p)
 	}
 }
 

@@ -61,7 +61,7 @@ func (a *Agent) sendCheck(p *pair, now time.Time, nominate bool) {
 	s := c.s
 	if p.tx != nil {
 		// A check is in flight: a new one replaces it (RFC 8445 §7.2.5.4).
-		delete(a.txs, p.tx.id)
+		a.txs.remove(p.tx)
 		p.tx = nil
 	}
 	tx := a.newTransaction(txCheck, s, c, p.local.sock, p.remote.Addr)
@@ -73,12 +73,12 @@ func (a *Agent) sendCheck(p *pair, now time.Time, nominate bool) {
 	tx.priority = p.local.sock.checkPriority(c.id)
 	if err := a.buildCheck(tx); err != nil {
 		a.log.Warn("nice: building check", "err", err)
-		delete(a.txs, tx.id)
+		a.txs.remove(tx)
 		return
 	}
 	p.tx = tx
 	if p.state != pairSucceeded {
-		p.state = pairInProgress
+		s.checks.setState(p, pairInProgress)
 	}
 	if nominate {
 		c.nominating = p
@@ -108,12 +108,9 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 				a.switchRole(!tx.control)
 			}
 			if p.state != pairSucceeded {
-				p.state = pairWaiting
+				s.checks.setState(p, pairWaiting)
 			}
-			if !p.triggered {
-				p.triggered = true
-				s.triggered = append(s.triggered, p)
-			}
+			s.checks.trigger(p)
 			return
 		}
 		a.log.Debug("check failed", "stream", s.id, "component", c.id, "remote", tx.dest, "code", ec.Code)
@@ -128,13 +125,13 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 	// RFC 8445 §7.2.5.2.1: the response must come from where the request
 	// went, on the socket it left from.
 	if from != tx.dest {
-		p.state = pairFailed
+		s.checks.setState(p, pairFailed)
 		a.checkFailure(c, now)
 		return
 	}
 	mapped := mappedAddress(m)
 	if !mapped.IsValid() {
-		p.state = pairFailed
+		s.checks.setState(p, pairFailed)
 		a.checkFailure(c, now)
 		return
 	}
@@ -162,22 +159,22 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 	vp := p
 	if l != p.local {
 		vp = nil
-		for _, q := range s.checklist {
+		for _, q := range s.checks.pairs {
 			if q.local == l && q.remote == p.remote {
 				vp = q
 			}
 		}
-		if vp == nil && len(s.checklist) >= 2*a.cfg.MaxChecks {
+		if vp == nil && len(s.checks.pairs) >= 2*a.cfg.MaxChecks {
 			vp = p
 		}
 		if vp == nil {
 			vp = &pair{comp: c, local: l, remote: p.remote, foundation: l.c.Foundation + ":" + p.remote.Foundation}
 			vp.computePriority(a.controlling)
-			s.insert(vp)
+			s.checks.insert(vp, pairSucceeded)
 		}
-		vp.state = pairSucceeded
+		s.checks.setState(vp, pairSucceeded)
 	}
-	p.state = pairSucceeded
+	s.checks.setState(p, pairSucceeded)
 	p.validPair = vp
 	if !vp.valid {
 		vp.valid = true
@@ -187,9 +184,9 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 	}
 	// §7.2.5.3.3: unfreeze pairs of the same foundation.
 	for _, st := range a.streams {
-		for _, q := range st.checklist {
+		for _, q := range st.checks.pairs {
 			if q.state == pairFrozen && q.foundation == p.foundation {
-				q.state = pairWaiting
+				st.checks.setState(q, pairWaiting)
 			}
 		}
 	}
@@ -210,11 +207,12 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 func (a *Agent) failPair(p *pair, now time.Time) {
 	c := p.comp
 	wasValid := p.valid
-	p.state, p.valid, p.nominated = pairFailed, false, false
-	for _, q := range c.s.checklist {
+	c.s.checks.setState(p, pairFailed)
+	p.valid, p.nominated = false, false
+	for _, q := range c.s.checks.pairs {
 		if q.validPair == p {
 			q.validPair = nil
-			q.state = pairFailed
+			c.s.checks.setState(q, pairFailed)
 		}
 	}
 	if c.nominating == p {

@@ -68,7 +68,7 @@ func (a *Agent) tickConsent(c *component, now time.Time) {
 		tx.control = a.controlling
 		tx.priority = p.local.sock.checkPriority(c.id)
 		if err := a.buildCheck(tx); err != nil {
-			delete(a.txs, tx.id)
+			a.txs.remove(tx)
 			return
 		}
 		c.consentTx = tx
@@ -126,12 +126,12 @@ func (a *Agent) loseConsent(c *component, now time.Time) {
 	c.nominating = nil
 	c.consentExpiry = time.Time{}
 	c.nextKeepalive = time.Time{}
-	for _, p := range c.s.checklist {
+	for _, p := range c.s.checks.pairs {
 		if p.comp == c {
 			p.valid = false
 			p.nominated = false
 			if p.state != pairSucceeded {
-				p.state = pairFailed
+				c.s.checks.setState(p, pairFailed)
 			}
 		}
 	}

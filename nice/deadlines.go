@@ -7,11 +7,7 @@ import "time"
 // tickStream runs a stream's expired deadlines. Called on the loop.
 func (a *Agent) tickStream(s *stream, now time.Time) {
 	if !s.gatherDeadline.IsZero() && !now.Before(s.gatherDeadline) {
-		for id, tx := range a.txs {
-			if tx.kind == txDiscovery && tx.stream == s {
-				delete(a.txs, id)
-			}
-		}
+		a.txs.removeFunc(func(tx *transaction) bool { return tx.kind == txDiscovery && tx.stream == s })
 		s.pendingDiscoveries = 0
 		a.cancelRelays(s)
 		if !s.gatheringDone {
@@ -37,11 +33,9 @@ func (a *Agent) tickStream(s *stream, now time.Time) {
 // nextDeadline is the earliest time the loop must wake. Called on the loop.
 func (a *Agent) nextDeadline(now time.Time) time.Time {
 	var next time.Time
-	for _, tx := range a.txs {
-		next = earliest(next, tx.deadline)
-	}
-	if a.hasPendingChecks() {
-		next = earliest(next, a.nextCheck)
+	next = earliest(next, a.txs.next())
+	if a.checksPending() {
+		next = earliest(next, a.pacer.next)
 	}
 	for _, s := range a.streams {
 		next = earliest(next, s.gatherDeadline)

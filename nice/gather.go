@@ -229,7 +229,7 @@ func (a *Agent) startDiscovery(s *stream, c *component, sk *socket, now time.Tim
 	tx := a.newTransaction(txDiscovery, s, c, sk, a.stunServer)
 	if err := a.buildDiscovery(tx); err != nil {
 		a.log.Warn("nice: building STUN request", "err", err)
-		delete(a.txs, tx.id)
+		a.txs.remove(tx)
 		return
 	}
 	s.pendingDiscoveries++

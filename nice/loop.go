@@ -232,9 +232,6 @@ func (a *Agent) afterEvent(now time.Time) {
 	a.pace(now)
 	a.rearm(now)
 	a.flushEvents()
-	if a.txs != nil && len(a.txs) == 0 {
-		a.txs = nil // Go maps never shrink: an idle agent keeps none
-	}
 }
 
 // rearm sets the timer to the earliest deadline. Called on the loop.

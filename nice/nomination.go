@@ -4,7 +4,6 @@ package nice
 
 import (
 	"net"
-	"slices"
 	"time"
 )
 
@@ -16,7 +15,7 @@ func (a *Agent) updateSelection(c *component, now time.Time) {
 		return
 	}
 	var best, bestNom *pair
-	for _, p := range c.s.checklist {
+	for _, p := range c.s.checks.pairs {
 		if p.comp != c || !p.valid {
 			continue
 		}
@@ -80,7 +79,7 @@ func (a *Agent) maybeNominate(c *component, now time.Time) {
 	}
 	var best *pair
 	pendingHigher := false
-	for _, p := range c.s.checklist {
+	for _, p := range c.s.checks.pairs {
 		if p.comp != c {
 			continue
 		}
@@ -91,7 +90,7 @@ func (a *Agent) maybeNominate(c *component, now time.Time) {
 	if best == nil || best.nominated {
 		return
 	}
-	for _, p := range c.s.checklist {
+	for _, p := range c.s.checks.pairs {
 		if p.comp == c && p.prio > best.prio && (p.state == pairWaiting || p.state == pairInProgress || p.state == pairFrozen) {
 			pendingHigher = true
 			break
@@ -107,18 +106,12 @@ func (a *Agent) maybeNominate(c *component, now time.Time) {
 // READY (RFC 8445 §8.1.2). Called on the loop.
 func (a *Agent) stopChecks(c *component) {
 	s := c.s
-	for _, p := range s.checklist {
+	for _, p := range s.checks.pairs {
 		if p.comp == c && (p.state == pairWaiting || p.state == pairFrozen) {
-			p.state = pairFailed
+			s.checks.setState(p, pairFailed)
 		}
 	}
-	s.triggered = slices.DeleteFunc(s.triggered, func(p *pair) bool {
-		if p.comp == c {
-			p.triggered = false
-			return true
-		}
-		return false
-	})
+	s.checks.untrigger(func(p *pair) bool { return p.comp == c })
 }
 
 // checkFailure moves a component to FAILED when every pair has failed and
@@ -128,7 +121,7 @@ func (a *Agent) checkFailure(c *component, now time.Time) {
 	if c.state == ComponentStateFailed || c.selected != nil || len(c.remote) == 0 {
 		return
 	}
-	for _, p := range c.s.checklist {
+	for _, p := range c.s.checks.pairs {
 		if p.comp == c && p.state != pairFailed {
 			return
 		}

@@ -4,24 +4,51 @@ package nice
 
 import "time"
 
+// pacer sends the agent's checks one at a time, Ta apart, over every
+// checklist (RFC 8445 §6.1.4.2). It looks for a pair to check only after
+// something changed that may give it one (checklist.changed), so an event
+// that changes no checklist costs no scan of the pairs. Owned by the loop.
+type pacer struct {
+	next time.Time // no new check before this
+	rr   int       // round robin over streams for triggered checks
+	idle bool      // the last look found nothing, and nothing changed since
+}
+
+// wake makes the pacer look again (a stream was removed: its foundations
+// no longer hold frozen pairs of other streams).
+func (pc *pacer) wake() { pc.idle = false }
+
 // checksPossible reports whether s can send checks.
 func (a *Agent) checksPossible(s *stream) bool {
 	return !a.cfg.Lite && s.rufrag != "" && s.rpwd != ""
+}
+
+// checksPending reports whether the pacer may have a check to send: it has
+// not looked since a checklist changed. O(streams). Called on the loop.
+func (a *Agent) checksPending() bool {
+	for _, s := range a.streams {
+		if s.checks.changed {
+			s.checks.changed = false
+			a.pacer.idle = false
+		}
+	}
+	return !a.pacer.idle
 }
 
 // pace sends the next check if Ta allows (RFC 8445 §6.1.4.2): the first
 // check goes out at once, later ones no sooner than Ta after the previous.
 // Called on the loop.
 func (a *Agent) pace(now time.Time) {
-	if now.Before(a.nextCheck) {
+	if now.Before(a.pacer.next) || !a.checksPending() {
 		return
 	}
 	p := a.nextPair()
 	if p == nil {
+		a.pacer.idle = true
 		return
 	}
 	a.sendCheck(p, now, a.controlling && a.cfg.Nomination == NominationAggressive)
-	a.nextCheck = now.Add(a.cfg.Ta)
+	a.pacer.next = now.Add(a.cfg.Ta)
 }
 
 // nextPair picks the pair to check next: a triggered check first, else the
@@ -30,16 +57,13 @@ func (a *Agent) pace(now time.Time) {
 func (a *Agent) nextPair() *pair {
 	n := len(a.streams)
 	for i := range n {
-		s := a.streams[(a.rr+i)%n]
+		s := a.streams[(a.pacer.rr+i)%n]
 		if !a.checksPossible(s) {
 			continue
 		}
-		for len(s.triggered) > 0 {
-			p := s.triggered[0]
-			s.triggered = s.triggered[1:]
-			p.triggered = false
+		for p := s.checks.popTriggered(); p != nil; p = s.checks.popTriggered() {
 			if p.state == pairWaiting || p.state == pairFrozen || p.state == pairInProgress && p.tx != nil && !p.tx.nominate {
-				a.rr = (a.rr + i + 1) % n
+				a.pacer.rr = (a.pacer.rr + i + 1) % n
 				return p
 			}
 		}
@@ -48,7 +72,7 @@ func (a *Agent) nextPair() *pair {
 		if !a.checksPossible(s) {
 			continue
 		}
-		for _, p := range s.checklist {
+		for _, p := range s.checks.pairs {
 			if p.state == pairWaiting && p.comp.state != ComponentStateReady {
 				return p
 			}
@@ -60,7 +84,7 @@ func (a *Agent) nextPair() *pair {
 		if !a.checksPossible(s) {
 			continue
 		}
-		for _, p := range s.checklist {
+		for _, p := range s.checks.pairs {
 			if p.state == pairFrozen && p.comp.state != ComponentStateReady && !a.foundationActive(p.foundation) {
 				return p
 			}
@@ -70,34 +94,11 @@ func (a *Agent) nextPair() *pair {
 }
 
 // foundationActive reports whether a pair of this foundation is Waiting or
-// In-Progress in any checklist. Called on the loop.
+// In-Progress in any checklist. O(streams). Called on the loop.
 func (a *Agent) foundationActive(f string) bool {
 	for _, s := range a.streams {
-		for _, p := range s.checklist {
-			if p.foundation == f && (p.state == pairWaiting || p.state == pairInProgress) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// hasPendingChecks reports whether pacing has work.
-func (a *Agent) hasPendingChecks() bool {
-	for _, s := range a.streams {
-		if !a.checksPossible(s) {
-			continue
-		}
-		if len(s.triggered) > 0 {
+		if s.checks.active[f] > 0 {
 			return true
-		}
-		for _, p := range s.checklist {
-			if p.comp.state == ComponentStateReady {
-				continue
-			}
-			if p.state == pairWaiting || p.state == pairFrozen && !a.foundationActive(p.foundation) {
-				return true
-			}
 		}
 	}
 	return false

@@ -11,6 +11,7 @@ import (
 // that waited for them. Called on the loop.
 func (a *Agent) setRemoteCredentials(s *stream, ufrag, pwd string, now time.Time) {
 	s.rufrag, s.rpwd = ufrag, pwd
+	s.checks.changed = true
 	pend := s.pendingRequests
 	s.pendingRequests = nil
 	for _, r := range pend {
@@ -31,7 +32,7 @@ func (a *Agent) addRemoteCandidates(c *component, cands []Candidate, now time.Ti
 			if old.Type == CandidateTypePeerReflexive && rc.Type != CandidateTypePeerReflexive {
 				old.Type, old.Foundation, old.Base = rc.Type, rc.Foundation, rc.Base
 				old.Priority = rc.Priority
-				a.recomputePriorities(c.s)
+				c.s.checks.resort(a.controlling)
 				n++
 			}
 			continue

@@ -13,15 +13,12 @@ func (a *Agent) restartStream(s *stream, now time.Time) {
 	s.gen++
 	s.ufrag, s.pwd = randomICEString(4), randomICEString(22)
 	s.rufrag, s.rpwd = "", ""
-	s.checklist, s.triggered, s.pendingRequests = nil, nil, nil
+	s.checks.reset()
+	s.pendingRequests = nil
 	s.peerGatheringDone = false
 	s.initialRequest = false
 	a.controlling = a.role
-	for id, tx := range a.txs {
-		if tx.stream == s && tx.kind != txDiscovery {
-			delete(a.txs, id)
-		}
-	}
+	a.txs.removeFunc(func(tx *transaction) bool { return tx.stream == s && tx.kind != txDiscovery })
 	for _, c := range s.comps {
 		c.remote = nil
 		c.selected = nil

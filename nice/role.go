@@ -16,7 +16,7 @@ func (a *Agent) switchRole(controlling bool) {
 	a.log.Debug("role conflict: switching role", "controlling", controlling)
 	a.controlling = controlling
 	for _, s := range a.streams {
-		a.recomputePriorities(s)
+		s.checks.resort(a.controlling)
 	}
 }
 
@@ -37,7 +37,7 @@ func (a *Agent) SetControlling(controlling bool) error {
 			controlling = false
 		}
 		a.role = controlling
-		if !slices.ContainsFunc(a.streams, func(s *stream) bool { return len(s.checklist) > 0 }) {
+		if !slices.ContainsFunc(a.streams, func(s *stream) bool { return len(s.checks.pairs) > 0 }) {
 			a.controlling = controlling
 		}
 		return nil

@@ -200,6 +200,7 @@ func (a *Agent) OnStreamsRemoved(fn func(streamIDs []int)) {
 // passing through the states in between, and signals every change.
 // Called on the loop.
 func (a *Agent) setState(c *component, next ComponentState) {
+	c.s.checks.changed = true // the pacer skips the pairs of a READY component
 	for c.state != next {
 		step := next
 		if !c.state.validTransition(next) {

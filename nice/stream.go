@@ -33,8 +33,7 @@ type stream struct {
 	peerGatheringDone bool
 	initialRequest    bool // initial-binding-request-received was signalled
 
-	checklist []*pair // sorted by priority, highest first
-	triggered []*pair // FIFO triggered-check queue (RFC 8445 §6.1.4.1)
+	checks checklist
 
 	// pendingRequests are checks received before the remote credentials
 	// were known; their triggered checks run once they are (libnice's

@@ -3,6 +3,7 @@
 package nice
 
 import (
+	"container/heap"
 	"net/netip"
 	"time"
 
@@ -25,7 +26,8 @@ type transaction struct {
 	gen      uint32
 	rto      time.Duration
 	sends    int
-	deadline time.Time
+	deadline time.Time // the next retransmission or the timeout
+	index    int       // in txTable.heap
 	pair     *pair
 	nominate bool
 	control  bool // the role the request claimed
@@ -37,10 +39,7 @@ type transaction struct {
 func (a *Agent) newTransaction(kind txKind, s *stream, c *component, sk *socket, dest netip.AddrPort) *transaction {
 	tx := &transaction{kind: kind, stream: s, comp: c, sock: sk, dest: dest, gen: s.gen, rto: a.cfg.STUNInitialTimeout}
 	tx.id = stun.NewTransactionID()
-	if a.txs == nil {
-		a.txs = map[[stun.TransactionIDSize]byte]*transaction{}
-	}
-	a.txs[tx.id] = tx
+	a.txs.add(tx)
 	return tx
 }
 
@@ -48,7 +47,7 @@ func (a *Agent) newTransaction(kind txKind, s *stream, c *component, sk *socket,
 // Called on the loop.
 func (a *Agent) sendTransaction(tx *transaction, now time.Time) {
 	tx.sends++
-	tx.deadline = now.Add(tx.rto)
+	a.txs.setDeadline(tx, now.Add(tx.rto))
 	if _, err := tx.sock.conn.WriteToUDPAddrPort(tx.raw, tx.dest); err != nil {
 		a.log.Debug("nice: send failed", "local", tx.sock.local, "remote", tx.dest, "err", err)
 	}
@@ -57,16 +56,17 @@ func (a *Agent) sendTransaction(tx *transaction, now time.Time) {
 // expireTransactions retransmits or fails transactions whose deadline
 // passed (RFC 5389 §7.2.1, with libnice's Rc and RTO). Called on the loop.
 func (a *Agent) expireTransactions(now time.Time) {
-	for id, tx := range a.txs {
-		if tx.deadline.After(now) {
-			continue
+	for {
+		tx := a.txs.expired(now)
+		if tx == nil {
+			return
 		}
 		if tx.sends <= a.cfg.STUNMaxRetransmissions {
 			tx.rto *= 2
 			a.sendTransaction(tx, now)
 			continue
 		}
-		delete(a.txs, id)
+		a.txs.remove(tx)
 		a.transactionFailed(tx, now)
 	}
 }
@@ -85,7 +85,7 @@ func (a *Agent) transactionFailed(tx *transaction, now time.Time) {
 			return
 		}
 		if p.state == pairInProgress {
-			p.state = pairFailed
+			tx.stream.checks.setState(p, pairFailed)
 		}
 		if tx.nominate && p.comp.nominating == p {
 			p.comp.nominating = nil
@@ -101,7 +101,7 @@ func (a *Agent) transactionFailed(tx *transaction, now time.Time) {
 
 // handleResponse matches a response to its transaction. Called on the loop.
 func (a *Agent) handleResponse(now time.Time, sk *socket, from netip.AddrPort, m *stun.Message) {
-	tx, ok := a.txs[m.TransactionID]
+	tx, ok := a.txs.byID[m.TransactionID]
 	if !ok || tx.sock != sk {
 		return
 	}
@@ -110,7 +110,7 @@ func (a *Agent) handleResponse(now time.Time, sk *socket, from netip.AddrPort, m
 		if from != tx.dest {
 			return
 		}
-		delete(a.txs, tx.id)
+		a.txs.remove(tx)
 		var mapped netip.AddrPort
 		if m.Type.Class == stun.ClassSuccessResponse {
 			mapped = mappedAddress(m)
@@ -120,7 +120,7 @@ func (a *Agent) handleResponse(now time.Time, sk *socket, from netip.AddrPort, m
 		if checkIntegrity(m, tx.pwd) != nil {
 			return // not from our peer: ignore, keep waiting (RFC 8445 §7.2.5.2)
 		}
-		delete(a.txs, tx.id)
+		a.txs.remove(tx)
 		if tx.kind == txConsent {
 			a.onConsentResponse(tx, from, m, now)
 			return
@@ -156,3 +156,93 @@ const (
 	txCheck                   // connectivity check
 	txConsent                 // consent freshness / keepalive request
 )
+
+// txTable holds the outstanding transactions: by id, for responses, and in a
+// min-heap by deadline, for the timer, so that neither scans them all.
+// Owned by the loop.
+type txTable struct {
+	byID map[[stun.TransactionIDSize]byte]*transaction
+	heap txHeap
+}
+
+func (t *txTable) add(tx *transaction) {
+	if t.byID == nil {
+		t.byID = map[[stun.TransactionIDSize]byte]*transaction{}
+	}
+	t.byID[tx.id] = tx
+	tx.index = -1
+}
+
+// remove forgets tx; removing it twice is harmless.
+func (t *txTable) remove(tx *transaction) {
+	if t.byID[tx.id] != tx {
+		return
+	}
+	delete(t.byID, tx.id)
+	if tx.index >= 0 {
+		heap.Remove(&t.heap, tx.index)
+	}
+	if len(t.byID) == 0 {
+		// Go maps never shrink: an idle agent keeps none.
+		t.byID, t.heap = nil, nil
+	}
+}
+
+// setDeadline sets when tx is next due.
+func (t *txTable) setDeadline(tx *transaction, d time.Time) {
+	tx.deadline = d
+	if tx.index < 0 {
+		heap.Push(&t.heap, tx)
+	} else {
+		heap.Fix(&t.heap, tx.index)
+	}
+}
+
+// next returns the earliest deadline, zero if none.
+func (t *txTable) next() time.Time {
+	if len(t.heap) == 0 {
+		return time.Time{}
+	}
+	return t.heap[0].deadline
+}
+
+// expired returns a transaction whose deadline is not after now, or nil.
+// It stays in the table.
+func (t *txTable) expired(now time.Time) *transaction {
+	if len(t.heap) == 0 || t.heap[0].deadline.After(now) {
+		return nil
+	}
+	return t.heap[0]
+}
+
+// removeFunc removes the transactions for which drop is true.
+func (t *txTable) removeFunc(drop func(*transaction) bool) {
+	for _, tx := range t.byID {
+		if drop(tx) {
+			t.remove(tx)
+		}
+	}
+}
+
+// txHeap orders transactions by deadline (container/heap).
+type txHeap []*transaction
+
+func (h txHeap) Len() int           { return len(h) }
+func (h txHeap) Less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+func (h txHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *txHeap) Push(x any) {
+	tx := x.(*transaction)
+	tx.index = len(*h)
+	*h = append(*h, tx)
+}
+func (h *txHeap) Pop() any {
+	old := *h
+	tx := old[len(old)-1]
+	old[len(old)-1] = nil
+	tx.index = -1
+	*h = old[:len(old)-1]
+	return tx
+}
