@@ -71,7 +71,7 @@ func (a *Agent) handleRequest(now time.Time, sk *socket, from netip.AddrPort, m 
 		a.sendError(sk, from, m, stun.CodeUnauthorized, s.pwd)
 		return
 	}
-	if c.consentRevoked {
+	if c.consent.revoked {
 		a.sendError(sk, from, m, stun.CodeForbidden, s.pwd)
 		return
 	}

@@ -10,14 +10,107 @@ import (
 	"github.com/pion/stun"
 )
 
+// consent keeps a component's selected pair alive and tracks whether the
+// peer still consents to receive (RFC 7675 consent freshness; with it off,
+// the keepalives of RFC 8445 §11). It does no I/O: tick says what is due at
+// now, and the agent sends it and reports back (sent, refreshed). Owned by
+// the loop; the zero value is stopped.
+type consent struct {
+	next    time.Time    // the next keepalive or consent request; zero when stopped
+	expiry  time.Time    // consent runs out unless refreshed; zero when not running
+	revoked bool         // local consent withdrawn (ConsentLost) until a restart
+	tx      *transaction // the consent request in flight
+	stats   ConsentStats
+}
+
+// consentAction is what consent.tick asks the agent to do.
+type consentAction int
+
+const (
+	consentNothing    consentAction = iota
+	consentExpired                  // consent ran out: fail the component
+	consentRequest                  // send a consent (or keepalive) Binding request
+	consentIndication               // send a keepalive Binding indication
+)
+
+// freshness reports whether cfg runs RFC 7675 consent freshness.
+func freshness(cfg *Config) bool { return !cfg.DisableConsentFreshness && !cfg.Lite }
+
+// start runs consent on a newly selected pair: an expiry ConsentTimeout
+// away (kept if the component stays READY, as a re-selection does not prove
+// consent), and the first request one interval away if none is scheduled.
+func (k *consent) start(now time.Time, cfg *Config, ready bool) {
+	if k.expiry.IsZero() || !ready {
+		k.expiry = now.Add(cfg.ConsentTimeout)
+	}
+	if k.next.IsZero() {
+		k.next = nextKeepaliveAt(now, cfg)
+	}
+}
+
+// stop ends consent (lost, or restart). The counters stay.
+func (k *consent) stop() {
+	k.next, k.expiry, k.tx = time.Time{}, time.Time{}, nil
+}
+
+// deadline is when tick must next run; zero if never.
+func (k *consent) deadline(cfg *Config) time.Time {
+	if freshness(cfg) {
+		return earliest(k.next, k.expiry)
+	}
+	return k.next
+}
+
+// tick says what is due at now, and schedules the next keepalive when one
+// is.
+func (k *consent) tick(now time.Time, cfg *Config) consentAction {
+	if freshness(cfg) && !k.expiry.IsZero() && !now.Before(k.expiry) {
+		return consentExpired
+	}
+	if k.next.IsZero() || now.Before(k.next) {
+		return consentNothing
+	}
+	k.next = nextKeepaliveAt(now, cfg)
+	if freshness(cfg) || cfg.KeepaliveConncheck && !cfg.Lite {
+		if k.tx != nil {
+			return consentNothing // the last request is still being retransmitted
+		}
+		return consentRequest
+	}
+	return consentIndication
+}
+
+// sent records a request that went out.
+func (k *consent) sent(tx *transaction, now time.Time) {
+	k.tx = tx
+	k.stats.RequestsSent++
+	k.stats.LastRequestSent = now
+}
+
+// refreshed records a success response: consent lasts ConsentTimeout more.
+func (k *consent) refreshed(now time.Time, cfg *Config) {
+	k.expiry = now.Add(cfg.ConsentTimeout)
+	k.stats.ResponsesReceived++
+	k.stats.LastResponse = now
+}
+
+// snapshot returns the counters, with the expiry when consent freshness runs.
+func (k *consent) snapshot(cfg *Config) ConsentStats {
+	st := k.stats
+	if freshness(cfg) {
+		st.Expiry = k.expiry
+	}
+	return st
+}
+
 // keepaliveInterval is the interval of keepalives or consent checks.
-func (a *Agent) keepaliveInterval() time.Duration {
-	if !a.cfg.DisableConsentFreshness {
+func keepaliveInterval(cfg *Config) time.Duration {
+	if !cfg.DisableConsentFreshness {
 		// RFC 7675 §5.1: uniformly 0.8–1.2 times the interval.
 		f := 0.8 + 0.4*rand.Float64()
-		return time.Duration(float64(a.cfg.ConsentInterval) * f)
+		return time.Duration(float64(cfg.ConsentInterval) * f)
 	}
-	return a.cfg.KeepaliveInterval
+	return cfg.KeepaliveInterval
 }
 
 // keepaliveSlack is the grid keepalive and consent deadlines are put on.
@@ -30,15 +123,15 @@ const keepaliveSlack = 200 * time.Millisecond
 // nextKeepaliveAt is when the next keepalive or consent check is due after
 // one sent at now: keepaliveInterval later, moved down onto the slack grid,
 // or up when moving down would make it shorter than RFC 7675 allows.
-func (a *Agent) nextKeepaliveAt(now time.Time) time.Time {
-	iv := a.keepaliveInterval()
+func nextKeepaliveAt(now time.Time, cfg *Config) time.Time {
+	iv := keepaliveInterval(cfg)
 	due := now.Add(iv)
 	// Truncate drops the monotonic reading: take only the remainder from
 	// it, so the deadline keeps now's monotonic clock.
 	iv -= due.Sub(due.Truncate(keepaliveSlack))
-	floor := a.cfg.KeepaliveInterval
-	if !a.cfg.DisableConsentFreshness {
-		floor = a.cfg.ConsentInterval * 4 / 5
+	floor := cfg.KeepaliveInterval
+	if !cfg.DisableConsentFreshness {
+		floor = cfg.ConsentInterval * 4 / 5
 	}
 	if iv < floor {
 		iv += keepaliveSlack
@@ -46,22 +139,18 @@ func (a *Agent) nextKeepaliveAt(now time.Time) time.Time {
 	return now.Add(iv)
 }
 
-// tickConsent sends keepalives and consent checks on the selected pair and
-// declares consent lost after ConsentTimeout (RFC 7675 §5.1). Called on the loop.
+// tickConsent runs a component's consent at now: keepalives and consent
+// checks on the selected pair, and the loss of consent after ConsentTimeout
+// (RFC 7675 §5.1). Called on the loop.
 func (a *Agent) tickConsent(c *component, now time.Time) {
-	consent := !a.cfg.DisableConsentFreshness && !a.cfg.Lite
-	if consent && !c.consentExpiry.IsZero() && !now.Before(c.consentExpiry) {
+	act := c.consent.tick(now, &a.cfg)
+	p := c.selected
+	switch act {
+	case consentExpired:
 		a.log.Debug("consent expired", "stream", c.s.id, "component", c.id)
 		a.loseConsent(c, now)
-		return
-	}
-	if c.nextKeepalive.IsZero() || now.Before(c.nextKeepalive) {
-		return
-	}
-	c.nextKeepalive = a.nextKeepaliveAt(now)
-	p := c.selected
-	if consent || a.cfg.KeepaliveConncheck && !a.cfg.Lite {
-		if c.consentTx != nil || !a.checksPossible(c.s) {
+	case consentRequest:
+		if !a.checksPossible(c.s) {
 			return
 		}
 		tx := a.newTransaction(txConsent, c.s, c, p.local.sock, p.remote.Addr)
@@ -71,20 +160,18 @@ func (a *Agent) tickConsent(c *component, now time.Time) {
 			a.txs.remove(tx)
 			return
 		}
-		c.consentTx = tx
 		a.sendTransaction(tx, now)
-		c.consent.RequestsSent++
-		c.consent.LastRequestSent = now
-		return
-	}
-	// A Binding indication (RFC 8445 §11).
-	m := a.out
-	m.Reset()
-	if err := m.Build(stun.TransactionID, stun.NewType(stun.MethodBinding, stun.ClassIndication), stun.Fingerprint); err != nil {
-		return
-	}
-	if _, err := p.local.sock.conn.WriteToUDPAddrPort(m.Raw, p.remote.Addr); err == nil {
-		c.consent.IndicationsSent++
+		c.consent.sent(tx, now)
+	case consentIndication:
+		// A Binding indication (RFC 8445 §11).
+		m := a.out
+		m.Reset()
+		if err := m.Build(stun.TransactionID, stun.NewType(stun.MethodBinding, stun.ClassIndication), stun.Fingerprint); err != nil {
+			return
+		}
+		if _, err := p.local.sock.conn.WriteToUDPAddrPort(m.Raw, p.remote.Addr); err == nil {
+			c.consent.stats.IndicationsSent++
+		}
 	}
 }
 
@@ -92,8 +179,8 @@ func (a *Agent) tickConsent(c *component, now time.Time) {
 // Called on the loop.
 func (a *Agent) onConsentResponse(tx *transaction, from netip.AddrPort, m *stun.Message, now time.Time) {
 	c := tx.comp
-	if c.consentTx == tx {
-		c.consentTx = nil
+	if c.consent.tx == tx {
+		c.consent.tx = nil
 	}
 	if tx.gen != tx.stream.gen || from != tx.dest {
 		return
@@ -112,9 +199,7 @@ func (a *Agent) onConsentResponse(tx *transaction, from netip.AddrPort, m *stun.
 		}
 		return
 	}
-	c.consentExpiry = now.Add(a.cfg.ConsentTimeout)
-	c.consent.ResponsesReceived++
-	c.consent.LastResponse = now
+	c.consent.refreshed(now, &a.cfg)
 }
 
 // loseConsent stops sending on a component and fails it (RFC 7675 §5.1).
@@ -124,8 +209,7 @@ func (a *Agent) loseConsent(c *component, now time.Time) {
 	c.path.Store(nil)
 	c.selected = nil
 	c.nominating = nil
-	c.consentExpiry = time.Time{}
-	c.nextKeepalive = time.Time{}
+	c.consent.stop()
 	for _, p := range c.s.checks.pairs {
 		if p.comp == c {
 			p.valid = false
@@ -150,10 +234,7 @@ func (a *Agent) ConsentStats(streamID, componentID int) (ConsentStats, error) {
 		if err != nil {
 			return err
 		}
-		st = c.consent
-		if !a.cfg.DisableConsentFreshness && !a.cfg.Lite {
-			st.Expiry = c.consentExpiry
-		}
+		st = c.consent.snapshot(&a.cfg)
 		return nil
 	})
 	return st, err
@@ -169,7 +250,7 @@ func (a *Agent) ConsentLost(streamID, componentID int) error {
 		if err != nil {
 			return err
 		}
-		c.consentRevoked = true
+		c.consent.revoked = true
 		a.loseConsent(c, now)
 		return nil
 	})

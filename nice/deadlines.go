@@ -45,10 +45,7 @@ func (a *Agent) nextDeadline(now time.Time) time.Time {
 				if c.state == ComponentStateConnected && a.controlling && c.nominating == nil && !c.firstValid.IsZero() {
 					next = earliest(next, c.firstValid.Add(a.cfg.NominationDelay))
 				}
-				next = earliest(next, c.nextKeepalive)
-				if !a.cfg.DisableConsentFreshness && !a.cfg.Lite {
-					next = earliest(next, c.consentExpiry)
-				}
+				next = earliest(next, c.consent.deadline(&a.cfg))
 			}
 		}
 	}

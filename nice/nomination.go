@@ -11,7 +11,7 @@ import (
 // to CONNECTED or READY; as controlling agent with regular nomination it
 // nominates when the time has come. Called on the loop.
 func (a *Agent) updateSelection(c *component, now time.Time) {
-	if c.consentRevoked {
+	if c.consent.revoked {
 		return
 	}
 	var best, bestNom *pair
@@ -48,12 +48,7 @@ func (a *Agent) updateSelection(c *component, now time.Time) {
 		}
 		c.path.Store(path)
 		c.lost.Store(false)
-		if c.consentExpiry.IsZero() || c.state != ComponentStateReady {
-			c.consentExpiry = now.Add(a.cfg.ConsentTimeout)
-		}
-		if c.nextKeepalive.IsZero() {
-			c.nextKeepalive = a.nextKeepaliveAt(now)
-		}
+		c.consent.start(now, &a.cfg, c.state == ComponentStateReady)
 		a.log.Debug("selected pair", "stream", c.s.id, "component", c.id, "local", sel.local.c.Addr, "remote", sel.remote.Addr)
 		a.events.push(event{kind: evNewSelectedPair, streamID: c.s.id, componentID: c.id, cand: sel.local.c, remote: *sel.remote})
 	}

@@ -52,7 +52,7 @@ func (a *Agent) addRemoteCandidates(c *component, cands []Candidate, now time.Ti
 	if n > 0 {
 		c.updatePeers()
 		c.failAt = time.Time{}
-		if c.state == ComponentStateDisconnected || c.state == ComponentStateGathering || c.state == ComponentStateFailed && !c.consentRevoked && c.selected == nil {
+		if c.state == ComponentStateDisconnected || c.state == ComponentStateGathering || c.state == ComponentStateFailed && !c.consent.revoked && c.selected == nil {
 			a.setState(c, ComponentStateConnecting)
 		}
 	}

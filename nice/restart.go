@@ -25,10 +25,8 @@ func (a *Agent) restartStream(s *stream, now time.Time) {
 		c.nominating = nil
 		c.firstValid = time.Time{}
 		c.failAt = time.Time{}
-		c.consentRevoked = false
-		c.consentTx = nil
-		c.consentExpiry = time.Time{}
-		c.nextKeepalive = time.Time{}
+		c.consent.stop()
+		c.consent.revoked = false
 		// Local peer-reflexive candidates belong to the old session.
 		c.local = slices.DeleteFunc(c.local, func(l *localCandidate) bool { return l.c.Type == CandidateTypePeerReflexive })
 		// Keep the old path's peer allowed until a new pair is selected,

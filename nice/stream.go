@@ -66,11 +66,7 @@ type component struct {
 	firstValid       time.Time
 	nominating       *pair     // regular nomination in flight (controlling)
 	failAt           time.Time // idle timeout before FAILED
-	nextKeepalive    time.Time
-	consentExpiry    time.Time
-	consentRevoked   bool // nice_agent_consent_lost
-	consentTx        *transaction
-	consent          ConsentStats
+	consent          consent   // keepalives and consent freshness of the selected pair
 	remotePrflxCount int
 
 	// Read by the data path without the loop.

@@ -93,8 +93,8 @@ func (a *Agent) transactionFailed(tx *transaction, now time.Time) {
 		a.log.Debug("check timed out", "stream", tx.stream.id, "component", tx.comp.id, "remote", tx.dest)
 		a.checkFailure(tx.comp, now)
 	case txConsent:
-		if tx.comp.consentTx == tx {
-			tx.comp.consentTx = nil
+		if tx.comp.consent.tx == tx {
+			tx.comp.consent.tx = nil
 		}
 	}
 }
