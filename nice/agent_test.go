@@ -3,15 +3,18 @@
 package nice_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"slices"
-	"strings"
+	"strconv"
 	"sync"
+	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gonice/gonice/nice"
@@ -301,107 +304,215 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-func TestRecvAndConn(t *testing.T) {
-	a, ra, sa := newLoopbackAgent(t, nice.Config{Controlling: true}, 1)
-	b, rb, sb := newLoopbackAgent(t, nice.Config{}, 1)
-	for _, x := range []struct {
-		ag  *nice.Agent
-		sid int
-	}{{a, sa}, {b, sb}} {
-		if err := x.ag.GatherCandidates(x.sid); err != nil {
-			t.Fatal(err)
+func TestInvalidIDs(t *testing.T) {
+	a, err := nice.NewAgent(nice.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	sid, _ := a.AddStream(2)
+	cases := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"GatherCandidates bad stream", a.GatherCandidates(99), nice.ErrInvalidStream},
+		{"SetRemoteCredentials bad stream", a.SetRemoteCredentials(0, "abcd", "0123456789012345678901"), nice.ErrInvalidStream},
+		{"SetRemoteCredentials bad chars", a.SetRemoteCredentials(sid, "a b", "pwd"), nice.ErrInvalidArgument},
+		{"SetPortRange bad component", a.SetPortRange(sid, 3, 1000, 2000), nice.ErrInvalidComponent},
+		{"SetPortRange inverted", a.SetPortRange(sid, 1, 2000, 1000), nice.ErrInvalidArgument},
+		{"RemoveStream bad stream", a.RemoveStream(7), nice.ErrInvalidStream},
+		{"AddLocalAddress invalid", a.AddLocalAddress(netip.Addr{}), nice.ErrInvalidArgument},
+		{"PeerCandidateGatheringDone bad stream", a.PeerCandidateGatheringDone(5), nice.ErrInvalidStream},
+		{"RestartStream bad stream", a.RestartStream(5), nice.ErrInvalidStream},
+		{"ConsentLost bad component", a.ConsentLost(sid, 0), nice.ErrInvalidComponent},
+	}
+	_, err = a.AddStream(0)
+	cases = append(cases, struct {
+		name string
+		err  error
+		want error
+	}{"AddStream 0 components", err, nice.ErrInvalidArgument})
+	_, err = a.Send(sid, 3, []byte("x"))
+	cases = append(cases, struct {
+		name string
+		err  error
+		want error
+	}{"Send bad component", err, nice.ErrInvalidComponent})
+	_, err = a.Send(sid, 1, []byte("x"))
+	cases = append(cases, struct {
+		name string
+		err  error
+		want error
+	}{"Send before a pair", err, nice.ErrNotReady})
+	_, err = a.SetRemoteCandidates(sid, 1, []nice.Candidate{{Addr: netip.MustParseAddrPort("10.0.0.1:1")}})
+	cases = append(cases, struct {
+		name string
+		err  error
+		want error
+	}{"SetRemoteCandidates priority 0", err, nice.ErrInvalidArgument})
+	_, err = a.ParseRemoteSDP("m=text 9 ICE/SDP\nm=text 9 ICE/SDP\n")
+	cases = append(cases, struct {
+		name string
+		err  error
+		want error
+	}{"ParseRemoteSDP more m= than streams", err, nice.ErrSDP})
+	_, err = a.ParseRemoteCandidateSDP(sid, "a=candidate:1 3 UDP 1 10.0.0.1 1 typ host")
+	cases = append(cases, struct {
+		name string
+		err  error
+		want error
+	}{"ParseRemoteCandidateSDP bad component", err, nice.ErrSDP})
+	for _, tc := range cases {
+		if !errors.Is(tc.err, tc.want) {
+			t.Errorf("%s: error %v, want %v", tc.name, tc.err, tc.want)
 		}
 	}
-	ra.waitGathered(t, sa)
-	rb.waitGathered(t, sb)
+	if st := a.ComponentState(42, 1); st != nice.ComponentStateFailed {
+		t.Errorf("ComponentState of a bad stream = %v, want failed (as libnice)", st)
+	}
+}
+
+// TestIPv6Loopback connects two agents over ::1.
+func TestIPv6Loopback(t *testing.T) {
+	if c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback}); err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	} else {
+		c.Close()
+	}
+	v6 := netip.MustParseAddr("::1")
+	mk := func(ctl bool) (*nice.Agent, *recorder, int) {
+		a, err := nice.NewAgent(nice.Config{Controlling: ctl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Close() })
+		r := newRecorder(a)
+		_ = a.AddLocalAddress(v6)
+		_ = a.AddLocalAddress(loopback) // both families: pairs stay within one
+		sid, _ := a.AddStream(1)
+		if err := a.GatherCandidates(sid); err != nil {
+			t.Fatal(err)
+		}
+		r.waitGathered(t, sid)
+		return a, r, sid
+	}
+	a, ra, sa := mk(true)
+	b, rb, sb := mk(false)
 	exchange(t, a, b, sa, sb, 1)
 	exchange(t, b, a, sb, sa, 1)
 	ra.waitState(t, sa, 1, nice.ComponentStateReady, 10*time.Second)
 	rb.waitState(t, sb, 1, nice.ComponentStateReady, 10*time.Second)
-
-	conn, err := b.Conn(sb, 1)
+	l, r, err := a.SelectedPair(sa, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Send(sa, 1, []byte("ping")); err != nil {
-		t.Fatal(err)
+	if l.Addr.Addr().Is4() != r.Addr.Addr().Is4() {
+		t.Errorf("selected pair mixes families: %v / %v", l, r)
 	}
-	buf := make([]byte, 100)
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	n, err := conn.Read(buf)
-	if err != nil || string(buf[:n]) != "ping" {
-		t.Fatalf("Read = %q, %v", buf[:n], err)
+	// The IPv6 host candidate has the higher priority (listed later, as libnice).
+	cs, _ := a.LocalCandidates(sa, 1)
+	if len(cs) != 2 || cs[0].Priority >= cs[1].Priority {
+		t.Errorf("candidates %v: want two, the later with the higher priority", cs)
 	}
-	if _, err := conn.Write([]byte("pong")); err != nil {
-		t.Fatal(err)
-	}
-	n, err = a.Recv(sa, 1, buf)
-	if err != nil || string(buf[:n]) != "pong" {
-		t.Fatalf("Recv = %q, %v", buf[:n], err)
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-	if _, err := conn.Read(buf); err == nil || !errors.Is(err, nice.ErrTimeout) {
-		t.Fatalf("Read after deadline = %v, want timeout", err)
-	}
-	// Recv unblocks on Close.
-	done := make(chan error, 1)
-	go func() {
-		_, err := a.Recv(sa, 1, buf)
-		done <- err
-	}()
-	time.Sleep(10 * time.Millisecond)
-	a.Close()
-	select {
-	case err := <-done:
-		if !errors.Is(err, nice.ErrClosed) {
-			t.Fatalf("Recv after Close = %v, want ErrClosed", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Recv did not return after Close")
-	}
-	if _, err := a.AddStream(1); !errors.Is(err, nice.ErrClosed) {
-		t.Fatalf("AddStream after Close = %v, want ErrClosed", err)
-	}
-	_ = bytes.MinRead
-	_ = strings.TrimSpace
 }
 
-// TestSendMessages: a batch of datagrams crosses in order and whole, in
-// several sendmmsg calls (more than one batch's worth), and before a pair
-// is selected SendMessages fails as Send does.
-func TestSendMessages(t *testing.T) {
-	lone, _, sl := newLoopbackAgent(t, nice.Config{}, 1)
-	if n, err := lone.SendMessages(sl, 1, [][]byte{[]byte("early")}); n != 0 || !errors.Is(err, nice.ErrNotReady) {
-		t.Fatalf("SendMessages before READY = %d, %v; want 0, ErrNotReady", n, err)
-	}
-	if _, err := lone.SendMessages(sl, 7, nil); !errors.Is(err, nice.ErrInvalidComponent) {
-		t.Fatalf("SendMessages to component 7 = %v, want ErrInvalidComponent", err)
-	}
-	a, b, sa, sb := connectedPair(t, 1, nice.Config{Controlling: true}, nice.Config{})
+// TestLite: an ICE-lite agent answers checks and is selected by a full
+// controlling agent; it never sends checks itself.
+func TestLite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		defer e.net.Close()
+		full, rf, sf, _ := e.agent("10.0.0.1", nice.Config{Controlling: true}, 1)
+		lite, rl, sl, _ := e.agent("10.0.0.2", nice.Config{Lite: true, Controlling: true}, 1)
+		defer full.Close()
+		defer lite.Close()
+		synctest.Wait()
+		if lite.Controlling() {
+			t.Fatal("a lite agent must be controlled")
+		}
+		exchange(t, full, lite, sf, sl, 1)
+		exchange(t, lite, full, sl, sf, 1)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if st := rf.state(sf, 1); st != nice.ComponentStateReady {
+			t.Errorf("full agent = %v, want ready; %q", st, rf.all())
+		}
+		if st := rl.state(sl, 1); st != nice.ComponentStateReady {
+			t.Errorf("lite agent = %v, want ready; %q", st, rl.all())
+		}
+		// Both stay up: the full agent's consent checks are answered.
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		if st := rf.state(sf, 1); st != nice.ComponentStateReady {
+			t.Errorf("full agent after 2 min = %v, want ready", st)
+		}
+	})
+}
 
-	const count = 150 // three sendmmsg calls of at most 64
-	got := make(chan string, count)
-	if err := b.AttachRecv(sb, 1, func(_, _ int, p []byte) { got <- string(p) }); err != nil {
+// TestSetStreamTOS sets the TOS byte on a stream's sockets, before and after
+// gathering, and reads it back from the kernel.
+func TestSetStreamTOS(t *testing.T) {
+	a, err := nice.NewAgent(nice.Config{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	msgs := make([][]byte, count)
-	for i := range msgs {
-		msgs[i] = []byte(fmt.Sprintf("message %03d %s", i, strings.Repeat("x", i)))
+	defer a.Close()
+	_ = a.AddLocalAddress(loopback)
+	sid, _ := a.AddStream(1)
+	if err := a.SetStreamTOS(sid, 0xb8); err != nil {
+		t.Fatal(err)
 	}
-	if n, err := a.SendMessages(sa, 1, msgs); n != count || err != nil {
-		t.Fatalf("SendMessages = %d, %v; want %d, nil", n, err, count)
+	if err := a.GatherCandidates(sid); err != nil {
+		t.Fatal(err)
 	}
-	for i := range count {
-		select {
-		case s := <-got:
-			if s != string(msgs[i]) {
-				t.Fatalf("datagram %d = %q, want %q", i, s, msgs[i])
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("only %d of %d datagrams arrived", i, count)
+	if err := a.SetStreamTOS(sid, 256); !errors.Is(err, nice.ErrInvalidArgument) {
+		t.Errorf("SetStreamTOS(256) = %v, want ErrInvalidArgument", err)
+	}
+	if err := a.SetStreamTOS(99, 0); !errors.Is(err, nice.ErrInvalidStream) {
+		t.Errorf("SetStreamTOS on a bad stream = %v, want ErrInvalidStream", err)
+	}
+	// The kernel's view: the socket bound to the candidate's port.
+	cs, _ := a.LocalCandidates(sid, 1)
+	if got := socketTOS(t, cs[0].Addr); got != 0xb8 {
+		t.Errorf("TOS set before gathering = %#x, want 0xb8", got)
+	}
+	if err := a.SetStreamTOS(sid, 0x28); err != nil {
+		t.Fatal(err)
+	}
+	if got := socketTOS(t, cs[0].Addr); got != 0x28 {
+		t.Errorf("TOS set after gathering = %#x, want 0x28", got)
+	}
+}
+
+// socketTOS reads IP_TOS of this process's UDP socket bound to addr, through
+// /proc/self/fd: the agent's sockets are its own, so we find the fd by its
+// local address with getsockname.
+func socketTOS(t *testing.T, addr netip.AddrPort) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot list fds: %v", err)
+	}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
 		}
+		sa, err := syscall.Getsockname(fd)
+		if err != nil {
+			continue
+		}
+		in4, ok := sa.(*syscall.SockaddrInet4)
+		if !ok || in4.Port != int(addr.Port()) || netip.AddrFrom4(in4.Addr) != addr.Addr() {
+			continue
+		}
+		tos, err := syscall.GetsockoptInt(fd, syscall.IPPROTO_IP, syscall.IP_TOS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tos
 	}
-	if n, err := a.SendMessages(sa, 1, nil); n != 0 || err != nil {
-		t.Fatalf("SendMessages of nothing = %d, %v", n, err)
-	}
+	t.Fatalf("no socket bound to %v", addr)
+	return -1
 }
