@@ -71,3 +71,40 @@ func earliest(a, b time.Time) time.Time {
 	}
 	return a
 }
+
+// rearm sets the timer to the earliest deadline. Called on the loop.
+func (a *Agent) rearm(now time.Time) {
+	next := a.nextDeadline(now)
+	if next.IsZero() {
+		if !a.timerAt.IsZero() {
+			a.timer.Stop()
+			a.timerAt = time.Time{}
+		}
+		return
+	}
+	if next.Equal(a.timerAt) {
+		return
+	}
+	a.timerAt = next
+	d := next.Sub(now)
+	if d < 0 {
+		d = 0
+	}
+	a.timer.Reset(d)
+}
+
+// fireTimer is the timer's function: it wakes the loop (and, if the loop
+// is idle, runs it).
+func (a *Agent) fireTimer() {
+	q := &a.work
+	q.mu.Lock()
+	run := false
+	if !q.stopped {
+		q.timerDue = true
+		run = a.claimLocked()
+	}
+	q.mu.Unlock()
+	if run {
+		a.runLoop()
+	}
+}

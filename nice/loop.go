@@ -9,25 +9,11 @@ import (
 	"github.com/pion/stun"
 )
 
-// The agent's concurrency model (DESIGN.md "Inside the agent"):
-//
-//   - One loop owns all control state: streams, components, candidates,
-//     checklists, credentials, role and transactions. Public methods post a
-//     closure onto its queue with do and wait for the result; readers post
-//     STUN messages; the timer posts a wake-up. The loop runs only while its
-//     queue has work, on the goroutine that gave it work while it was idle
-//     (see claimLocked), so an idle agent has no loop goroutine (10,000 idle
-//     agents must cost little memory) and a check costs no goroutine
-//     hand-off. At most one goroutine is the loop at a time: it is serial.
-//   - One timer (a.timer) is re-armed after every loop event to the earliest
-//     deadline of every sub-state (pacing, retransmissions, nomination,
-//     keepalive/consent, idle and gathering timeouts). No tickers.
-//   - One reader goroutine per socket. STUN goes to the loop; everything
-//     else is delivered from the reader goroutine to the component's receive
-//     path, never through the loop.
-//   - Signals are queued by the loop and delivered in order by the
-//     dispatcher, a goroutine that runs while signals are queued (at most one
-//     at a time), never on the loop and never under a lock.
+// The loop: one serial owner of the agent's control state, run only while
+// it has work, on the goroutine that gave it work (ARCHITECTURE.md, "The
+// loop"). This file is the loop's queue and its dispatch: what handles each
+// item lives in the files named after it (checks_in.go for STUN, the public
+// methods' files for ops, deadlines.go for the timer).
 
 // op is a closure run on the loop.
 type op struct {
@@ -232,43 +218,6 @@ func (a *Agent) afterEvent(now time.Time) {
 	a.pace(now)
 	a.rearm(now)
 	a.flushEvents()
-}
-
-// rearm sets the timer to the earliest deadline. Called on the loop.
-func (a *Agent) rearm(now time.Time) {
-	next := a.nextDeadline(now)
-	if next.IsZero() {
-		if !a.timerAt.IsZero() {
-			a.timer.Stop()
-			a.timerAt = time.Time{}
-		}
-		return
-	}
-	if next.Equal(a.timerAt) {
-		return
-	}
-	a.timerAt = next
-	d := next.Sub(now)
-	if d < 0 {
-		d = 0
-	}
-	a.timer.Reset(d)
-}
-
-// fireTimer is the timer's function: it wakes the loop (and, if the loop
-// is idle, runs it).
-func (a *Agent) fireTimer() {
-	q := &a.work
-	q.mu.Lock()
-	run := false
-	if !q.stopped {
-		q.timerDue = true
-		run = a.claimLocked()
-	}
-	q.mu.Unlock()
-	if run {
-		a.runLoop()
-	}
 }
 
 const (

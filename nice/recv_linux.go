@@ -16,8 +16,7 @@ import (
 // readBufPool holds the receive buffers of the sockets' readers. A reader
 // takes a buffer when its socket becomes readable and gives it back when the
 // socket is drained, so an idle agent holds no 64 KB buffer: 10,000 idle
-// agents share a handful (DESIGN.md: idle agents cost memory, not CPU; the
-// memory must be small too).
+// agents share a handful (ARCHITECTURE.md, "Memory of an idle agent").
 var readBufPool = sync.Pool{New: func() any { b := make([]byte, maxDatagram); return &b }}
 
 // rawReader reads a UDP socket of the operating system with recvfrom(2),

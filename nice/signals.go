@@ -58,9 +58,7 @@ func (a *Agent) flushEvents() {
 	q.mu.Lock()
 	if !q.running && len(q.q) > 0 {
 		q.running = true
-		// The dispatcher: delivers the queued signals in order and exits
-		// when none is left; the next flush starts another.
-		go a.dispatch(a.workers.start())
+		go a.dispatch(a.workers.start()) // the dispatcher, until no signal is queued
 	}
 	q.mu.Unlock()
 }

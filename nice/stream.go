@@ -207,9 +207,7 @@ func (a *Agent) closeComponent(c *component) {
 	for _, sk := range socks {
 		sk.draining.Store(true)
 	}
-	// Releases the allocations, then closes the host sockets; ends when
-	// every allocation has finished (at most TURNReleaseTimeout).
-	go func(w *worker) {
+	go func(w *worker) { // waits for the allocations' releases (at most TURNReleaseTimeout), then closes the host sockets
 		defer w.exit()
 		for _, ra := range relays {
 			ra.unblock()

@@ -570,7 +570,7 @@ func (p *peer) srflxNote(stun string, onLoopback bool) {
 // the input; the process exits without waiting for it.
 func readLines(r io.Reader, errlog *logger) <-chan string {
 	ch := make(chan string)
-	go func() {
+	go func() { // the input reader, until end of input
 		defer close(ch)
 		br := bufio.NewReader(r)
 		for {

@@ -184,7 +184,7 @@ func (s *session) filtering(ctx context.Context, server netip.AddrPort) (Behavio
 		err error
 	}
 	third := make(chan outcome, 1)
-	go func() {
+	go func() { // test III beside test II, until it answers or ctx ends
 		got, err := s.changeTest(ctx, server, flagChangePort)
 		third <- outcome{got, err}
 	}()

@@ -169,7 +169,7 @@ func (c *Client) start(conn Conn) *session {
 	if s.rm <= 0 {
 		s.rm = DefaultRm
 	}
-	go s.read()
+	go s.read() // the session's reader, until close unblocks it
 	return s
 }
 
@@ -356,7 +356,7 @@ func (s *session) hairpin(ctx context.Context, mapped netip.AddrPort) bool {
 // will be.
 func (s *session) startHairpin(ctx context.Context, mapped netip.AddrPort) <-chan bool {
 	ch := make(chan bool, 1)
-	go func() { ch <- s.hairpin(ctx, mapped) }()
+	go func() { ch <- s.hairpin(ctx, mapped) }() // the hairpin test, until it answers or ctx ends
 	return ch
 }
 

@@ -385,7 +385,7 @@ func (s *Server) ListenAndServeBehavior(cfg BehaviorConfig) (BehaviorAddrs, erro
 		"A2:P1", d.addrs[sockA2P1], "A2:P2", d.addrs[sockA2P2], "response-address", cfg.ResponseAddress)
 	for i, c := range d.conns {
 		h := newDiscoveryHandler(s.Software, d, i)
-		go func() {
+		go func() { // one socket's server loop, until Close closes the socket
 			if err := s.serve(ids[i], c, h); err != nil {
 				log.Error("stunserver: serve failed", "socket", sockNames[i], "addr", d.addrs[i], "err", err)
 			}

@@ -155,7 +155,7 @@ func (s *Server) ListenAndServe(addr string) (netip.AddrPort, error) {
 		c.Close()
 		return netip.AddrPort{}, ErrServerClosed
 	}
-	go func() {
+	go func() { // the socket's server loop, until Close closes the socket
 		if err := s.serve(id, c, newHandler(s.Software)); err != nil {
 			s.logger().Error("stunserver: serve failed", "addr", local, "err", err)
 		}
