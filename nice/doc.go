@@ -32,7 +32,8 @@
 // one at a time, on a goroutine of the agent (the dispatcher: it runs while
 // signals are queued, so an idle agent has none), never while the agent
 // holds a lock, so a handler may call any method of the agent, Close
-// included. State changes follow libnice's transitions: GATHERING when
+// included (Close then does not wait for the handler it was called from:
+// see Close and Done). State changes follow libnice's transitions: GATHERING when
 // gathering starts, CONNECTING when checks start, CONNECTED when a pair
 // works (new-selected-pair follows), READY when a pair is nominated; FAILED
 // when every pair failed or consent was lost. A receive function set with
