@@ -73,3 +73,73 @@ func TestCloseFromCallback(t *testing.T) {
 	a.Close()
 	checkNoLeak(t, gs)
 }
+
+// TestCloseFromReceiveFunction: a receive function may close its own
+// agent; Close returns there without waiting for the function's goroutine,
+// and Done is closed once the function has returned.
+func TestCloseFromReceiveFunction(t *testing.T) {
+	gs := runtime.NumGoroutine()
+	a, b, sa, sb := connectedPair(t, 1, nice.Config{Controlling: true}, nice.Config{})
+	returned := make(chan struct{})
+	if err := b.AttachRecv(sb, 1, func(int, int, []byte) {
+		b.Close()
+		close(returned)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Send(sa, 1, []byte("close")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-returned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close from a receive function did not return")
+	}
+	select {
+	case <-b.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Done not closed after the receive function returned")
+	}
+	a.Close()
+	<-a.Done()
+	checkNoLeak(t, gs)
+}
+
+// TestCloseDoesNotWaitForUserCode: Close from another goroutine does not
+// wait for a receive function that blocks, and Done waits for it.
+func TestCloseDoesNotWaitForUserCode(t *testing.T) {
+	a, b, sa, sb := connectedPair(t, 1, nice.Config{Controlling: true}, nice.Config{})
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once bool
+	if err := b.AttachRecv(sb, 1, func(int, int, []byte) {
+		if !once {
+			once = true
+			close(entered)
+			<-release
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Send(sa, 1, []byte("block")); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	closed := make(chan struct{})
+	go func() { b.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waited for a blocked receive function")
+	}
+	select {
+	case <-b.Done():
+		t.Fatal("Done closed while a receive function still runs")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case <-b.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Done not closed after the receive function returned")
+	}
+}
