@@ -48,10 +48,10 @@ func goniceCoreAgentNew(errbuf *C.char, out *C.uintptr_t, options C.uint) (rc C.
 		C.GONICE_AGENT_OPTION_BYTESTREAM_TCP
 	opts := uint(options)
 	if opts&^uint(known) != 0 {
-		return fail(errbuf, errf(eINVAL, "gonice: unknown option bits %#x", opts&^uint(known)))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: unknown option bits %#x", opts&^uint(known)))
 	}
 	if opts&unsupported != 0 {
-		return fail(errbuf, errf(eNOTSUP, "gonice: options %#x (reliable mode, renomination, bytestream TCP) are not supported", opts&unsupported))
+		return fail(errbuf, errf(C.GONICE_ENOTSUP, "gonice: options %#x (reliable mode, renomination, bytestream TCP) are not supported", opts&unsupported))
 	}
 	var cfg nice.Config
 	if opts&C.GONICE_AGENT_OPTION_LITE_MODE != 0 {
@@ -73,7 +73,7 @@ func goniceCoreAgentFree(errbuf *C.char, h C.uintptr_t) (rc C.int) {
 	}
 	e := unregister(uintptr(h))
 	if e == nil { // freed concurrently
-		return fail(errbuf, errf(eBADHANDLE, "gonice: agent handle %#x was freed", uintptr(h)))
+		return fail(errbuf, errf(C.GONICE_EBADHANDLE, "gonice: agent handle %#x was freed", uintptr(h)))
 	}
 	e.free()
 	return 0
@@ -152,16 +152,16 @@ func goniceCoreSetPropInt(errbuf *C.char, h C.uintptr_t, prop C.int, value C.lon
 	}
 	p, ok := intProps[prop]
 	if !ok {
-		return fail(errbuf, errf(eINVAL, "gonice: unknown property %d", int(prop)))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: unknown property %d", int(prop)))
 	}
 	v := int64(value)
 	if v < p.min || v > p.max {
-		return fail(errbuf, errf(eINVAL, "gonice: %s %d out of range %d..%d", p.name, v, p.min, p.max))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: %s %d out of range %d..%d", p.name, v, p.min, p.max))
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.a != nil || e.closing {
-		return fail(errbuf, errf(eBUSY, "gonice: %s can only be set before the agent starts (before the first stream, address or other call)", p.name))
+		return fail(errbuf, errf(C.GONICE_EBUSY, "gonice: %s can only be set before the agent starts (before the first stream, address or other call)", p.name))
 	}
 	p.set(&e.cfg, v)
 	return 0
@@ -187,10 +187,10 @@ func goniceCoreSetPropStr(errbuf *C.char, h C.uintptr_t, prop C.int, s *C.char, 
 		if val != "" {
 			ip, perr := netip.ParseAddr(val)
 			if perr != nil || ip.Zone() != "" {
-				return fail(errbuf, errf(eINVAL, "gonice: STUN server %q is not an IP address", val))
+				return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: STUN server %q is not an IP address", val))
 			}
 			if port > 65535 {
-				return fail(errbuf, errf(eINVAL, "gonice: STUN server port %d out of range", uint(port)))
+				return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: STUN server port %d out of range", uint(port)))
 			}
 			p := uint16(port)
 			if p == 0 {
@@ -201,22 +201,22 @@ func goniceCoreSetPropStr(errbuf *C.char, h C.uintptr_t, prop C.int, s *C.char, 
 		set = func(c *nice.Config) { c.STUNServer = server }
 	case C.GONICE_PROP_SOFTWARE:
 		if len(val) > 127 {
-			return fail(errbuf, errf(eINVAL, "gonice: software is longer than 127 bytes"))
+			return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: software is longer than 127 bytes"))
 		}
 		e.mu.Lock()
 		started := e.a != nil
 		e.mu.Unlock()
 		if started {
-			return fail(errbuf, errf(eNOTSUP, "gonice: software cannot be changed once the agent started (the Go agent fixes it at creation); set it before"))
+			return fail(errbuf, errf(C.GONICE_ENOTSUP, "gonice: software cannot be changed once the agent started (the Go agent fixes it at creation); set it before"))
 		}
 		set = func(c *nice.Config) { c.Software = val }
 	default:
-		return fail(errbuf, errf(eINVAL, "gonice: unknown property %d", int(prop)))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: unknown property %d", int(prop)))
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.a != nil || e.closing {
-		return fail(errbuf, errf(eBUSY, "gonice: this property can only be set before the agent starts"))
+		return fail(errbuf, errf(C.GONICE_EBUSY, "gonice: this property can only be set before the agent starts"))
 	}
 	set(&e.cfg)
 	return 0
@@ -254,7 +254,7 @@ func goniceCoreAddLocalAddress(errbuf *C.char, h C.uintptr_t, ip *C.char) (rc C.
 	}
 	addr, perr := netip.ParseAddr(s)
 	if perr != nil {
-		return fail(errbuf, errf(eINVAL, "gonice: %q is not an IP address", s))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: %q is not an IP address", s))
 	}
 	if err := a.AddLocalAddress(addr); err != nil {
 		return fail(errbuf, err)
@@ -270,7 +270,7 @@ func goniceCoreAddStream(errbuf *C.char, h C.uintptr_t, n C.uint) (rc C.int) {
 		return fail(errbuf, err)
 	}
 	if n < 1 || n > 256 {
-		return fail(errbuf, errf(eINVAL, "gonice: %d components (want 1..256)", uint(n)))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: %d components (want 1..256)", uint(n)))
 	}
 	id, err := a.AddStream(int(n))
 	if err != nil {
@@ -293,7 +293,7 @@ func goniceCoreSetPortRange(errbuf *C.char, h C.uintptr_t, sid, cid, minPort, ma
 		return fail(errbuf, err)
 	}
 	if minPort > 65535 || maxPort > 65535 {
-		return fail(errbuf, errf(eINVAL, "gonice: port range %d-%d out of range", uint(minPort), uint(maxPort)))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: port range %d-%d out of range", uint(minPort), uint(maxPort)))
 	}
 	if err := a.SetPortRange(int(sid), int(cid), uint16(minPort), uint16(maxPort)); err != nil {
 		return fail(errbuf, err)
@@ -315,17 +315,17 @@ func goniceCoreSetRelayInfo(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, ip *
 	}
 	addr, perr := netip.ParseAddr(host)
 	if perr != nil || addr.Zone() != "" {
-		return fail(errbuf, errf(eINVAL, "gonice: TURN server %q is not an IP address", host))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: TURN server %q is not an IP address", host))
 	}
 	addr = addr.Unmap()
 	if addr.IsUnspecified() || addr.IsMulticast() {
-		return fail(errbuf, errf(eINVAL, "gonice: TURN server %s is not a unicast address", addr))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: TURN server %s is not a unicast address", addr))
 	}
 	if port == 0 || port > 65535 {
-		return fail(errbuf, errf(eINVAL, "gonice: TURN server port %d out of range 1..65535", uint(port)))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: TURN server port %d out of range 1..65535", uint(port)))
 	}
 	if typ < C.GONICE_RELAY_TYPE_TURN_UDP || typ > C.GONICE_RELAY_TYPE_TURN_TLS {
-		return fail(errbuf, errf(eINVAL, "gonice: relay type %d is not a GoniceRelayType", int(typ)))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: relay type %d is not a GoniceRelayType", int(typ)))
 	}
 	user, err := goString(username, "username", maxStringArg)
 	if err != nil {
@@ -430,17 +430,17 @@ func goniceCoreSetRemoteCandidates(errbuf *C.char, h C.uintptr_t, sid, cid C.uin
 		return fail(errbuf, err)
 	}
 	if n > maxCands {
-		return fail(errbuf, errf(eINVAL, "gonice: %d candidates (at most %d per call)", uint64(n), maxCands))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: %d candidates (at most %d per call)", uint64(n), maxCands))
 	}
 	if n > 0 && cands == nil {
-		return fail(errbuf, errf(eINVAL, "gonice: cands is NULL"))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: cands is NULL"))
 	}
 	list := make([]nice.Candidate, 0, int(n))
 	if n > 0 {
 		for i, c := range unsafe.Slice(cands, int(n)) {
 			gc, err := fromC(&c)
 			if err != nil {
-				return fail(errbuf, errf(eINVAL, "candidate %d: %v", i, err))
+				return fail(errbuf, errf(C.GONICE_EINVAL, "candidate %d: %v", i, err))
 			}
 			gc.StreamID, gc.ComponentID = int(sid), int(cid)
 			list = append(list, gc)
@@ -559,20 +559,20 @@ func goniceCoreGenerateSDP(errbuf *C.char, h C.uintptr_t, kind C.int, sid C.uint
 		sdp, err = a.GenerateLocalStreamSDP(int(sid), includeNonICE != 0)
 	case C.GONICE_SDP_CANDIDATE:
 		if cand == nil {
-			return fail(errbuf, errf(eINVAL, "gonice: cand is NULL"))
+			return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: cand is NULL"))
 		}
 		var c nice.Candidate
 		if c, err = fromC(cand); err == nil {
 			sdp = a.GenerateLocalCandidateSDP(c)
 		}
 	default:
-		err = errf(eINVAL, "gonice: unknown SDP kind %d", int(kind))
+		err = errf(C.GONICE_EINVAL, "gonice: unknown SDP kind %d", int(kind))
 	}
 	if err != nil {
 		return fail(errbuf, err)
 	}
 	if len(sdp) > 1<<30 {
-		return fail(errbuf, errf(eRANGE, "gonice: SDP too long"))
+		return fail(errbuf, errf(C.GONICE_ERANGE, "gonice: SDP too long"))
 	}
 	*out = cString(sdp)
 	return C.int(len(sdp))
@@ -648,7 +648,7 @@ func goniceCoreSend(errbuf *C.char, h C.uintptr_t, sid, cid, n C.uint, buf unsaf
 		return fail(errbuf, err)
 	}
 	if n > C.GONICE_MAX_DATAGRAM {
-		return fail(errbuf, errf(eINVAL, "gonice: %d bytes is more than a datagram (%d)", uint(n), C.GONICE_MAX_DATAGRAM))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: %d bytes is more than a datagram (%d)", uint(n), C.GONICE_MAX_DATAGRAM))
 	}
 	var p []byte
 	if n > 0 {
@@ -672,10 +672,10 @@ func goniceCoreSendMessages(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, msgs
 		return 0
 	}
 	if msgs == nil {
-		return fail(errbuf, errf(eINVAL, "gonice: messages is NULL"))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: messages is NULL"))
 	}
 	if n > 1<<20 {
-		return fail(errbuf, errf(eINVAL, "gonice: %d messages (at most %d)", uint(n), 1<<20))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: %d messages (at most %d)", uint(n), 1<<20))
 	}
 	// Runs of single-buffer messages go out together (SendMessages:
 	// sendmmsg on Linux); a message of several buffers is gathered into
@@ -696,18 +696,18 @@ func goniceCoreSendMessages(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, msgs
 		var p []byte
 		single := false
 		if m.n_buffers < 0 || (m.n_buffers > 0 && m.buffers == nil) || m.n_buffers > 1024 {
-			err = errf(eINVAL, "gonice: message %d: bad buffers (%d)", i, int(m.n_buffers))
+			err = errf(C.GONICE_EINVAL, "gonice: message %d: bad buffers (%d)", i, int(m.n_buffers))
 		} else if m.n_buffers > 0 {
 			vecs := unsafe.Slice(m.buffers, int(m.n_buffers))
 			total := uint64(0)
 			for _, v := range vecs {
 				total += uint64(v.size)
 				if v.size > 0 && v.buffer == nil {
-					err = errf(eINVAL, "gonice: message %d: NULL buffer", i)
+					err = errf(C.GONICE_EINVAL, "gonice: message %d: NULL buffer", i)
 				}
 			}
 			if err == nil && total > C.GONICE_MAX_DATAGRAM {
-				err = errf(eINVAL, "gonice: message %d: %d bytes is more than a datagram", i, total)
+				err = errf(C.GONICE_EINVAL, "gonice: message %d: %d bytes is more than a datagram", i, total)
 			}
 			if err == nil {
 				if len(vecs) == 1 {
@@ -800,7 +800,7 @@ func goniceCoreRecv(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, buf unsafe.P
 		return fail(errbuf, err)
 	}
 	if buf == nil {
-		return fail(errbuf, errf(eINVAL, "gonice: buf is NULL"))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: buf is NULL"))
 	}
 	size := min(uint64(n), 65536) // no datagram is longer
 	got, err := a.Recv(int(sid), int(cid), unsafe.Slice((*byte)(buf), int(size)))
@@ -818,7 +818,7 @@ func goniceCoreConnect(errbuf *C.char, h C.uintptr_t, sig C.int, fn, ud unsafe.P
 		return fail(errbuf, err)
 	}
 	if sig < 0 || sig >= C.GONICE_SIG_COUNT {
-		return fail(errbuf, errf(eINVAL, "gonice: unknown signal %d", int(sig)))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: unknown signal %d", int(sig)))
 	}
 	e.cbmu.Lock()
 	e.cbs[sig] = callback{fn, ud}
@@ -834,7 +834,7 @@ func goniceCoreGetFd(errbuf *C.char, h C.uintptr_t) (rc C.int) {
 		return fail(errbuf, err)
 	}
 	if !e.dispatch {
-		return fail(errbuf, errf(eINVAL, "gonice: the agent is not in dispatch mode (GONICE_AGENT_OPTION_DISPATCH)"))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: the agent is not in dispatch mode (GONICE_AGENT_OPTION_DISPATCH)"))
 	}
 	e.qmu.Lock()
 	fd := e.efd
@@ -850,10 +850,10 @@ func goniceCoreDispatch(errbuf *C.char, h C.uintptr_t) (rc C.int) {
 		return fail(errbuf, err)
 	}
 	if !e.dispatch {
-		return fail(errbuf, errf(eINVAL, "gonice: the agent is not in dispatch mode (GONICE_AGENT_OPTION_DISPATCH)"))
+		return fail(errbuf, errf(C.GONICE_EINVAL, "gonice: the agent is not in dispatch mode (GONICE_AGENT_OPTION_DISPATCH)"))
 	}
 	if !e.dispatching.CompareAndSwap(false, true) {
-		return fail(errbuf, errf(eBUSY, "gonice: a dispatch of this agent is already running"))
+		return fail(errbuf, errf(C.GONICE_EBUSY, "gonice: a dispatch of this agent is already running"))
 	}
 	defer e.dispatching.Store(false)
 	batch := e.take()

@@ -29,23 +29,8 @@ import (
 
 func main() {}
 
-// Error codes: include/gonice.h.
-const (
-	eOK        = 0
-	eINVAL     = -1
-	eBADHANDLE = -2
-	eNOTFOUND  = -3
-	eAGAIN     = -4
-	eCLOSED    = -5
-	eNOMEM     = -6
-	eRANGE     = -7
-	eNOTSUP    = -8
-	eBUSY      = -9
-	eIO        = -10
-	eINTERNAL  = -11
-)
-
-// apiError is an error with its C code.
+// apiError is an error with its C code, a GONICE_E* of include/gonice.h
+// (the codes are defined there only and reach Go through cgo).
 type apiError struct {
 	code int
 	msg  string
@@ -62,25 +47,25 @@ func codeOf(err error) int {
 	var ae *apiError
 	switch {
 	case err == nil:
-		return eOK
+		return C.GONICE_OK
 	case errors.As(err, &ae):
 		return ae.code
 	case errors.Is(err, nice.ErrClosed):
-		return eCLOSED
+		return C.GONICE_ECLOSED
 	case errors.Is(err, nice.ErrInvalidStream), errors.Is(err, nice.ErrInvalidComponent),
 		errors.Is(err, nice.ErrNoAddress):
-		return eNOTFOUND
+		return C.GONICE_ENOTFOUND
 	case errors.Is(err, nice.ErrInvalidArgument), errors.Is(err, nice.ErrSDP):
-		return eINVAL
+		return C.GONICE_EINVAL
 	case errors.Is(err, nice.ErrNotReady), errors.Is(err, nice.ErrConsentLost),
 		errors.Is(err, nice.ErrTimeout):
-		return eAGAIN
+		return C.GONICE_EAGAIN
 	case errors.Is(err, nice.ErrAlreadyGathering), errors.Is(err, nice.ErrRecvAttached):
-		return eBUSY
+		return C.GONICE_EBUSY
 	case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.ENOBUFS):
-		return eAGAIN
+		return C.GONICE_EAGAIN
 	}
-	return eIO
+	return C.GONICE_EIO
 }
 
 // setErr writes msg into the caller's error buffer (GONICE_CORE_ERRLEN bytes,
@@ -106,7 +91,7 @@ func fail(buf *C.char, err error) C.int {
 func guard(buf *C.char, rc *C.int) {
 	if r := recover(); r != nil {
 		setErr(buf, fmt.Sprintf("gonice: internal error (recovered panic): %v\n%s", r, debug.Stack()))
-		*rc = eINTERNAL
+		*rc = C.GONICE_EINTERNAL
 	}
 }
 
@@ -140,9 +125,9 @@ func lookup(h C.uintptr_t) (*entry, error) {
 	registry.mu.Unlock()
 	if e == nil {
 		if h == 0 {
-			return nil, errf(eBADHANDLE, "gonice: agent handle is NULL")
+			return nil, errf(C.GONICE_EBADHANDLE, "gonice: agent handle is NULL")
 		}
-		return nil, errf(eBADHANDLE, "gonice: agent handle %#x is unknown or was freed", uintptr(h))
+		return nil, errf(C.GONICE_EBADHANDLE, "gonice: agent handle %#x is unknown or was freed", uintptr(h))
 	}
 	return e, nil
 }
@@ -178,11 +163,11 @@ func cString(s string) *C.char {
 // goString reads a C string, bounded to max bytes (longer is an error).
 func goString(p *C.char, what string, max int) (string, error) {
 	if p == nil {
-		return "", errf(eINVAL, "gonice: %s is NULL", what)
+		return "", errf(C.GONICE_EINVAL, "gonice: %s is NULL", what)
 	}
 	n := int(C.strnlen(p, C.size_t(max+1)))
 	if n > max {
-		return "", errf(eINVAL, "gonice: %s is longer than %d bytes", what, max)
+		return "", errf(C.GONICE_EINVAL, "gonice: %s is longer than %d bytes", what, max)
 	}
 	return C.GoStringN(p, C.int(n)), nil
 }
