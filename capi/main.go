@@ -79,20 +79,45 @@ func setErr(buf *C.char, msg string) {
 	b[n] = 0
 }
 
-// fail records err in buf and returns its code.
-func fail(buf *C.char, err error) C.int {
-	code := codeOf(err)
-	setErr(buf, err.Error())
-	return C.int(code)
+// call is the body of every export: it runs f and returns f's result, or
+// the code of f's error with its message in errbuf; a panic in f becomes
+// GONICE_EINTERNAL with the panic and its stack in errbuf.
+func call(errbuf *C.char, f func() (int, error)) (rc C.int) {
+	defer func() {
+		if r := recover(); r != nil {
+			setErr(errbuf, fmt.Sprintf("gonice: internal error (recovered panic): %v\n%s", r, debug.Stack()))
+			rc = C.GONICE_EINTERNAL
+		}
+	}()
+	n, err := f()
+	if err != nil {
+		setErr(errbuf, err.Error())
+		return C.int(codeOf(err))
+	}
+	return C.int(n)
 }
 
-// guard is deferred by every exported function: a panic becomes
-// GONICE_EINTERNAL with the panic in the error buffer.
-func guard(buf *C.char, rc *C.int) {
-	if r := recover(); r != nil {
-		setErr(buf, fmt.Sprintf("gonice: internal error (recovered panic): %v\n%s", r, debug.Stack()))
-		*rc = C.GONICE_EINTERNAL
-	}
+// onEntry is call with f given the entry of handle h (a bad handle is
+// GONICE_EBADHANDLE); the agent is not started.
+func onEntry(errbuf *C.char, h C.uintptr_t, f func(e *entry) (int, error)) C.int {
+	return call(errbuf, func() (int, error) {
+		e, err := lookup(h)
+		if err != nil {
+			return 0, err
+		}
+		return f(e)
+	})
+}
+
+// onAgent is onEntry with f given the entry's agent, started if it was not.
+func onAgent(errbuf *C.char, h C.uintptr_t, f func(a *nice.Agent) (int, error)) C.int {
+	return onEntry(errbuf, h, func(e *entry) (int, error) {
+		a, err := e.agent()
+		if err != nil {
+			return 0, err
+		}
+		return f(a)
+	})
 }
 
 // The handle registry: ids are never reused and start at a distinctive
