@@ -18,7 +18,7 @@
 #include "gonice.h"
 
 /* Bump when the table changes incompatibly; loader and core must agree. */
-#define GONICE_CORE_ABI_VERSION 1
+#define GONICE_CORE_ABI_VERSION 2
 #define GONICE_CORE_ERRLEN 512
 
 /* Integer properties (gonice_core_set_prop_int). */
@@ -65,7 +65,6 @@ typedef struct GoniceCoreTable {
   int (*agent_new)(char *err, uintptr_t *out, unsigned int options);
   int (*agent_free)(char *err, uintptr_t h);
   int (*agent_close_async)(char *err, uintptr_t h, void *cb, void *user_data);
-  int (*check_handle)(char *err, uintptr_t h);
   int (*set_prop_int)(char *err, uintptr_t h, int prop, long long value);
   int (*set_prop_str)(char *err, uintptr_t h, int prop, char *s, unsigned int port);
   int (*get_controlling)(char *err, uintptr_t h);

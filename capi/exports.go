@@ -75,11 +75,6 @@ func goniceCoreAgentCloseAsync(errbuf *C.char, h C.uintptr_t, fn, ud unsafe.Poin
 	return onEntry(errbuf, h, func(e *entry) (int, error) { return 0, e.closeAsync(callback{fn, ud}) })
 }
 
-//export goniceCoreCheckHandle
-func goniceCoreCheckHandle(errbuf *C.char, h C.uintptr_t) C.int {
-	return onEntry(errbuf, h, func(*entry) (int, error) { return 0, nil })
-}
-
 // intProps: the valid range of each integer property and how it sets the config.
 var intProps = map[C.int]struct {
 	name     string

@@ -13,7 +13,6 @@ static const GoniceCoreTable table = {
     .agent_new = goniceCoreAgentNew,
     .agent_free = goniceCoreAgentFree,
     .agent_close_async = goniceCoreAgentCloseAsync,
-    .check_handle = goniceCoreCheckHandle,
     .set_prop_int = goniceCoreSetPropInt,
     .set_prop_str = goniceCoreSetPropStr,
     .get_controlling = goniceCoreGetControlling,
