@@ -281,36 +281,25 @@ GONICE_FN(gonice_agent_recv,
 /* Signals: GONICE_SIG_* of core_abi.h. */
 GONICE_CORE(connect, goniceCoreConnect,
             (char *err, uintptr_t h, int sig, void *fn, void *user_data))
-GONICE_FN(gonice_agent_connect_candidate_gathering_done,
-          (GoniceAgent *agent, gonice_candidate_gathering_done_cb cb, void *user_data), connect,
-          (h, GONICE_SIG_GATHERING_DONE, (void *)cb, user_data), ())
-GONICE_FN(gonice_agent_connect_new_candidate,
-          (GoniceAgent *agent, gonice_new_candidate_cb cb, void *user_data), connect,
-          (h, GONICE_SIG_NEW_CANDIDATE, (void *)cb, user_data), ())
-GONICE_FN(gonice_agent_connect_new_candidate_full,
-          (GoniceAgent *agent, gonice_new_candidate_full_cb cb, void *user_data), connect,
-          (h, GONICE_SIG_NEW_CANDIDATE_FULL, (void *)cb, user_data), ())
-GONICE_FN(gonice_agent_connect_new_remote_candidate,
-          (GoniceAgent *agent, gonice_new_candidate_cb cb, void *user_data), connect,
-          (h, GONICE_SIG_NEW_REMOTE_CANDIDATE, (void *)cb, user_data), ())
-GONICE_FN(gonice_agent_connect_new_remote_candidate_full,
-          (GoniceAgent *agent, gonice_new_candidate_full_cb cb, void *user_data), connect,
-          (h, GONICE_SIG_NEW_REMOTE_CANDIDATE_FULL, (void *)cb, user_data), ())
-GONICE_FN(gonice_agent_connect_component_state_changed,
-          (GoniceAgent *agent, gonice_component_state_changed_cb cb, void *user_data), connect,
-          (h, GONICE_SIG_STATE_CHANGED, (void *)cb, user_data), ())
-GONICE_FN(gonice_agent_connect_new_selected_pair,
-          (GoniceAgent *agent, gonice_new_selected_pair_cb cb, void *user_data), connect,
-          (h, GONICE_SIG_NEW_SELECTED_PAIR, (void *)cb, user_data), ())
-GONICE_FN(gonice_agent_connect_new_selected_pair_full,
-          (GoniceAgent *agent, gonice_new_selected_pair_full_cb cb, void *user_data), connect,
-          (h, GONICE_SIG_NEW_SELECTED_PAIR_FULL, (void *)cb, user_data), ())
-GONICE_FN(gonice_agent_connect_initial_binding_request_received,
-          (GoniceAgent *agent, gonice_initial_binding_request_received_cb cb, void *user_data),
-          connect, (h, GONICE_SIG_INITIAL_BINDING_REQUEST, (void *)cb, user_data), ())
-GONICE_FN(gonice_agent_connect_streams_removed,
-          (GoniceAgent *agent, gonice_streams_removed_cb cb, void *user_data), connect,
-          (h, GONICE_SIG_STREAMS_REMOVED, (void *)cb, user_data), ())
+/* gonice_agent_connect_<signal>(agent, cb, user_data) */
+#define GONICE_CONNECT(signal, cb_type, sig)                                                       \
+  GONICE_FN(gonice_agent_connect_##signal, (GoniceAgent *agent, cb_type cb, void *user_data),      \
+            connect, (h, sig, (void *)cb, user_data), ())
+GONICE_CONNECT(candidate_gathering_done, gonice_candidate_gathering_done_cb,
+               GONICE_SIG_GATHERING_DONE)
+GONICE_CONNECT(new_candidate, gonice_new_candidate_cb, GONICE_SIG_NEW_CANDIDATE)
+GONICE_CONNECT(new_candidate_full, gonice_new_candidate_full_cb, GONICE_SIG_NEW_CANDIDATE_FULL)
+GONICE_CONNECT(new_remote_candidate, gonice_new_candidate_cb, GONICE_SIG_NEW_REMOTE_CANDIDATE)
+GONICE_CONNECT(new_remote_candidate_full, gonice_new_candidate_full_cb,
+               GONICE_SIG_NEW_REMOTE_CANDIDATE_FULL)
+GONICE_CONNECT(component_state_changed, gonice_component_state_changed_cb, GONICE_SIG_STATE_CHANGED)
+GONICE_CONNECT(new_selected_pair, gonice_new_selected_pair_cb, GONICE_SIG_NEW_SELECTED_PAIR)
+GONICE_CONNECT(new_selected_pair_full, gonice_new_selected_pair_full_cb,
+               GONICE_SIG_NEW_SELECTED_PAIR_FULL)
+GONICE_CONNECT(initial_binding_request_received, gonice_initial_binding_request_received_cb,
+               GONICE_SIG_INITIAL_BINDING_REQUEST)
+GONICE_CONNECT(streams_removed, gonice_streams_removed_cb, GONICE_SIG_STREAMS_REMOVED)
+#undef GONICE_CONNECT
 
 /* Dispatch mode. */
 GONICE_CORE(get_fd, goniceCoreGetFd, (char *err, uintptr_t h))
