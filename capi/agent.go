@@ -140,7 +140,7 @@ func newEntry(options uint, cfg nice.Config) (*entry, error) {
 	if e.dispatch {
 		fd, err := C.new_eventfd()
 		if fd < 0 {
-			return nil, errf(eIO, "gonice: eventfd: %v", err)
+			return nil, errf(C.GONICE_EIO, "gonice: eventfd: %v", err)
 		}
 		e.efd = fd
 		close(e.libDone)
@@ -164,7 +164,7 @@ func (e *entry) agent() (*nice.Agent, error) {
 		return e.a, nil
 	}
 	if e.closing {
-		return nil, errf(eCLOSED, "gonice: agent is closed")
+		return nil, errf(C.GONICE_ECLOSED, "gonice: agent is closed")
 	}
 	a, err := nice.NewAgent(e.cfg)
 	if err != nil {
@@ -430,7 +430,7 @@ func (e *entry) closeAsync(cb callback) error {
 	e.mu.Lock()
 	if e.closing {
 		e.mu.Unlock()
-		return errf(eBUSY, "gonice: agent is already closing")
+		return errf(C.GONICE_EBUSY, "gonice: agent is already closing")
 	}
 	e.closing = true
 	a := e.a

@@ -61,21 +61,21 @@ func fromC(src *C.GoniceCandidate) (nice.Candidate, error) {
 	c.Transport = nice.Transport(src.transport)
 	addr, ok := fixedString(&src.addr[0], C.GONICE_ADDRESS_STRING_LEN)
 	if !ok {
-		return c, errf(eINVAL, "gonice: candidate addr is not NUL-terminated")
+		return c, errf(C.GONICE_EINVAL, "gonice: candidate addr is not NUL-terminated")
 	}
 	ip, err := netip.ParseAddr(addr)
 	if err != nil {
-		return c, errf(eINVAL, "gonice: candidate addr %q is not an IP address", addr)
+		return c, errf(C.GONICE_EINVAL, "gonice: candidate addr %q is not an IP address", addr)
 	}
 	c.Addr = netip.AddrPortFrom(ip.Unmap(), uint16(src.port))
 	base, ok := fixedString(&src.base_addr[0], C.GONICE_ADDRESS_STRING_LEN)
 	if !ok {
-		return c, errf(eINVAL, "gonice: candidate base_addr is not NUL-terminated")
+		return c, errf(C.GONICE_EINVAL, "gonice: candidate base_addr is not NUL-terminated")
 	}
 	if base != "" {
 		bip, err := netip.ParseAddr(base)
 		if err != nil {
-			return c, errf(eINVAL, "gonice: candidate base_addr %q is not an IP address", base)
+			return c, errf(C.GONICE_EINVAL, "gonice: candidate base_addr %q is not an IP address", base)
 		}
 		c.Base = netip.AddrPortFrom(bip.Unmap(), uint16(src.base_port))
 	}
@@ -84,7 +84,7 @@ func fromC(src *C.GoniceCandidate) (nice.Candidate, error) {
 	c.ComponentID = int(src.component_id)
 	f, ok := fixedString(&src.foundation[0], C.GONICE_CANDIDATE_MAX_FOUNDATION)
 	if !ok {
-		return c, errf(eINVAL, "gonice: candidate foundation is not NUL-terminated")
+		return c, errf(C.GONICE_EINVAL, "gonice: candidate foundation is not NUL-terminated")
 	}
 	c.Foundation = f
 	return c, nil

@@ -2,9 +2,10 @@
 
 package main
 
-// The functions of the core table (core_abi.h). Each starts with a deferred
-// guard (panic -> GONICE_EINTERNAL) and reports failures through err, the
-// loader's thread-local last-error buffer. Only declarations in this
+// The functions of the core table (capi/functions.def, core_abi.h). Each is
+// one call of call, onEntry or onAgent (main.go): those look up the handle,
+// recover panics into GONICE_EINTERNAL and report failures through errbuf,
+// the loader's thread-local last-error buffer. Only declarations in this
 // preamble (cgo rule for files with //export).
 
 /*
@@ -28,77 +29,50 @@ const (
 	maxCands     = 100000  // candidates per set_remote_candidates call
 )
 
-func agentOf(h C.uintptr_t) (*entry, *nice.Agent, error) {
-	e, err := lookup(h)
-	if err != nil {
-		return nil, nil, err
-	}
-	a, err := e.agent()
-	return e, a, err
-}
-
 //export goniceCoreAgentNew
-func goniceCoreAgentNew(errbuf *C.char, out *C.uintptr_t, options C.uint) (rc C.int) {
-	defer guard(errbuf, &rc)
-	const known = C.GONICE_AGENT_OPTION_REGULAR_NOMINATION | C.GONICE_AGENT_OPTION_RELIABLE |
-		C.GONICE_AGENT_OPTION_LITE_MODE | C.GONICE_AGENT_OPTION_ICE_TRICKLE |
-		C.GONICE_AGENT_OPTION_SUPPORT_RENOMINATION | C.GONICE_AGENT_OPTION_CONSENT_FRESHNESS |
-		C.GONICE_AGENT_OPTION_BYTESTREAM_TCP | C.GONICE_AGENT_OPTION_DISPATCH
-	const unsupported = C.GONICE_AGENT_OPTION_RELIABLE | C.GONICE_AGENT_OPTION_SUPPORT_RENOMINATION |
-		C.GONICE_AGENT_OPTION_BYTESTREAM_TCP
-	opts := uint(options)
-	if opts&^uint(known) != 0 {
-		return fail(errbuf, errf(eINVAL, "gonice: unknown option bits %#x", opts&^uint(known)))
-	}
-	if opts&unsupported != 0 {
-		return fail(errbuf, errf(eNOTSUP, "gonice: options %#x (reliable mode, renomination, bytestream TCP) are not supported", opts&unsupported))
-	}
-	var cfg nice.Config
-	if opts&C.GONICE_AGENT_OPTION_LITE_MODE != 0 {
-		cfg.Lite = true
-	}
-	e, err := newEntry(opts, cfg)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	*out = C.uintptr_t(register(e))
-	return 0
+func goniceCoreAgentNew(errbuf *C.char, out *C.uintptr_t, options C.uint) C.int {
+	return call(errbuf, func() (int, error) {
+		const known = C.GONICE_AGENT_OPTION_REGULAR_NOMINATION | C.GONICE_AGENT_OPTION_RELIABLE |
+			C.GONICE_AGENT_OPTION_LITE_MODE | C.GONICE_AGENT_OPTION_ICE_TRICKLE |
+			C.GONICE_AGENT_OPTION_SUPPORT_RENOMINATION | C.GONICE_AGENT_OPTION_CONSENT_FRESHNESS |
+			C.GONICE_AGENT_OPTION_BYTESTREAM_TCP | C.GONICE_AGENT_OPTION_DISPATCH
+		const unsupported = C.GONICE_AGENT_OPTION_RELIABLE | C.GONICE_AGENT_OPTION_SUPPORT_RENOMINATION |
+			C.GONICE_AGENT_OPTION_BYTESTREAM_TCP
+		opts := uint(options)
+		if opts&^uint(known) != 0 {
+			return 0, errf(C.GONICE_EINVAL, "gonice: unknown option bits %#x", opts&^uint(known))
+		}
+		if opts&unsupported != 0 {
+			return 0, errf(C.GONICE_ENOTSUP, "gonice: options %#x (reliable mode, renomination, bytestream TCP) are not supported", opts&unsupported)
+		}
+		var cfg nice.Config
+		if opts&C.GONICE_AGENT_OPTION_LITE_MODE != 0 {
+			cfg.Lite = true
+		}
+		e, err := newEntry(opts, cfg)
+		if err != nil {
+			return 0, err
+		}
+		*out = C.uintptr_t(register(e))
+		return 0, nil
+	})
 }
 
 //export goniceCoreAgentFree
-func goniceCoreAgentFree(errbuf *C.char, h C.uintptr_t) (rc C.int) {
-	defer guard(errbuf, &rc)
-	if _, err := lookup(h); err != nil {
-		return fail(errbuf, err)
-	}
-	e := unregister(uintptr(h))
-	if e == nil { // freed concurrently
-		return fail(errbuf, errf(eBADHANDLE, "gonice: agent handle %#x was freed", uintptr(h)))
-	}
-	e.free()
-	return 0
+func goniceCoreAgentFree(errbuf *C.char, h C.uintptr_t) C.int {
+	return onEntry(errbuf, h, func(*entry) (int, error) {
+		e := unregister(uintptr(h))
+		if e == nil { // freed concurrently
+			return 0, errf(C.GONICE_EBADHANDLE, "gonice: agent handle %#x was freed", uintptr(h))
+		}
+		e.free()
+		return 0, nil
+	})
 }
 
 //export goniceCoreAgentCloseAsync
-func goniceCoreAgentCloseAsync(errbuf *C.char, h C.uintptr_t, fn, ud unsafe.Pointer) (rc C.int) {
-	defer guard(errbuf, &rc)
-	e, err := lookup(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	if err := e.closeAsync(callback{fn, ud}); err != nil {
-		return fail(errbuf, err)
-	}
-	return 0
-}
-
-//export goniceCoreCheckHandle
-func goniceCoreCheckHandle(errbuf *C.char, h C.uintptr_t) (rc C.int) {
-	defer guard(errbuf, &rc)
-	if _, err := lookup(h); err != nil {
-		return fail(errbuf, err)
-	}
-	return 0
+func goniceCoreAgentCloseAsync(errbuf *C.char, h C.uintptr_t, fn, ud unsafe.Pointer) C.int {
+	return onEntry(errbuf, h, func(e *entry) (int, error) { return 0, e.closeAsync(callback{fn, ud}) })
 }
 
 // intProps: the valid range of each integer property and how it sets the config.
@@ -130,584 +104,485 @@ var intProps = map[C.int]struct {
 }
 
 //export goniceCoreSetPropInt
-func goniceCoreSetPropInt(errbuf *C.char, h C.uintptr_t, prop C.int, value C.longlong) (rc C.int) {
-	defer guard(errbuf, &rc)
-	e, err := lookup(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	if prop == C.GONICE_PROP_CONTROLLING {
-		e.mu.Lock()
-		a := e.a
-		if a == nil {
-			e.cfg.Controlling = value != 0
-		}
-		e.mu.Unlock()
-		if a != nil {
-			if err := a.SetControlling(value != 0); err != nil {
-				return fail(errbuf, err)
+func goniceCoreSetPropInt(errbuf *C.char, h C.uintptr_t, prop C.int, value C.longlong) C.int {
+	return onEntry(errbuf, h, func(e *entry) (int, error) {
+		if prop == C.GONICE_PROP_CONTROLLING {
+			e.mu.Lock()
+			a := e.a
+			if a == nil {
+				e.cfg.Controlling = value != 0
 			}
+			e.mu.Unlock()
+			if a != nil {
+				return 0, a.SetControlling(value != 0)
+			}
+			return 0, nil
 		}
-		return 0
-	}
-	p, ok := intProps[prop]
-	if !ok {
-		return fail(errbuf, errf(eINVAL, "gonice: unknown property %d", int(prop)))
-	}
-	v := int64(value)
-	if v < p.min || v > p.max {
-		return fail(errbuf, errf(eINVAL, "gonice: %s %d out of range %d..%d", p.name, v, p.min, p.max))
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.a != nil || e.closing {
-		return fail(errbuf, errf(eBUSY, "gonice: %s can only be set before the agent starts (before the first stream, address or other call)", p.name))
-	}
-	p.set(&e.cfg, v)
-	return 0
+		p, ok := intProps[prop]
+		if !ok {
+			return 0, errf(C.GONICE_EINVAL, "gonice: unknown property %d", int(prop))
+		}
+		v := int64(value)
+		if v < p.min || v > p.max {
+			return 0, errf(C.GONICE_EINVAL, "gonice: %s %d out of range %d..%d", p.name, v, p.min, p.max)
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.a != nil || e.closing {
+			return 0, errf(C.GONICE_EBUSY, "gonice: %s can only be set before the agent starts (before the first stream, address or other call)", p.name)
+		}
+		p.set(&e.cfg, v)
+		return 0, nil
+	})
 }
 
 //export goniceCoreSetPropStr
-func goniceCoreSetPropStr(errbuf *C.char, h C.uintptr_t, prop C.int, s *C.char, port C.uint) (rc C.int) {
-	defer guard(errbuf, &rc)
-	e, err := lookup(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	val := ""
-	if s != nil {
-		if val, err = goString(s, "value", maxStringArg); err != nil {
-			return fail(errbuf, err)
+func goniceCoreSetPropStr(errbuf *C.char, h C.uintptr_t, prop C.int, s *C.char, port C.uint) C.int {
+	return onEntry(errbuf, h, func(e *entry) (int, error) {
+		val := ""
+		if s != nil {
+			var err error
+			if val, err = goString(s, "value", maxStringArg); err != nil {
+				return 0, err
+			}
 		}
-	}
-	var set func(*nice.Config)
-	switch prop {
-	case C.GONICE_PROP_STUN_SERVER:
-		server := ""
-		if val != "" {
-			ip, perr := netip.ParseAddr(val)
-			if perr != nil || ip.Zone() != "" {
-				return fail(errbuf, errf(eINVAL, "gonice: STUN server %q is not an IP address", val))
+		var set func(*nice.Config)
+		switch prop {
+		case C.GONICE_PROP_STUN_SERVER:
+			server := ""
+			if val != "" {
+				ip, perr := netip.ParseAddr(val)
+				if perr != nil || ip.Zone() != "" {
+					return 0, errf(C.GONICE_EINVAL, "gonice: STUN server %q is not an IP address", val)
+				}
+				if port > 65535 {
+					return 0, errf(C.GONICE_EINVAL, "gonice: STUN server port %d out of range", uint(port))
+				}
+				p := uint16(port)
+				if p == 0 {
+					p = nice.DefaultSTUNPort
+				}
+				server = netip.AddrPortFrom(ip.Unmap(), p).String()
 			}
-			if port > 65535 {
-				return fail(errbuf, errf(eINVAL, "gonice: STUN server port %d out of range", uint(port)))
+			set = func(c *nice.Config) { c.STUNServer = server }
+		case C.GONICE_PROP_SOFTWARE:
+			if len(val) > 127 {
+				return 0, errf(C.GONICE_EINVAL, "gonice: software is longer than 127 bytes")
 			}
-			p := uint16(port)
-			if p == 0 {
-				p = nice.DefaultSTUNPort
+			e.mu.Lock()
+			started := e.a != nil
+			e.mu.Unlock()
+			if started {
+				return 0, errf(C.GONICE_ENOTSUP, "gonice: software cannot be changed once the agent started (the Go agent fixes it at creation); set it before")
 			}
-			server = netip.AddrPortFrom(ip.Unmap(), p).String()
-		}
-		set = func(c *nice.Config) { c.STUNServer = server }
-	case C.GONICE_PROP_SOFTWARE:
-		if len(val) > 127 {
-			return fail(errbuf, errf(eINVAL, "gonice: software is longer than 127 bytes"))
+			set = func(c *nice.Config) { c.Software = val }
+		default:
+			return 0, errf(C.GONICE_EINVAL, "gonice: unknown property %d", int(prop))
 		}
 		e.mu.Lock()
-		started := e.a != nil
-		e.mu.Unlock()
-		if started {
-			return fail(errbuf, errf(eNOTSUP, "gonice: software cannot be changed once the agent started (the Go agent fixes it at creation); set it before"))
+		defer e.mu.Unlock()
+		if e.a != nil || e.closing {
+			return 0, errf(C.GONICE_EBUSY, "gonice: this property can only be set before the agent starts")
 		}
-		set = func(c *nice.Config) { c.Software = val }
-	default:
-		return fail(errbuf, errf(eINVAL, "gonice: unknown property %d", int(prop)))
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.a != nil || e.closing {
-		return fail(errbuf, errf(eBUSY, "gonice: this property can only be set before the agent starts"))
-	}
-	set(&e.cfg)
-	return 0
+		set(&e.cfg)
+		return 0, nil
+	})
 }
 
 //export goniceCoreGetControlling
-func goniceCoreGetControlling(errbuf *C.char, h C.uintptr_t) (rc C.int) {
-	defer guard(errbuf, &rc)
-	e, err := lookup(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	e.mu.Lock()
-	a, v := e.a, e.cfg.Controlling
-	e.mu.Unlock()
-	if a != nil {
-		v = a.Controlling()
-	}
-	if v {
-		return 1
-	}
-	return 0
+func goniceCoreGetControlling(errbuf *C.char, h C.uintptr_t) C.int {
+	return onEntry(errbuf, h, func(e *entry) (int, error) {
+		e.mu.Lock()
+		a, v := e.a, e.cfg.Controlling
+		e.mu.Unlock()
+		if a != nil {
+			v = a.Controlling()
+		}
+		if v {
+			return 1, nil
+		}
+		return 0, nil
+	})
 }
 
 //export goniceCoreAddLocalAddress
-func goniceCoreAddLocalAddress(errbuf *C.char, h C.uintptr_t, ip *C.char) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	s, err := goString(ip, "ip", 64)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	addr, perr := netip.ParseAddr(s)
-	if perr != nil {
-		return fail(errbuf, errf(eINVAL, "gonice: %q is not an IP address", s))
-	}
-	if err := a.AddLocalAddress(addr); err != nil {
-		return fail(errbuf, err)
-	}
-	return 0
+func goniceCoreAddLocalAddress(errbuf *C.char, h C.uintptr_t, ip *C.char) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		s, err := goString(ip, "ip", 64)
+		if err != nil {
+			return 0, err
+		}
+		addr, perr := netip.ParseAddr(s)
+		if perr != nil {
+			return 0, errf(C.GONICE_EINVAL, "gonice: %q is not an IP address", s)
+		}
+		return 0, a.AddLocalAddress(addr)
+	})
 }
 
 //export goniceCoreAddStream
-func goniceCoreAddStream(errbuf *C.char, h C.uintptr_t, n C.uint) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	if n < 1 || n > 256 {
-		return fail(errbuf, errf(eINVAL, "gonice: %d components (want 1..256)", uint(n)))
-	}
-	id, err := a.AddStream(int(n))
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	return C.int(id)
+func goniceCoreAddStream(errbuf *C.char, h C.uintptr_t, n C.uint) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		if n < 1 || n > 256 {
+			return 0, errf(C.GONICE_EINVAL, "gonice: %d components (want 1..256)", uint(n))
+		}
+		return a.AddStream(int(n))
+	})
 }
 
 //export goniceCoreRemoveStream
-func goniceCoreRemoveStream(errbuf *C.char, h C.uintptr_t, sid C.uint) (rc C.int) {
-	defer guard(errbuf, &rc)
-	return agentDo(errbuf, h, func(a *nice.Agent) error { return a.RemoveStream(int(sid)) })
+func goniceCoreRemoveStream(errbuf *C.char, h C.uintptr_t, sid C.uint) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) { return 0, a.RemoveStream(int(sid)) })
 }
 
 //export goniceCoreSetPortRange
-func goniceCoreSetPortRange(errbuf *C.char, h C.uintptr_t, sid, cid, minPort, maxPort C.uint) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	if minPort > 65535 || maxPort > 65535 {
-		return fail(errbuf, errf(eINVAL, "gonice: port range %d-%d out of range", uint(minPort), uint(maxPort)))
-	}
-	if err := a.SetPortRange(int(sid), int(cid), uint16(minPort), uint16(maxPort)); err != nil {
-		return fail(errbuf, err)
-	}
-	return 0
+func goniceCoreSetPortRange(errbuf *C.char, h C.uintptr_t, sid, cid, minPort, maxPort C.uint) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		if minPort > 65535 || maxPort > 65535 {
+			return 0, errf(C.GONICE_EINVAL, "gonice: port range %d-%d out of range", uint(minPort), uint(maxPort))
+		}
+		return 0, a.SetPortRange(int(sid), int(cid), uint16(minPort), uint16(maxPort))
+	})
 }
 
 //export goniceCoreSetRelayInfo
 func goniceCoreSetRelayInfo(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, ip *C.char, port C.uint,
-	username, password *C.char, typ C.int) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	host, err := goString(ip, "server_ip", 64)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	addr, perr := netip.ParseAddr(host)
-	if perr != nil || addr.Zone() != "" {
-		return fail(errbuf, errf(eINVAL, "gonice: TURN server %q is not an IP address", host))
-	}
-	addr = addr.Unmap()
-	if addr.IsUnspecified() || addr.IsMulticast() {
-		return fail(errbuf, errf(eINVAL, "gonice: TURN server %s is not a unicast address", addr))
-	}
-	if port == 0 || port > 65535 {
-		return fail(errbuf, errf(eINVAL, "gonice: TURN server port %d out of range 1..65535", uint(port)))
-	}
-	if typ < C.GONICE_RELAY_TYPE_TURN_UDP || typ > C.GONICE_RELAY_TYPE_TURN_TLS {
-		return fail(errbuf, errf(eINVAL, "gonice: relay type %d is not a GoniceRelayType", int(typ)))
-	}
-	user, err := goString(username, "username", maxStringArg)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	pass, err := goString(password, "password", maxStringArg)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	server := netip.AddrPortFrom(addr, uint16(port)).String()
-	if err := a.SetRelayInfo(int(sid), int(cid), server, user, pass, nice.RelayType(typ)); err != nil {
-		return fail(errbuf, err)
-	}
-	return 0
+	username, password *C.char, typ C.int) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		host, err := goString(ip, "server_ip", 64)
+		if err != nil {
+			return 0, err
+		}
+		addr, perr := netip.ParseAddr(host)
+		if perr != nil || addr.Zone() != "" {
+			return 0, errf(C.GONICE_EINVAL, "gonice: TURN server %q is not an IP address", host)
+		}
+		addr = addr.Unmap()
+		if addr.IsUnspecified() || addr.IsMulticast() {
+			return 0, errf(C.GONICE_EINVAL, "gonice: TURN server %s is not a unicast address", addr)
+		}
+		if port == 0 || port > 65535 {
+			return 0, errf(C.GONICE_EINVAL, "gonice: TURN server port %d out of range 1..65535", uint(port))
+		}
+		if typ < C.GONICE_RELAY_TYPE_TURN_UDP || typ > C.GONICE_RELAY_TYPE_TURN_TLS {
+			return 0, errf(C.GONICE_EINVAL, "gonice: relay type %d is not a GoniceRelayType", int(typ))
+		}
+		user, err := goString(username, "username", maxStringArg)
+		if err != nil {
+			return 0, err
+		}
+		pass, err := goString(password, "password", maxStringArg)
+		if err != nil {
+			return 0, err
+		}
+		server := netip.AddrPortFrom(addr, uint16(port)).String()
+		return 0, a.SetRelayInfo(int(sid), int(cid), server, user, pass, nice.RelayType(typ))
+	})
 }
 
 //export goniceCoreForgetRelays
-func goniceCoreForgetRelays(errbuf *C.char, h C.uintptr_t, sid, cid C.uint) (rc C.int) {
-	defer guard(errbuf, &rc)
-	return agentDo(errbuf, h, func(a *nice.Agent) error { return a.ForgetRelays(int(sid), int(cid)) })
+func goniceCoreForgetRelays(errbuf *C.char, h C.uintptr_t, sid, cid C.uint) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) { return 0, a.ForgetRelays(int(sid), int(cid)) })
 }
 
 //export goniceCoreSetStreamTOS
-func goniceCoreSetStreamTOS(errbuf *C.char, h C.uintptr_t, sid C.uint, tos C.int) (rc C.int) {
-	defer guard(errbuf, &rc)
-	return agentDo(errbuf, h, func(a *nice.Agent) error { return a.SetStreamTOS(int(sid), int(tos)) })
+func goniceCoreSetStreamTOS(errbuf *C.char, h C.uintptr_t, sid C.uint, tos C.int) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) { return 0, a.SetStreamTOS(int(sid), int(tos)) })
 }
 
 //export goniceCoreGather
-func goniceCoreGather(errbuf *C.char, h C.uintptr_t, sid C.uint) (rc C.int) {
-	defer guard(errbuf, &rc)
-	return agentDo(errbuf, h, func(a *nice.Agent) error { return a.GatherCandidates(int(sid)) })
+func goniceCoreGather(errbuf *C.char, h C.uintptr_t, sid C.uint) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) { return 0, a.GatherCandidates(int(sid)) })
 }
 
 //export goniceCoreGetLocalCredentials
-func goniceCoreGetLocalCredentials(errbuf *C.char, h C.uintptr_t, sid C.uint, ufrag, pwd **C.char) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	u, p, err := a.LocalCredentials(int(sid))
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	*ufrag = cString(u)
-	*pwd = cString(p)
-	return 0
+func goniceCoreGetLocalCredentials(errbuf *C.char, h C.uintptr_t, sid C.uint, ufrag, pwd **C.char) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		u, p, err := a.LocalCredentials(int(sid))
+		if err != nil {
+			return 0, err
+		}
+		*ufrag = cString(u)
+		*pwd = cString(p)
+		return 0, nil
+	})
 }
 
 //export goniceCoreSetCredentials
-func goniceCoreSetCredentials(errbuf *C.char, h C.uintptr_t, sid C.uint, remote C.int, ufrag, pwd *C.char) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	u, err := goString(ufrag, "ufrag", maxStringArg)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	p, err := goString(pwd, "pwd", maxStringArg)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	if remote != 0 {
-		err = a.SetRemoteCredentials(int(sid), u, p)
-	} else {
-		err = a.SetLocalCredentials(int(sid), u, p)
-	}
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	return 0
+func goniceCoreSetCredentials(errbuf *C.char, h C.uintptr_t, sid C.uint, remote C.int, ufrag, pwd *C.char) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		u, err := goString(ufrag, "ufrag", maxStringArg)
+		if err != nil {
+			return 0, err
+		}
+		p, err := goString(pwd, "pwd", maxStringArg)
+		if err != nil {
+			return 0, err
+		}
+		if remote != 0 {
+			return 0, a.SetRemoteCredentials(int(sid), u, p)
+		}
+		return 0, a.SetLocalCredentials(int(sid), u, p)
+	})
 }
 
 //export goniceCoreGetCandidates
-func goniceCoreGetCandidates(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, remote C.int, out **C.GoniceCandidate) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	var cands []nice.Candidate
-	if remote != 0 {
-		cands, err = a.RemoteCandidates(int(sid), int(cid))
-	} else {
-		cands, err = a.LocalCandidates(int(sid), int(cid))
-	}
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	*out = candidateArray(cands)
-	return C.int(len(cands))
+func goniceCoreGetCandidates(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, remote C.int, out **C.GoniceCandidate) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		get := a.LocalCandidates
+		if remote != 0 {
+			get = a.RemoteCandidates
+		}
+		cands, err := get(int(sid), int(cid))
+		if err != nil {
+			return 0, err
+		}
+		*out = candidateArray(cands)
+		return len(cands), nil
+	})
 }
 
 //export goniceCoreSetRemoteCandidates
-func goniceCoreSetRemoteCandidates(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, cands *C.GoniceCandidate, n C.size_t) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	if n > maxCands {
-		return fail(errbuf, errf(eINVAL, "gonice: %d candidates (at most %d per call)", uint64(n), maxCands))
-	}
-	if n > 0 && cands == nil {
-		return fail(errbuf, errf(eINVAL, "gonice: cands is NULL"))
-	}
-	list := make([]nice.Candidate, 0, int(n))
-	if n > 0 {
-		for i, c := range unsafe.Slice(cands, int(n)) {
-			gc, err := fromC(&c)
-			if err != nil {
-				return fail(errbuf, errf(eINVAL, "candidate %d: %v", i, err))
-			}
-			gc.StreamID, gc.ComponentID = int(sid), int(cid)
-			list = append(list, gc)
+func goniceCoreSetRemoteCandidates(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, cands *C.GoniceCandidate, n C.size_t) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		if n > maxCands {
+			return 0, errf(C.GONICE_EINVAL, "gonice: %d candidates (at most %d per call)", uint64(n), maxCands)
 		}
-	}
-	added, err := a.SetRemoteCandidates(int(sid), int(cid), list)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	return C.int(added)
+		if n > 0 && cands == nil {
+			return 0, errf(C.GONICE_EINVAL, "gonice: cands is NULL")
+		}
+		list := make([]nice.Candidate, 0, int(n))
+		if n > 0 {
+			for i, c := range unsafe.Slice(cands, int(n)) {
+				gc, err := fromC(&c)
+				if err != nil {
+					return 0, errf(C.GONICE_EINVAL, "candidate %d: %v", i, err)
+				}
+				gc.StreamID, gc.ComponentID = int(sid), int(cid)
+				list = append(list, gc)
+			}
+		}
+		return a.SetRemoteCandidates(int(sid), int(cid), list)
+	})
 }
 
 //export goniceCorePeerGatheringDone
-func goniceCorePeerGatheringDone(errbuf *C.char, h C.uintptr_t, sid C.uint) (rc C.int) {
-	defer guard(errbuf, &rc)
-	return agentDo(errbuf, h, func(a *nice.Agent) error { return a.PeerCandidateGatheringDone(int(sid)) })
+func goniceCorePeerGatheringDone(errbuf *C.char, h C.uintptr_t, sid C.uint) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) { return 0, a.PeerCandidateGatheringDone(int(sid)) })
 }
 
 //export goniceCoreRestart
-func goniceCoreRestart(errbuf *C.char, h C.uintptr_t, all C.int, sid C.uint) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err == nil {
+func goniceCoreRestart(errbuf *C.char, h C.uintptr_t, all C.int, sid C.uint) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
 		if all != 0 {
-			err = a.Restart()
-		} else {
-			err = a.RestartStream(int(sid))
+			return 0, a.Restart()
 		}
-	}
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	return 0
+		return 0, a.RestartStream(int(sid))
+	})
 }
 
 //export goniceCoreGetSelectedPair
-func goniceCoreGetSelectedPair(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, local, remote *C.GoniceCandidate) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	l, r, err := a.SelectedPair(int(sid), int(cid))
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	toC(local, &l)
-	toC(remote, &r)
-	return 0
+func goniceCoreGetSelectedPair(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, local, remote *C.GoniceCandidate) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		l, r, err := a.SelectedPair(int(sid), int(cid))
+		if err != nil {
+			return 0, err
+		}
+		toC(local, &l)
+		toC(remote, &r)
+		return 0, nil
+	})
 }
 
 //export goniceCoreGetComponentState
-func goniceCoreGetComponentState(errbuf *C.char, h C.uintptr_t, sid, cid C.uint) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err == nil {
+func goniceCoreGetComponentState(errbuf *C.char, h C.uintptr_t, sid, cid C.uint) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
 		// ComponentState answers FAILED for unknown ids; tell them apart.
-		_, err = a.LocalCandidates(int(sid), int(cid))
-	}
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	return C.int(a.ComponentState(int(sid), int(cid)))
+		if _, err := a.LocalCandidates(int(sid), int(cid)); err != nil {
+			return 0, err
+		}
+		return int(a.ComponentState(int(sid), int(cid))), nil
+	})
 }
 
 //export goniceCoreConsentLost
-func goniceCoreConsentLost(errbuf *C.char, h C.uintptr_t, sid, cid C.uint) (rc C.int) {
-	defer guard(errbuf, &rc)
-	return agentDo(errbuf, h, func(a *nice.Agent) error { return a.ConsentLost(int(sid), int(cid)) })
+func goniceCoreConsentLost(errbuf *C.char, h C.uintptr_t, sid, cid C.uint) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) { return 0, a.ConsentLost(int(sid), int(cid)) })
 }
 
 //export goniceCoreSetStreamName
-func goniceCoreSetStreamName(errbuf *C.char, h C.uintptr_t, sid C.uint, name *C.char) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	s, err := goString(name, "name", maxStringArg)
-	if err == nil {
-		err = a.SetStreamName(int(sid), s)
-	}
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	return 0
+func goniceCoreSetStreamName(errbuf *C.char, h C.uintptr_t, sid C.uint, name *C.char) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		s, err := goString(name, "name", maxStringArg)
+		if err != nil {
+			return 0, err
+		}
+		return 0, a.SetStreamName(int(sid), s)
+	})
 }
 
 //export goniceCoreGetStreamName
-func goniceCoreGetStreamName(errbuf *C.char, h C.uintptr_t, sid C.uint, out **C.char) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	name, err := a.StreamName(int(sid))
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	*out = cString(name)
-	return 0
+func goniceCoreGetStreamName(errbuf *C.char, h C.uintptr_t, sid C.uint, out **C.char) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		name, err := a.StreamName(int(sid))
+		if err != nil {
+			return 0, err
+		}
+		*out = cString(name)
+		return 0, nil
+	})
 }
 
 //export goniceCoreGenerateSDP
-func goniceCoreGenerateSDP(errbuf *C.char, h C.uintptr_t, kind C.int, sid C.uint, includeNonICE C.int, cand *C.GoniceCandidate, out **C.char) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	var sdp string
-	switch kind {
-	case C.GONICE_SDP_AGENT:
-		sdp = a.GenerateLocalSDP()
-	case C.GONICE_SDP_STREAM:
-		sdp, err = a.GenerateLocalStreamSDP(int(sid), includeNonICE != 0)
-	case C.GONICE_SDP_CANDIDATE:
-		if cand == nil {
-			return fail(errbuf, errf(eINVAL, "gonice: cand is NULL"))
+func goniceCoreGenerateSDP(errbuf *C.char, h C.uintptr_t, kind C.int, sid C.uint, includeNonICE C.int, cand *C.GoniceCandidate, out **C.char) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		var sdp string
+		var err error
+		switch kind {
+		case C.GONICE_SDP_AGENT:
+			sdp = a.GenerateLocalSDP()
+		case C.GONICE_SDP_STREAM:
+			sdp, err = a.GenerateLocalStreamSDP(int(sid), includeNonICE != 0)
+		case C.GONICE_SDP_CANDIDATE:
+			if cand == nil {
+				return 0, errf(C.GONICE_EINVAL, "gonice: cand is NULL")
+			}
+			var c nice.Candidate
+			if c, err = fromC(cand); err == nil {
+				sdp = a.GenerateLocalCandidateSDP(c)
+			}
+		default:
+			err = errf(C.GONICE_EINVAL, "gonice: unknown SDP kind %d", int(kind))
 		}
-		var c nice.Candidate
-		if c, err = fromC(cand); err == nil {
-			sdp = a.GenerateLocalCandidateSDP(c)
+		if err != nil {
+			return 0, err
 		}
-	default:
-		err = errf(eINVAL, "gonice: unknown SDP kind %d", int(kind))
-	}
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	if len(sdp) > 1<<30 {
-		return fail(errbuf, errf(eRANGE, "gonice: SDP too long"))
-	}
-	*out = cString(sdp)
-	return C.int(len(sdp))
+		if len(sdp) > 1<<30 {
+			return 0, errf(C.GONICE_ERANGE, "gonice: SDP too long")
+		}
+		*out = cString(sdp)
+		return len(sdp), nil
+	})
 }
 
 //export goniceCoreParseRemoteSDP
-func goniceCoreParseRemoteSDP(errbuf *C.char, h C.uintptr_t, sdp *C.char) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	s, err := goString(sdp, "sdp", maxSDP)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	n, err := a.ParseRemoteSDP(s)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	return C.int(n)
+func goniceCoreParseRemoteSDP(errbuf *C.char, h C.uintptr_t, sdp *C.char) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		s, err := goString(sdp, "sdp", maxSDP)
+		if err != nil {
+			return 0, err
+		}
+		return a.ParseRemoteSDP(s)
+	})
 }
 
 //export goniceCoreParseRemoteStreamSDP
-func goniceCoreParseRemoteStreamSDP(errbuf *C.char, h C.uintptr_t, sid C.uint, sdp *C.char, ufrag, pwd **C.char, cands **C.GoniceCandidate) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	s, err := goString(sdp, "sdp", maxSDP)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	list, u, p, err := a.ParseRemoteStreamSDP(int(sid), s)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	if ufrag != nil {
-		*ufrag = cString(u)
-	}
-	if pwd != nil {
-		*pwd = cString(p)
-	}
-	*cands = candidateArray(list)
-	return C.int(len(list))
+func goniceCoreParseRemoteStreamSDP(errbuf *C.char, h C.uintptr_t, sid C.uint, sdp *C.char, ufrag, pwd **C.char, cands **C.GoniceCandidate) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		s, err := goString(sdp, "sdp", maxSDP)
+		if err != nil {
+			return 0, err
+		}
+		list, u, p, err := a.ParseRemoteStreamSDP(int(sid), s)
+		if err != nil {
+			return 0, err
+		}
+		if ufrag != nil {
+			*ufrag = cString(u)
+		}
+		if pwd != nil {
+			*pwd = cString(p)
+		}
+		*cands = candidateArray(list)
+		return len(list), nil
+	})
 }
 
 //export goniceCoreParseRemoteCandidateSDP
-func goniceCoreParseRemoteCandidateSDP(errbuf *C.char, h C.uintptr_t, sid C.uint, sdp *C.char, out **C.GoniceCandidate) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	s, err := goString(sdp, "sdp", maxSDP)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	c, err := a.ParseRemoteCandidateSDP(int(sid), s)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	*out = candidateArray([]nice.Candidate{c})
-	return 0
+func goniceCoreParseRemoteCandidateSDP(errbuf *C.char, h C.uintptr_t, sid C.uint, sdp *C.char, out **C.GoniceCandidate) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		s, err := goString(sdp, "sdp", maxSDP)
+		if err != nil {
+			return 0, err
+		}
+		c, err := a.ParseRemoteCandidateSDP(int(sid), s)
+		if err != nil {
+			return 0, err
+		}
+		*out = candidateArray([]nice.Candidate{c})
+		return 0, nil
+	})
 }
 
 //export goniceCoreSend
-func goniceCoreSend(errbuf *C.char, h C.uintptr_t, sid, cid, n C.uint, buf unsafe.Pointer) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	if n > C.GONICE_MAX_DATAGRAM {
-		return fail(errbuf, errf(eINVAL, "gonice: %d bytes is more than a datagram (%d)", uint(n), C.GONICE_MAX_DATAGRAM))
-	}
-	var p []byte
-	if n > 0 {
-		p = unsafe.Slice((*byte)(buf), int(n))
-	}
-	sent, err := a.Send(int(sid), int(cid), p)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	return C.int(sent)
+func goniceCoreSend(errbuf *C.char, h C.uintptr_t, sid, cid, n C.uint, buf unsafe.Pointer) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		if n > C.GONICE_MAX_DATAGRAM {
+			return 0, errf(C.GONICE_EINVAL, "gonice: %d bytes is more than a datagram (%d)", uint(n), C.GONICE_MAX_DATAGRAM)
+		}
+		var p []byte
+		if n > 0 {
+			p = unsafe.Slice((*byte)(buf), int(n))
+		}
+		return a.Send(int(sid), int(cid), p)
+	})
 }
 
 //export goniceCoreSendMessages
-func goniceCoreSendMessages(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, msgs *C.GoniceOutputMessage, n C.uint) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	if n == 0 {
-		return 0
-	}
-	if msgs == nil {
-		return fail(errbuf, errf(eINVAL, "gonice: messages is NULL"))
-	}
-	if n > 1<<20 {
-		return fail(errbuf, errf(eINVAL, "gonice: %d messages (at most %d)", uint(n), 1<<20))
-	}
-	// Runs of single-buffer messages go out together (SendMessages:
-	// sendmmsg on Linux); a message of several buffers is gathered into
-	// scratch and sent on its own.
+func goniceCoreSendMessages(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, msgs *C.GoniceOutputMessage, n C.uint) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		if n == 0 {
+			return 0, nil
+		}
+		if msgs == nil {
+			return 0, errf(C.GONICE_EINVAL, "gonice: messages is NULL")
+		}
+		if n > 1<<20 {
+			return 0, errf(C.GONICE_EINVAL, "gonice: %d messages (at most %d)", uint(n), 1<<20)
+		}
+		sent, err := sendMessages(a, int(sid), int(cid), unsafe.Slice(msgs, int(n)))
+		if err != nil && sent > 0 {
+			setErr(errbuf, err.Error()) // a partial send succeeds, with the detail
+			err = nil
+		}
+		return sent, err
+	})
+}
+
+// sendMessages sends msgs in order and returns how many were sent, and the
+// error that stopped it. Runs of single-buffer messages go out together
+// (SendMessages: sendmmsg on Linux); a message of several buffers is
+// gathered into scratch and sent on its own.
+func sendMessages(a *nice.Agent, sid, cid int, msgs []C.GoniceOutputMessage) (int, error) {
 	var (
 		scratch []byte
 		arr     [64][]byte
 		pend    = arr[:0]
 		sent    int
+		err     error
 	)
 	flush := func() error {
-		k, err := a.SendMessages(int(sid), int(cid), pend)
+		k, err := a.SendMessages(sid, cid, pend)
 		sent += k
 		pend = pend[:0]
 		return err
 	}
-	for i, m := range unsafe.Slice(msgs, int(n)) {
+	for i, m := range msgs {
 		var p []byte
 		single := false
 		if m.n_buffers < 0 || (m.n_buffers > 0 && m.buffers == nil) || m.n_buffers > 1024 {
-			err = errf(eINVAL, "gonice: message %d: bad buffers (%d)", i, int(m.n_buffers))
+			err = errf(C.GONICE_EINVAL, "gonice: message %d: bad buffers (%d)", i, int(m.n_buffers))
 		} else if m.n_buffers > 0 {
 			vecs := unsafe.Slice(m.buffers, int(m.n_buffers))
 			total := uint64(0)
 			for _, v := range vecs {
 				total += uint64(v.size)
 				if v.size > 0 && v.buffer == nil {
-					err = errf(eINVAL, "gonice: message %d: NULL buffer", i)
+					err = errf(C.GONICE_EINVAL, "gonice: message %d: NULL buffer", i)
 				}
 			}
 			if err == nil && total > C.GONICE_MAX_DATAGRAM {
-				err = errf(eINVAL, "gonice: message %d: %d bytes is more than a datagram", i, total)
+				err = errf(C.GONICE_EINVAL, "gonice: message %d: %d bytes is more than a datagram", i, total)
 			}
 			if err == nil {
 				if len(vecs) == 1 {
@@ -737,7 +612,7 @@ func goniceCoreSendMessages(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, msgs
 				}
 			}
 			if err == nil {
-				if _, err = a.Send(int(sid), int(cid), p); err == nil {
+				if _, err = a.Send(sid, cid, p); err == nil {
 					sent++
 				}
 			}
@@ -749,128 +624,96 @@ func goniceCoreSendMessages(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, msgs
 	if err == nil && len(pend) > 0 {
 		err = flush()
 	}
-	if err != nil {
-		if sent == 0 {
-			return fail(errbuf, err)
-		}
-		setErr(errbuf, err.Error())
-	}
-	return C.int(sent)
+	return sent, err
 }
 
 //export goniceCoreAttachRecv
-func goniceCoreAttachRecv(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, fn, ud unsafe.Pointer) (rc C.int) {
-	defer guard(errbuf, &rc)
-	e, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	key := [2]int{int(sid), int(cid)}
-	e.cbmu.Lock()
-	old, had := e.recv[key]
-	if fn == nil {
-		delete(e.recv, key)
-	} else {
-		e.recv[key] = callback{fn, ud}
-	}
-	e.cbmu.Unlock()
-	if fn == nil {
-		err = a.AttachRecv(int(sid), int(cid), nil)
-	} else {
-		err = a.AttachRecv(int(sid), int(cid), e.onData)
-	}
-	if err != nil {
+func goniceCoreAttachRecv(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, fn, ud unsafe.Pointer) C.int {
+	return onEntry(errbuf, h, func(e *entry) (int, error) {
+		a, err := e.agent()
+		if err != nil {
+			return 0, err
+		}
+		key := [2]int{int(sid), int(cid)}
 		e.cbmu.Lock()
-		if had {
-			e.recv[key] = old
-		} else {
+		old, had := e.recv[key]
+		if fn == nil {
 			delete(e.recv, key)
+		} else {
+			e.recv[key] = callback{fn, ud}
 		}
 		e.cbmu.Unlock()
-		return fail(errbuf, err)
-	}
-	return 0
+		if fn == nil {
+			err = a.AttachRecv(int(sid), int(cid), nil)
+		} else {
+			err = a.AttachRecv(int(sid), int(cid), e.onData)
+		}
+		if err != nil {
+			e.cbmu.Lock()
+			if had {
+				e.recv[key] = old
+			} else {
+				delete(e.recv, key)
+			}
+			e.cbmu.Unlock()
+		}
+		return 0, err
+	})
 }
 
 //export goniceCoreRecv
-func goniceCoreRecv(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, buf unsafe.Pointer, n C.size_t) (rc C.int) {
-	defer guard(errbuf, &rc)
-	_, a, err := agentOf(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	if buf == nil {
-		return fail(errbuf, errf(eINVAL, "gonice: buf is NULL"))
-	}
-	size := min(uint64(n), 65536) // no datagram is longer
-	got, err := a.Recv(int(sid), int(cid), unsafe.Slice((*byte)(buf), int(size)))
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	return C.int(got)
+func goniceCoreRecv(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, buf unsafe.Pointer, n C.size_t) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		if buf == nil {
+			return 0, errf(C.GONICE_EINVAL, "gonice: buf is NULL")
+		}
+		size := min(uint64(n), 65536) // no datagram is longer
+		return a.Recv(int(sid), int(cid), unsafe.Slice((*byte)(buf), int(size)))
+	})
 }
 
 //export goniceCoreConnect
-func goniceCoreConnect(errbuf *C.char, h C.uintptr_t, sig C.int, fn, ud unsafe.Pointer) (rc C.int) {
-	defer guard(errbuf, &rc)
-	e, err := lookup(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	if sig < 0 || sig >= C.GONICE_SIG_COUNT {
-		return fail(errbuf, errf(eINVAL, "gonice: unknown signal %d", int(sig)))
-	}
-	e.cbmu.Lock()
-	e.cbs[sig] = callback{fn, ud}
-	e.cbmu.Unlock()
-	return 0
+func goniceCoreConnect(errbuf *C.char, h C.uintptr_t, sig C.int, fn, ud unsafe.Pointer) C.int {
+	return onEntry(errbuf, h, func(e *entry) (int, error) {
+		if sig < 0 || sig >= C.GONICE_SIG_COUNT {
+			return 0, errf(C.GONICE_EINVAL, "gonice: unknown signal %d", int(sig))
+		}
+		e.cbmu.Lock()
+		e.cbs[sig] = callback{fn, ud}
+		e.cbmu.Unlock()
+		return 0, nil
+	})
+}
+
+// dispatchMode is onEntry for an agent in dispatch mode (else GONICE_EINVAL).
+func dispatchMode(errbuf *C.char, h C.uintptr_t, f func(e *entry) (int, error)) C.int {
+	return onEntry(errbuf, h, func(e *entry) (int, error) {
+		if !e.dispatch {
+			return 0, errf(C.GONICE_EINVAL, "gonice: the agent is not in dispatch mode (GONICE_AGENT_OPTION_DISPATCH)")
+		}
+		return f(e)
+	})
 }
 
 //export goniceCoreGetFd
-func goniceCoreGetFd(errbuf *C.char, h C.uintptr_t) (rc C.int) {
-	defer guard(errbuf, &rc)
-	e, err := lookup(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	if !e.dispatch {
-		return fail(errbuf, errf(eINVAL, "gonice: the agent is not in dispatch mode (GONICE_AGENT_OPTION_DISPATCH)"))
-	}
-	e.qmu.Lock()
-	fd := e.efd
-	e.qmu.Unlock()
-	return fd
+func goniceCoreGetFd(errbuf *C.char, h C.uintptr_t) C.int {
+	return dispatchMode(errbuf, h, func(e *entry) (int, error) {
+		e.qmu.Lock()
+		defer e.qmu.Unlock()
+		return int(e.efd), nil
+	})
 }
 
 //export goniceCoreDispatch
-func goniceCoreDispatch(errbuf *C.char, h C.uintptr_t) (rc C.int) {
-	defer guard(errbuf, &rc)
-	e, err := lookup(h)
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	if !e.dispatch {
-		return fail(errbuf, errf(eINVAL, "gonice: the agent is not in dispatch mode (GONICE_AGENT_OPTION_DISPATCH)"))
-	}
-	if !e.dispatching.CompareAndSwap(false, true) {
-		return fail(errbuf, errf(eBUSY, "gonice: a dispatch of this agent is already running"))
-	}
-	defer e.dispatching.Store(false)
-	batch := e.take()
-	n := e.run(batch)
-	e.recycle(batch)
-	return C.int(n)
-}
-
-// agentDo runs f on the agent of handle h and returns 0, or the error code
-// of a bad handle or of f's error (with the detail in errbuf).
-func agentDo(errbuf *C.char, h C.uintptr_t, f func(a *nice.Agent) error) C.int {
-	_, a, err := agentOf(h)
-	if err == nil {
-		err = f(a)
-	}
-	if err != nil {
-		return fail(errbuf, err)
-	}
-	return 0
+func goniceCoreDispatch(errbuf *C.char, h C.uintptr_t) C.int {
+	return dispatchMode(errbuf, h, func(e *entry) (int, error) {
+		if !e.dispatching.CompareAndSwap(false, true) {
+			return 0, errf(C.GONICE_EBUSY, "gonice: a dispatch of this agent is already running")
+		}
+		defer e.dispatching.Store(false)
+		batch := e.take()
+		n := e.run(batch)
+		e.recycle(batch)
+		return n, nil
+	})
 }

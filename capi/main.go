@@ -29,23 +29,8 @@ import (
 
 func main() {}
 
-// Error codes: include/gonice.h.
-const (
-	eOK        = 0
-	eINVAL     = -1
-	eBADHANDLE = -2
-	eNOTFOUND  = -3
-	eAGAIN     = -4
-	eCLOSED    = -5
-	eNOMEM     = -6
-	eRANGE     = -7
-	eNOTSUP    = -8
-	eBUSY      = -9
-	eIO        = -10
-	eINTERNAL  = -11
-)
-
-// apiError is an error with its C code.
+// apiError is an error with its C code, a GONICE_E* of include/gonice.h
+// (the codes are defined there only and reach Go through cgo).
 type apiError struct {
 	code int
 	msg  string
@@ -62,25 +47,25 @@ func codeOf(err error) int {
 	var ae *apiError
 	switch {
 	case err == nil:
-		return eOK
+		return C.GONICE_OK
 	case errors.As(err, &ae):
 		return ae.code
 	case errors.Is(err, nice.ErrClosed):
-		return eCLOSED
+		return C.GONICE_ECLOSED
 	case errors.Is(err, nice.ErrInvalidStream), errors.Is(err, nice.ErrInvalidComponent),
 		errors.Is(err, nice.ErrNoAddress):
-		return eNOTFOUND
+		return C.GONICE_ENOTFOUND
 	case errors.Is(err, nice.ErrInvalidArgument), errors.Is(err, nice.ErrSDP):
-		return eINVAL
+		return C.GONICE_EINVAL
 	case errors.Is(err, nice.ErrNotReady), errors.Is(err, nice.ErrConsentLost),
 		errors.Is(err, nice.ErrTimeout):
-		return eAGAIN
+		return C.GONICE_EAGAIN
 	case errors.Is(err, nice.ErrAlreadyGathering), errors.Is(err, nice.ErrRecvAttached):
-		return eBUSY
+		return C.GONICE_EBUSY
 	case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.ENOBUFS):
-		return eAGAIN
+		return C.GONICE_EAGAIN
 	}
-	return eIO
+	return C.GONICE_EIO
 }
 
 // setErr writes msg into the caller's error buffer (GONICE_CORE_ERRLEN bytes,
@@ -94,20 +79,45 @@ func setErr(buf *C.char, msg string) {
 	b[n] = 0
 }
 
-// fail records err in buf and returns its code.
-func fail(buf *C.char, err error) C.int {
-	code := codeOf(err)
-	setErr(buf, err.Error())
-	return C.int(code)
+// call is the body of every export: it runs f and returns f's result, or
+// the code of f's error with its message in errbuf; a panic in f becomes
+// GONICE_EINTERNAL with the panic and its stack in errbuf.
+func call(errbuf *C.char, f func() (int, error)) (rc C.int) {
+	defer func() {
+		if r := recover(); r != nil {
+			setErr(errbuf, fmt.Sprintf("gonice: internal error (recovered panic): %v\n%s", r, debug.Stack()))
+			rc = C.GONICE_EINTERNAL
+		}
+	}()
+	n, err := f()
+	if err != nil {
+		setErr(errbuf, err.Error())
+		return C.int(codeOf(err))
+	}
+	return C.int(n)
 }
 
-// guard is deferred by every exported function: a panic becomes
-// GONICE_EINTERNAL with the panic in the error buffer.
-func guard(buf *C.char, rc *C.int) {
-	if r := recover(); r != nil {
-		setErr(buf, fmt.Sprintf("gonice: internal error (recovered panic): %v\n%s", r, debug.Stack()))
-		*rc = eINTERNAL
-	}
+// onEntry is call with f given the entry of handle h (a bad handle is
+// GONICE_EBADHANDLE); the agent is not started.
+func onEntry(errbuf *C.char, h C.uintptr_t, f func(e *entry) (int, error)) C.int {
+	return call(errbuf, func() (int, error) {
+		e, err := lookup(h)
+		if err != nil {
+			return 0, err
+		}
+		return f(e)
+	})
+}
+
+// onAgent is onEntry with f given the entry's agent, started if it was not.
+func onAgent(errbuf *C.char, h C.uintptr_t, f func(a *nice.Agent) (int, error)) C.int {
+	return onEntry(errbuf, h, func(e *entry) (int, error) {
+		a, err := e.agent()
+		if err != nil {
+			return 0, err
+		}
+		return f(a)
+	})
 }
 
 // The handle registry: ids are never reused and start at a distinctive
@@ -140,9 +150,9 @@ func lookup(h C.uintptr_t) (*entry, error) {
 	registry.mu.Unlock()
 	if e == nil {
 		if h == 0 {
-			return nil, errf(eBADHANDLE, "gonice: agent handle is NULL")
+			return nil, errf(C.GONICE_EBADHANDLE, "gonice: agent handle is NULL")
 		}
-		return nil, errf(eBADHANDLE, "gonice: agent handle %#x is unknown or was freed", uintptr(h))
+		return nil, errf(C.GONICE_EBADHANDLE, "gonice: agent handle %#x is unknown or was freed", uintptr(h))
 	}
 	return e, nil
 }
@@ -178,11 +188,11 @@ func cString(s string) *C.char {
 // goString reads a C string, bounded to max bytes (longer is an error).
 func goString(p *C.char, what string, max int) (string, error) {
 	if p == nil {
-		return "", errf(eINVAL, "gonice: %s is NULL", what)
+		return "", errf(C.GONICE_EINVAL, "gonice: %s is NULL", what)
 	}
 	n := int(C.strnlen(p, C.size_t(max+1)))
 	if n > max {
-		return "", errf(eINVAL, "gonice: %s is longer than %d bytes", what, max)
+		return "", errf(C.GONICE_EINVAL, "gonice: %s is longer than %d bytes", what, max)
 	}
 	return C.GoStringN(p, C.int(n)), nil
 }

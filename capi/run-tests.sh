@@ -37,6 +37,7 @@ libdir=$(dirname "$(dirname "$pc")")
 ls -l "$libdir"/libgonice*
 test -L "$libdir/libgonice.so" && test -L "$libdir/libgonice.so.0" && test -f "$libdir/libgonice-core.so.0"
 test -f "$tmp/prefix/include/gonice.h"
+test -f "$tmp/prefix/share/doc/gonice/porting-from-libnice.md"
 
 step "outside program with pkg-config"
 export PKG_CONFIG_PATH="$libdir/pkgconfig"

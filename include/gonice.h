@@ -4,6 +4,7 @@
  *
  * Link with -lgonice (pkg-config gonice, or CMake find_package(gonice) and
  * the target gonice::gonice). C99 or later, or C++.
+ * Porting from libnice: docs/porting-from-libnice.md (share/doc/gonice).
  *
  * ============================================================================
  * OVERVIEW
@@ -105,140 +106,6 @@
  * - Once loaded, the process has Go runtime threads and signal handlers:
  *   signal handlers the host installs afterwards must use SA_ONSTACK. Load
  *   only one Go-based shared library per process.
- *
- * ============================================================================
- * PORTING NOTES: every libnice 0.1.21 nice_agent_* function and property
- * ============================================================================
- * Rename nice_ -> gonice_, Nice -> Gonice, NICE_ -> GONICE_; enum values are
- * the same numbers. Truthiness is inverted (see "Return values"). No GLib:
- * no GMainContext, GSList, GError, GCancellable or GObject.
- *
- * Functions:
- *  nice_agent_new(ctx, compat)          -> gonice_agent_new(&a, OPTION_NONE);
- *                                          no context: see the delivery modes;
- *                                          only RFC5245 compatibility exists.
- *  nice_agent_new_full(ctx, compat, f)  -> gonice_agent_new(&a, f): same
- *                                          option bits (REGULAR_NOMINATION,
- *                                          LITE_MODE, ICE_TRICKLE,
- *                                          CONSENT_FRESHNESS) plus DISPATCH;
- *                                          RELIABLE, SUPPORT_RENOMINATION and
- *                                          BYTESTREAM_TCP give GONICE_ENOTSUP.
- *  nice_agent_new_reliable              -> none: no PseudoTCP (ENOTSUP).
- *  g_object_unref(agent)                -> gonice_agent_free(agent)
- *  nice_agent_close_async               -> gonice_agent_close_async (then
- *                                          gonice_agent_free in the callback)
- *  nice_agent_add_local_address(a, &na) -> gonice_agent_add_local_address(a,
- *                                          "ip") - a string, not NiceAddress
- *  nice_agent_add_stream                -> gonice_agent_add_stream (id or <0)
- *  nice_agent_remove_stream             -> gonice_agent_remove_stream
- *  nice_agent_set_port_range            -> gonice_agent_set_port_range
- *  nice_agent_set_relay_info            -> gonice_agent_set_relay_info (same
- *                                          arguments; TURN_TLS is real,
- *                                          verified TLS, see below)
- *  nice_agent_forget_relays             -> gonice_agent_forget_relays
- *  nice_agent_gather_candidates         -> gonice_agent_gather_candidates
- *  nice_agent_set_remote_credentials    -> gonice_agent_set_remote_credentials
- *  nice_agent_set_local_credentials     -> gonice_agent_set_local_credentials
- *  nice_agent_get_local_credentials     -> gonice_agent_get_local_credentials
- *                                          (gonice_free, not g_free)
- *  nice_agent_set_remote_candidates(GSList) -> gonice_agent_set_remote_candidates
- *                                          (array + count)
- *  nice_agent_get_local_candidates      -> gonice_agent_get_local_candidates
- *  nice_agent_get_remote_candidates     -> gonice_agent_get_remote_candidates
- *                                          (array + count, one gonice_free)
- *  nice_agent_restart                   -> gonice_agent_restart
- *  nice_agent_restart_stream            -> gonice_agent_restart_stream
- *  nice_agent_attach_recv(a,s,c,ctx,f,d)-> gonice_agent_attach_recv(a,s,c,f,d)
- *                                          (thread: see delivery modes)
- *  nice_agent_attach_recv_ex            -> none (0.1.24; no TOS on receive)
- *  nice_agent_recv                      -> gonice_agent_recv (blocking; no
- *                                          cancellable: gonice_agent_free or
- *                                          remove_stream ends it)
- *  nice_agent_recv_messages,
- *  nice_agent_recv_nonblocking,
- *  nice_agent_recv_messages_nonblocking -> none: use attach_recv (and dispatch
- *                                          mode for a non-blocking loop), or
- *                                          gonice_agent_recv.
- *  nice_agent_send                      -> gonice_agent_send (same order:
- *                                          len, buf)
- *  nice_agent_send_messages_nonblocking -> gonice_agent_send_messages_nonblocking
- *                                          (GoniceOutputMessage; no GError)
- *  nice_agent_get_selected_pair         -> gonice_agent_get_selected_pair:
- *                                          fills caller structs (libnice gave
- *                                          borrowed pointers)
- *  nice_agent_set_selected_pair,
- *  nice_agent_set_selected_remote_candidate -> none yet (forcing a pair is not
- *                                          in the Go agent).
- *  nice_agent_get_selected_socket,
- *  nice_agent_get_sockets, nice_agent_get_io_stream -> none (GSocket /
- *                                          GIOStream are GLib types).
- *  nice_agent_get_default_local_candidate -> none yet.
- *  nice_agent_set_stream_tos            -> gonice_agent_set_stream_tos
- *  nice_agent_set_software              -> gonice_agent_set_software (before
- *                                          the agent starts; ENOTSUP later)
- *  nice_agent_set_stream_name           -> gonice_agent_set_stream_name
- *  nice_agent_get_stream_name           -> gonice_agent_get_stream_name
- *                                          (caller frees; libnice: borrowed)
- *  nice_agent_generate_local_sdp        -> gonice_agent_generate_local_sdp
- *  nice_agent_generate_local_stream_sdp -> gonice_agent_generate_local_stream_sdp
- *  nice_agent_generate_local_candidate_sdp -> gonice_agent_generate_local_candidate_sdp
- *  nice_agent_parse_remote_sdp          -> gonice_agent_parse_remote_sdp
- *  nice_agent_parse_remote_stream_sdp   -> gonice_agent_parse_remote_stream_sdp
- *  nice_agent_parse_remote_candidate_sdp-> gonice_agent_parse_remote_candidate_sdp
- *  nice_agent_get_component_state       -> gonice_agent_get_component_state
- *                                          (GONICE_ENOTFOUND for bad ids;
- *                                          libnice answered FAILED)
- *  nice_agent_peer_candidate_gathering_done -> gonice_agent_peer_candidate_gathering_done
- *  nice_agent_consent_lost              -> gonice_agent_consent_lost
- *  nice_component_state_to_string       -> gonice_component_state_to_string
- *  nice_candidate_new/copy/free         -> gonice_candidate_new/copy/free
- *  nice_agent_get_type, nice_agent_init_stun_agent -> none (GObject / STUN
- *                                          usage library internals).
- *
- * Signals (g_signal_connect -> gonice_agent_connect_<signal>(a, cb, data);
- * one callback per signal, a new one replaces the old, NULL disconnects):
- *  candidate-gathering-done, new-candidate, new-candidate-full,
- *  new-remote-candidate, new-remote-candidate-full, component-state-changed,
- *  new-selected-pair, new-selected-pair-full, initial-binding-request-received,
- *  streams-removed: each has a gonice_agent_connect_* below.
- *  reliable-transport-writable: none (no reliable mode).
- *
- * Properties (g_object_set -> typed setters; "before start" means before the
- * first call that starts the agent - any call other than a property setter or
- * getter and gonice_agent_connect_*; later calls give GONICE_EBUSY):
- *  main-context           -> none: delivery modes replace it.
- *  compatibility          -> none: RFC 5245/8445 only.
- *  stun-server, stun-server-port -> gonice_agent_set_stun_server(a, ip, port)
- *                                   (before start; IP literal as libnice's
- *                                   docs ask; hostnames are not resolved)
- *  controlling-mode       -> gonice_agent_set_controlling_mode (any time; while
- *                            checks run it takes effect at the next restart,
- *                            as libnice) / gonice_agent_get_controlling_mode.
- *                            DEFAULT DIFFERS: gonice starts controlled (0);
- *                            libnice's effective default is controlling.
- *  full-mode              -> gonice_agent_set_ice_lite(a, !full) (before start)
- *  stun-pacing-timer      -> gonice_agent_set_ta (ms, before start)
- *  max-connectivity-checks-> gonice_agent_set_max_checks (before start)
- *  nomination-mode        -> gonice_agent_set_nomination_mode (before start).
- *                            DEFAULT DIFFERS: gonice defaults to REGULAR;
- *                            libnice to AGGRESSIVE.
- *  consent-freshness      -> gonice_agent_set_consent_freshness (before start).
- *                            DEFAULT DIFFERS: on in gonice, off in libnice.
- *  keepalive-conncheck    -> gonice_agent_set_keepalive_conncheck (before start)
- *  idle-timeout           -> gonice_agent_set_idle_timeout (ms, before start)
- *  stun-initial-timeout   -> gonice_agent_set_stun_initial_timeout (ms, before start)
- *  stun-max-retransmissions -> gonice_agent_set_stun_max_retransmissions (before start)
- *  ice-udp                -> gonice_agent_set_ice_udp (before start)
- *  ice-tcp, bytestream-tcp, reliable, support-renomination -> none: no ICE-TCP
- *                            or reliable mode (the Go agent keeps TCP
- *                            candidates from a peer but never pairs them).
- *  ice-trickle            -> none needed: gonice always accepts trickled
- *                            candidates (the option bit is accepted).
- *  force-relay            -> gonice_agent_set_force_relay (before start)
- *  proxy-*                -> none: no proxies yet.
- *  upnp, upnp-timeout     -> none: no UPnP (libnice without gupnp also does
- *                            nothing); simply drop the g_object_set.
- *  stun-reliable-timeout  -> none: STUN over TCP is not implemented.
  */
 #ifndef GONICE_H
 #define GONICE_H
@@ -490,7 +357,7 @@ GONICE_API int gonice_agent_close_async(GoniceAgent *agent, gonice_agent_closed_
                                         void *user_data);
 
 /* ------------------------------------------------------------------------ */
-/* Properties (see PORTING NOTES for the libnice property each one mirrors)  */
+/* Properties: libnice's, as typed setters (docs/porting-from-libnice.md)    */
 /* Unless said otherwise: only before the agent starts; returns 0,           */
 /* GONICE_EBADHANDLE, GONICE_EINVAL (value out of range), GONICE_EBUSY       */
 /* (the agent has started).                                                 */

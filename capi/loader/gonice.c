@@ -9,8 +9,10 @@
  *   2. next to this library (dladdr of a local object), else
  *   3. by the dynamic linker's default search ("libgonice-core.so.0").
  * Its one symbol, gonice_core_table, gives a table of function pointers
- * (capi/core_abi.h) that the wrappers below forward to, passing this
+ * (capi/core_abi.h) that the functions below forward to, passing this
  * thread's last-error buffer so error details land on the caller's thread.
+ * The forwarding functions are made from their lines in capi/functions.h;
+ * the others are written here (GONICE_OWN lines there).
  * So a process can load libgonice and fork() without exec (a daemon) before
  * its first call: the Go runtime, whose threads fork() would not copy
  * (golang/go#15538), starts only then.
@@ -109,30 +111,6 @@ static const GoniceCoreTable *core(void) {
                                                       : "gonice: the core is not loaded");
   return core_table;
 }
-
-#define H(agent) ((uintptr_t)(agent))
-
-/* FORWARD(fn, agent, args...): check the handle is not NULL, load the core,
- * and call its fn with the last-error buffer. */
-#define FORWARD(fn, agent, ...)                                                                    \
-  do {                                                                                             \
-    if ((agent) == NULL)                                                                           \
-      return fail(GONICE_EBADHANDLE, "gonice: agent is NULL");                                     \
-    const GoniceCoreTable *t_ = core();                                                            \
-    if (t_ == NULL)                                                                                \
-      return GONICE_EINTERNAL;                                                                     \
-    return t_->fn(last_error, H(agent), __VA_ARGS__);                                              \
-  } while (0)
-
-#define FORWARD0(fn, agent)                                                                        \
-  do {                                                                                             \
-    if ((agent) == NULL)                                                                           \
-      return fail(GONICE_EBADHANDLE, "gonice: agent is NULL");                                     \
-    const GoniceCoreTable *t_ = core();                                                            \
-    if (t_ == NULL)                                                                                \
-      return GONICE_EINTERNAL;                                                                     \
-    return t_->fn(last_error, H(agent));                                                           \
-  } while (0)
 
 #define REQUIRE(cond, what)                                                                        \
   do {                                                                                             \
@@ -254,270 +232,28 @@ int gonice_agent_new(GoniceAgent **out, unsigned int options) {
   return rc;
 }
 
-int gonice_agent_free(GoniceAgent *agent) { FORWARD0(agent_free, agent); }
-
-int gonice_agent_close_async(GoniceAgent *agent, gonice_agent_closed_cb cb, void *user_data) {
-  FORWARD(agent_close_async, agent, (void *)cb, user_data);
-}
-
 /* ------------------------------------------------------------------------ */
-/* Properties                                                                */
+/* Every other function: the GONICE_FN lines of functions.h                  */
 /* ------------------------------------------------------------------------ */
 
-int gonice_agent_set_controlling_mode(GoniceAgent *agent, int controlling) {
-  FORWARD(set_prop_int, agent, GONICE_PROP_CONTROLLING, controlling != 0);
-}
-int gonice_agent_get_controlling_mode(GoniceAgent *agent) { FORWARD0(get_controlling, agent); }
-int gonice_agent_set_nomination_mode(GoniceAgent *agent, GoniceNominationMode mode) {
-  FORWARD(set_prop_int, agent, GONICE_PROP_NOMINATION, (long long)mode);
-}
-int gonice_agent_set_stun_server(GoniceAgent *agent, const char *ip, unsigned int port) {
-  FORWARD(set_prop_str, agent, GONICE_PROP_STUN_SERVER, (char *)ip, port);
-}
-int gonice_agent_set_ice_lite(GoniceAgent *agent, int lite) {
-  FORWARD(set_prop_int, agent, GONICE_PROP_LITE, lite != 0);
-}
-int gonice_agent_set_consent_freshness(GoniceAgent *agent, int enabled) {
-  FORWARD(set_prop_int, agent, GONICE_PROP_CONSENT, enabled != 0);
-}
-int gonice_agent_set_keepalive_conncheck(GoniceAgent *agent, int enabled) {
-  FORWARD(set_prop_int, agent, GONICE_PROP_KEEPALIVE_CONNCHECK, enabled != 0);
-}
-int gonice_agent_set_ice_udp(GoniceAgent *agent, int enabled) {
-  FORWARD(set_prop_int, agent, GONICE_PROP_ICE_UDP, enabled != 0);
-}
-int gonice_agent_set_ta(GoniceAgent *agent, unsigned int ms) {
-  FORWARD(set_prop_int, agent, GONICE_PROP_TA, (long long)ms);
-}
-int gonice_agent_set_max_checks(GoniceAgent *agent, unsigned int n) {
-  FORWARD(set_prop_int, agent, GONICE_PROP_MAX_CHECKS, (long long)n);
-}
-int gonice_agent_set_stun_initial_timeout(GoniceAgent *agent, unsigned int ms) {
-  FORWARD(set_prop_int, agent, GONICE_PROP_STUN_INITIAL_TIMEOUT, (long long)ms);
-}
-int gonice_agent_set_stun_max_retransmissions(GoniceAgent *agent, unsigned int n) {
-  FORWARD(set_prop_int, agent, GONICE_PROP_STUN_MAX_RETRANS, (long long)n);
-}
-int gonice_agent_set_idle_timeout(GoniceAgent *agent, unsigned int ms) {
-  FORWARD(set_prop_int, agent, GONICE_PROP_IDLE_TIMEOUT, (long long)ms);
-}
-int gonice_agent_set_keepalive_interval(GoniceAgent *agent, unsigned int ms) {
-  FORWARD(set_prop_int, agent, GONICE_PROP_KEEPALIVE_INTERVAL, (long long)ms);
-}
-int gonice_agent_set_force_relay(GoniceAgent *agent, int force) {
-  FORWARD(set_prop_int, agent, GONICE_PROP_FORCE_RELAY, force != 0);
-}
-int gonice_agent_set_software(GoniceAgent *agent, const char *software) {
-  FORWARD(set_prop_str, agent, GONICE_PROP_SOFTWARE, (char *)software, 0u);
-}
+/* The checks of a GONICE_FN line. */
+#define NONNULL(p) REQUIRE((p) != NULL, #p " is NULL");
+#define OUT(p) NONNULL(p) *(p) = NULL;
+#define OPT_OUT(p)                                                                                 \
+  if ((p) != NULL)                                                                                 \
+    *(p) = NULL;
+#define ARRAY(p, n) REQUIRE((p) != NULL || (n) == 0, #p " is NULL");
 
-/* ------------------------------------------------------------------------ */
-/* Streams, addresses, gathering                                             */
-/* ------------------------------------------------------------------------ */
-
-int gonice_agent_add_local_address(GoniceAgent *agent, const char *ip) {
-  FORWARD(add_local_address, agent, (char *)ip);
-}
-int gonice_agent_add_stream(GoniceAgent *agent, unsigned int n_components) {
-  FORWARD(add_stream, agent, n_components);
-}
-int gonice_agent_remove_stream(GoniceAgent *agent, unsigned int stream_id) {
-  FORWARD(remove_stream, agent, stream_id);
-}
-int gonice_agent_set_port_range(GoniceAgent *agent, unsigned int stream_id,
-                                unsigned int component_id, unsigned int min_port,
-                                unsigned int max_port) {
-  FORWARD(set_port_range, agent, stream_id, component_id, min_port, max_port);
-}
-
-int gonice_agent_set_relay_info(GoniceAgent *agent, unsigned int stream_id,
-                                unsigned int component_id, const char *server_ip,
-                                unsigned int server_port, const char *username,
-                                const char *password, GoniceRelayType type) {
-  FORWARD(set_relay_info, agent, stream_id, component_id, (char *)server_ip, server_port,
-          (char *)username, (char *)password, (int)type);
-}
-int gonice_agent_forget_relays(GoniceAgent *agent, unsigned int stream_id,
-                               unsigned int component_id) {
-  FORWARD(forget_relays, agent, stream_id, component_id);
-}
-int gonice_agent_set_stream_tos(GoniceAgent *agent, unsigned int stream_id, int tos) {
-  FORWARD(set_stream_tos, agent, stream_id, tos);
-}
-
-int gonice_agent_gather_candidates(GoniceAgent *agent, unsigned int stream_id) {
-  FORWARD(gather, agent, stream_id);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Credentials and candidates                                                */
-/* ------------------------------------------------------------------------ */
-
-int gonice_agent_get_local_credentials(GoniceAgent *agent, unsigned int stream_id,
-                                       char **ufrag_out, char **pwd_out) {
-  REQUIRE(ufrag_out != NULL && pwd_out != NULL, "ufrag_out or pwd_out is NULL");
-  *ufrag_out = NULL;
-  *pwd_out = NULL;
-  FORWARD(get_local_credentials, agent, stream_id, ufrag_out, pwd_out);
-}
-int gonice_agent_set_local_credentials(GoniceAgent *agent, unsigned int stream_id,
-                                       const char *ufrag, const char *pwd) {
-  FORWARD(set_credentials, agent, stream_id, 0, (char *)ufrag, (char *)pwd);
-}
-int gonice_agent_set_remote_credentials(GoniceAgent *agent, unsigned int stream_id,
-                                        const char *ufrag, const char *pwd) {
-  FORWARD(set_credentials, agent, stream_id, 1, (char *)ufrag, (char *)pwd);
-}
-int gonice_agent_get_local_candidates(GoniceAgent *agent, unsigned int stream_id,
-                                      unsigned int component_id, GoniceCandidate **cands_out) {
-  REQUIRE(cands_out != NULL, "cands_out is NULL");
-  *cands_out = NULL;
-  FORWARD(get_candidates, agent, stream_id, component_id, 0, cands_out);
-}
-int gonice_agent_get_remote_candidates(GoniceAgent *agent, unsigned int stream_id,
-                                       unsigned int component_id, GoniceCandidate **cands_out) {
-  REQUIRE(cands_out != NULL, "cands_out is NULL");
-  *cands_out = NULL;
-  FORWARD(get_candidates, agent, stream_id, component_id, 1, cands_out);
-}
-int gonice_agent_set_remote_candidates(GoniceAgent *agent, unsigned int stream_id,
-                                       unsigned int component_id, const GoniceCandidate *cands,
-                                       size_t n) {
-  REQUIRE(cands != NULL || n == 0, "cands is NULL");
-  FORWARD(set_remote_candidates, agent, stream_id, component_id, (GoniceCandidate *)cands, n);
-}
-int gonice_agent_peer_candidate_gathering_done(GoniceAgent *agent, unsigned int stream_id) {
-  FORWARD(peer_gathering_done, agent, stream_id);
-}
-int gonice_agent_restart(GoniceAgent *agent) { FORWARD(restart, agent, 1, 0u); }
-int gonice_agent_restart_stream(GoniceAgent *agent, unsigned int stream_id) {
-  FORWARD(restart, agent, 0, stream_id);
-}
-int gonice_agent_get_selected_pair(GoniceAgent *agent, unsigned int stream_id,
-                                   unsigned int component_id, GoniceCandidate *local_out,
-                                   GoniceCandidate *remote_out) {
-  REQUIRE(local_out != NULL && remote_out != NULL, "local_out or remote_out is NULL");
-  FORWARD(get_selected_pair, agent, stream_id, component_id, local_out, remote_out);
-}
-int gonice_agent_get_component_state(GoniceAgent *agent, unsigned int stream_id,
-                                     unsigned int component_id) {
-  FORWARD(get_component_state, agent, stream_id, component_id);
-}
-int gonice_agent_consent_lost(GoniceAgent *agent, unsigned int stream_id,
-                              unsigned int component_id) {
-  FORWARD(consent_lost, agent, stream_id, component_id);
-}
-int gonice_agent_set_stream_name(GoniceAgent *agent, unsigned int stream_id, const char *name) {
-  REQUIRE(name != NULL, "name is NULL");
-  FORWARD(set_stream_name, agent, stream_id, (char *)name);
-}
-int gonice_agent_get_stream_name(GoniceAgent *agent, unsigned int stream_id, char **name_out) {
-  REQUIRE(name_out != NULL, "name_out is NULL");
-  *name_out = NULL;
-  FORWARD(get_stream_name, agent, stream_id, name_out);
-}
-
-/* ------------------------------------------------------------------------ */
-/* SDP                                                                       */
-/* ------------------------------------------------------------------------ */
-
-int gonice_agent_generate_local_sdp(GoniceAgent *agent, char **sdp_out) {
-  REQUIRE(sdp_out != NULL, "sdp_out is NULL");
-  *sdp_out = NULL;
-  FORWARD(generate_sdp, agent, GONICE_SDP_AGENT, 0u, 0, (GoniceCandidate *)NULL, sdp_out);
-}
-int gonice_agent_generate_local_stream_sdp(GoniceAgent *agent, unsigned int stream_id,
-                                           int include_non_ice, char **sdp_out) {
-  REQUIRE(sdp_out != NULL, "sdp_out is NULL");
-  *sdp_out = NULL;
-  FORWARD(generate_sdp, agent, GONICE_SDP_STREAM, stream_id, include_non_ice,
-          (GoniceCandidate *)NULL, sdp_out);
-}
-int gonice_agent_generate_local_candidate_sdp(GoniceAgent *agent, const GoniceCandidate *cand,
-                                              char **sdp_out) {
-  REQUIRE(sdp_out != NULL, "sdp_out is NULL");
-  REQUIRE(cand != NULL, "cand is NULL");
-  *sdp_out = NULL;
-  FORWARD(generate_sdp, agent, GONICE_SDP_CANDIDATE, 0u, 0, (GoniceCandidate *)cand, sdp_out);
-}
-int gonice_agent_parse_remote_sdp(GoniceAgent *agent, const char *sdp) {
-  REQUIRE(sdp != NULL, "sdp is NULL");
-  FORWARD(parse_remote_sdp, agent, (char *)sdp);
-}
-int gonice_agent_parse_remote_stream_sdp(GoniceAgent *agent, unsigned int stream_id,
-                                         const char *sdp, char **ufrag_out, char **pwd_out,
-                                         GoniceCandidate **cands_out) {
-  REQUIRE(sdp != NULL, "sdp is NULL");
-  REQUIRE(cands_out != NULL, "cands_out is NULL");
-  *cands_out = NULL;
-  if (ufrag_out != NULL)
-    *ufrag_out = NULL;
-  if (pwd_out != NULL)
-    *pwd_out = NULL;
-  FORWARD(parse_remote_stream_sdp, agent, stream_id, (char *)sdp, ufrag_out, pwd_out, cands_out);
-}
-int gonice_agent_parse_remote_candidate_sdp(GoniceAgent *agent, unsigned int stream_id,
-                                            const char *sdp, GoniceCandidate **cand_out) {
-  REQUIRE(sdp != NULL, "sdp is NULL");
-  REQUIRE(cand_out != NULL, "cand_out is NULL");
-  *cand_out = NULL;
-  FORWARD(parse_remote_candidate_sdp, agent, stream_id, (char *)sdp, cand_out);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Data                                                                      */
-/* ------------------------------------------------------------------------ */
-
-int gonice_agent_send(GoniceAgent *agent, unsigned int stream_id, unsigned int component_id,
-                      unsigned int len, const void *buf) {
-  REQUIRE(buf != NULL || len == 0, "buf is NULL");
-  FORWARD(send, agent, stream_id, component_id, len, (void *)buf);
-}
-int gonice_agent_send_messages_nonblocking(GoniceAgent *agent, unsigned int stream_id,
-                                           unsigned int component_id,
-                                           const GoniceOutputMessage *messages,
-                                           unsigned int n_messages) {
-  REQUIRE(messages != NULL || n_messages == 0, "messages is NULL");
-  FORWARD(send_messages, agent, stream_id, component_id, (GoniceOutputMessage *)messages,
-          n_messages);
-}
-int gonice_agent_attach_recv(GoniceAgent *agent, unsigned int stream_id,
-                             unsigned int component_id, gonice_agent_recv_cb func,
-                             void *user_data) {
-  FORWARD(attach_recv, agent, stream_id, component_id, (void *)func, user_data);
-}
-int gonice_agent_recv(GoniceAgent *agent, unsigned int stream_id, unsigned int component_id,
-                      void *buf, size_t buf_len) {
-  REQUIRE(buf != NULL, "buf is NULL");
-  FORWARD(recv, agent, stream_id, component_id, buf, buf_len);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Signals                                                                   */
-/* ------------------------------------------------------------------------ */
-
-#define CONNECT(name, type, sig)                                                                   \
-  int gonice_agent_connect_##name(GoniceAgent *agent, type cb, void *user_data) {                  \
-    FORWARD(connect, agent, sig, (void *)cb, user_data);                                           \
+#define UNPAREN(...) __VA_ARGS__
+#define GONICE_FN(name, params, entry, args, checks)                                               \
+  int name params {                                                                                \
+    UNPAREN checks                                                                                 \
+    if (agent == NULL)                                                                             \
+      return fail(GONICE_EBADHANDLE, "gonice: agent is NULL");                                     \
+    const GoniceCoreTable *t = core();                                                             \
+    if (t == NULL)                                                                                 \
+      return GONICE_EINTERNAL;                                                                     \
+    uintptr_t h = (uintptr_t)agent;                                                                \
+    return t->entry(last_error, UNPAREN args);                                                     \
   }
-
-CONNECT(candidate_gathering_done, gonice_candidate_gathering_done_cb, GONICE_SIG_GATHERING_DONE)
-CONNECT(new_candidate, gonice_new_candidate_cb, GONICE_SIG_NEW_CANDIDATE)
-CONNECT(new_candidate_full, gonice_new_candidate_full_cb, GONICE_SIG_NEW_CANDIDATE_FULL)
-CONNECT(new_remote_candidate, gonice_new_candidate_cb, GONICE_SIG_NEW_REMOTE_CANDIDATE)
-CONNECT(new_remote_candidate_full, gonice_new_candidate_full_cb,
-        GONICE_SIG_NEW_REMOTE_CANDIDATE_FULL)
-CONNECT(component_state_changed, gonice_component_state_changed_cb, GONICE_SIG_STATE_CHANGED)
-CONNECT(new_selected_pair, gonice_new_selected_pair_cb, GONICE_SIG_NEW_SELECTED_PAIR)
-CONNECT(new_selected_pair_full, gonice_new_selected_pair_full_cb,
-        GONICE_SIG_NEW_SELECTED_PAIR_FULL)
-CONNECT(initial_binding_request_received, gonice_initial_binding_request_received_cb,
-        GONICE_SIG_INITIAL_BINDING_REQUEST)
-CONNECT(streams_removed, gonice_streams_removed_cb, GONICE_SIG_STREAMS_REMOVED)
-
-/* ------------------------------------------------------------------------ */
-/* Dispatch mode                                                             */
-/* ------------------------------------------------------------------------ */
-
-int gonice_agent_get_fd(GoniceAgent *agent) { FORWARD0(get_fd, agent); }
-int gonice_agent_dispatch(GoniceAgent *agent) { FORWARD0(dispatch, agent); }
+#include "functions.h"
