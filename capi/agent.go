@@ -146,7 +146,7 @@ func newEntry(options uint, cfg nice.Config) (*entry, error) {
 		close(e.libDone)
 	} else {
 		started := make(chan struct{})
-		go e.libLoop(started)
+		go e.libLoop(started) // the agent's library thread (C callbacks), until free or close ends delivery
 		<-started
 	}
 	return e, nil
@@ -435,7 +435,7 @@ func (e *entry) closeAsync(cb callback) error {
 	e.closing = true
 	a := e.a
 	e.mu.Unlock()
-	go func() {
+	go func() { // close_async: closes the agent, then queues the closed callback
 		if a != nil {
 			_ = a.Close()
 		}
