@@ -146,7 +146,7 @@ func newEntry(options uint, cfg nice.Config) (*entry, error) {
 		close(e.libDone)
 	} else {
 		started := make(chan struct{})
-		go e.libLoop(started) // the agent's library thread (C callbacks), until free or close ends delivery
+		go e.libLoop(started) // the agent's library thread (C callbacks), until gonice_agent_free
 		<-started
 	}
 	return e, nil
