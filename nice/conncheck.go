@@ -287,7 +287,7 @@ func (a *Agent) addPair(c *component, l *localCandidate, r *Candidate, now time.
 	p := &pair{comp: c, local: l, remote: r, foundation: l.c.Foundation + ":" + r.Foundation}
 	p.computePriority(a.controlling)
 	if ra := l.sock.relay; ra != nil {
-		ra.permit(r.Addr.Addr())
+		ra.permit(r.Addr)
 	}
 	// RFC 8445 §6.1.2.6: one pair per foundation starts Waiting, the others
 	// Frozen until a pair of their foundation succeeds.
@@ -943,9 +943,7 @@ func (a *Agent) updateSelection(c *component, now time.Time) {
 	if sel != c.selected {
 		c.selected = sel
 		path := &sendPath{conn: sel.local.sock.conn, remote: sel.remote.Addr}
-		if ra := sel.local.sock.relay; ra != nil {
-			path.relay, path.raddr = ra.relay, net.UDPAddrFromAddrPort(sel.remote.Addr)
-		} else {
+		if sel.local.sock.relay == nil {
 			path.sock, path.udpAddr = sel.local.sock, net.UDPAddrFromAddrPort(sel.remote.Addr)
 		}
 		c.path.Store(path)
@@ -1249,6 +1247,7 @@ func (a *Agent) nextDeadline(now time.Time) time.Time {
 	for _, tx := range a.txs {
 		next = earliest(next, tx.deadline)
 	}
+	next = earliest(next, a.relayDeadline())
 	if a.hasPendingChecks() {
 		next = earliest(next, a.nextCheck)
 	}

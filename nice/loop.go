@@ -284,6 +284,7 @@ func (a *Agent) onTimer(now time.Time) {
 	for _, s := range a.streams {
 		a.tickStream(s, now)
 	}
+	a.tickRelays(now)
 }
 
 // earliest returns the earlier of two deadlines, treating zero as none.
