@@ -433,7 +433,10 @@ func (a *Agent) tickRelays(now time.Time) {
 	for _, s := range a.streams {
 		for _, c := range s.comps {
 			for _, ra := range c.relays {
-				if d := ra.t.deadline(); !ra.ended && !d.IsZero() && !now.Before(d) {
+				if ra.ended {
+					continue
+				}
+				if d := ra.t.deadline(); !d.IsZero() && !now.Before(d) {
 					ra.t.tick(now)
 				}
 			}
