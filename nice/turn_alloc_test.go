@@ -28,8 +28,8 @@ type allocHarness struct {
 }
 
 func (h *allocHarness) allocated(_ time.Time, relayed, _ netip.AddrPort) { h.relayed = relayed }
-func (h *allocHarness) allocFailed(err error)                           { h.failed = err }
-func (h *allocHarness) permitted(ip netip.Addr, ok bool)                { h.perms[ip] = ok }
+func (h *allocHarness) allocFailed(err error)                            { h.failed = err }
+func (h *allocHarness) permitted(ip netip.Addr, ok bool)                 { h.perms[ip] = ok }
 func (h *allocHarness) bound(peer netip.AddrPort, ch uint16, ok bool) {
 	if ok {
 		h.chans[peer] = ch
@@ -336,4 +336,53 @@ func TestTurnAllocIgnoresStrangers(t *testing.T) {
 	if _, told := h.perms[testPeer.Addr()]; told {
 		t.Fatal("a forged or unknown answer granted the permission")
 	}
+}
+
+// FuzzTurnAllocHandle hands whatever pion decodes to allocations in every
+// state, as if the server sent it; nothing may panic, and an allocation
+// that is done keeps no deadline.
+func FuzzTurnAllocHandle(f *testing.F) {
+	f.Add([]byte{}, uint8(0))
+	ok, _ := stun.Build(stun.TransactionID, stun.NewType(stun.MethodAllocate, stun.ClassSuccessResponse),
+		stunx.XORRelayedAddress(testRelayed), stunx.Lifetime(time.Minute))
+	f.Add(ok.Raw, uint8(1))
+	bad, _ := stun.Build(stun.TransactionID, stun.NewType(stun.MethodRefresh, stun.ClassErrorResponse),
+		stun.CodeStaleNonce, stun.NewNonce("x"))
+	f.Add(bad.Raw, uint8(2))
+	f.Fuzz(func(t *testing.T, data []byte, state uint8) {
+		m := new(stun.Message)
+		if stun.Decode(data, m) != nil {
+			return
+		}
+		h := newAllocHarness(t, state&4 != 0)
+		now := time.Unix(1000, 0)
+		switch state % 4 {
+		case 0:
+			h.a.start(now)
+		case 1:
+			h.allocate(now)
+			h.a.permit(now, testPeer)
+		case 2:
+			h.allocate(now)
+			h.a.release(now)
+		case 3:
+			h.a.start(now)
+			h.a.cancel()
+		}
+		// Make it answer the request in flight, whatever it says.
+		if n := len(h.sent); n > 0 {
+			m.TransactionID = h.sent[n-1].TransactionID
+			m.WriteTransactionID()
+			m.Type.Method = h.sent[n-1].Type.Method
+			m.WriteType()
+			if stun.Decode(m.Raw, m) != nil {
+				return
+			}
+		}
+		h.a.handle(now, m)
+		h.a.tick(now.Add(time.Hour))
+		if h.a.done() && !h.a.deadline().IsZero() {
+			t.Fatal("done but a deadline is kept")
+		}
+	})
 }

@@ -34,7 +34,7 @@ type coturn struct {
 // startCoturn starts turnserver on a free loopback port with user u:p,
 // realm gonice, loopback peers allowed, no TLS, DTLS or CLI, its own user
 // database and a verbose log file.
-func startCoturn(t *testing.T) *coturn {
+func startCoturn(t testing.TB) *coturn {
 	t.Helper()
 	bin, err := exec.LookPath("turnserver")
 	if err != nil {
