@@ -4,7 +4,7 @@ package nice_test
 
 // TURN on the in-memory network: pion/turn/v2's server on a nicetest host
 // of the public segment, agents behind nicetest NATs, all under synctest
-// (pion's client and server only block on channels and timers, so their
+// (the agents and pion's server only block on channels and timers, so their
 // goroutines are durably blocked in a bubble, and synctest.Test fails if one
 // is left behind when the test ends).
 
