@@ -56,6 +56,9 @@ type turnEvents interface {
 	allocated(now time.Time, relayed, mapped netip.AddrPort)
 	allocFailed(err error)
 	permitted(ip netip.Addr, ok bool)
+	// binding: ch is asked for peer; the server may send ChannelData on
+	// it as soon as it grants it, before the answer is handled.
+	binding(peer netip.AddrPort, ch uint16)
 	bound(peer netip.AddrPort, ch uint16, ok bool)
 }
 
@@ -220,6 +223,9 @@ func (t *turnAlloc) askPermission(now time.Time, ip netip.Addr, p *turnPerm) {
 }
 
 func (t *turnAlloc) askChannel(now time.Time, peer netip.AddrPort, c *turnChan) {
+	if !c.bound {
+		t.ev.binding(peer, c.num)
+	}
 	c.asking = true
 	t.request(now, &turnTx{method: stun.MethodChannelBind, peer: peer, ch: c.num, signed: true})
 }
@@ -315,7 +321,7 @@ func (t *turnAlloc) handle(now time.Time, m *stun.Message) {
 		return // a late retransmission's answer, or not for us
 	}
 	tx := t.txs[i]
-	if m.Type.Class == stun.ClassSuccessResponse && tx.signed && m.Contains(stun.AttrMessageIntegrity) &&
+	if m.Type.Class == stun.ClassSuccessResponse && tx.signed && t.key != nil && m.Contains(stun.AttrMessageIntegrity) &&
 		stunx.CheckIntegrity(m, t.key) != nil {
 		return // forged or corrupt: keep waiting (RFC 5389 §10.2.3)
 	}

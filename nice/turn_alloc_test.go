@@ -30,6 +30,7 @@ type allocHarness struct {
 func (h *allocHarness) allocated(_ time.Time, relayed, _ netip.AddrPort) { h.relayed = relayed }
 func (h *allocHarness) allocFailed(err error)                            { h.failed = err }
 func (h *allocHarness) permitted(ip netip.Addr, ok bool)                 { h.perms[ip] = ok }
+func (h *allocHarness) binding(netip.AddrPort, uint16)                   {}
 func (h *allocHarness) bound(peer netip.AddrPort, ch uint16, ok bool) {
 	if ok {
 		h.chans[peer] = ch

@@ -10,6 +10,7 @@ package nice
 import (
 	"encoding/binary"
 	"errors"
+	"maps"
 	"net"
 	"net/netip"
 	"time"
@@ -18,11 +19,11 @@ import (
 	"github.com/pion/stun"
 )
 
-// turnChannels is the data path's view of an allocation's bound channels.
-// It is immutable: the loop replaces it (bound).
+// turnChannels is the data path's view of an allocation's channels. It is
+// immutable: the loop replaces it (binding, bound).
 type turnChannels struct {
-	byPeer map[netip.AddrPort]uint16
-	byNum  map[uint16]netip.AddrPort
+	byPeer map[netip.AddrPort]uint16 // bound: Send uses ChannelData
+	byNum  map[uint16]netip.AddrPort // asked for: received ChannelData is from
 }
 
 // turnHeldMax bounds what is held for peers whose permission is pending;
@@ -201,23 +202,35 @@ func (ra *relayAlloc) dropHeld(drop func(netip.Addr) bool) {
 	ra.held = kept
 }
 
-// bound publishes a channel binding to the data path. Called on the loop
+// binding publishes a channel asked for: what arrives on it is from peer.
+// A number is never given to another peer, so it stays. Called on the loop
 // (turnEvents).
+func (ra *relayAlloc) binding(peer netip.AddrPort, num uint16) {
+	next := ra.chans.Load().clone()
+	next.byNum[num] = peer
+	ra.chans.Store(next)
+}
+
+// bound publishes a channel's binding (or its loss) to Send. Called on the
+// loop (turnEvents).
 func (ra *relayAlloc) bound(peer netip.AddrPort, num uint16, ok bool) {
-	old := ra.chans.Load()
-	next := &turnChannels{byPeer: map[netip.AddrPort]uint16{}, byNum: map[uint16]netip.AddrPort{}}
-	if old != nil {
-		for p, n := range old.byPeer {
-			next.byPeer[p], next.byNum[n] = n, p
-		}
-	}
+	next := ra.chans.Load().clone()
 	if ok {
-		next.byPeer[peer], next.byNum[num] = num, peer
+		next.byPeer[peer] = num
 	} else {
 		delete(next.byPeer, peer)
-		delete(next.byNum, num)
 	}
 	ra.chans.Store(next)
+}
+
+// clone returns a copy to modify (of an empty view if ch is nil).
+func (ch *turnChannels) clone() *turnChannels {
+	next := &turnChannels{byPeer: map[netip.AddrPort]uint16{}, byNum: map[uint16]netip.AddrPort{}}
+	if ch != nil {
+		maps.Copy(next.byPeer, ch.byPeer)
+		maps.Copy(next.byNum, ch.byNum)
+	}
+	return next
 }
 
 // isBindingMethod reports whether a STUN message is of the Binding method.

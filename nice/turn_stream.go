@@ -83,6 +83,10 @@ func (ra *relayAlloc) onDialed(now time.Time, conn net.Conn, err error) {
 	}
 	if err != nil {
 		ra.t.cancel()
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			err = fmt.Errorf("%w: %v", ErrRelayTimeout, err)
+		}
 		ra.allocFailed(err)
 		return
 	}
