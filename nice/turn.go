@@ -233,7 +233,7 @@ type relayAlloc struct {
 	// The data path (turn_data.go), safe for concurrent use.
 	closed    atomic.Bool                      // the component ended: data writes fail
 	relaySock atomic.Pointer[socket]           // sock, for the readers
-	chans     atomic.Pointer[turnChannels]     // bound channels, replaced by the loop
+	chans     atomic.Pointer[turnChannels]     // channels, replaced by the loop
 	stream    atomic.Pointer[turnStream]       // TCP/TLS: the connection, once dialled
 	inbox     atomic.Pointer[chan turnInbound] // releasing: where answers go
 	posted    atomic.Int32                     // answers queued for the loop
