@@ -115,10 +115,16 @@ func (h *allocHarness) allocate(now time.Time) {
 	}
 }
 
-func TestTurnAllocAllocateRefresh(t *testing.T) {
+// allocated returns a harness whose allocation is made, at its now.
+func allocated(t *testing.T) (*allocHarness, time.Time) {
 	h := newAllocHarness(t, false)
 	now := time.Unix(1000, 0)
 	h.allocate(now)
+	return h, now
+}
+
+func TestTurnAllocAllocateRefresh(t *testing.T) {
+	h, now := allocated(t)
 	// Refreshed 60 s before the 600 s lifetime ends.
 	if d := h.a.deadline(); !d.Equal(now.Add(540 * time.Second)) {
 		t.Fatalf("deadline %v after allocating, want +540s", d.Sub(now))
@@ -250,9 +256,7 @@ func TestTurnAllocPermissionAndChannel(t *testing.T) {
 }
 
 func TestTurnAllocPermissionRefused(t *testing.T) {
-	h := newAllocHarness(t, false)
-	now := time.Unix(1000, 0)
-	h.allocate(now)
+	h, now := allocated(t)
 	h.a.permit(now, testPeer)
 	h.answer(now, h.last(stun.MethodCreatePermission), stun.ClassErrorResponse, stun.CodeForbidden)
 	if ok, told := h.perms[testPeer.Addr()]; !told || ok {
@@ -261,9 +265,7 @@ func TestTurnAllocPermissionRefused(t *testing.T) {
 }
 
 func TestTurnAllocRelease(t *testing.T) {
-	h := newAllocHarness(t, false)
-	now := time.Unix(1000, 0)
-	h.allocate(now)
+	h, now := allocated(t)
 	h.a.permit(now, testPeer) // in flight: dropped by the release
 	if !h.a.release(now) {
 		t.Fatal("nothing to wait for after releasing an allocation")
@@ -324,9 +326,7 @@ func TestTurnAllocCancelledThenGranted(t *testing.T) {
 }
 
 func TestTurnAllocIgnoresStrangers(t *testing.T) {
-	h := newAllocHarness(t, false)
-	now := time.Unix(1000, 0)
-	h.allocate(now)
+	h, now := allocated(t)
 	h.a.permit(now, testPeer)
 	cp := h.last(stun.MethodCreatePermission)
 	// A success with a wrong MESSAGE-INTEGRITY, and an answer to an unknown
