@@ -150,9 +150,16 @@ func (st *turnStream) send(pk *packet) error {
 	return nil
 }
 
-// writeLoop writes what is queued until the connection is closed.
+// turnFlushTimeout bounds how long a closed connection's writer spends
+// writing what was queued before the close (the release's Refresh, when
+// TURNReleaseTimeout is negative and nobody waits for its answer).
+const turnFlushTimeout = 100 * time.Millisecond
+
+// writeLoop writes what is queued until the connection is closed, then
+// flushes what is left and closes the connection, which ends the reader.
 func (st *turnStream) writeLoop(wg *sync.WaitGroup) {
 	defer wg.Done()
+	defer st.conn.Close()
 	for {
 		select {
 		case pk := <-st.q:
@@ -163,17 +170,27 @@ func (st *turnStream) writeLoop(wg *sync.WaitGroup) {
 				return
 			}
 		case <-st.stop:
-			return
+			_ = st.conn.SetWriteDeadline(time.Now().Add(turnFlushTimeout))
+			for {
+				select {
+				case pk := <-st.q:
+					_, err := st.conn.Write(pk.b[:pk.n])
+					putPacket(pk)
+					if err != nil {
+						return
+					}
+				default:
+					return
+				}
+			}
 		}
 	}
 }
 
-// close closes the connection: the reader and the writer end.
+// close ends the connection: the writer flushes and closes it, then the
+// reader ends.
 func (st *turnStream) close() {
-	st.once.Do(func() {
-		close(st.stop)
-		_ = st.conn.Close()
-	})
+	st.once.Do(func() { close(st.stop) })
 }
 
 // tlsConfig returns the TLS configuration for srv: Config.TURNTLSConfig
