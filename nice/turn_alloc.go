@@ -257,6 +257,9 @@ func (t *turnAlloc) cancel() {
 // and drops every other transaction. It reports whether there is an answer
 // to wait for.
 func (t *turnAlloc) release(now time.Time) bool {
+	if t.state == turnReleasing {
+		return true // a late grant being given back (succeeded)
+	}
 	t.txs = nil
 	if t.state != turnAllocated {
 		t.state = turnDone

@@ -313,8 +313,17 @@ func TestTurnAllocCancelledThenGranted(t *testing.T) {
 		t.Fatal("a cancelled allocation is reported")
 	}
 	var life stunx.Lifetime
-	if rel := h.last(stun.MethodRefresh); life.GetFrom(rel) != nil || life != 0 {
+	rel := h.last(stun.MethodRefresh)
+	if life.GetFrom(rel) != nil || life != 0 {
 		t.Fatal("a late grant is not released")
+	}
+	// The component ends meanwhile: the release goes on.
+	if !h.a.release(now) || h.last(stun.MethodRefresh) != rel {
+		t.Fatal("release restarts or drops the release of a late grant")
+	}
+	h.answer(now, rel, stun.ClassSuccessResponse)
+	if !h.a.done() {
+		t.Fatal("late grant not released")
 	}
 	// Cancelled before the challenge: nothing left.
 	h = newAllocHarness(t, false)
