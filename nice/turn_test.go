@@ -767,3 +767,85 @@ func TestSetRelayInfoArguments(t *testing.T) {
 		}
 	})
 }
+
+// TestTURNFirstCheckHeld: the first checks through the relays leave while
+// the permissions are still being created; they are held and sent once the
+// permission is granted, so both agents connect without waiting for a
+// retransmission (STUNInitialTimeout).
+func TestTURNFirstCheckHeld(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := nicetest.NewNetwork()
+		defer n.Close()
+		lab := newTURNLab(t, n)
+		defer lab.close()
+		a := relayAgent(t, lab, n.NewHost(netip.MustParseAddr("10.0.0.1")), nice.Config{Controlling: true, ForceRelay: true}, nice.RelayTypeTURNUDP, "p")
+		b := relayAgent(t, lab, n.NewHost(netip.MustParseAddr("10.0.0.2")), nice.Config{ForceRelay: true}, nice.RelayTypeTURNUDP, "p")
+		defer a.a.Close()
+		defer b.a.Close()
+		synctest.Wait()
+		start := time.Now()
+		exchange(t, a.a, b.a, a.sid, b.sid, 1)
+		exchange(t, b.a, a.a, b.sid, a.sid, 1)
+		for a.r.state(a.sid, 1) < nice.ComponentStateConnected || b.r.state(b.sid, 1) < nice.ComponentStateConnected {
+			time.Sleep(time.Millisecond)
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("not connected\nA %q\nB %q", a.r.all(), b.r.all())
+			}
+		}
+		if d := time.Since(start); d >= nice.DefaultSTUNInitialTimeout {
+			t.Errorf("connected after %v: a first check was lost (want less than %v)", d, nice.DefaultSTUNInitialTimeout)
+		}
+	})
+}
+
+// TestTURNRefreshes: the allocations, permissions and channels outlive
+// their lifetimes on pion's server (10, 5 and 10 minutes): after 25
+// minutes the relayed pair still carries data both ways, and the
+// allocations are still there for Close to release.
+func TestTURNRefreshes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := nicetest.NewNetwork()
+		defer n.Close()
+		lab := newTURNLab(t, n)
+		defer lab.close()
+		a := relayAgent(t, lab, n.NewHost(netip.MustParseAddr("10.0.0.1")), nice.Config{Controlling: true, ForceRelay: true}, nice.RelayTypeTURNUDP, "p")
+		b := relayAgent(t, lab, n.NewHost(netip.MustParseAddr("10.0.0.2")), nice.Config{ForceRelay: true}, nice.RelayTypeTURNUDP, "p")
+		defer a.a.Close()
+		defer b.a.Close()
+		synctest.Wait()
+		connectRelayPeers(t, a, b)
+		time.Sleep(25 * time.Minute)
+		synctest.Wait()
+		for _, p := range []relayPeer{a, b} {
+			if s := p.r.state(p.sid, 1); s != nice.ComponentStateReady {
+				t.Fatalf("state %v after 25 minutes, want ready", s)
+			}
+		}
+		for _, x := range []struct{ from, to relayPeer }{{a, b}, {b, a}} {
+			got := make(chan struct{}, 1)
+			_ = x.to.a.AttachRecv(x.to.sid, 1, func(_, _ int, p []byte) {
+				select {
+				case got <- struct{}{}:
+				default:
+				}
+			})
+			if _, err := x.from.a.Send(x.from.sid, 1, []byte("after 25 minutes")); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()
+			select {
+			case <-got:
+			default:
+				t.Fatal("data lost after 25 minutes")
+			}
+		}
+		if got := lab.server.AllocationCount(); got != 2 {
+			t.Errorf("server has %d allocations after 25 minutes, want 2", got)
+		}
+		a.a.Close()
+		b.a.Close()
+		if got := lab.server.AllocationCount(); got != 0 {
+			t.Errorf("server has %d allocations after Close, want 0", got)
+		}
+	})
+}
