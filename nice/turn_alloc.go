@@ -358,7 +358,10 @@ func (t *turnAlloc) handle(now time.Time, m *stun.Message) {
 		t.log.Debug("TURN stale nonce: retrying", "method", tx.method)
 		t.retry(now, tx)
 	default:
-		err := fmt.Errorf("TURN server answered %v with %d %s", tx.method, ec.Code, ec.Reason)
+		err := fmt.Errorf("TURN server answered %v with %d", tx.method, ec.Code)
+		if len(ec.Reason) > 0 {
+			err = fmt.Errorf("%w %s", err, ec.Reason)
+		}
 		if tx.method == stun.MethodAllocate && tx.signed && (ec.Code == stun.CodeUnauthorized || ec.Code == stun.CodeBadRequest) {
 			// An error to the signed request refuses the credentials: 401
 			// (RFC 5389 §10.2.2; coturn) or 400 (pion's server).
