@@ -163,9 +163,7 @@ func (st *turnStream) writeLoop(wg *sync.WaitGroup) {
 	for {
 		select {
 		case pk := <-st.q:
-			_, err := st.conn.Write(pk.b[:pk.n])
-			putPacket(pk)
-			if err != nil {
+			if st.write(pk) != nil {
 				<-st.stop
 				return
 			}
@@ -174,9 +172,7 @@ func (st *turnStream) writeLoop(wg *sync.WaitGroup) {
 			for {
 				select {
 				case pk := <-st.q:
-					_, err := st.conn.Write(pk.b[:pk.n])
-					putPacket(pk)
-					if err != nil {
+					if st.write(pk) != nil {
 						return
 					}
 				default:
@@ -185,6 +181,13 @@ func (st *turnStream) writeLoop(wg *sync.WaitGroup) {
 			}
 		}
 	}
+}
+
+// write writes pk and gives it back to the pool.
+func (st *turnStream) write(pk *packet) error {
+	_, err := st.conn.Write(pk.b[:pk.n])
+	putPacket(pk)
+	return err
 }
 
 // close ends the connection: the writer flushes and closes it, then the
