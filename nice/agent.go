@@ -163,9 +163,11 @@ func resolveServer(s string, defPort uint16) (netip.AddrPort, error) {
 // goroutine of the agent has exited, except one that is running a signal
 // handler or a receive function at that moment (Close may be called from
 // one): such a goroutine exits as soon as the function returns, and touches
-// nothing of the agent after. Done tells when it has. Signals queued before
-// Close are still delivered. Close is idempotent; every call waits as the
-// first does.
+// nothing of the agent after. Done tells when it has. (Called from a
+// receive function of a socket that carries TURN allocations, Close waits
+// the full TURNReleaseTimeout: the servers' answers would arrive on that
+// very goroutine.) Signals queued before Close are still delivered. Close is
+// idempotent; every call waits as the first does.
 func (a *Agent) Close() error {
 	if a.closing.CompareAndSwap(false, true) {
 		a.workers.closing.Store(true)

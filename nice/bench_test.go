@@ -247,17 +247,28 @@ func BenchmarkSend1200(b *testing.B) {
 	}
 	pkt := make([]byte, 1200)
 	pkt[0] = 0x80
-	runtime.GC()
-	b.ReportAllocs()
-	b.SetBytes(int64(len(pkt)))
-	b.ResetTimer()
-	start := time.Now()
+	start := startRx(b, len(pkt))
 	for range b.N {
 		if _, err := a.Send(sa, 1, pkt); err != nil {
 			b.Fatal(err)
 		}
 	}
-	// Let the last packets arrive.
+	reportRx(b, &rx, start)
+}
+
+// startRx starts the measured part of a benchmark of packets of size
+// bytes, and returns when it started.
+func startRx(b *testing.B, size int) time.Time {
+	runtime.GC()
+	b.ReportAllocs()
+	b.SetBytes(int64(size))
+	b.ResetTimer()
+	return time.Now()
+}
+
+// reportRx waits (at most a second) for the last of b.N packets to arrive,
+// then reports packets/s received since start and the loss.
+func reportRx(b *testing.B, rx *atomic.Int64, start time.Time) {
 	deadline := time.Now().Add(time.Second)
 	for rx.Load() < int64(b.N) && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
@@ -307,14 +318,7 @@ func BenchmarkRawUDP1200(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(time.Second)
-	for rx.Load() < int64(b.N) && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	el := time.Since(start)
-	b.StopTimer()
+	reportRx(b, &rx, start)
 	rc.Close()
 	<-done
-	b.ReportMetric(float64(rx.Load())/el.Seconds(), "rx-pkts/s")
-	b.ReportMetric(100*float64(int64(b.N)-rx.Load())/float64(b.N), "loss-%")
 }

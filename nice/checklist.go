@@ -185,7 +185,7 @@ func (a *Agent) addPair(c *component, l *localCandidate, r *Candidate, now time.
 	p := &pair{comp: c, local: l, remote: r, foundation: l.c.Foundation + ":" + r.Foundation}
 	p.computePriority(a.controlling)
 	if ra := l.sock.relay; ra != nil {
-		ra.permit(r.Addr.Addr())
+		ra.permit(r.Addr)
 	}
 	// RFC 8445 §6.1.2.6: one pair per foundation starts Waiting, the others
 	// Frozen until a pair of their foundation succeeds.

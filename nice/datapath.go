@@ -187,11 +187,9 @@ func (a *Agent) sendPath(streamID, componentID int) (*sendPath, error) {
 	return path, nil
 }
 
-// write sends one datagram on the path, through its relay if it has one.
+// write sends one datagram on the path (a relay socket's conn writes
+// through its TURN allocation).
 func (path *sendPath) write(p []byte) (int, error) {
-	if path.relay != nil {
-		return path.relay.WriteTo(p, path.raddr)
-	}
 	return path.conn.WriteToUDPAddrPort(p, path.remote)
 }
 

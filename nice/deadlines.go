@@ -34,6 +34,7 @@ func (a *Agent) tickStream(s *stream, now time.Time) {
 func (a *Agent) nextDeadline(now time.Time) time.Time {
 	var next time.Time
 	next = earliest(next, a.txs.next())
+	next = earliest(next, a.relayDeadline())
 	if a.checksPending() {
 		next = earliest(next, a.pacer.next)
 	}
@@ -62,6 +63,7 @@ func (a *Agent) onTimer(now time.Time) {
 	for _, s := range a.streams {
 		a.tickStream(s, now)
 	}
+	a.tickRelays(now)
 }
 
 // earliest returns the earlier of two deadlines, treating zero as none.

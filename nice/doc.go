@@ -41,7 +41,7 @@
 // only during the call.
 //
 // Every method is safe for concurrent use. Send and the receive path do not
-// allocate in steady state (but Send on a TURN relay: see TURN).
+// allocate in steady state, through a TURN relay too.
 //
 // # Protocol
 //
@@ -58,29 +58,29 @@
 // SetRelayInfo adds TURN servers (RFC 5766, long-term credentials, up to
 // MaxRelayServers per component) over UDP, TCP or TLS, as libnice's
 // nice_agent_set_relay_info; GatherCandidates then allocates a relay on
-// each, off the agent's loop, and signals a relayed candidate whose related
-// address (Base) is the allocation's mapped address. Over UDP the
-// allocation is made from the host socket itself, as in libnice, so it also
-// yields a server-reflexive candidate; over TCP and TLS each allocation has
-// its own connection, and TLS is real, verified TLS (Config.TURNTLSConfig),
-// where libnice's TURN_TLS is plain TCP. The relays are driven by
-// github.com/pion/turn/v2: a permission is asked for as soon as a remote
-// candidate pairs with the relay, a channel is bound to each peer on first
-// use, and permissions (every 2 minutes), channels (when used after 5
-// minutes) and the allocation (at half its lifetime) are refreshed. A failed allocation (wrong password, no answer within
-// Config.GatheringTimeout, TLS failure) is logged and reported by
-// RelayErrors, and gathering completes without it. Config.ForceRelay is
-// libnice's force-relay. RemoveStream and Close release the allocations (a
-// Refresh with LIFETIME 0, as nice_agent_close_async); Close waits for the
-// server's answer, at most Config.TURNReleaseTimeout. ICE restart keeps
-// them.
+// each and signals a relayed candidate whose related address (Base) is the
+// allocation's mapped address. Over UDP the allocation is made from the
+// host socket itself, as in libnice, so it also yields a server-reflexive
+// candidate; over TCP and TLS each allocation has its own connection, and
+// TLS is real, verified TLS (Config.TURNTLSConfig), where libnice's
+// TURN_TLS is plain TCP. The TURN client is the agent's own: its
+// transactions live on the agent's loop like the checks (messages built
+// with github.com/pion/stun). A permission is asked for as soon as a
+// remote candidate pairs with the relay, then a channel is bound to the
+// candidate; the allocation, permissions and channels are refreshed 60 s
+// before they expire, as libnice does. A failed allocation (wrong
+// password, no answer within Config.GatheringTimeout, TLS failure) is
+// logged and reported by RelayErrors, and gathering completes without it.
+// Config.ForceRelay is libnice's force-relay. RemoveStream and Close
+// release the allocations (a Refresh with LIFETIME 0, as
+// nice_agent_close_async); Close waits for the server's answer, at most
+// Config.TURNReleaseTimeout. ICE restart keeps them.
 //
-// Each allocation costs goroutines: one that makes, feeds and releases it,
-// a reader of its relayed address (for Data indications; ChannelData is
-// routed by the host socket's reader, without allocating), pion's two
-// refresh timers, and over TCP or TLS a reader of the connection. Send on a
-// relayed pair allocates in pion/turn (about 6 allocations per datagram);
-// the receive path and every non-relayed path do not.
+// An allocation over UDP costs no goroutine: the host socket's reader
+// routes what the server sends. Over TCP or TLS its connection has a
+// reader and a writer. Send on a relayed pair frames ChannelData (or, until
+// the channel is bound, a Send indication) and writes it from the caller's
+// goroutine over UDP; neither it nor the receive path allocates.
 //
 // # Limitations
 //

@@ -41,9 +41,7 @@ func (a *Agent) updateSelection(c *component, now time.Time) {
 	if sel != c.selected {
 		c.selected = sel
 		path := &sendPath{conn: sel.local.sock.conn, remote: sel.remote.Addr}
-		if ra := sel.local.sock.relay; ra != nil {
-			path.relay, path.raddr = ra.relay, net.UDPAddrFromAddrPort(sel.remote.Addr)
-		} else {
+		if sel.local.sock.relay == nil {
 			path.sock, path.udpAddr = sel.local.sock, net.UDPAddrFromAddrPort(sel.remote.Addr)
 		}
 		c.path.Store(path)

@@ -84,10 +84,6 @@ type component struct {
 type sendPath struct {
 	conn   PacketConn
 	remote netip.AddrPort
-	// For a relayed local candidate: pion's relayed conn and the remote
-	// address in its form, so that Send writes from the caller's goroutine.
-	relay net.PacketConn
-	raddr net.Addr
 	// For SendMessages on a host socket: the socket (for its batch writer)
 	// and the remote address in the form x/net wants.
 	sock    *socket
@@ -106,7 +102,8 @@ type localCandidate struct {
 }
 
 // socket is one bound UDP socket of a component, or the relayed address
-// of a TURN allocation (relay != nil; conn is then a *relayConn).
+// of a TURN allocation (relay != nil; conn is then a *relayConn, which
+// writes through the allocation and is read through the host socket).
 type socket struct {
 	conn      PacketConn
 	comp      *component
@@ -176,8 +173,9 @@ func (c *component) queue() chan *packet {
 }
 
 // close ends the component: it wakes blocked readers and closes its
-// sockets. TURN allocations are released first (by their goroutines),
-// and the host sockets that carry them are closed once they are.
+// sockets. TURN allocations are released first (by the component's
+// releaser goroutine), and the host sockets that carry them are closed
+// once they are.
 // Called on the loop.
 func (a *Agent) closeComponent(c *component) {
 	c.path.Store(nil)
@@ -194,27 +192,13 @@ func (a *Agent) closeComponent(c *component) {
 		return
 	}
 	relays := c.relays
-	for _, ra := range relays {
-		if ra.pending {
-			ra.pending = false
-			ra.cancel(false)
-		}
-		if ra.sock != nil {
-			ra.sock.closed.Store(true)
-		}
-		ra.end()
-	}
+	a.endRelays(relays)
 	for _, sk := range socks {
 		sk.draining.Store(true)
 	}
-	go func(w *worker) { // waits for the allocations' releases (at most TURNReleaseTimeout), then closes the host sockets
+	go func(w *worker) { // the component's releaser: releases its allocations (at most TURNReleaseTimeout), then closes the host sockets
 		defer w.exit()
-		for _, ra := range relays {
-			ra.unblock()
-		}
-		for _, ra := range relays {
-			<-ra.finished
-		}
+		a.releaseRelays(relays)
 		closeSocks()
 	}(a.workers.start())
 }

@@ -34,7 +34,7 @@ type coturn struct {
 // startCoturn starts turnserver on a free loopback port with user u:p,
 // realm gonice, loopback peers allowed, no TLS, DTLS or CLI, its own user
 // database and a verbose log file.
-func startCoturn(t *testing.T) *coturn {
+func startCoturn(t testing.TB) *coturn {
 	t.Helper()
 	bin, err := exec.LookPath("turnserver")
 	if err != nil {
@@ -106,7 +106,9 @@ func (c *coturn) ready(d time.Duration) bool {
 		default:
 		}
 		log := c.logText()
-		if strings.Contains(log, "UDP listener opened on") || strings.Contains(log, "listener opened on") {
+		// coturn opens its TCP listeners first: wait for the UDP one too,
+		// or the first Allocate over UDP may reach a closed port.
+		if strings.Contains(log, "UDP listener opened on") && strings.Contains(log, "TCP listener opened on") {
 			if conn, err := net.DialTimeout("tcp4", c.addr, 100*time.Millisecond); err == nil {
 				conn.Close()
 				return true

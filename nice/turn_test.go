@@ -4,7 +4,7 @@ package nice_test
 
 // TURN on the in-memory network: pion/turn/v2's server on a nicetest host
 // of the public segment, agents behind nicetest NATs, all under synctest
-// (pion's client and server only block on channels and timers, so their
+// (the agents and pion's server only block on channels and timers, so their
 // goroutines are durably blocked in a bubble, and synctest.Test fails if one
 // is left behind when the test ends).
 
@@ -365,6 +365,14 @@ func connectRelayPeers(t *testing.T, a, b relayPeer) (la, ra, lb, rb nice.Candid
 	if lb, rb, err = b.a.SelectedPair(b.sid, 1); err != nil {
 		t.Fatal(err)
 	}
+	relayData(t, a, b)
+	return la, ra, lb, rb
+}
+
+// relayData sends a message each way on the selected pairs and checks it
+// arrives.
+func relayData(t *testing.T, a, b relayPeer) {
+	t.Helper()
 	for _, x := range []struct {
 		from, to relayPeer
 		msg      string
@@ -389,7 +397,6 @@ func connectRelayPeers(t *testing.T, a, b relayPeer) (la, ra, lb, rb nice.Candid
 			t.Fatalf("%q did not arrive", x.msg)
 		}
 	}
-	return la, ra, lb, rb
 }
 
 // TestTURNSymmetricNATs: two agents behind symmetric NATs, which cannot
@@ -764,6 +771,77 @@ func TestSetRelayInfoArguments(t *testing.T) {
 		}
 		if _, err := a.RelayErrors(sid + 1); !errors.Is(err, nice.ErrInvalidStream) {
 			t.Errorf("RelayErrors of an unknown stream: %v", err)
+		}
+	})
+}
+
+// forceRelayPeers makes two force-relay agents on plain hosts with the
+// lab's server over UDP, A controlling, and waits for their gathering.
+func forceRelayPeers(t *testing.T, lab *turnLab, n *nicetest.Network) (a, b relayPeer) {
+	t.Helper()
+	a = relayAgent(t, lab, n.NewHost(netip.MustParseAddr("10.0.0.1")), nice.Config{Controlling: true, ForceRelay: true}, nice.RelayTypeTURNUDP, "p")
+	b = relayAgent(t, lab, n.NewHost(netip.MustParseAddr("10.0.0.2")), nice.Config{ForceRelay: true}, nice.RelayTypeTURNUDP, "p")
+	synctest.Wait()
+	return a, b
+}
+
+// TestTURNFirstCheckHeld: the first checks through the relays leave while
+// the permissions are still being created; they are held and sent once the
+// permission is granted, so both agents connect without waiting for a
+// retransmission (STUNInitialTimeout).
+func TestTURNFirstCheckHeld(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := nicetest.NewNetwork()
+		defer n.Close()
+		lab := newTURNLab(t, n)
+		defer lab.close()
+		a, b := forceRelayPeers(t, lab, n)
+		defer a.a.Close()
+		defer b.a.Close()
+		start := time.Now()
+		exchange(t, a.a, b.a, a.sid, b.sid, 1)
+		exchange(t, b.a, a.a, b.sid, a.sid, 1)
+		for a.r.state(a.sid, 1) < nice.ComponentStateConnected || b.r.state(b.sid, 1) < nice.ComponentStateConnected {
+			time.Sleep(time.Millisecond)
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("not connected\nA %q\nB %q", a.r.all(), b.r.all())
+			}
+		}
+		if d := time.Since(start); d >= nice.DefaultSTUNInitialTimeout {
+			t.Errorf("connected after %v: a first check was lost (want less than %v)", d, nice.DefaultSTUNInitialTimeout)
+		}
+	})
+}
+
+// TestTURNRefreshes: the allocations, permissions and channels outlive
+// their lifetimes on pion's server (10, 5 and 10 minutes): after 25
+// minutes the relayed pair still carries data both ways, and the
+// allocations are still there for Close to release.
+func TestTURNRefreshes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := nicetest.NewNetwork()
+		defer n.Close()
+		lab := newTURNLab(t, n)
+		defer lab.close()
+		a, b := forceRelayPeers(t, lab, n)
+		defer a.a.Close()
+		defer b.a.Close()
+		connectRelayPeers(t, a, b)
+		time.Sleep(25 * time.Minute)
+		synctest.Wait()
+		for _, p := range []relayPeer{a, b} {
+			if s := p.r.state(p.sid, 1); s != nice.ComponentStateReady {
+				t.Fatalf("state %v after 25 minutes, want ready", s)
+			}
+		}
+		relayData(t, a, b)
+		if got := lab.server.AllocationCount(); got != 2 {
+			t.Errorf("server has %d allocations after 25 minutes, want 2", got)
+		}
+		a.a.Close()
+		b.a.Close()
+		if got := lab.server.AllocationCount(); got != 0 {
+			t.Errorf("server has %d allocations after Close, want 0", got)
 		}
 	})
 }

@@ -25,7 +25,7 @@ func fuzzSeeds(tb testing.TB) [][]byte {
 		stun.RawAttribute{Type: stun.AttrFingerprint})
 	return [][]byte{
 		rfc5769Request, rfc5769IPv4Response, rfc5769IPv6Response, rfc5769LongTermRequest,
-		ice.Raw, resp.Raw, bad.Raw,
+		ice.Raw, resp.Raw, bad.Raw, turnSeed(tb).Raw,
 		rfc5769Request[:HeaderSize], {0x80, 0x60, 0, 0}, {},
 	}
 }
@@ -116,6 +116,7 @@ func checkGetters(t *testing.T, m *stun.Message, key []byte) {
 			t.Fatalf("MAPPED-ADDRESS %v does not round-trip: %v", netip.AddrPort(a), netip.AddrPort(a2))
 		}
 	}
+	checkTURNGetters(t, m)
 	ucErr := UseCandidate{}.GetFrom(m)
 	if ucErr == nil && !HasUseCandidate(m) {
 		t.Fatal("UseCandidate.GetFrom succeeds but HasUseCandidate is false")
