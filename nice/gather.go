@@ -283,6 +283,7 @@ func (a *Agent) addServerReflexive(c *component, sk *socket, mapped, server neti
 func (a *Agent) finishGathering(s *stream) {
 	s.gatheringDone = true
 	s.gatherDeadline = time.Time{}
+	s.failureCheckDue = true // afterEvent: pairs that all failed while gathering may fail the component now
 	a.events.push(event{kind: evGatheringDone, streamID: s.id})
 	// Components that already have the peer's candidates are checking.
 	for _, c := range s.comps {

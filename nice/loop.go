@@ -215,6 +215,14 @@ func (a *Agent) returnScratch() {
 // afterEvent runs after every loop event: sends what pacing allows, re-arms
 // the timer and wakes the dispatcher. Called on the loop.
 func (a *Agent) afterEvent(now time.Time) {
+	for _, s := range a.streams {
+		if s.failureCheckDue {
+			s.failureCheckDue = false
+			for _, c := range s.comps {
+				a.checkFailure(c, now)
+			}
+		}
+	}
 	a.pace(now)
 	a.rearm(now)
 	a.flushEvents()

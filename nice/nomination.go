@@ -107,9 +107,11 @@ func (a *Agent) stopChecks(c *component) {
 	s.checks.untrigger(func(p *pair) bool { return p.comp == c })
 }
 
-// checkFailure moves a component to FAILED when every pair has failed and
-// the peer will send no more candidates; without end-of-candidates it waits
-// IdleTimeout first. Called on the loop.
+// checkFailure moves a component to FAILED when every pair has failed, the
+// peer will send no more candidates and local gathering is done (RFC 8838
+// §8: a candidate still being gathered may form a working pair); without
+// end-of-candidates it waits IdleTimeout first. finishGathering has it run
+// again. Called on the loop.
 func (a *Agent) checkFailure(c *component, now time.Time) {
 	if c.state == ComponentStateFailed || c.selected != nil || len(c.remote) == 0 {
 		return
@@ -119,7 +121,7 @@ func (a *Agent) checkFailure(c *component, now time.Time) {
 			return
 		}
 	}
-	if a.cfg.Lite {
+	if a.cfg.Lite || !c.s.gatheringDone {
 		return
 	}
 	if c.s.peerGatheringDone {

@@ -25,6 +25,7 @@ type stream struct {
 
 	gathering          bool // GatherCandidates was called
 	gatheringDone      bool
+	failureCheckDue    bool // gathering finished: checkFailure runs after the event
 	pendingDiscoveries int // server-reflexive requests outstanding
 	pendingRelays      int // TURN allocations outstanding
 	gatherDeadline     time.Time
