@@ -26,8 +26,8 @@ type stream struct {
 	gathering          bool // GatherCandidates was called
 	gatheringDone      bool
 	failureCheckDue    bool // gathering finished: checkFailure runs after the event
-	pendingDiscoveries int // server-reflexive requests outstanding
-	pendingRelays      int // TURN allocations outstanding
+	pendingDiscoveries int  // server-reflexive requests outstanding
+	pendingRelays      int  // TURN allocations outstanding
 	gatherDeadline     time.Time
 	relayErrors        []RelayError // failed TURN allocations (RelayErrors)
 
