@@ -30,6 +30,13 @@ type Config struct {
 	NoTrickle bool
 	// Codecs offered and accepted; nil means DefaultCodecs.
 	Codecs []Codec
+	// SSRCs announces, per kind ("audio", "video"), the SSRC this side
+	// sends with (a=ssrc with a cname, and a=msid), so that a browser
+	// routes it to a track without relying on unsignaled-SSRC rules.
+	SSRCs map[string]uint32
+	// DTLSServer answers an actpass offer with passive (this side is the
+	// DTLS server) instead of active.
+	DTLSServer bool
 
 	// Certificate, Profiles and HandshakeTimeout are dtlssrtp.Config's.
 	Certificate      *dtlssrtp.Certificate
@@ -57,7 +64,8 @@ type Connection struct {
 	localSetup dtlssrtp.Setup
 	localDesc  bool
 	remote     *description
-	offer      *description // the remote offer being answered
+	kinds      map[uint8]string // payload type -> kind, of the negotiated codecs
+	offer      *description     // the remote offer being answered
 	tr         *dtlssrtp.Transport
 	dtlsOn     bool
 	gathered   bool
@@ -120,6 +128,13 @@ func (c *Connection) CreateOffer() (string, error) {
 	if err := c.addStream(1); err != nil {
 		return "", err
 	}
+	kinds := map[uint8]string{}
+	for _, cd := range c.cfg.Codecs {
+		kinds[cd.PayloadType] = cd.Kind
+	}
+	c.mu.Lock()
+	c.kinds = kinds
+	c.mu.Unlock()
 	return c.describe(func(l *local) (string, error) { return buildOffer(l, c.cfg.Codecs) })
 }
 
@@ -133,11 +148,20 @@ func (c *Connection) CreateAnswer() (string, error) {
 	if offer == nil {
 		return "", errors.New("webrtc: CreateAnswer without a remote offer")
 	}
-	return c.describe(func(l *local) (string, error) {
-		s, n, err := buildAnswer(l, offer, c.cfg.Codecs)
-		if err == nil && n == 0 {
-			err = fmt.Errorf("%w: no m-line of the offer has a codec we accept", ErrSDP)
+	kinds := map[uint8]string{}
+	for _, m := range offer.media {
+		for _, cd := range accept(m, c.cfg.Codecs) {
+			kinds[cd.PayloadType] = m.kind
 		}
+	}
+	if len(kinds) == 0 {
+		return "", fmt.Errorf("%w: no m-line of the offer has a codec we accept", ErrSDP)
+	}
+	c.mu.Lock()
+	c.kinds = kinds
+	c.mu.Unlock()
+	return c.describe(func(l *local) (string, error) {
+		s, _, err := buildAnswer(l, offer, c.cfg.Codecs)
 		return s, err
 	})
 }
@@ -153,7 +177,7 @@ func (c *Connection) describe(build func(*local) (string, error)) (string, error
 	if err != nil {
 		return "", err
 	}
-	l := &local{ufrag: ufrag, pwd: pwd, fingerprint: c.cert.Fingerprint(), trickle: !c.cfg.NoTrickle}
+	l := &local{ufrag: ufrag, pwd: pwd, fingerprint: c.cert.Fingerprint(), trickle: !c.cfg.NoTrickle, ssrcs: c.cfg.SSRCs}
 	c.mu.Lock()
 	l.setup, l.rtcpMux = c.localSetup, c.ncomp == 1
 	c.mu.Unlock()
@@ -243,6 +267,9 @@ func (c *Connection) SetRemoteDescription(s string) error {
 		setup, err := dtlssrtp.Answer(d.setup)
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrSDP, err)
+		}
+		if d.setup == dtlssrtp.SetupActpass && c.cfg.DTLSServer {
+			setup = dtlssrtp.SetupPassive
 		}
 		if role, err = dtlssrtp.RoleOf(setup, d.setup); err != nil {
 			return err
@@ -437,6 +464,14 @@ func (c *Connection) fail(err error) {
 		tr.Close()
 	}
 	c.ev.emit(ConnFailed, err.Error())
+}
+
+// Kind is the kind ("audio", "video") of a negotiated payload type, ""
+// if none.
+func (c *Connection) Kind(pt uint8) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.kinds[pt]
 }
 
 // WriteRTP protects and sends an RTP packet (dtlssrtp.Transport.WriteRTP).

@@ -195,6 +195,7 @@ type local struct {
 	endOfCands  bool
 	rtcpMux     bool
 	trickle     bool
+	ssrcs       map[string]uint32 // kind -> SSRC announced
 }
 
 // newSession is a JSEP session description with the transport's session
@@ -232,6 +233,16 @@ func withTransport(md *sdp.MediaDescription, l *local, mid string) {
 	}
 }
 
+// withSource announces the SSRC this side sends kind with, if any.
+func withSource(md *sdp.MediaDescription, l *local, kind string) {
+	ssrc, ok := l.ssrcs[kind]
+	if !ok {
+		return
+	}
+	md.WithValueAttribute("msid", "gonice gonice-"+kind)
+	md.WithValueAttribute("ssrc", strconv.FormatUint(uint64(ssrc), 10)+" cname:gonice")
+}
+
 // buildOffer makes an offer: one m-line per kind that has codecs, in the
 // order audio, video, all bundled, rtcp-mux.
 func buildOffer(l *local, codecs []Codec) (string, error) {
@@ -256,6 +267,7 @@ func buildOffer(l *local, codecs []Codec) (string, error) {
 		withTransport(md, l, mid)
 		md.WithValueAttribute("extmap", "1 "+midExtension)
 		md.WithPropertyAttribute("sendrecv")
+		withSource(md, l, kind)
 		md.WithPropertyAttribute("rtcp-mux")
 		md.WithPropertyAttribute("rtcp-rsize")
 		for _, c := range cs {
@@ -351,7 +363,11 @@ func buildAnswer(l *local, offer *description, codecs []Codec) (string, int, err
 		if m.midExtID != 0 {
 			md.WithValueAttribute("extmap", strconv.Itoa(m.midExtID)+" "+midExtension)
 		}
-		md.WithPropertyAttribute(answerDirection(m.direction))
+		dir := answerDirection(m.direction)
+		md.WithPropertyAttribute(dir)
+		if dir == "sendrecv" || dir == "sendonly" {
+			withSource(md, l, m.kind)
+		}
 		if l.rtcpMux {
 			md.WithPropertyAttribute("rtcp-mux")
 		}
