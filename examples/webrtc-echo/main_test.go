@@ -82,15 +82,9 @@ func TestChromium(t *testing.T) {
 			results := make(chan []byte, 1)
 			var log bytes.Buffer
 			s := &server{dtlsServer: c.dtlsServer, addrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}, out: &syncWriter{w: &log}, results: results, sessions: map[string]*session{}}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := &http.Server{Handler: s}
-			go srv.Serve(ln) // the test's HTTP server; ends at srv.Close
-			defer srv.Close()
+			base := serve(t, s)
 			defer s.closeAll()
-			res := runChromium(t, "http://"+ln.Addr().String()+"/", results)
+			res := runChromium(t, base+"/", results)
 			t.Logf("server said:\n%s", s.out.(*syncWriter).String())
 			var r result
 			if err := json.Unmarshal(res, &r); err != nil {
@@ -110,6 +104,19 @@ func TestChromium(t *testing.T) {
 			}
 		})
 	}
+}
+
+// serve serves s on 127.0.0.1 until the test ends and returns its URL.
+func serve(t *testing.T, s *server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: s}
+	go srv.Serve(ln) // the test's HTTP server; ends at srv.Close, when the test ends
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
 }
 
 // runChromium runs headless Chromium on url until the page posts its
@@ -186,14 +193,7 @@ func (s *syncWriter) String() string {
 // TestWHIPErrors: the endpoint refuses what is not a usable offer.
 func TestWHIPErrors(t *testing.T) {
 	s := &server{out: &syncWriter{w: new(bytes.Buffer)}, sessions: map[string]*session{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: s}
-	go srv.Serve(ln) // the test's HTTP server; ends at srv.Close
-	defer srv.Close()
-	base := "http://" + ln.Addr().String()
+	base := serve(t, s)
 	for _, c := range []struct {
 		ct, body string
 		want     int
