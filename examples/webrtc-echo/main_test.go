@@ -227,3 +227,61 @@ func TestWHIPErrors(t *testing.T) {
 		t.Errorf("%d sessions left after refused offers", n)
 	}
 }
+
+// aiortcPython is Debian's python, the one python3-aiortc installs into.
+const aiortcPython = "/usr/bin/python3"
+
+// TestAiortc: aiortc 1.4 (Debian's python3-aiortc, OpenSSL's DTLS) offers
+// audio and video to the echo server and decodes what comes back. aioice
+// never uses 127.0.0.1, so the test's network namespace gets a veth pair
+// (both ends inside it) and ICE runs on 10.77.0.1 and .2.
+func TestAiortc(t *testing.T) {
+	if os.Getenv(netnsEnv) == "" {
+		t.Skip("needs root for a network namespace of its own")
+	}
+	if out, err := exec.Command(aiortcPython, "-c", "import aiortc; print(aiortc.__version__)").CombinedOutput(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("python3-aiortc is not installed (./run setup full installs it): %s", out)
+		}
+		t.Skipf("python3-aiortc is not installed: %s", out)
+	}
+	for _, cmd := range [][]string{
+		{"link", "add", "gnv0", "type", "veth", "peer", "name", "gnv1"},
+		{"addr", "add", "10.77.0.1/24", "dev", "gnv0"},
+		{"addr", "add", "10.77.0.2/24", "dev", "gnv1"},
+		{"link", "set", "gnv0", "up"},
+		{"link", "set", "gnv1", "up"},
+	} {
+		if out, err := exec.Command("ip", cmd...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v: %s", cmd, err, out)
+		}
+	}
+	var log bytes.Buffer
+	s := &server{addrs: []netip.Addr{netip.MustParseAddr("10.77.0.1")}, out: &syncWriter{w: &log}, sessions: map[string]*session{}}
+	base := serve(t, s)
+	defer s.closeAll()
+	cmd := exec.Command(aiortcPython, "aiortc_client.py", base, "15")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	t.Logf("server said:\n%s", s.out.(*syncWriter).String())
+	if err != nil {
+		t.Fatalf("aiortc_client.py: %v\n%s", err, stderr.String())
+	}
+	var r struct {
+		OK           bool
+		Audio, Video int
+		Error        string
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
+		t.Fatalf("aiortc_client.py printed %q: %v\n%s", out, err, stderr.String())
+	}
+	t.Logf("aiortc: %s", lines[len(lines)-1])
+	if !r.OK {
+		t.Fatalf("aiortc decoded %d audio and %d video frames (%s)\n%s", r.Audio, r.Video, r.Error, stderr.String())
+	}
+	if !strings.Contains(s.out.(*syncWriter).String(), "CONN_READY (104)") {
+		t.Error("no CONN_READY")
+	}
+}
