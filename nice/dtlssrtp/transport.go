@@ -489,9 +489,9 @@ func (t *Transport) readData(conn *dtls.Conn) {
 	}
 }
 
-// Close detaches the receive functions, closes DTLS (sending close_notify)
-// and waits for the DTLS reader goroutines. It does not close the agent.
-// From OnData or OnClose it does not wait for the goroutine it runs on.
+// Close detaches the receive functions and closes DTLS (sending
+// close_notify); Done waits for the DTLS readers. It does not close the
+// agent.
 func (t *Transport) Close() error {
 	t.mu.Lock()
 	if t.closed {
@@ -502,10 +502,10 @@ func (t *Transport) Close() error {
 	t.mu.Unlock()
 	t.detach()
 	for _, l := range t.legs {
-		l.view.Close() // ends a handshake in progress
 		if k := l.keys.Swap(nil); k != nil {
-			k.conn.Close()
+			k.conn.Close() // sends close_notify through the view: before it closes
 		}
+		l.view.Close() // ends a handshake in progress
 	}
 	return nil
 }

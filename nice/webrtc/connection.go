@@ -34,6 +34,10 @@ type Config struct {
 	// sends with (a=ssrc with a cname, and a=msid), so that a browser
 	// routes it to a track without relying on unsignaled-SSRC rules.
 	SSRCs map[string]uint32
+	// NoRTCPMux offers RTCP on a second component with a DTLS handshake of
+	// its own instead of rtcp-mux (for peers that want it so; browsers
+	// multiplex).
+	NoRTCPMux bool
 	// DTLSServer answers an actpass offer with passive (this side is the
 	// DTLS server) instead of active.
 	DTLSServer bool
@@ -125,7 +129,11 @@ func (c *Connection) CreateOffer() (string, error) {
 	if err := c.agent.SetControlling(true); err != nil {
 		return "", err
 	}
-	if err := c.addStream(1); err != nil {
+	ncomp := 1
+	if c.cfg.NoRTCPMux {
+		ncomp = 2
+	}
+	if err := c.addStream(ncomp); err != nil {
 		return "", err
 	}
 	kinds := map[uint8]string{}
@@ -291,7 +299,7 @@ func (c *Connection) SetRemoteDescription(s string) error {
 		if role, err = dtlssrtp.RoleOf(dtlssrtp.SetupActpass, d.setup); err != nil {
 			return fmt.Errorf("%w: %v", ErrSDP, err)
 		}
-		if !d.rtcpMux {
+		if !d.rtcpMux && !c.cfg.NoRTCPMux {
 			return fmt.Errorf("%w: the answer refuses rtcp-mux, which the offer required", ErrSDP)
 		}
 	}

@@ -232,6 +232,51 @@ func waitGoroutines(t *testing.T, before int) {
 	}
 }
 
+// TestConnectionNoRTCPMux: an offer without rtcp-mux is answered without
+// it; RTP and RTCP each have a component and a DTLS handshake; then the
+// peer's Close (DTLS close_notify) fails the other side.
+func TestConnectionNoRTCPMux(t *testing.T) {
+	A := newPeer(t, webrtc.Config{NoTrickle: true, NoRTCPMux: true})
+	B := newPeer(t, webrtc.Config{NoTrickle: true})
+	connectICE(t, A, B, func(s string) string {
+		if strings.Contains(s, "a=rtcp-mux") {
+			t.Errorf("answer to an offer without rtcp-mux has it:\n%s", s)
+		}
+		return s
+	})
+	waitReady(t, A, B)
+	for _, p := range []*peer{A, B} {
+		if st := p.Agent().ComponentState(1, 2); st.String() == "" {
+			t.Fatal("no component 2")
+		}
+	}
+	if _, err := A.WriteRTP(rtpPacket(1)); err != nil {
+		t.Fatal(err)
+	}
+	rr := make([]byte, 8)
+	rr[0], rr[1], rr[3] = 0x80, 201, 1
+	binary.BigEndian.PutUint32(rr[4:], 0xabcd)
+	if _, err := A.WriteRTCP(rr); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for (B.rtpCount() < 1 || B.Transport().Stats().RTCP < 1) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if B.rtpCount() != 1 || B.Transport().Stats().RTCP != 1 {
+		t.Fatalf("B got %d RTP, stats %+v", B.rtpCount(), B.Transport().Stats())
+	}
+	B.Close()
+	select {
+	case m := <-A.failed:
+		if !strings.Contains(m, "closed") {
+			t.Errorf("CONN_FAILED says %q", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no CONN_FAILED after the peer closed; events %v", A.seq())
+	}
+}
+
 // connectICE runs a non-trickle offer/answer between A and B, with edit
 // applied to the answer before A sees it.
 func connectICE(t *testing.T, A, B *peer, edit func(string) string) {

@@ -268,7 +268,9 @@ func buildOffer(l *local, codecs []Codec) (string, error) {
 		md.WithValueAttribute("extmap", "1 "+midExtension)
 		md.WithPropertyAttribute("sendrecv")
 		withSource(md, l, kind)
-		md.WithPropertyAttribute("rtcp-mux")
+		if l.rtcpMux {
+			md.WithPropertyAttribute("rtcp-mux")
+		}
 		md.WithPropertyAttribute("rtcp-rsize")
 		for _, c := range cs {
 			md.WithCodec(c.PayloadType, c.Name, c.ClockRate, c.Channels, c.Fmtp)
