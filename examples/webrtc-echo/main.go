@@ -88,6 +88,7 @@ type session struct {
 	once    sync.Once
 	scratch []byte // the echoed packet; used only in OnRTP, which the transport serialises
 
+	answered      atomic.Int64  // when the answer was sent, UnixNano
 	browserVideo  atomic.Uint32 // the browser's video SSRC, once seen
 	audio, video  atomic.Int64  // packets echoed
 	rtcp, dropped atomic.Int64
@@ -162,6 +163,7 @@ func (s *server) offer(w http.ResponseWriter, r *http.Request) {
 	go s.pli(ss) // the session's PLI sender; ends when the session does
 	w.Header().Set("Content-Type", "application/sdp")
 	w.Header().Set("Location", "/whip/"+ss.id)
+	ss.answered.Store(time.Now().UnixNano())
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, answer)
 }
@@ -172,8 +174,10 @@ func (s *server) event(ss *session, ev webrtc.Event, msg string) {
 	case webrtc.ConnSDP, webrtc.ConnCandidate:
 		msg = "" // long; not progress
 	case webrtc.ConnReady:
-		tr := ss.conn.Transport()
-		msg = tr.Profile().String()
+		msg = ss.conn.Transport().Profile().String()
+		if at := ss.answered.Load(); at != 0 {
+			msg += fmt.Sprintf(", %.1f ms after the answer", float64(time.Now().UnixNano()-at)/1e6)
+		}
 	}
 	s.printf("session %s: %v (%d) %s\n", ss.id, ev, int(ev), msg)
 }

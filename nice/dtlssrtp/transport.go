@@ -18,6 +18,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v2"
+	"github.com/pion/transport/v2/replaydetector"
 
 	"github.com/gonice/gonice/nice"
 )
@@ -443,8 +444,12 @@ func (t *Transport) keysFrom(conn *dtls.Conn) (*keys, error) {
 		return nil, fmt.Errorf("SRTP context: %w", err)
 	}
 	w := t.cfg.ReplayWindow
+	// Replay windows per SSRC of our own make (window: no closure per
+	// packet); the index limits are pion's: 48 bits for SRTP (RFC 3711
+	// §3.3.1), 31 for SRTCP (§3.4).
 	dec, err := srtp.CreateContext(sc.Keys.RemoteMasterKey, sc.Keys.RemoteMasterSalt, p.srtp(),
-		srtp.SRTPReplayProtection(w), srtp.SRTCPReplayProtection(w))
+		srtp.SRTPReplayDetectorFactory(func() replaydetector.ReplayDetector { return newWindow(w, 1<<48-1) }),
+		srtp.SRTCPReplayDetectorFactory(func() replaydetector.ReplayDetector { return newWindow(w, 1<<31-1) }))
 	if err != nil {
 		return nil, fmt.Errorf("SRTP context: %w", err)
 	}
