@@ -193,15 +193,25 @@ func TestConnection(t *testing.T) {
 			if A.Transport().Profile() != dtlssrtp.DefaultProfiles[0] {
 				t.Errorf("profile %v", A.Transport().Profile())
 			}
+			// A hangs up: B hears DTLS's close_notify (CONN_FAILED, the
+			// peer closed), then closes too.
 			A.Close()
+			select {
+			case m := <-B.failed:
+				if !strings.Contains(m, "peer closed") {
+					t.Errorf("B's CONN_FAILED says %q", m)
+				}
+			case <-time.After(5 * time.Second):
+				t.Error("B did not hear A hang up")
+			}
 			B.Close()
 			A.Wait()
 			B.Wait()
-			I, S, G, R, F, C, D, P := webrtc.ConnInitial, webrtc.ConnStarted, webrtc.ConnGathered, webrtc.ConnReady,
-				webrtc.ConnFinished, webrtc.ConnCandidate, webrtc.ConnSDP, webrtc.ConnSDPProcessed
-			wantA, wantB := []webrtc.Event{I, D, S, C, P, R, F}, []webrtc.Event{I, P, D, S, C, R, F}
+			I, S, G, R, F, C, D, P, X := webrtc.ConnInitial, webrtc.ConnStarted, webrtc.ConnGathered, webrtc.ConnReady,
+				webrtc.ConnFinished, webrtc.ConnCandidate, webrtc.ConnSDP, webrtc.ConnSDPProcessed, webrtc.ConnFailed
+			wantA, wantB := []webrtc.Event{I, D, S, C, P, R, F}, []webrtc.Event{I, P, D, S, C, R, X, F}
 			if noTrickle {
-				wantA, wantB = []webrtc.Event{I, S, G, D, P, R, F}, []webrtc.Event{I, P, S, G, D, R, F}
+				wantA, wantB = []webrtc.Event{I, S, G, D, P, R, F}, []webrtc.Event{I, P, S, G, D, R, X, F}
 			}
 			if got := A.seq(); !slices.Equal(got, wantA) {
 				t.Errorf("offerer's events %v; want %v", got, wantA)
@@ -209,7 +219,7 @@ func TestConnection(t *testing.T) {
 			if got := B.seq(); !slices.Equal(got, wantB) {
 				t.Errorf("answerer's events %v; want %v", got, wantB)
 			}
-			nums := map[webrtc.Event]int{I: 101, S: 102, G: 103, R: 104, F: 105, C: 201, D: 202, P: 203, webrtc.ConnFailed: 500}
+			nums := map[webrtc.Event]int{I: 101, S: 102, G: 103, R: 104, F: 105, C: 201, D: 202, P: 203, X: 500}
 			for e, n := range nums {
 				if int(e) != n {
 					t.Errorf("%v = %d; erizo's is %d", e, int(e), n)
