@@ -150,26 +150,7 @@ func TestConnection(t *testing.T) {
 		t.Run(fmt.Sprintf("trickle=%v", !noTrickle), func(t *testing.T) {
 			A := newPeer(t, webrtc.Config{NoTrickle: noTrickle})
 			B := newPeer(t, webrtc.Config{NoTrickle: noTrickle})
-			offer, err := A.CreateOffer()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := B.SetRemoteDescription(offer); err != nil {
-				t.Fatal(err)
-			}
-			if !noTrickle {
-				trickle(t, A, B) // all of them before the answer: the event order is then fixed
-			}
-			answer, err := B.CreateAnswer()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := A.SetRemoteDescription(answer); err != nil {
-				t.Fatal(err)
-			}
-			if !noTrickle {
-				trickle(t, B, A)
-			}
+			connectICE(t, A, B, !noTrickle, nil)
 			waitReady(t, A, B)
 			for i := range 10 {
 				if _, err := A.WriteRTP(rtpPacket(uint16(i))); err != nil {
@@ -248,7 +229,7 @@ func waitGoroutines(t *testing.T, before int) {
 func TestConnectionNoRTCPMux(t *testing.T) {
 	A := newPeer(t, webrtc.Config{NoTrickle: true, NoRTCPMux: true})
 	B := newPeer(t, webrtc.Config{NoTrickle: true})
-	connectICE(t, A, B, func(s string) string {
+	connectICE(t, A, B, false, func(s string) string {
 		if strings.Contains(s, "a=rtcp-mux") {
 			t.Errorf("answer to an offer without rtcp-mux has it:\n%s", s)
 		}
@@ -287,9 +268,10 @@ func TestConnectionNoRTCPMux(t *testing.T) {
 	}
 }
 
-// connectICE runs a non-trickle offer/answer between A and B, with edit
-// applied to the answer before A sees it.
-func connectICE(t *testing.T, A, B *peer, edit func(string) string) {
+// connectICE runs an offer/answer from A to B, with edit (if not nil)
+// applied to the answer before A sees it; with trickle, A's candidates
+// all reach B before B answers (the event order is then fixed).
+func connectICE(t *testing.T, A, B *peer, trickled bool, edit func(string) string) {
 	t.Helper()
 	offer, err := A.CreateOffer()
 	if err != nil {
@@ -298,12 +280,21 @@ func connectICE(t *testing.T, A, B *peer, edit func(string) string) {
 	if err := B.SetRemoteDescription(offer); err != nil {
 		t.Fatal(err)
 	}
+	if trickled {
+		trickle(t, A, B)
+	}
 	answer, err := B.CreateAnswer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := A.SetRemoteDescription(edit(answer)); err != nil {
+	if edit != nil {
+		answer = edit(answer)
+	}
+	if err := A.SetRemoteDescription(answer); err != nil {
 		t.Fatal(err)
+	}
+	if trickled {
+		trickle(t, B, A)
 	}
 }
 
@@ -313,7 +304,7 @@ func TestConnectionWrongFingerprint(t *testing.T) {
 	A := newPeer(t, webrtc.Config{NoTrickle: true, HandshakeTimeout: 3 * time.Second})
 	B := newPeer(t, webrtc.Config{NoTrickle: true, HandshakeTimeout: 3 * time.Second})
 	other, _ := dtlssrtp.GenerateCertificate()
-	connectICE(t, A, B, func(s string) string {
+	connectICE(t, A, B, false, func(s string) string {
 		return strings.ReplaceAll(s, B.Fingerprint().String(), other.Fingerprint().String())
 	})
 	select {
@@ -340,22 +331,12 @@ func TestConnectionDTLSTimeout(t *testing.T) {
 	const limit = time.Second
 	A := newPeer(t, webrtc.Config{NoTrickle: true, HandshakeTimeout: limit})
 	B := newPeer(t, webrtc.Config{NoTrickle: true})
-	offer, err := A.CreateOffer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := B.SetRemoteDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	B.Transport().Close() // B's ICE answers; its DTLS is gone
-	answer, err := B.CreateAnswer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	if err := A.SetRemoteDescription(answer); err != nil {
-		t.Fatal(err)
-	}
+	var start time.Time
+	connectICE(t, A, B, false, func(s string) string {
+		B.Transport().Close() // B's ICE answers; its DTLS is gone
+		start = time.Now()
+		return s
+	})
 	select {
 	case m := <-A.failed:
 		if el := time.Since(start); el < limit || el > limit+2*time.Second {
