@@ -508,7 +508,8 @@ func (t *Transport) Close() error {
 	t.detach()
 	for _, l := range t.legs {
 		if k := l.keys.Swap(nil); k != nil {
-			k.conn.Close() // sends close_notify through the view: before it closes
+			l.view.closing.Store(true)
+			k.conn.Close() // sends close_notify through the view, then closes it
 		}
 		l.view.Close() // ends a handshake in progress
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gonice/gonice/nice"
@@ -22,6 +23,13 @@ type view struct {
 	in     chan []byte // DTLS datagrams, copies; bounded: a full queue drops
 	closed chan struct{}
 	once   sync.Once
+
+	// closing makes deadlines no longer wake Read: pion/dtls's Close
+	// cancels its reader (by a past read deadline) before it sends
+	// close_notify, and the reader, woken, closes the connection, so that
+	// the alert is lost if it wins the race. With closing set the reader
+	// stays in Read until Close closes the view after the alert.
+	closing atomic.Bool
 
 	mu   sync.Mutex
 	dl   time.Time     // read deadline
@@ -97,6 +105,9 @@ func (v *view) Close() error {
 func (v *view) SetDeadline(t time.Time) error { return v.SetReadDeadline(t) }
 
 func (v *view) SetReadDeadline(t time.Time) error {
+	if v.closing.Load() {
+		return nil
+	}
 	v.mu.Lock()
 	v.dl = t
 	close(v.wake)

@@ -183,7 +183,7 @@ func TestConnection(t *testing.T) {
 					t.Errorf("B's CONN_FAILED says %q", m)
 				}
 			case <-time.After(5 * time.Second):
-				t.Error("B did not hear A hang up")
+				t.Errorf("B did not hear A hang up; B stats %+v, A stats %+v", B.Transport().Stats(), A.Transport().Stats())
 			}
 			B.Close()
 			A.Wait()
