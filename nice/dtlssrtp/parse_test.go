@@ -7,6 +7,7 @@ import (
 	"crypto/sha1" //nolint:gosec // RFC 8122 fingerprints in sha-1 are accepted from peers
 	"crypto/sha256"
 	"crypto/sha512"
+	"crypto/tls"
 	"errors"
 	"strings"
 	"testing"
@@ -53,6 +54,27 @@ func TestFingerprint(t *testing.T) {
 	} {
 		if _, err := dtlssrtp.ParseFingerprint(bad); !errors.Is(err, dtlssrtp.ErrFingerprint) {
 			t.Errorf("ParseFingerprint(%q) = %v; want ErrFingerprint", bad, err)
+		}
+	}
+}
+
+// An application's own certificate is taken; one without a key or DER
+// data is refused.
+func TestNewCertificate(t *testing.T) {
+	c, err := dtlssrtp.GenerateCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := dtlssrtp.NewCertificate(c.TLS())
+	if err != nil || own.Fingerprint().String() != c.Fingerprint().String() {
+		t.Fatalf("NewCertificate = %v, %v", own, err)
+	}
+	noKey := c.TLS()
+	noKey.PrivateKey = nil
+	for name, bad := range map[string]tls.Certificate{"empty": {}, "no key": noKey,
+		"bad DER": {Certificate: [][]byte{{1, 2, 3}}, PrivateKey: c.TLS().PrivateKey}} {
+		if _, err := dtlssrtp.NewCertificate(bad); err == nil {
+			t.Errorf("%s: accepted", name)
 		}
 	}
 }
