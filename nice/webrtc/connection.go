@@ -72,8 +72,6 @@ type Connection struct {
 	offer      *description     // the remote offer being answered
 	tr         *dtlssrtp.Transport
 	dtlsOn     bool
-	gathered   bool
-	peerDone   bool // the peer's end of candidates waits for our gathering
 	closed     bool
 }
 
@@ -359,18 +357,10 @@ func (c *Connection) AddRemoteCandidate(candidate string) error {
 	return c.addCandidate(sid, line)
 }
 
-// peerGatheringDone tells the agent that the peer has no more candidates,
-// once our own gathering is done too: the agent fails a component whose
-// checklist is empty when the peer's candidates end, and before our
-// gathering it is empty (RFC 8838 §8 waits for both).
+// peerGatheringDone tells the agent that the peer has no more candidates
+// (the agent itself waits for its own gathering before it fails a
+// component, RFC 8838 §8).
 func (c *Connection) peerGatheringDone(sid int) error {
-	c.mu.Lock()
-	if !c.gathered {
-		c.peerDone = true
-		c.mu.Unlock()
-		return nil
-	}
-	c.mu.Unlock()
 	return c.agent.PeerCandidateGatheringDone(sid)
 }
 
@@ -406,13 +396,6 @@ func (c *Connection) emitCandidate(line string) {
 }
 
 func (c *Connection) onGathered(sid int) {
-	c.mu.Lock()
-	c.gathered = true
-	peerDone := c.peerDone
-	c.mu.Unlock()
-	if peerDone {
-		_ = c.agent.PeerCandidateGatheringDone(sid)
-	}
 	if c.cfg.NoTrickle {
 		c.ev.emit(ConnGathered, "")
 		return
