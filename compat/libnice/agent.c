@@ -84,6 +84,20 @@ typedef struct {
   gpointer data;
 } RecvAttach;
 
+/* What the drop-in keeps per stream. */
+typedef struct {
+  guint n_components;
+  gchar *name;        /* for get_stream_name's const return */
+  guint cands_seen;   /* local candidates signalled */
+  gboolean gathered;  /* candidate-gathering-done signalled */
+} StreamInfo;
+
+static void stream_info_free(gpointer p) {
+  StreamInfo *s = p;
+  g_free(s->name);
+  g_free(s);
+}
+
 typedef struct _AgentSource AgentSource;
 
 struct _NiceAgent {
@@ -96,7 +110,8 @@ struct _NiceAgent {
   gboolean closing;    /* close_async was called */
   GSource *source;     /* the AgentSource dispatching h */
   GArray *recvs;       /* RecvAttach */
-  GHashTable *names;   /* stream id -> name, for get_stream_name's const return */
+  GHashTable *streams; /* stream id -> StreamInfo */
+  GHashTable *held;    /* components whose CONNECTED waits for their pair */
 };
 
 G_DEFINE_TYPE(NiceAgent, nice_agent, G_TYPE_OBJECT)
@@ -176,17 +191,57 @@ static gboolean agent_closing(NiceAgent *agent) {
   return c;
 }
 
+/* stream_seen counts a stream's signalled local candidates and its
+ * gathering-done, for gather's synchronous delivery. */
+static void stream_seen(NiceAgent *agent, guint sid, gboolean done) {
+  StreamInfo *si;
+  g_mutex_lock(&agent->lock);
+  si = g_hash_table_lookup(agent->streams, GUINT_TO_POINTER(sid));
+  if (si != NULL) {
+    if (done)
+      si->gathered = TRUE;
+    else
+      si->cands_seen++;
+  }
+  g_mutex_unlock(&agent->lock);
+}
+
 static void on_gathering_done(GoniceAgent *h, unsigned int sid, void *ud) {
   (void)h;
+  stream_seen(ud, sid, TRUE);
   if (!agent_closing(ud))
     g_signal_emit(ud, signals[SIG_CANDIDATE_GATHERING_DONE], 0, sid);
 }
 
+/* libnice signals a component's selected pair before its CONNECTED state;
+ * gonice the other way round. The drop-in holds CONNECTED back until the
+ * pair (or the next state of the component) is signalled. */
+#define COMP_KEY(sid, cid) GUINT_TO_POINTER(((sid) << 12) | ((cid) & 0xfff))
+
+/* release_held emits a held CONNECTED of the component, if any. */
+static void release_held(NiceAgent *agent, guint sid, guint cid) {
+  gboolean held;
+  g_mutex_lock(&agent->lock);
+  held = g_hash_table_remove(agent->held, COMP_KEY(sid, cid));
+  g_mutex_unlock(&agent->lock);
+  if (held && !agent_closing(agent))
+    g_signal_emit(agent, signals[SIG_COMPONENT_STATE_CHANGED], 0, sid, cid,
+                  (guint)NICE_COMPONENT_STATE_CONNECTED);
+}
+
 static void on_state_changed(GoniceAgent *h, unsigned int sid, unsigned int cid,
                              GoniceComponentState state, void *ud) {
+  NiceAgent *agent = ud;
   (void)h;
-  if (!agent_closing(ud))
-    g_signal_emit(ud, signals[SIG_COMPONENT_STATE_CHANGED], 0, sid, cid, (guint)state);
+  if (state == GONICE_COMPONENT_STATE_CONNECTED) {
+    g_mutex_lock(&agent->lock);
+    g_hash_table_add(agent->held, COMP_KEY(sid, cid));
+    g_mutex_unlock(&agent->lock);
+    return;
+  }
+  release_held(agent, sid, cid);
+  if (!agent_closing(agent))
+    g_signal_emit(agent, signals[SIG_COMPONENT_STATE_CHANGED], 0, sid, cid, (guint)state);
 }
 
 /* new-candidate-full then new-candidate (and the remote pair), as libnice. */
@@ -201,6 +256,7 @@ static void emit_candidate(NiceAgent *agent, const GoniceCandidate *c, guint ful
 
 static void on_new_candidate(GoniceAgent *h, const GoniceCandidate *c, void *ud) {
   (void)h;
+  stream_seen(ud, c->stream_id, FALSE);
   emit_candidate(ud, c, SIG_NEW_CANDIDATE_FULL, SIG_NEW_CANDIDATE);
 }
 
@@ -219,6 +275,7 @@ static void on_selected_pair(GoniceAgent *h, unsigned int sid, unsigned int cid,
   compat_candidate_from_gonice(&nr, r);
   g_signal_emit(ud, signals[SIG_NEW_SELECTED_PAIR_FULL], 0, sid, cid, &nl, &nr);
   g_signal_emit(ud, signals[SIG_NEW_SELECTED_PAIR], 0, sid, cid, nl.foundation, nr.foundation);
+  release_held(ud, sid, cid);
 }
 
 static void on_initial_binding(GoniceAgent *h, unsigned int sid, void *ud) {
@@ -396,7 +453,8 @@ static void nice_agent_get_property(GObject *object, guint id, GValue *value, GP
 static void nice_agent_init(NiceAgent *a) {
   g_mutex_init(&a->lock);
   a->recvs = g_array_new(FALSE, TRUE, sizeof(RecvAttach));
-  a->names = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+  a->streams = g_hash_table_new_full(NULL, NULL, NULL, stream_info_free);
+  a->held = g_hash_table_new(NULL, NULL);
   for (guint i = 1; i < N_PROPS; i++) {
     g_value_init(&a->values[i], props[i]->value_type);
     g_param_value_set_default(props[i], &a->values[i]);
@@ -444,7 +502,8 @@ static void nice_agent_finalize(GObject *object) {
   for (guint i = 0; i < a->recvs->len; i++)
     g_main_context_unref(g_array_index(a->recvs, RecvAttach, i).ctx);
   g_array_free(a->recvs, TRUE);
-  g_hash_table_destroy(a->names);
+  g_hash_table_destroy(a->streams);
+  g_hash_table_destroy(a->held);
   for (guint i = 1; i < N_PROPS; i++)
     g_value_unset(&a->values[i]);
   g_main_context_unref(a->ctx);
@@ -627,14 +686,23 @@ guint nice_agent_add_stream(NiceAgent *agent, guint n_components) {
   int rc;
   H(agent, 0);
   rc = gonice_agent_add_stream(h, n_components);
-  return ok("add_stream", rc) ? (guint)rc : 0;
+  if (!ok("add_stream", rc))
+    return 0;
+  {
+    StreamInfo *si = g_new0(StreamInfo, 1);
+    si->n_components = n_components;
+    g_mutex_lock(&agent->lock);
+    g_hash_table_replace(agent->streams, GUINT_TO_POINTER(rc), si);
+    g_mutex_unlock(&agent->lock);
+  }
+  return (guint)rc;
 }
 
 void nice_agent_remove_stream(NiceAgent *agent, guint stream_id) {
   H_VOID(agent);
   if (ok("remove_stream", gonice_agent_remove_stream(h, stream_id))) {
     g_mutex_lock(&agent->lock);
-    g_hash_table_remove(agent->names, GUINT_TO_POINTER(stream_id));
+    g_hash_table_remove(agent->streams, GUINT_TO_POINTER(stream_id));
     for (guint i = agent->recvs->len; i-- > 0;) {
       RecvAttach *r = &g_array_index(agent->recvs, RecvAttach, i);
       if (r->stream_id == stream_id) {
@@ -677,14 +745,56 @@ void nice_agent_set_software(NiceAgent *agent, const gchar *software) {
   ok("set_software", gonice_agent_set_software(h, software));
 }
 
+/* gather_deliver: libnice signals the gathering state, the host candidates
+ * and (when there is nothing else to wait for) gathering-done from inside
+ * nice_agent_gather_candidates, on the calling thread. gonice has made the
+ * host candidates when gather returns, but signals them from its dispatcher
+ * goroutine an instant later: wait (at most GATHER_SYNC_MS) until they are
+ * queued and dispatch them here. If another thread dispatches meanwhile
+ * (GONICE_EBUSY), it delivers them and the count still moves. */
+#define GATHER_SYNC_MS 200
+static void gather_deliver(NiceAgent *agent, guint sid) {
+  guint expected = 0, n_comp = 0;
+  gint64 end = g_get_monotonic_time() + GATHER_SYNC_MS * 1000;
+  int fd = gonice_agent_get_fd(agent->h);
+  StreamInfo *si;
+  g_mutex_lock(&agent->lock);
+  si = g_hash_table_lookup(agent->streams, GUINT_TO_POINTER(sid));
+  if (si != NULL)
+    n_comp = si->n_components;
+  g_mutex_unlock(&agent->lock);
+  for (guint c = 1; c <= n_comp; c++) {
+    GoniceCandidate *cands = NULL;
+    int n = gonice_agent_get_local_candidates(agent->h, sid, c, &cands);
+    if (n > 0)
+      expected += (guint)n;
+    gonice_free(cands);
+  }
+  for (;;) {
+    gboolean done;
+    GPollFD pfd = {fd, G_IO_IN, 0};
+    g_mutex_lock(&agent->lock);
+    si = g_hash_table_lookup(agent->streams, GUINT_TO_POINTER(sid));
+    done = si == NULL || si->gathered || si->cands_seen >= expected;
+    g_mutex_unlock(&agent->lock);
+    if (done || g_get_monotonic_time() >= end)
+      break;
+    if (g_poll(&pfd, 1, 5) > 0)
+      gonice_agent_dispatch(agent->h);
+  }
+  /* gathering-done of a host-only gathering follows the candidates at once */
+  {
+    GPollFD pfd = {fd, G_IO_IN, 0};
+    if (g_poll(&pfd, 1, 1) > 0)
+      gonice_agent_dispatch(agent->h);
+  }
+}
+
 gboolean nice_agent_gather_candidates(NiceAgent *agent, guint stream_id) {
   H(agent, FALSE);
   if (!ok("gather_candidates", gonice_agent_gather_candidates(h, stream_id)))
     return FALSE;
-  /* libnice signals the host candidates (and gathering-done when there is
-   * nothing else to wait for) from inside this call, on this thread. If a
-   * dispatch runs elsewhere now (GONICE_EBUSY), the source delivers them. */
-  gonice_agent_dispatch(h);
+  gather_deliver(agent, stream_id);
   return TRUE;
 }
 
@@ -806,7 +916,13 @@ gboolean nice_agent_set_stream_name(NiceAgent *agent, guint stream_id, const gch
   if (!ok("set_stream_name", gonice_agent_set_stream_name(h, stream_id, name)))
     return FALSE;
   g_mutex_lock(&agent->lock);
-  g_hash_table_replace(agent->names, GUINT_TO_POINTER(stream_id), g_strdup(name));
+  {
+    StreamInfo *si = g_hash_table_lookup(agent->streams, GUINT_TO_POINTER(stream_id));
+    if (si != NULL) {
+      g_free(si->name);
+      si->name = g_strdup(name);
+    }
+  }
   g_mutex_unlock(&agent->lock);
   return TRUE;
 }
@@ -815,7 +931,10 @@ const gchar *nice_agent_get_stream_name(NiceAgent *agent, guint stream_id) {
   const gchar *name;
   g_return_val_if_fail(NICE_IS_AGENT(agent), NULL);
   g_mutex_lock(&agent->lock);
-  name = g_hash_table_lookup(agent->names, GUINT_TO_POINTER(stream_id));
+  {
+    StreamInfo *si = g_hash_table_lookup(agent->streams, GUINT_TO_POINTER(stream_id));
+    name = si != NULL ? si->name : NULL;
+  }
   g_mutex_unlock(&agent->lock);
   return name;
 }

@@ -11,6 +11,9 @@
 #ifndef GONICE_COMPAT_LIBNICE_H
 #define GONICE_COMPAT_LIBNICE_H
 
+/* The drop-in's messages go to GLib's log under libnice's domain. */
+#define G_LOG_DOMAIN "libnice"
+
 #include <nice/agent.h>
 #include <nice/debug.h>
 
@@ -46,7 +49,7 @@ GType nice_candidate_type_get_type(void);
 GType nice_candidate_transport_get_type(void);
 GType nice_agent_option_get_type(void);
 
-/* The drop-in's messages (G_LOG_DOMAIN "libnice", as libnice's). */
+/* A debug message, when nice_debug_enable() switched them on. */
 #define compat_debug(...)                                                                          \
   do {                                                                                             \
     if (compat_debug_enabled())                                                                    \
