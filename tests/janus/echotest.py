@@ -1,0 +1,442 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Debian's Janus, unmodified, on the libnice drop-in: an EchoTest session.
+
+    tests/janus/echotest.py --libnice DIR    # DIR holds the drop-in's libnice.so.10
+    tests/janus/echotest.py --libnice system # Debian's libnice (the baseline)
+
+As root: the test makes a network namespace of its own with a veth
+interface (Janus never uses loopback for ICE, janus-run.md section 7), starts
+/usr/bin/janus in it with LD_LIBRARY_PATH=DIR (a config in a temporary
+directory: the EchoTest plugin and the HTTP transport only, HTTP API on
+127.0.0.1), checks from /proc/PID/maps that Janus runs on the library it was
+given, then runs an aiortc client (Debian's python3-aiortc) in the same
+namespace: create a session, attach the EchoTest, send an offer with audio
+and a data channel (half-trickle: candidates in the SDP), and check that ICE
+completes, DTLS connects (Janus says webrtcup), echoed audio frames are
+decoded and the data channel echoes. Then hangup, destroy, and Janus exits
+on SIGINT.
+
+Exit status: 0 pass, 1 fail, 77 skipped (janus or aiortc missing, not root;
+under CI=true a missing dependency is a failure instead).
+"""
+
+import argparse
+import asyncio
+import fractions
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import string
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+JANUS = "/usr/bin/janus"
+JANUS_LIB = "/usr/lib/x86_64-linux-gnu/janus"
+ADDR = "10.231.0.1"  # gnj0 in the test's own namespace; nothing routes to it
+
+
+def log(msg):
+    print(f"[{time.monotonic() - T0:7.3f}] {msg}", flush=True)
+
+
+T0 = time.monotonic()
+
+
+def skip_or_fail(reason):
+    if os.environ.get("CI") == "true":
+        print(f"FAIL: {reason} (CI=true: a missing dependency is a failure)")
+        sys.exit(1)
+    print(f"SKIP: {reason}")
+    sys.exit(77)
+
+
+# ---------------------------------------------------------------------------
+# Outside the namespace: set up, start Janus, run the client inside, clean up
+# ---------------------------------------------------------------------------
+
+JCFG = """general: {{
+	configs_folder = "{d}/conf"
+	plugins_folder = "{d}/plugins"
+	transports_folder = "{d}/transports"
+	events_folder = "{d}/events"
+	loggers_folder = "{d}/loggers"
+	debug_level = 4
+	debug_timestamps = true
+	debug_colors = false
+	admin_secret = "janusoverlord"
+	interface = "{addr}"
+	session_timeout = 60
+}}
+certificates: {{
+}}
+media: {{
+	rtp_port_range = "20000-20100"
+}}
+nat: {{
+	nice_debug = false
+	full_trickle = {full_trickle}
+	ice_lite = false
+	ice_tcp = false
+	ignore_mdns = true
+	ice_enforce_list = "gnj0"
+}}
+plugins: {{
+}}
+transports: {{
+}}
+loggers: {{
+}}
+events: {{
+	broadcast = false
+}}
+"""
+
+HTTPCFG = """general: {
+	json = "indented"
+	base_path = "/janus"
+	http = true
+	port = 8088
+	ip = "127.0.0.1"
+	https = false
+}
+admin: {
+	admin_http = false
+}
+cors: {
+}
+"""
+
+
+def sh(*args, **kw):
+    return subprocess.run(list(args), check=True, **kw)
+
+
+def outside(opts):
+    if os.geteuid() != 0:
+        skip_or_fail("needs root (network namespaces)")
+    if not os.path.exists(JANUS):
+        skip_or_fail("Debian's janus is not installed (apt-get install janus)")
+    if subprocess.run(["/usr/bin/python3", "-c", "import aiortc"], capture_output=True).returncode != 0:
+        skip_or_fail("Debian's python3-aiortc is not installed")
+    libdir = None
+    if opts.libnice != "system":
+        libdir = os.path.abspath(opts.libnice)
+        if not os.path.exists(os.path.join(libdir, "libnice.so.10")):
+            print(f"FAIL: no libnice.so.10 in {libdir}")
+            return 1
+    ns = f"gnjanus{os.getpid()}"
+    tmp = tempfile.mkdtemp(prefix="janus-echotest-")
+    janus = None
+    daemon = None
+    rc = 1
+    try:
+        sh("ip", "netns", "add", ns)
+        sh("ip", "-n", ns, "link", "set", "lo", "up")
+        # A veth pair inside the namespace (the kernel may lack "dummy"); both
+        # Janus and the client use gnj0's address.
+        sh("ip", "-n", ns, "link", "add", "gnj0", "type", "veth", "peer", "name", "gnj1")
+        sh("ip", "-n", ns, "addr", "add", f"{ADDR}/24", "dev", "gnj0")
+        sh("ip", "-n", ns, "link", "set", "gnj0", "up")
+        sh("ip", "-n", ns, "link", "set", "gnj1", "up")
+        for sub in ("conf", "plugins", "transports", "events", "loggers"):
+            os.mkdir(os.path.join(tmp, sub))
+        os.symlink(f"{JANUS_LIB}/plugins/libjanus_echotest.so", f"{tmp}/plugins/libjanus_echotest.so")
+        os.symlink(f"{JANUS_LIB}/transports/libjanus_http.so", f"{tmp}/transports/libjanus_http.so")
+        with open(f"{tmp}/conf/janus.jcfg", "w") as f:
+            f.write(JCFG.format(d=tmp, addr=ADDR, full_trickle="true" if opts.full_trickle else "false"))
+        with open(f"{tmp}/conf/janus.transport.http.jcfg", "w") as f:
+            f.write(HTTPCFG)
+        with open(f"{tmp}/conf/janus.plugin.echotest.jcfg", "w") as f:
+            f.write("general: {\n}\n")
+        env = dict(os.environ)
+        env.pop("LD_LIBRARY_PATH", None)
+        if libdir:
+            env["LD_LIBRARY_PATH"] = libdir
+        janus_log = open(f"{tmp}/janus.log", "w")
+        cmd = ["ip", "netns", "exec", ns, JANUS, "-C", f"{tmp}/conf/janus.jcfg", "-F", f"{tmp}/conf"]
+        if opts.daemon:
+            # As Debian's unit: Janus forks after loading its libraries, and
+            # the child makes the first libnice call (janus-run.md section 7).
+            cmd += ["--daemon", "-p", f"{tmp}/janus.pid", "-L", f"{tmp}/janus.daemon.log"]
+        janus = subprocess.Popen(cmd, env=env, stdout=janus_log, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+        if opts.daemon:
+            pid = daemon_pid(janus, f"{tmp}/janus.pid")
+            daemon = pid
+        else:
+            pid = janus.pid  # ip netns exec execs janus in place
+        log(f"janus started (pid {pid}{', daemon' if opts.daemon else ''}), libnice: {libdir or 'system'}")
+        client = subprocess.run(
+            ["ip", "netns", "exec", ns, "/usr/bin/python3", os.path.abspath(__file__), "--inside",
+             "--seconds", str(opts.seconds), "--janus-pid", str(pid)]
+            + (["--expect-lib", libdir] if libdir else ["--expect-lib", "system"]),
+            timeout=120)
+        rc = client.returncode
+    except subprocess.TimeoutExpired:
+        log("FAIL: the client did not finish in 120 s")
+        rc = 1
+    finally:
+        if daemon is not None:
+            stop_daemon(daemon)
+        elif janus is not None:
+            try:
+                os.killpg(janus.pid, signal.SIGINT)
+                janus.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(janus.pid, signal.SIGKILL)
+                janus.wait()
+            log(f"janus exited with {janus.returncode}")
+        for name in ("janus.log", "janus.daemon.log"):
+            if rc != 0 and os.path.exists(f"{tmp}/{name}"):
+                print(f"---- {name} (last 60 lines)")
+                with open(f"{tmp}/{name}") as f:
+                    print("".join(f.readlines()[-60:]))
+        subprocess.run(["ip", "netns", "del", ns])
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("ECHOTEST PASS" if rc == 0 else "ECHOTEST FAIL")
+    return rc
+
+
+def daemon_pid(parent, pidfile):
+    """The pid of janus --daemon's child, from its pid file."""
+    parent.wait(timeout=10)
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        try:
+            with open(pidfile) as f:
+                pid = int(f.read().strip())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            time.sleep(0.05)
+    raise RuntimeError("janus --daemon wrote no pid file")
+
+
+def stop_daemon(pid):
+    try:
+        os.kill(pid, signal.SIGINT)
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            os.kill(pid, 0)
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    log("janus daemon stopped")
+
+
+# ---------------------------------------------------------------------------
+# Inside the namespace: the aiortc client
+# ---------------------------------------------------------------------------
+
+class Janus:
+    def __init__(self, base="http://127.0.0.1:8088/janus"):
+        self.base = base
+        self.session = None
+        self.handle = None
+
+    def _tx(self):
+        return "".join(random.choice(string.ascii_letters) for _ in range(12))
+
+    def post(self, path, body):
+        body = dict(body, transaction=self._tx())
+        req = urllib.request.Request(self.base + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    def poll(self):
+        url = f"{self.base}/{self.session}?maxev=5&rid={int(time.time() * 1000)}"
+        with urllib.request.urlopen(url, timeout=40) as r:
+            ev = json.loads(r.read())
+        return ev if isinstance(ev, list) else [ev]
+
+
+def wait_http(timeout=10):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:8088/janus/info", timeout=1) as r:
+                return json.loads(r.read())
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("Janus's HTTP API did not answer in 10 s")
+
+
+def check_library(pid, expect):
+    with open(f"/proc/{pid}/maps") as f:
+        libs = {line.split()[-1] for line in f if "libnice.so" in line}
+    log(f"janus maps libnice: {sorted(libs)}")
+    if expect == "system":
+        ok = any(l.startswith("/usr/lib/") for l in libs)
+    else:
+        ok = any(l.startswith(expect) for l in libs) and not any(l.startswith("/usr/lib/") for l in libs)
+    if not ok:
+        raise RuntimeError(f"janus does not run on the expected libnice ({expect}): {sorted(libs)}")
+
+
+async def client(opts):
+    from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+    import av
+
+    class Tone(MediaStreamTrack):
+        """A 440 Hz tone in 20 ms frames, paced in real time."""
+        kind = "audio"
+
+        def __init__(self):
+            super().__init__()
+            self.pts = 0
+            self.start = None
+
+        async def recv(self):
+            if self.start is None:
+                self.start = time.monotonic()
+            wait = self.start + self.pts / 48000 - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            samples = [int(8000 * math.sin(2 * math.pi * 440 * (self.pts + i) / 48000)) for i in range(960)]
+            frame = av.AudioFrame(format="s16", layout="mono", samples=960)
+            frame.planes[0].update(struct.pack(f"<{960}h", *samples))
+            frame.pts = self.pts
+            frame.sample_rate = 48000
+            frame.time_base = fractions.Fraction(1, 48000)
+            self.pts += 960
+            return frame
+
+    info = await asyncio.to_thread(wait_http)
+    log(f"janus {info.get('version_string')} answers")
+    check_library(opts.janus_pid, opts.expect_lib)
+    j = Janus()
+    r = await asyncio.to_thread(j.post, "", {"janus": "create"})
+    j.session = r["data"]["id"]
+    r = await asyncio.to_thread(j.post, f"/{j.session}", {"janus": "attach", "plugin": "janus.plugin.echotest"})
+    j.handle = r["data"]["id"]
+    log(f"session {j.session} handle {j.handle}")
+
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    state = {"frames": 0, "echoes": [], "webrtcup": False, "answer": None, "ice": None}
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    @pc.on("iceconnectionstatechange")
+    def _ice():
+        state["ice"] = pc.iceConnectionState
+        log(f"ICE state {pc.iceConnectionState}")
+
+    @pc.on("connectionstatechange")
+    def _pc():
+        log(f"PC state {pc.connectionState}")
+
+    @pc.on("track")
+    def _track(track):
+        async def count():
+            while True:
+                try:
+                    await track.recv()
+                except Exception:
+                    return
+                state["frames"] += 1
+        asyncio.ensure_future(count())
+
+    pc.addTrack(Tone())
+    dc = pc.createDataChannel("echo")
+
+    @dc.on("open")
+    def _open():
+        log("datachannel open")
+        dc.send("hello from aiortc")
+
+    @dc.on("message")
+    def _msg(m):
+        log(f"datachannel echo: {m}")
+        state["echoes"].append(m)
+
+    await pc.setLocalDescription(await pc.createOffer())
+    t_offer = time.monotonic()
+    r = await asyncio.to_thread(j.post, f"/{j.session}/{j.handle}", {
+        "janus": "message", "body": {"audio": True, "video": False, "data": True},
+        "jsep": {"type": "offer", "sdp": pc.localDescription.sdp, "trickle": False}})
+    log(f"offer -> {r['janus']}")
+
+    async def events():
+        while not done.is_set():
+            try:
+                evs = await asyncio.to_thread(j.poll)
+            except OSError:
+                continue
+            for ev in evs:
+                kind = ev.get("janus")
+                if kind == "keepalive":
+                    continue
+                if "jsep" in ev and ev["jsep"]["type"] == "answer":
+                    state["answer"] = time.monotonic() - t_offer
+                    log(f"answer after {state['answer']:.3f} s")
+                    await pc.setRemoteDescription(RTCSessionDescription(sdp=ev["jsep"]["sdp"], type="answer"))
+                    for cand in state.pop("pending", []):  # full-trickle: they came first
+                        await pc.addIceCandidate(cand)
+                elif kind == "trickle":
+                    c = ev.get("candidate", {})
+                    log(f"trickle from janus: {c}")
+                    if c.get("candidate"):
+                        from aiortc.sdp import candidate_from_sdp
+                        cand = candidate_from_sdp(c["candidate"].split(":", 1)[1])
+                        cand.sdpMid = c.get("sdpMid")
+                        cand.sdpMLineIndex = c.get("sdpMLineIndex")
+                        if pc.remoteDescription is None:
+                            state.setdefault("pending", []).append(cand)
+                        else:
+                            await pc.addIceCandidate(cand)
+                elif kind == "webrtcup":
+                    state["webrtcup"] = True
+                    log("webrtcup")
+                else:
+                    log(f"event: {json.dumps(ev)[:200]}")
+
+    poller = asyncio.ensure_future(events())
+    await asyncio.sleep(opts.seconds)
+    log(f"RESULT: echoed audio frames decoded={state['frames']}, datachannel echoes={state['echoes']}, "
+        f"answered={state['answer'] is not None}, ice={state['ice']}, webrtcup={state['webrtcup']}, "
+        f"pc={pc.connectionState}")
+    ok = (state["frames"] >= 25 * opts.seconds // 2 and state["webrtcup"] and pc.connectionState == "connected"
+          and state["ice"] in ("completed", "connected")
+          and any("hello from aiortc" in e for e in state["echoes"]))
+    r = await asyncio.to_thread(j.post, f"/{j.session}/{j.handle}", {"janus": "hangup"})
+    log(f"hangup -> {r['janus']}")
+    r = await asyncio.to_thread(j.post, f"/{j.session}", {"janus": "destroy"})
+    log(f"destroy -> {r['janus']}")
+    done.set()
+    await pc.close()
+    poller.cancel()
+    return 0 if ok else 1
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--libnice", default="system", help="directory of the libnice.so.10 to run Janus on, or 'system'")
+    ap.add_argument("--full-trickle", action="store_true", help="Janus's full_trickle = true")
+    ap.add_argument("--daemon", action="store_true", help="start janus --daemon (it forks before its first libnice call)")
+    ap.add_argument("--seconds", type=int, default=4, help="how long media flows")
+    ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--janus-pid", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--expect-lib", help=argparse.SUPPRESS)
+    opts = ap.parse_args()
+    if opts.inside:
+        try:
+            rc = asyncio.run(client(opts))
+        except Exception as e:  # report, do not hang
+            log(f"FAIL: {e!r}")
+            rc = 1
+        sys.exit(rc)
+    sys.exit(outside(opts))
+
+
+if __name__ == "__main__":
+    main()
