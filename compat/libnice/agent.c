@@ -435,13 +435,9 @@ static void nice_agent_set_property(GObject *object, guint id, const GValue *val
 static void nice_agent_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec) {
   NiceAgent *a = NICE_AGENT(object);
   (void)pspec;
+  /* controlling-mode too reads back what the application set, as libnice's
+   * (not the role a role conflict may have given the agent since). */
   g_mutex_lock(&a->lock);
-  if (id == PROP_CONTROLLING_MODE && a->h != NULL) {
-    /* the current role: role-conflict resolution may have changed it */
-    int c = gonice_agent_get_controlling_mode(a->h);
-    if (c >= 0)
-      g_value_set_boolean(&a->values[id], c != 0);
-  }
   g_value_copy(&a->values[id], value);
   g_mutex_unlock(&a->lock);
 }
