@@ -176,12 +176,12 @@ def outside(opts):
         log(f"janus started (pid {pid}{', daemon' if opts.daemon else ''}), libnice: {libdir or 'system'}")
         client = subprocess.run(
             ["ip", "netns", "exec", ns, "/usr/bin/python3", os.path.abspath(__file__), "--inside",
-             "--seconds", str(opts.seconds), "--janus-pid", str(pid)]
+             "--seconds", str(opts.seconds), "--sessions", str(opts.sessions), "--janus-pid", str(pid)]
             + (["--expect-lib", libdir] if libdir else ["--expect-lib", "system"]),
-            timeout=120)
+            timeout=120 + 15 * opts.sessions)
         rc = client.returncode
     except subprocess.TimeoutExpired:
-        log("FAIL: the client did not finish in 120 s")
+        log("FAIL: the client did not finish in time")
         rc = 1
     finally:
         if daemon is not None:
@@ -284,7 +284,7 @@ def check_library(pid, expect):
 
 
 async def client(opts):
-    from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+    from aiortc import MediaStreamTrack
     import av
 
     class Tone(MediaStreamTrack):
@@ -314,6 +314,59 @@ async def client(opts):
     info = await asyncio.to_thread(wait_http)
     log(f"janus {info.get('version_string')} answers")
     check_library(opts.janus_pid, opts.expect_lib)
+    failed = 0
+    samples = []
+    for i in range(opts.sessions):
+        if opts.sessions > 1:
+            log(f"--- session {i + 1} of {opts.sessions}")
+        if await session(opts, Tone) != 0:
+            failed += 1
+        if opts.sessions > 1:
+            samples.append(await asyncio.to_thread(settle, opts.janus_pid, samples[0] if samples else None))
+            log(f"janus after session {i + 1}: rss={samples[-1]['rss_kb']} kB fds={samples[-1]['fds']} "
+                f"threads={samples[-1]['threads']}")
+    if opts.sessions > 1 and not failed:
+        failed += not flat(samples)
+    return 1 if failed else 0
+
+
+def janus_usage(pid):
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+    return {"rss_kb": rss, "fds": len(os.listdir(f"/proc/{pid}/fd")),
+            "threads": len(os.listdir(f"/proc/{pid}/task"))}
+
+
+def settle(pid, first):
+    """Janus's usage once a closed session's threads are gone (at most 5 s):
+    the first sample is taken after 1 s; later ones wait for the first's
+    thread count."""
+    end = time.monotonic() + (1 if first is None else 5)
+    u = janus_usage(pid)
+    while time.monotonic() < end:
+        time.sleep(0.1)
+        u = janus_usage(pid)
+        if first is not None and u["threads"] <= first["threads"] and u["fds"] <= first["fds"]:
+            break
+    return u
+
+
+def flat(samples):
+    """Threads and fds after the last session as after the first; RSS grown by
+    less than 4 MB from the 5th session (allocator warm-up) to the last."""
+    first, last = samples[0], samples[-1]
+    base = samples[min(4, len(samples) - 1)]
+    growth = last["rss_kb"] - base["rss_kb"]
+    ok = last["threads"] <= first["threads"] and last["fds"] <= first["fds"] and growth < 4096
+    log(f"{'FLAT' if ok else 'NOT FLAT'} over {len(samples)} sessions: threads {first['threads']} -> "
+        f"{last['threads']}, fds {first['fds']} -> {last['fds']}, rss {base['rss_kb']} kB (after session "
+        f"{min(5, len(samples))}) -> {last['rss_kb']} kB ({growth:+d} kB)")
+    return ok
+
+
+async def session(opts, Tone):
+    """One EchoTest session; 0 if everything was echoed."""
+    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
     j = Janus()
     r = await asyncio.to_thread(j.post, "", {"janus": "create"})
     j.session = r["data"]["id"]
@@ -424,6 +477,8 @@ def main():
     ap.add_argument("--full-trickle", action="store_true", help="Janus's full_trickle = true")
     ap.add_argument("--daemon", action="store_true", help="start janus --daemon (it forks before its first libnice call)")
     ap.add_argument("--seconds", type=int, default=4, help="how long media flows")
+    ap.add_argument("--sessions", type=int, default=1,
+                    help="sessions one after another; with more than one, Janus's threads, fds and RSS must stay flat")
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--janus-pid", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--expect-lib", help=argparse.SUPPRESS)
