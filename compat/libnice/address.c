@@ -377,3 +377,19 @@ void nice_debug_disable(gboolean with_stun) {
 }
 
 gboolean compat_debug_enabled(void) { return g_atomic_int_get(&compat_debug_on) != 0; }
+
+/* ------------------------------------------------------------------------ */
+/* nice_candidate_* about servers, nice_interfaces_*                          */
+/* ------------------------------------------------------------------------ */
+
+void nice_candidate_relay_address(const NiceCandidate *candidate, NiceAddress *addr) {
+  (void)candidate;
+  /* gonice does not tell which TURN server a relayed candidate came from. */
+  nice_address_init(addr);
+}
+
+gboolean nice_candidate_stun_server_address(const NiceCandidate *candidate, NiceAddress *addr) {
+  (void)candidate;
+  nice_address_init(addr);
+  return FALSE;
+}

@@ -1133,3 +1133,108 @@ void nice_agent_close_async(NiceAgent *agent, GAsyncReadyCallback callback, gpoi
     g_object_unref(task);
   }
 }
+
+/* ------------------------------------------------------------------------ */
+/* Functions gonice has no counterpart for (docs/libnice-compat.md): they    */
+/* exist so that programs linked with BIND_NOW start, and fail as libnice's  */
+/* do on an unusable request.                                                */
+/* ------------------------------------------------------------------------ */
+
+static gssize not_supported(const char *what, GError **error) {
+  g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s is not supported by gonice", what);
+  return -1;
+}
+
+gssize nice_agent_recv(NiceAgent *agent, guint stream_id, guint component_id, guint8 *buf,
+                       gsize buf_len, GCancellable *cancellable, GError **error) {
+  int rc;
+  H(agent, -1);
+  if (g_cancellable_set_error_if_cancelled(cancellable, error))
+    return -1;
+  /* Blocks until a datagram arrives (a receive function must not be
+   * attached); remove_stream or the agent's end stops the wait. */
+  rc = gonice_agent_recv(h, stream_id, component_id, buf, buf_len);
+  if (rc < 0) {
+    g_set_error_literal(error, G_IO_ERROR,
+                        rc == GONICE_ECLOSED ? G_IO_ERROR_CLOSED : G_IO_ERROR_FAILED,
+                        gonice_strerror(rc));
+    return -1;
+  }
+  return rc;
+}
+
+gssize nice_agent_recv_nonblocking(NiceAgent *agent, guint stream_id, guint component_id,
+                                   guint8 *buf, gsize buf_len, GCancellable *cancellable,
+                                   GError **error) {
+  (void)agent, (void)stream_id, (void)component_id, (void)buf, (void)buf_len, (void)cancellable;
+  return not_supported("nice_agent_recv_nonblocking", error);
+}
+
+gint nice_agent_recv_messages(NiceAgent *agent, guint stream_id, guint component_id,
+                              NiceInputMessage *messages, guint n_messages,
+                              GCancellable *cancellable, GError **error) {
+  (void)agent, (void)stream_id, (void)component_id, (void)messages, (void)n_messages,
+      (void)cancellable;
+  return (gint)not_supported("nice_agent_recv_messages", error);
+}
+
+gint nice_agent_recv_messages_nonblocking(NiceAgent *agent, guint stream_id, guint component_id,
+                                          NiceInputMessage *messages, guint n_messages,
+                                          GCancellable *cancellable, GError **error) {
+  (void)agent, (void)stream_id, (void)component_id, (void)messages, (void)n_messages,
+      (void)cancellable;
+  return (gint)not_supported("nice_agent_recv_messages_nonblocking", error);
+}
+
+gboolean nice_agent_set_selected_pair(NiceAgent *agent, guint stream_id, guint component_id,
+                                      const gchar *lfoundation, const gchar *rfoundation) {
+  (void)stream_id, (void)component_id, (void)lfoundation, (void)rfoundation;
+  g_return_val_if_fail(NICE_IS_AGENT(agent), FALSE);
+  compat_debug("nice_agent_set_selected_pair: not supported by gonice");
+  return FALSE;
+}
+
+gboolean nice_agent_set_selected_remote_candidate(NiceAgent *agent, guint stream_id,
+                                                  guint component_id, NiceCandidate *candidate) {
+  (void)stream_id, (void)component_id, (void)candidate;
+  g_return_val_if_fail(NICE_IS_AGENT(agent), FALSE);
+  compat_debug("nice_agent_set_selected_remote_candidate: not supported by gonice");
+  return FALSE;
+}
+
+GSocket *nice_agent_get_selected_socket(NiceAgent *agent, guint stream_id, guint component_id) {
+  (void)agent, (void)stream_id, (void)component_id;
+  return NULL; /* gonice's sockets are not GSockets */
+}
+
+GPtrArray *nice_agent_get_sockets(NiceAgent *agent, guint stream_id, guint component_id) {
+  (void)agent, (void)stream_id, (void)component_id;
+  return NULL;
+}
+
+GIOStream *nice_agent_get_io_stream(NiceAgent *agent, guint stream_id, guint component_id) {
+  (void)agent, (void)stream_id, (void)component_id;
+  return NULL; /* only reliable (PseudoTCP) agents have one */
+}
+
+/* libnice's documentation: the recommended default candidate for
+ * non-ICE peers, usually the one with the lowest priority (the longest path,
+ * the most likely to work). A new candidate the caller frees. */
+NiceCandidate *nice_agent_get_default_local_candidate(NiceAgent *agent, guint stream_id,
+                                                      guint component_id) {
+  GoniceCandidate *cands = NULL;
+  NiceCandidate *c = NULL;
+  int n, best = 0;
+  H(agent, NULL);
+  n = gonice_agent_get_local_candidates(h, stream_id, component_id, &cands);
+  if (!ok("get_default_local_candidate", n) || n == 0) {
+    gonice_free(cands);
+    return NULL;
+  }
+  for (int i = 1; i < n; i++)
+    if (cands[i].priority < cands[best].priority)
+      best = i;
+  c = compat_candidate_new_from_gonice(&cands[best]);
+  gonice_free(cands);
+  return c;
+}

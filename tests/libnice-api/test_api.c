@@ -20,11 +20,13 @@
  */
 #define _GNU_SOURCE /* dladdr */
 #include <nice/agent.h>
+#include <nice/interfaces.h>
 #include <stun/stunagent.h>
 #include <stun/usages/bind.h>
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
+#include <net/if.h>
 #include <string.h>
 
 #define TIMEOUT_US (20 * G_USEC_PER_SEC)
@@ -314,6 +316,24 @@ static void test_candidate(void) {
   g_assert_cmpstr(nice_component_state_to_string(NICE_COMPONENT_STATE_GATHERING), ==, "gathering");
   g_assert_cmpstr(nice_component_state_to_string(NICE_COMPONENT_STATE_READY), ==, "ready");
   g_assert_cmpstr(nice_component_state_to_string(NICE_COMPONENT_STATE_FAILED), ==, "failed");
+}
+
+static void test_interfaces(void) {
+  GList *ips = nice_interfaces_get_local_ips(TRUE), *names = nice_interfaces_get_local_interfaces();
+  NiceAddress lo;
+  gchar *ip;
+  g_assert_nonnull(g_list_find_custom(ips, "127.0.0.1", (GCompareFunc)strcmp));
+  g_list_free_full(ips, g_free);
+  ips = nice_interfaces_get_local_ips(FALSE);
+  g_assert_null(g_list_find_custom(ips, "127.0.0.1", (GCompareFunc)strcmp));
+  g_list_free_full(ips, g_free);
+  g_assert_nonnull(g_list_find_custom(names, "lo", (GCompareFunc)strcmp));
+  g_list_free_full(names, g_free);
+  ip = nice_interfaces_get_ip_for_interface("lo");
+  g_assert_cmpstr(ip, ==, "127.0.0.1");
+  g_free(ip);
+  nice_address_set_from_string(&lo, "127.0.0.1");
+  g_assert_cmpuint(nice_interfaces_get_if_index_by_addr(&lo), ==, if_nametoindex("lo"));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -634,6 +654,15 @@ static void test_sdp(void) {
   peer_gather(&a);
   g_assert_true(iterate_until(ctx, &a.gathered));
 
+  /* one host candidate: it is the default one */
+  c = nice_agent_get_default_local_candidate(a.agent, a.sid, 1);
+  g_assert_nonnull(c);
+  g_assert_cmpint(c->type, ==, NICE_CANDIDATE_TYPE_HOST);
+  g_assert_cmpuint(c->stream_id, ==, a.sid);
+  g_assert_cmpuint(c->component_id, ==, 1);
+  nice_candidate_free(c);
+  g_assert_null(nice_agent_get_default_local_candidate(a.agent, 42, 1));
+
   sdp = nice_agent_generate_local_sdp(a.agent);
   g_assert_nonnull(sdp);
   g_assert_nonnull(strstr(sdp, "a=ice-ufrag:"));
@@ -849,6 +878,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/libnice/address", test_address);
   g_test_add_func("/libnice/candidate", test_candidate);
   g_test_add_func("/libnice/debug", test_debug);
+  g_test_add_func("/libnice/interfaces", test_interfaces);
   g_test_add_func("/libnice/stun", test_stun);
   g_test_add_func("/libnice/bad-ids", test_bad_ids);
   g_test_add_func("/libnice/connect", test_connect);
