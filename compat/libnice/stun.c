@@ -130,66 +130,68 @@ static const uint8_t *find_attr(const StunMessage *msg, StunAttribute type, uint
   return NULL;
 }
 
+/* addr_parts gives the port and address fields of a sockaddr of family
+ * STUN family fam (1 IPv4, 2 IPv6), their address length and the sockaddr's
+ * size; FALSE for another family. */
+static bool addr_parts(struct sockaddr_storage *ss, int fam, uint8_t **port, uint8_t **ip,
+                       size_t *iplen, socklen_t *salen) {
+  if (fam == 1) {
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    *port = (uint8_t *)&in->sin_port;
+    *ip = (uint8_t *)&in->sin_addr;
+    *iplen = 4;
+    *salen = sizeof(*in);
+    return true;
+  }
+  if (fam == 2) {
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    *port = (uint8_t *)&in6->sin6_port;
+    *ip = in6->sin6_addr.s6_addr;
+    *iplen = 16;
+    *salen = sizeof(*in6);
+    return true;
+  }
+  return false;
+}
+
 StunMessageReturn stun_message_find_addr(const StunMessage *msg, StunAttribute type,
                                          struct sockaddr_storage *addr, socklen_t *addrlen) {
   uint16_t alen;
   const uint8_t *v = find_attr(msg, type, &alen);
+  uint8_t *port, *ip;
+  size_t iplen;
+  socklen_t salen;
   if (v == NULL)
     return STUN_MESSAGE_RETURN_NOT_FOUND;
   if (alen < 4)
     return STUN_MESSAGE_RETURN_INVALID;
-  switch (v[1]) {
-  case 1: { /* IPv4 */
-    struct sockaddr_in *in = (struct sockaddr_in *)addr;
-    if (alen != 8)
-      return STUN_MESSAGE_RETURN_INVALID;
-    if (*addrlen < sizeof(*in))
-      return STUN_MESSAGE_RETURN_NOT_ENOUGH_SPACE;
-    memset(in, 0, sizeof(*in));
-    in->sin_family = AF_INET;
-    memcpy(&in->sin_port, v + 2, 2);
-    memcpy(&in->sin_addr, v + 4, 4);
-    *addrlen = sizeof(*in);
-    return STUN_MESSAGE_RETURN_SUCCESS;
-  }
-  case 2: { /* IPv6 */
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
-    if (alen != 20)
-      return STUN_MESSAGE_RETURN_INVALID;
-    if (*addrlen < sizeof(*in6))
-      return STUN_MESSAGE_RETURN_NOT_ENOUGH_SPACE;
-    memset(in6, 0, sizeof(*in6));
-    in6->sin6_family = AF_INET6;
-    memcpy(&in6->sin6_port, v + 2, 2);
-    memcpy(&in6->sin6_addr, v + 4, 16);
-    *addrlen = sizeof(*in6);
-    return STUN_MESSAGE_RETURN_SUCCESS;
-  }
-  default:
+  if (!addr_parts(addr, v[1], &port, &ip, &iplen, &salen))
     return STUN_MESSAGE_RETURN_UNSUPPORTED_ADDRESS;
-  }
+  if (alen != 4 + iplen)
+    return STUN_MESSAGE_RETURN_INVALID;
+  if (*addrlen < salen)
+    return STUN_MESSAGE_RETURN_NOT_ENOUGH_SPACE;
+  memset(addr, 0, salen);
+  addr->ss_family = v[1] == 1 ? AF_INET : AF_INET6;
+  memcpy(port, v + 2, 2);
+  memcpy(ip, v + 4, iplen);
+  *addrlen = salen;
+  return STUN_MESSAGE_RETURN_SUCCESS;
 }
 
 StunMessageReturn stun_message_find_xor_addr(const StunMessage *msg, StunAttribute type,
                                              struct sockaddr_storage *addr, socklen_t *addrlen) {
   StunMessageReturn rc = stun_message_find_addr(msg, type, addr, addrlen);
   const uint8_t *mask = msg->buffer + 4; /* cookie, then the transaction id */
+  uint8_t *port, *ip;
+  size_t iplen;
+  socklen_t salen;
   if (rc != STUN_MESSAGE_RETURN_SUCCESS)
     return rc;
-  if (addr->ss_family == AF_INET) {
-    uint8_t *p = (uint8_t *)&((struct sockaddr_in *)addr)->sin_port;
-    uint8_t *a = (uint8_t *)&((struct sockaddr_in *)addr)->sin_addr;
-    for (int i = 0; i < 2; i++)
-      p[i] ^= mask[i];
-    for (int i = 0; i < 4; i++)
-      a[i] ^= mask[i];
-  } else {
-    uint8_t *p = (uint8_t *)&((struct sockaddr_in6 *)addr)->sin6_port;
-    uint8_t *a = ((struct sockaddr_in6 *)addr)->sin6_addr.s6_addr;
-    for (int i = 0; i < 2; i++)
-      p[i] ^= mask[i];
-    for (int i = 0; i < 16; i++)
-      a[i] ^= mask[i];
-  }
+  addr_parts(addr, addr->ss_family == AF_INET ? 1 : 2, &port, &ip, &iplen, &salen);
+  for (int i = 0; i < 2; i++)
+    port[i] ^= mask[i];
+  for (size_t i = 0; i < iplen; i++)
+    ip[i] ^= mask[i];
   return STUN_MESSAGE_RETURN_SUCCESS;
 }
