@@ -331,6 +331,13 @@ async def client(opts):
     return 1 if failed else 0
 
 
+def cpu_ticks(pid):
+    """Janus's user + system CPU time so far, in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
 def janus_usage(pid):
     with open(f"/proc/{pid}/status") as f:
         rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
@@ -384,17 +391,20 @@ async def session(opts, Tone):
     log(f"session {j.session} handle {j.handle}")
 
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    state = {"frames": 0, "echoes": [], "webrtcup": False, "answer": None, "ice": None}
+    state = {"frames": 0, "echoes": [], "webrtcup": False, "answer": None, "ice": None, "t0": None}
     done = asyncio.Event()
-    loop = asyncio.get_running_loop()
 
     @pc.on("iceconnectionstatechange")
     def _ice():
         state["ice"] = pc.iceConnectionState
+        if pc.iceConnectionState == "completed" and state["t0"] is not None:
+            state.setdefault("t_ice", time.monotonic() - state["t0"])
         log(f"ICE state {pc.iceConnectionState}")
 
     @pc.on("connectionstatechange")
     def _pc():
+        if pc.connectionState == "connected" and state["t0"] is not None:
+            state.setdefault("t_dtls", time.monotonic() - state["t0"])
         log(f"PC state {pc.connectionState}")
 
     @pc.on("track")
@@ -422,7 +432,7 @@ async def session(opts, Tone):
         state["echoes"].append(m)
 
     await pc.setLocalDescription(await pc.createOffer())
-    t_offer = time.monotonic()
+    t_offer = state["t0"] = time.monotonic()
     r = await asyncio.to_thread(j.post, f"/{j.session}/{j.handle}", {
         "janus": "message", "body": {"audio": True, "video": False, "data": True},
         "jsep": {"type": "offer", "sdp": pc.localDescription.sdp, "trickle": False}})
@@ -463,7 +473,14 @@ async def session(opts, Tone):
                     log(f"event: {json.dumps(ev)[:200]}")
 
     poller = asyncio.ensure_future(events())
-    await asyncio.sleep(opts.seconds)
+    await asyncio.sleep(1)  # connected by now; then Janus's CPU while it echoes
+    cpu0, w0 = cpu_ticks(opts.janus_pid), time.monotonic()
+    await asyncio.sleep(max(opts.seconds - 1, 1))
+    cpu = (cpu_ticks(opts.janus_pid) - cpu0) / os.sysconf("SC_CLK_TCK") / (time.monotonic() - w0)
+    t_ice, t_dtls = state.get("t_ice"), state.get("t_dtls")
+    log(f"TIMING: offer->ICE completed {t_ice * 1000 if t_ice else float('nan'):.1f} ms, "
+        f"offer->DTLS connected {t_dtls * 1000 if t_dtls else float('nan'):.1f} ms, "
+        f"janus CPU while echoing {cpu * 100:.2f} %")
     log(f"RESULT: echoed audio frames decoded={state['frames']}, datachannel echoes={state['echoes']}, "
         f"answered={state['answer'] is not None}, ice={state['ice']}, webrtcup={state['webrtcup']}, "
         f"pc={pc.connectionState}")
