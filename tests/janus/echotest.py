@@ -87,7 +87,7 @@ nat: {{
 	ice_tcp = false
 	ignore_mdns = true
 	ice_enforce_list = "gnj0"
-}}
+{turn}}}
 plugins: {{
 }}
 transports: {{
@@ -136,6 +136,7 @@ def outside(opts):
     tmp = tempfile.mkdtemp(prefix="janus-echotest-")
     janus = None
     daemon = None
+    turnserver = None
     rc = 1
     try:
         sh("ip", "netns", "add", ns)
@@ -146,13 +147,18 @@ def outside(opts):
         sh("ip", "-n", ns, "addr", "add", f"{ADDR}/24", "dev", "gnj0")
         sh("ip", "-n", ns, "link", "set", "gnj0", "up")
         sh("ip", "-n", ns, "link", "set", "gnj1", "up")
+        if opts.turn:
+            turnserver = start_turnserver(ns, tmp)
         for sub in ("conf", "plugins", "transports", "events", "loggers"):
             os.mkdir(os.path.join(tmp, sub))
         os.symlink(f"{JANUS_LIB}/plugins/libjanus_echotest.so", f"{tmp}/plugins/libjanus_echotest.so")
         os.symlink(f"{JANUS_LIB}/transports/libjanus_http.so", f"{tmp}/transports/libjanus_http.so")
         with open(f"{tmp}/conf/janus.jcfg", "w") as f:
+            turn = (f'\tturn_server = "{ADDR}"\n\tturn_port = 3478\n\tturn_type = "udp"\n'
+                    '\tturn_user = "janus"\n\tturn_pwd = "secret"\n\tallow_force_relay = true\n'
+                    if opts.turn else "")
             f.write(JCFG.format(d=tmp, addr=ADDR, full_trickle="true" if opts.full_trickle else "false",
-                                ice_lite="true" if opts.ice_lite else "false"))
+                                ice_lite="true" if opts.ice_lite else "false", turn=turn))
         with open(f"{tmp}/conf/janus.transport.http.jcfg", "w") as f:
             f.write(HTTPCFG)
         with open(f"{tmp}/conf/janus.plugin.echotest.jcfg", "w") as f:
@@ -178,7 +184,8 @@ def outside(opts):
         client = subprocess.run(
             ["ip", "netns", "exec", ns, "/usr/bin/python3", os.path.abspath(__file__), "--inside",
              "--seconds", str(opts.seconds), "--sessions", str(opts.sessions), "--janus-pid", str(pid)]
-            + (["--expect-lib", libdir] if libdir else ["--expect-lib", "system"]),
+            + (["--expect-lib", libdir] if libdir else ["--expect-lib", "system"])
+            + (["--turn"] if opts.turn else []) + (["--force-relay"] if opts.force_relay else []),
             timeout=120 + 15 * opts.sessions)
         rc = client.returncode
     except subprocess.TimeoutExpired:
@@ -195,7 +202,18 @@ def outside(opts):
                 os.killpg(janus.pid, signal.SIGKILL)
                 janus.wait()
             log(f"janus exited with {janus.returncode}")
-        for name in ("janus.log", "janus.daemon.log"):
+        if turnserver is not None:
+            turnserver.terminate()
+            turnserver.wait()
+            # Media relayed through coturn binds a channel (or sends
+            # indications) for the peer.
+            with open(f"{tmp}/turn.log", errors="replace") as f:
+                relayed = sum(1 for l in f if "CHANNEL_BIND processed" in l or "SEND processed" in l)
+            log(f"coturn: {relayed} channel binds / send indications")
+            if opts.force_relay and relayed == 0 and rc == 0:
+                log("FAIL: relay was forced but coturn relayed nothing")
+                rc = 1
+        for name in ("janus.log", "janus.daemon.log", "turn.log"):
             if rc != 0 and os.path.exists(f"{tmp}/{name}"):
                 print(f"---- {name} (last 60 lines)")
                 with open(f"{tmp}/{name}") as f:
@@ -204,6 +222,23 @@ def outside(opts):
         shutil.rmtree(tmp, ignore_errors=True)
     print("ECHOTEST PASS" if rc == 0 else "ECHOTEST FAIL")
     return rc
+
+
+def start_turnserver(ns, tmp):
+    """coturn's turnserver in the namespace, on ADDR:3478 (UDP), user janus."""
+    if shutil.which("turnserver") is None:
+        skip_or_fail("coturn's turnserver is not installed (apt-get install coturn)")
+    p = subprocess.Popen(
+        ["ip", "netns", "exec", ns, "turnserver", "-n", f"--listening-ip={ADDR}", f"--relay-ip={ADDR}",
+         "--listening-port=3478", "--lt-cred-mech", "--user=janus:secret", "--realm=gonice", "--no-tls",
+         "--no-dtls", "--no-cli", "--no-rfc5780", f"--userdb={tmp}/turndb", f"--log-file={tmp}/turn.log",
+         "--simple-log", "--verbose", f"--pidfile={tmp}/turn.pid", "--allow-loopback-peers"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    if p.poll() is not None:
+        raise RuntimeError("turnserver did not start")
+    log("turnserver started")
+    return p
 
 
 def daemon_pid(parent, pidfile):
@@ -435,7 +470,8 @@ async def session(opts, Tone):
     t_offer = state["t0"] = time.monotonic()
     r = await asyncio.to_thread(j.post, f"/{j.session}/{j.handle}", {
         "janus": "message", "body": {"audio": True, "video": False, "data": True},
-        "jsep": {"type": "offer", "sdp": pc.localDescription.sdp, "trickle": False}})
+        "jsep": dict({"type": "offer", "sdp": pc.localDescription.sdp, "trickle": False},
+                     **({"force_relay": True} if opts.force_relay else {}))})
     log(f"offer -> {r['janus']}")
 
     async def events():
@@ -450,6 +486,7 @@ async def session(opts, Tone):
                     continue
                 if "jsep" in ev and ev["jsep"]["type"] == "answer":
                     state["answer"] = time.monotonic() - t_offer
+                    state["relay_in_answer"] = " typ relay " in ev["jsep"]["sdp"]
                     log(f"answer after {state['answer']:.3f} s")
                     await pc.setRemoteDescription(RTCSessionDescription(sdp=ev["jsep"]["sdp"], type="answer"))
                     for cand in state.pop("pending", []):  # full-trickle: they came first
@@ -487,6 +524,9 @@ async def session(opts, Tone):
     ok = (state["frames"] >= 25 * opts.seconds // 2 and state["webrtcup"] and pc.connectionState == "connected"
           and state["ice"] in ("completed", "connected")
           and any("hello from aiortc" in e for e in state["echoes"]))
+    if opts.turn:
+        log(f"relay candidate in Janus's answer: {state.get('relay_in_answer')}")
+        ok = ok and state.get("relay_in_answer", False)
     r = await asyncio.to_thread(j.post, f"/{j.session}/{j.handle}", {"janus": "hangup"})
     log(f"hangup -> {r['janus']}")
     r = await asyncio.to_thread(j.post, f"/{j.session}", {"janus": "destroy"})
@@ -501,6 +541,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--libnice", default="system", help="directory of the libnice.so.10 to run Janus on, or 'system'")
     ap.add_argument("--full-trickle", action="store_true", help="Janus's full_trickle = true")
+    ap.add_argument("--turn", action="store_true",
+                    help="coturn in the namespace as Janus's TURN server; Janus's answer must carry a relay candidate")
+    ap.add_argument("--force-relay", action="store_true", help="with --turn: the offer asks Janus to force relay")
     ap.add_argument("--ice-lite", action="store_true", help="Janus's ice_lite = true (ice_tcp is always off)")
     ap.add_argument("--daemon", action="store_true", help="start janus --daemon (it forks before its first libnice call)")
     ap.add_argument("--seconds", type=int, default=4, help="how long media flows")
