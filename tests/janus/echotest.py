@@ -398,9 +398,10 @@ def flat(samples):
     """No growth with the number of sessions: threads at most 2 above the
     first sample's (the Go runtime of the drop-in may start a thread or two
     once, at any time: its threads are pooled, never one per session; a
-    thread left per closed session would add 19), fds within 2 of the first
-    sample's (Janus's HTTP transport holds a client connection or two at
-    times, as on Debian's libnice), RSS grown by less than 4 MB over the
+    thread left per closed session would add 19), fds at most 5 above the
+    first sample's (Janus's HTTP transport holds a few client connections at
+    times, under load up to 3 more, also on Debian's libnice; an fd left per
+    session would add 19), RSS grown by less than 4 MB over the
     second half of the sessions (on the drop-in Janus's RSS has risen by up
     to 300 kB a session over the first ~15 sessions in some runs, the Go
     heap's warm-up, and stayed flat after; a leaked agent per session would
@@ -409,7 +410,7 @@ def flat(samples):
     half = len(samples) // 2
     base = samples[half - 1] if half > 0 else first
     growth = last["rss_kb"] - base["rss_kb"]
-    ok = last["threads"] <= first["threads"] + 2 and last["fds"] <= first["fds"] + 2 and growth < 4096
+    ok = last["threads"] <= first["threads"] + 2 and last["fds"] <= first["fds"] + 5 and growth < 4096
     log(f"{'FLAT' if ok else 'NOT FLAT'} over {len(samples)} sessions: threads {first['threads']} (session 1), "
         f"{base['threads']} (session {max(half, 1)}) -> {last['threads']}; fds {first['fds']} -> {last['fds']}; "
         f"rss {first['rss_kb']} kB (session 1), {base['rss_kb']} kB (session {max(half, 1)}) -> "
