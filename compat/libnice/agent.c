@@ -748,7 +748,7 @@ void nice_agent_set_software(NiceAgent *agent, const gchar *software) {
  * goroutine an instant later: wait (at most GATHER_SYNC_MS) until they are
  * queued and dispatch them here. If another thread dispatches meanwhile
  * (GONICE_EBUSY), it delivers them and the count still moves. */
-#define GATHER_SYNC_MS 200
+#define GATHER_SYNC_MS 1000
 static void gather_deliver(NiceAgent *agent, guint sid) {
   guint expected = 0, n_comp = 0;
   gint64 end = g_get_monotonic_time() + GATHER_SYNC_MS * 1000;
