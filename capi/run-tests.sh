@@ -4,8 +4,9 @@
 # capi/run-tests.sh: configure, build and test gonice's C library with CMake:
 # every CTest test (C tests, their AddressSanitizer and valgrind variants,
 # header and export checks, and `go test ./...` of the module), then install
-# to a temporary prefix and build an outside program with pkg-config and with
-# find_package(gonice). Exits non-zero on any failure.
+# to a temporary prefix (with the libnice drop-in in lib/gonice/, if built)
+# and build an outside program with pkg-config and with find_package(gonice).
+# Exits non-zero on any failure.
 #
 #   capi/run-tests.sh                 # build dir: build/capi
 #   GONICE_BUILD_DIR=/tmp/b capi/run-tests.sh
@@ -38,6 +39,12 @@ ls -l "$libdir"/libgonice*
 test -L "$libdir/libgonice.so" && test -L "$libdir/libgonice.so.0" && test -f "$libdir/libgonice-core.so.0"
 test -f "$tmp/prefix/include/gonice.h"
 test -f "$tmp/prefix/share/doc/gonice/porting-from-libnice.md"
+# The libnice drop-in, when built: in its own libdir, finding libgonice.
+if [[ -f "$B/compat/libnice/libnice.so.10" ]]; then
+	test -L "$libdir/gonice/libnice.so.10" && test -f "$libdir/gonice/pkgconfig/nice.pc"
+	ldd "$libdir/gonice/libnice.so.10" | grep -qF "libgonice.so.0 => $libdir/gonice/../libgonice.so.0"
+	echo "libnice drop-in installed: $libdir/gonice/libnice.so.10 -> $libdir/libgonice.so.0"
+fi
 
 step "outside program with pkg-config"
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
