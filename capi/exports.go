@@ -100,21 +100,30 @@ var intProps = map[C.int]struct {
 	C.GONICE_PROP_KEEPALIVE_INTERVAL: {"keepalive interval", 1000, 600000, func(c *nice.Config, v int64) {
 		c.KeepaliveInterval = time.Duration(v) * time.Millisecond
 	}},
-	C.GONICE_PROP_FORCE_RELAY: {"force-relay", 0, 1, func(c *nice.Config, v int64) { c.ForceRelay = v != 0 }},
 }
 
 //export goniceCoreSetPropInt
 func goniceCoreSetPropInt(errbuf *C.char, h C.uintptr_t, prop C.int, value C.longlong) C.int {
 	return onEntry(errbuf, h, func(e *entry) (int, error) {
-		if prop == C.GONICE_PROP_CONTROLLING {
+		// The properties an agent takes while it runs, as libnice's:
+		// before it starts they go to its configuration.
+		var live func(a *nice.Agent, on bool) error
+		var set func(c *nice.Config, on bool)
+		switch prop {
+		case C.GONICE_PROP_CONTROLLING:
+			live, set = (*nice.Agent).SetControlling, func(c *nice.Config, on bool) { c.Controlling = on }
+		case C.GONICE_PROP_FORCE_RELAY:
+			live, set = (*nice.Agent).SetForceRelay, func(c *nice.Config, on bool) { c.ForceRelay = on }
+		}
+		if live != nil {
 			e.mu.Lock()
 			a := e.a
 			if a == nil {
-				e.cfg.Controlling = value != 0
+				set(&e.cfg, value != 0)
 			}
 			e.mu.Unlock()
 			if a != nil {
-				return 0, a.SetControlling(value != 0)
+				return 0, live(a, value != 0)
 			}
 			return 0, nil
 		}

@@ -399,7 +399,11 @@ GONICE_API int gonice_agent_set_keepalive_interval(GoniceAgent *agent, unsigned 
 /* force-relay: 1 uses TURN relays only: only relayed local candidates are
  * signalled, listed, put in SDP and checked; no server-reflexive discovery;
  * packets reaching a host socket other than from a TURN server are dropped.
- * Remote candidates of every type are still reached through the relays. */
+ * Remote candidates of every type are still reached through the relays.
+ * Unlike the other properties it may be set while the agent runs (libnice's
+ * force-relay is writable; Janus sets it after gathering): pairs of other
+ * local candidates then fail, candidates already signalled stay signalled.
+ * Any nonzero force turns it on. */
 GONICE_API int gonice_agent_set_force_relay(GoniceAgent *agent, int force);
 /* nice_agent_set_software: the STUN SOFTWARE attribute (at most 127 bytes;
  * NULL or "" for none). Before start only: afterwards GONICE_ENOTSUP (the Go

@@ -49,8 +49,9 @@ type Agent struct {
 	timerAt        time.Time
 	streams        []*stream // in creation order
 	nextStreamID   int
-	controlling    bool // the current role (role conflicts change it)
-	role           bool // the configured role, taken again on restart (SetControlling)
+	forceRelay     atomic.Bool // Config.ForceRelay, changed by SetForceRelay; read by the readers
+	controlling    bool        // the current role (role conflicts change it)
+	role           bool        // the configured role, taken again on restart (SetControlling)
 	tieBreaker     uint64
 	localAddrs     []netip.Addr
 	foundations    []foundation // a handful per agent: a slice is smaller than a map
@@ -113,6 +114,7 @@ func newAgent(cfg Config, stunServer netip.AddrPort) *Agent {
 	_, _ = rand.Read(tb[:])
 	a.tieBreaker = binary.BigEndian.Uint64(tb[:])
 	a.workers.init()
+	a.forceRelay.Store(cfg.ForceRelay)
 	empty := map[compKey]*component{}
 	a.comps.Store(&empty)
 	a.timer = time.AfterFunc(time.Hour, a.fireTimer)
@@ -448,8 +450,8 @@ func (a *Agent) SetRemoteCredentials(streamID int, ufrag, pwd string) error {
 }
 
 // LocalCandidates returns copies of the component's local candidates, in a
-// stable order (the order they were found); under Config.ForceRelay only
-// the relayed ones.
+// stable order (the order they were found); under force-relay
+// (Config.ForceRelay, SetForceRelay) only the relayed ones.
 func (a *Agent) LocalCandidates(streamID, componentID int) ([]Candidate, error) {
 	var out []Candidate
 	err := a.do(func(time.Time) error {

@@ -100,7 +100,7 @@ type Config struct {
 	// LocalCandidates, put in SDP and checked; no server-reflexive discovery
 	// is done; packets that reach a host socket other than from a TURN
 	// server are dropped. Remote candidates of every type are still used,
-	// reached through the relays.
+	// reached through the relays. Agent.SetForceRelay changes it later.
 	ForceRelay bool
 	// TURNTLSConfig configures TLS to TURN servers of type RelayTypeTURNTLS.
 	// nil means the system's roots and, as with a config whose ServerName is

@@ -92,7 +92,7 @@ func (a *Agent) readLoop(w *worker, s *socket) {
 		if turns := s.turn.Load(); turns != nil && a.toRelay(w, *turns, from, p) {
 			continue
 		}
-		if s.draining.Load() || a.cfg.ForceRelay && s.relay == nil {
+		if s.draining.Load() || a.forceRelay.Load() && s.relay == nil {
 			// force-relay: only what comes through a relay counts (libnice
 			// drops non-TURN packets).
 			continue

@@ -69,7 +69,7 @@ func (a *Agent) GatherCandidates(streamID int) error {
 			}
 		}
 		// No server-reflexive discovery under force-relay (libnice).
-		if a.stunServer.IsValid() && !a.cfg.Lite && !a.cfg.ForceRelay {
+		if a.stunServer.IsValid() && !a.cfg.Lite && !a.forceRelay.Load() {
 			for _, c := range s.comps {
 				for _, sk := range c.socks {
 					if sk.local.Addr().Is4() == a.stunServer.Addr().Is4() {
@@ -210,14 +210,14 @@ func (a *Agent) addLocalCandidate(c *component, l *localCandidate, now time.Time
 // visible reports whether a local candidate is signalled, listed and put in
 // SDP: every one, or under force-relay only relayed ones.
 func (a *Agent) visible(c Candidate) bool {
-	return !a.cfg.ForceRelay || c.Type == CandidateTypeRelayed
+	return !a.forceRelay.Load() || c.Type == CandidateTypeRelayed
 }
 
 // pairable reports whether a local candidate forms pairs (RFC 8445 §6.1.2.2:
 // server-reflexive and peer-reflexive candidates are replaced by their
 // base): host and relayed candidates, only relayed ones under force-relay.
 func (a *Agent) pairable(l *localCandidate) bool {
-	if a.cfg.ForceRelay {
+	if a.forceRelay.Load() {
 		return l.c.Type == CandidateTypeRelayed
 	}
 	return l.c.Type == CandidateTypeHost || l.c.Type == CandidateTypeRelayed

@@ -198,6 +198,44 @@ func (a *Agent) ForgetRelays(streamID, componentID int) error {
 	})
 }
 
+// SetForceRelay turns force-relay (Config.ForceRelay, libnice's writable
+// force-relay property) on or off while the agent runs, as libnice allows:
+// Janus sets it on an agent that has already gathered. From then on only
+// relayed local candidates are listed, put in SDP and paired, and a host
+// socket drops what does not come from a TURN server; pairs of other local
+// candidates fail (a selected one too: the component selects another pair or
+// none). Candidates already signalled stay signalled, and server-reflexive
+// discovery already done is not undone. Turning it off pairs the host
+// candidates with the remote ones.
+func (a *Agent) SetForceRelay(on bool) error {
+	return a.do(func(now time.Time) error {
+		if a.forceRelay.Swap(on) == on {
+			return nil
+		}
+		for _, s := range a.streams {
+			for _, c := range s.comps {
+				if on {
+					for _, p := range s.checks.pairs {
+						if p.comp == c && p.local.sock.relay == nil && p.state != pairFailed {
+							a.failPair(p, now)
+						}
+					}
+					a.checkFailure(c, now)
+					continue
+				}
+				for _, l := range c.local {
+					if l.c.Type == CandidateTypeHost {
+						for _, r := range c.remote {
+							a.addPair(c, l, r, now)
+						}
+					}
+				}
+			}
+		}
+		return nil
+	})
+}
+
 // RelayErrors returns the TURN allocations of the stream that failed while
 // gathering, in the order they failed; each is also logged (at Warn, key
 // "err"). Gathering completes whether or not allocations fail.
@@ -321,7 +359,7 @@ func (ra *relayAlloc) allocated(now time.Time, relayed, mapped netip.AddrPort) {
 	ra.relaySock.Store(sk)
 	a.log.Debug("TURN allocation", "stream", s.id, "component", c.id, "server", ra.srv.addr, "transport", ra.srv.typ,
 		"relayed", relayed, "mapped", mapped)
-	if ra.srv.typ == RelayTypeTURNUDP && mapped.IsValid() && !a.cfg.ForceRelay {
+	if ra.srv.typ == RelayTypeTURNUDP && mapped.IsValid() && !a.forceRelay.Load() {
 		a.addServerReflexive(c, ra.host, mapped, ra.srv.addr, now)
 	}
 	cand := Candidate{

@@ -523,6 +523,42 @@ func TestTURNForceRelay(t *testing.T) {
 	})
 }
 
+// TestTURNSetForceRelay: force-relay set on agents that have gathered (as
+// Janus sets libnice's property): only relayed candidates are listed and
+// paired from then on, and both agents connect through their relays though
+// their host candidates could reach each other.
+func TestTURNSetForceRelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := nicetest.NewNetwork()
+		defer n.Close()
+		lab := newTURNLab(t, n)
+		defer lab.close()
+		ha := n.NewNAT(nicetest.FullCone, netip.MustParseAddr("198.51.100.1")).NewHost(netip.MustParseAddr("192.168.1.2"))
+		hb := n.NewNAT(nicetest.FullCone, netip.MustParseAddr("198.51.100.2")).NewHost(netip.MustParseAddr("192.168.2.2"))
+		a := relayAgent(t, lab, ha, nice.Config{Controlling: true, STUNServer: turnIP + ":3478"}, nice.RelayTypeTURNUDP, "p")
+		b := relayAgent(t, lab, hb, nice.Config{}, nice.RelayTypeTURNUDP, "p")
+		defer a.a.Close()
+		defer b.a.Close()
+		synctest.Wait()
+		for _, p := range []relayPeer{a, b} {
+			if cs, _ := p.a.LocalCandidates(p.sid, 1); len(cs) < 2 {
+				t.Fatalf("LocalCandidates before force-relay = %v, want host and relay", cs)
+			}
+			if err := p.a.SetForceRelay(true); err != nil {
+				t.Fatal(err)
+			}
+			cs, _ := p.a.LocalCandidates(p.sid, 1)
+			if len(cs) != 1 || cs[0].Type != nice.CandidateTypeRelayed {
+				t.Fatalf("LocalCandidates after SetForceRelay = %v, want only the relay", cs)
+			}
+		}
+		la, ra, lb, rb := connectRelayPeers(t, a, b)
+		if la.Type != nice.CandidateTypeRelayed || lb.Type != nice.CandidateTypeRelayed {
+			t.Errorf("selected A %v -> %v, B %v -> %v; want relayed local candidates", la, ra, lb, rb)
+		}
+	})
+}
+
 // TestTURNForceRelayDropsHostPackets: a check sent straight to the host
 // socket of a force-relay agent gets no answer.
 func TestTURNForceRelayDropsHostPackets(t *testing.T) {

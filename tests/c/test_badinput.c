@@ -131,7 +131,8 @@ int main(void) {
   EXPECT(gonice_agent_add_local_address(agent, buf), GONICE_EINVAL);
   EXPECT(gonice_agent_add_local_address(agent, "127.0.0.1"), 0);
   EXPECT(gonice_agent_set_ta(agent, 20), GONICE_EBUSY);
-  EXPECT(gonice_agent_set_force_relay(agent, 1), GONICE_EBUSY);
+  EXPECT(gonice_agent_set_force_relay(agent, 1), 0); /* live */
+  EXPECT(gonice_agent_set_force_relay(agent, 0), 0);
   EXPECT(gonice_agent_set_stun_server(agent, "192.0.2.1", 3478), GONICE_EBUSY);
   EXPECT(gonice_agent_set_software(agent, "late"), GONICE_ENOTSUP);
   EXPECT(gonice_agent_set_controlling_mode(agent, 1), 0); /* live */

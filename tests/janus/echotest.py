@@ -490,6 +490,8 @@ async def session(opts, Tone):
                 if "jsep" in ev and ev["jsep"]["type"] == "answer":
                     state["answer"] = time.monotonic() - t_offer
                     state["relay_in_answer"] = " typ relay " in ev["jsep"]["sdp"]
+                    state["unrelayed_in_answer"] = [l for l in ev["jsep"]["sdp"].splitlines()
+                                                    if l.startswith("a=candidate") and " typ relay " not in l]
                     log(f"answer after {state['answer']:.3f} s")
                     await pc.setRemoteDescription(RTCSessionDescription(sdp=ev["jsep"]["sdp"], type="answer"))
                     for cand in state.pop("pending", []):  # full-trickle: they came first
@@ -530,6 +532,15 @@ async def session(opts, Tone):
     if opts.turn:
         log(f"relay candidate in Janus's answer: {state.get('relay_in_answer')}")
         ok = ok and state.get("relay_in_answer", False)
+    if opts.force_relay:
+        # Relay forced: Janus's answer has relayed candidates only, and the
+        # pair aiortc's ICE nominated has one of them as its remote end.
+        unrelayed = state.get("unrelayed_in_answer", [])
+        log(f"non-relayed candidates in Janus's answer: {unrelayed}")
+        conn = pc.getTransceivers()[0].receiver.transport.transport._connection
+        nominated = [(p.local_candidate.type, p.remote_candidate.type) for p in conn._nominated.values()]
+        log(f"nominated pairs (local, remote type): {nominated}")
+        ok = ok and not unrelayed and nominated and all(r == "relay" for _, r in nominated)
     r = await asyncio.to_thread(j.post, f"/{j.session}/{j.handle}", {"janus": "hangup"})
     log(f"hangup -> {r['janus']}")
     r = await asyncio.to_thread(j.post, f"/{j.session}", {"janus": "destroy"})
