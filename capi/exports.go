@@ -301,7 +301,17 @@ func goniceCoreSetStreamTOS(errbuf *C.char, h C.uintptr_t, sid C.uint, tos C.int
 
 //export goniceCoreGather
 func goniceCoreGather(errbuf *C.char, h C.uintptr_t, sid C.uint) C.int {
-	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) { return 0, a.GatherCandidates(int(sid)) })
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		if err := a.GatherCandidates(int(sid)); err != nil {
+			return 0, err
+		}
+		// The signals gathering caused so far (the host candidates, and
+		// gathering-done if there is nothing more to gather) are queued for
+		// the C callbacks before this returns, as libnice emits them inside
+		// the call (gonice.h).
+		a.WaitSignals()
+		return 0, nil
+	})
 }
 
 //export goniceCoreGetLocalCredentials

@@ -495,7 +495,11 @@ GONICE_API int gonice_agent_set_stream_tos(GoniceAgent *agent, unsigned int stre
  * host candidates at once, server-reflexive from the STUN server, relayed
  * from the TURN servers (gonice_agent_set_relay_info);
  * new-candidate(-full) per candidate, then candidate-gathering-done (all as
- * callbacks, after this returns or concurrently). A second call is a no-op.
+ * callbacks, after this returns or concurrently). When it returns, the
+ * signals of the host candidates (and candidate-gathering-done when there
+ * is no STUN or TURN server to wait for) are queued: in dispatch mode the
+ * next gonice_agent_dispatch() delivers them, as libnice emits them inside
+ * nice_agent_gather_candidates. A second call is a no-op.
  * Returns: 0; GONICE_EBADHANDLE; GONICE_ENOTFOUND (no such stream, or no
  * usable local address/port); GONICE_ECLOSED.
  */

@@ -2,7 +2,10 @@
 
 package nice
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // eventKind names a signal.
 type eventKind int
@@ -18,16 +21,27 @@ type event struct {
 
 // eventQueue is the ordered queue between the loop and the dispatcher.
 type eventQueue struct {
-	mu      sync.Mutex
-	q       []event // guarded by mu
-	running bool    // a dispatcher goroutine runs; guarded by mu
-	pending bool    // owned by the loop: something was pushed since the last flush
+	mu        sync.Mutex
+	q         []event        // guarded by mu
+	running   bool           // a dispatcher goroutine runs; guarded by mu
+	pending   bool           // owned by the loop: something was pushed since the last flush
+	pushed    uint64         // signals queued so far; guarded by mu
+	delivered uint64         // signals delivered so far; guarded by mu
+	waiters   []signalWaiter // WaitSignals calls; guarded by mu
+}
+
+// signalWaiter is a WaitSignals call: done is closed once delivered
+// reaches upto.
+type signalWaiter struct {
+	upto uint64
+	done chan struct{}
 }
 
 // push queues ev. Called on the loop.
 func (q *eventQueue) push(ev event) {
 	q.mu.Lock()
 	q.q = append(q.q, ev)
+	q.pushed++
 	q.mu.Unlock()
 	q.pending = true
 }
@@ -96,6 +110,16 @@ func (a *Agent) dispatch(w *worker) {
 			a.deliver(&buf[i])
 		}
 		w.leaveUser()
+		q.mu.Lock()
+		q.delivered += uint64(len(buf))
+		q.waiters = slices.DeleteFunc(q.waiters, func(sw signalWaiter) bool {
+			if sw.upto <= q.delivered {
+				close(sw.done)
+				return true
+			}
+			return false
+		})
+		q.mu.Unlock()
 		clear(buf)
 	}
 }
@@ -136,6 +160,26 @@ func (a *Agent) deliver(ev *event) {
 			f(ev.ids)
 		}
 	}
+}
+
+// WaitSignals returns once every signal queued before the call has been
+// delivered to its handlers (and they have returned). libnice emits some
+// signals inside the call that causes them (the host candidates inside
+// nice_agent_gather_candidates); gonice delivers them from its dispatcher,
+// and WaitSignals after such a call gives libnice's order to a caller that
+// needs it (the C library does, for its libnice drop-in). It must not be
+// called from a signal handler, which would wait for itself.
+func (a *Agent) WaitSignals() {
+	q := &a.events
+	q.mu.Lock()
+	if q.delivered >= q.pushed {
+		q.mu.Unlock()
+		return
+	}
+	sw := signalWaiter{upto: q.pushed, done: make(chan struct{})}
+	q.waiters = append(q.waiters, sw)
+	q.mu.Unlock()
+	<-sw.done
 }
 
 // OnCandidateGatheringDone connects a handler to candidate-gathering-done:

@@ -88,8 +88,6 @@ typedef struct {
 typedef struct {
   guint n_components;
   gchar *name;        /* for get_stream_name's const return */
-  guint cands_seen;   /* local candidates signalled */
-  gboolean gathered;  /* candidate-gathering-done signalled */
 } StreamInfo;
 
 static void stream_info_free(gpointer p) {
@@ -191,24 +189,8 @@ static gboolean agent_closing(NiceAgent *agent) {
   return c;
 }
 
-/* stream_seen counts a stream's signalled local candidates and its
- * gathering-done, for gather's synchronous delivery. */
-static void stream_seen(NiceAgent *agent, guint sid, gboolean done) {
-  StreamInfo *si;
-  g_mutex_lock(&agent->lock);
-  si = g_hash_table_lookup(agent->streams, GUINT_TO_POINTER(sid));
-  if (si != NULL) {
-    if (done)
-      si->gathered = TRUE;
-    else
-      si->cands_seen++;
-  }
-  g_mutex_unlock(&agent->lock);
-}
-
 static void on_gathering_done(GoniceAgent *h, unsigned int sid, void *ud) {
   (void)h;
-  stream_seen(ud, sid, TRUE);
   if (!agent_closing(ud))
     g_signal_emit(ud, signals[SIG_CANDIDATE_GATHERING_DONE], 0, sid);
 }
@@ -256,7 +238,6 @@ static void emit_candidate(NiceAgent *agent, const GoniceCandidate *c, guint ful
 
 static void on_new_candidate(GoniceAgent *h, const GoniceCandidate *c, void *ud) {
   (void)h;
-  stream_seen(ud, c->stream_id, FALSE);
   emit_candidate(ud, c, SIG_NEW_CANDIDATE_FULL, SIG_NEW_CANDIDATE);
 }
 
@@ -743,54 +724,19 @@ void nice_agent_set_software(NiceAgent *agent, const gchar *software) {
 
 /* gather_deliver: libnice signals the gathering state, the host candidates
  * and (when there is nothing else to wait for) gathering-done from inside
- * nice_agent_gather_candidates, on the calling thread. gonice has made the
- * host candidates when gather returns, but signals them from its dispatcher
- * goroutine an instant later: wait (at most GATHER_SYNC_MS) until they are
- * queued and dispatch them here. If another thread dispatches meanwhile
- * (GONICE_EBUSY), it delivers them and the count still moves. */
-#define GATHER_SYNC_MS 1000
-static void gather_deliver(NiceAgent *agent, guint sid) {
-  guint expected = 0, n_comp = 0;
-  gint64 end = g_get_monotonic_time() + GATHER_SYNC_MS * 1000;
-  int fd = gonice_agent_get_fd(agent->h);
-  StreamInfo *si;
-  g_mutex_lock(&agent->lock);
-  si = g_hash_table_lookup(agent->streams, GUINT_TO_POINTER(sid));
-  if (si != NULL)
-    n_comp = si->n_components;
-  g_mutex_unlock(&agent->lock);
-  for (guint c = 1; c <= n_comp; c++) {
-    GoniceCandidate *cands = NULL;
-    int n = gonice_agent_get_local_candidates(agent->h, sid, c, &cands);
-    if (n > 0)
-      expected += (guint)n;
-    gonice_free(cands);
-  }
-  for (;;) {
-    gboolean done;
-    GPollFD pfd = {fd, G_IO_IN, 0};
-    g_mutex_lock(&agent->lock);
-    si = g_hash_table_lookup(agent->streams, GUINT_TO_POINTER(sid));
-    done = si == NULL || si->gathered || si->cands_seen >= expected;
-    g_mutex_unlock(&agent->lock);
-    if (done || g_get_monotonic_time() >= end)
-      break;
-    if (g_poll(&pfd, 1, 5) > 0)
-      gonice_agent_dispatch(agent->h);
-  }
-  /* gathering-done of a host-only gathering follows the candidates at once */
-  {
-    GPollFD pfd = {fd, G_IO_IN, 0};
-    if (g_poll(&pfd, 1, 1) > 0)
-      gonice_agent_dispatch(agent->h);
-  }
+ * nice_agent_gather_candidates, on the calling thread. gonice's gather
+ * returns with those signals queued (gonice.h), so one dispatch delivers
+ * them here. If another thread dispatches at the same moment
+ * (GONICE_EBUSY), that thread delivers them. */
+static void gather_deliver(NiceAgent *agent) {
+  (void)gonice_agent_dispatch(agent->h);
 }
 
 gboolean nice_agent_gather_candidates(NiceAgent *agent, guint stream_id) {
   H(agent, FALSE);
   if (!ok("gather_candidates", gonice_agent_gather_candidates(h, stream_id)))
     return FALSE;
-  gather_deliver(agent, stream_id);
+  gather_deliver(agent);
   return TRUE;
 }
 
