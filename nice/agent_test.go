@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gonice/gonice/nice"
+	"github.com/gonice/gonice/nice/internal/agentpair"
 )
 
 // recorder records the signals of one agent, in order.
@@ -117,28 +118,13 @@ func (r *recorder) waitState(t *testing.T, sid, ncomp int, st nice.ComponentStat
 	}
 }
 
-// exchange gives each agent the other's credentials and candidates.
+// exchange gives to's stream from's credentials and candidates.
 func exchange(t *testing.T, from, to *nice.Agent, fromSID, toSID, ncomp int) {
 	t.Helper()
-	u, p, err := from.LocalCredentials(fromSID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := to.SetRemoteCredentials(toSID, u, p); err != nil {
-		t.Fatal(err)
-	}
-	for c := 1; c <= ncomp; c++ {
-		cands, err := from.LocalCandidates(fromSID, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n, err := to.SetRemoteCandidates(toSID, c, cands); err != nil || n != len(cands) {
-			t.Fatalf("SetRemoteCandidates = %d, %v; want %d", n, err, len(cands))
-		}
-	}
+	agentpair.Exchange(t, from, to, fromSID, toSID, ncomp)
 }
 
-var loopback = netip.MustParseAddr("127.0.0.1")
+var loopback = agentpair.Loopback
 
 // newLoopbackAgent makes an agent restricted to 127.0.0.1 with one stream.
 func newLoopbackAgent(t *testing.T, cfg nice.Config, ncomp int) (*nice.Agent, *recorder, int) {

@@ -11,82 +11,13 @@ import (
 	"time"
 
 	"github.com/gonice/gonice/nice"
+	"github.com/gonice/gonice/nice/internal/agentpair"
 )
 
 // connectedPair returns two loopback agents with one stream each, READY.
 func connectedPair(tb testing.TB, ncomp int, cfgA, cfgB nice.Config) (a, b *nice.Agent, sa, sb int) {
 	tb.Helper()
-	t, ok := tb.(*testing.T)
-	if !ok {
-		t = &testing.T{}
-	}
-	_ = t
-	a, err := nice.NewAgent(cfgA)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	b, err = nice.NewAgent(cfgB)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { a.Close(); b.Close() })
-	ready := make(chan struct{}, 2*ncomp)
-	gathered := make(chan struct{}, 2)
-	for _, ag := range []*nice.Agent{a, b} {
-		ag.OnComponentStateChanged(func(_, _ int, s nice.ComponentState) {
-			if s == nice.ComponentStateReady {
-				ready <- struct{}{}
-			}
-		})
-		ag.OnCandidateGatheringDone(func(int) { gathered <- struct{}{} })
-		if err := ag.AddLocalAddress(loopback); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	if sa, err = a.AddStream(ncomp); err != nil {
-		tb.Fatal(err)
-	}
-	if sb, err = b.AddStream(ncomp); err != nil {
-		tb.Fatal(err)
-	}
-	if err := a.GatherCandidates(sa); err != nil {
-		tb.Fatal(err)
-	}
-	if err := b.GatherCandidates(sb); err != nil {
-		tb.Fatal(err)
-	}
-	<-gathered
-	<-gathered
-	exchangeTB(tb, a, b, sa, sb, ncomp)
-	exchangeTB(tb, b, a, sb, sa, ncomp)
-	for range 2 * ncomp {
-		select {
-		case <-ready:
-		case <-time.After(10 * time.Second):
-			tb.Fatal("agents did not become READY")
-		}
-	}
-	return a, b, sa, sb
-}
-
-func exchangeTB(tb testing.TB, from, to *nice.Agent, fromSID, toSID, ncomp int) {
-	tb.Helper()
-	u, p, err := from.LocalCredentials(fromSID)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := to.SetRemoteCredentials(toSID, u, p); err != nil {
-		tb.Fatal(err)
-	}
-	for c := 1; c <= ncomp; c++ {
-		cands, err := from.LocalCandidates(fromSID, c)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if _, err := to.SetRemoteCandidates(toSID, c, cands); err != nil {
-			tb.Fatal(err)
-		}
-	}
+	return agentpair.Connect(tb, ncomp, cfgA, cfgB)
 }
 
 // TestZeroAllocDataPath asserts 0 allocations per packet sent and received

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gonice/gonice/nice"
+	"github.com/gonice/gonice/nice/internal/agentpair"
 	"github.com/pion/turn/v2"
 )
 
@@ -82,8 +83,8 @@ func relayPair(t testing.TB, server string, rt nice.RelayType) (a, b *nice.Agent
 			t.Fatalf("local candidates %v, want one relay; relay errors %v", cs, errs)
 		}
 	}
-	exchangeTB(t, a, b, sa, sb, 1)
-	exchangeTB(t, b, a, sb, sa, 1)
+	agentpair.Exchange(t, a, b, sa, sb, 1)
+	agentpair.Exchange(t, b, a, sb, sa, 1)
 	waitStateTB(t, ra, sa, nice.ComponentStateReady)
 	waitStateTB(t, rb, sb, nice.ComponentStateReady)
 	for _, x := range []struct {

@@ -5,88 +5,20 @@ package dtlssrtp_test
 import (
 	"context"
 	"encoding/binary"
-	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gonice/gonice/nice"
 	"github.com/gonice/gonice/nice/dtlssrtp"
+	"github.com/gonice/gonice/nice/internal/agentpair"
 )
-
-var loopback = netip.MustParseAddr("127.0.0.1")
 
 // connected returns two real agents on loopback with one stream of ncomp
 // components each, every component READY.
 func connected(tb testing.TB, ncomp int) (a, b *nice.Agent, sa, sb int) {
 	tb.Helper()
-	var err error
-	if a, err = nice.NewAgent(nice.Config{Controlling: true}); err != nil {
-		tb.Fatal(err)
-	}
-	if b, err = nice.NewAgent(nice.Config{}); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { a.Close(); b.Close() })
-	ready := make(chan struct{}, 2*ncomp)
-	gathered := make(chan struct{}, 2)
-	for _, ag := range []*nice.Agent{a, b} {
-		ag.OnComponentStateChanged(func(_, _ int, s nice.ComponentState) {
-			if s == nice.ComponentStateReady {
-				ready <- struct{}{}
-			}
-		})
-		ag.OnCandidateGatheringDone(func(int) { gathered <- struct{}{} })
-		if err := ag.AddLocalAddress(loopback); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	if sa, err = a.AddStream(ncomp); err != nil {
-		tb.Fatal(err)
-	}
-	if sb, err = b.AddStream(ncomp); err != nil {
-		tb.Fatal(err)
-	}
-	for _, x := range []struct {
-		ag  *nice.Agent
-		sid int
-	}{{a, sa}, {b, sb}} {
-		if err := x.ag.GatherCandidates(x.sid); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	<-gathered
-	<-gathered
-	exchange(tb, a, b, sa, sb, ncomp)
-	exchange(tb, b, a, sb, sa, ncomp)
-	for range 2 * ncomp {
-		select {
-		case <-ready:
-		case <-time.After(10 * time.Second):
-			tb.Fatal("agents did not become READY")
-		}
-	}
-	return a, b, sa, sb
-}
-
-func exchange(tb testing.TB, from, to *nice.Agent, fromSID, toSID, ncomp int) {
-	tb.Helper()
-	u, p, err := from.LocalCredentials(fromSID)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := to.SetRemoteCredentials(toSID, u, p); err != nil {
-		tb.Fatal(err)
-	}
-	for c := 1; c <= ncomp; c++ {
-		cands, err := from.LocalCandidates(fromSID, c)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if _, err := to.SetRemoteCandidates(toSID, c, cands); err != nil {
-			tb.Fatal(err)
-		}
-	}
+	return agentpair.Connect(tb, ncomp, nice.Config{Controlling: true}, nice.Config{})
 }
 
 // sink records what a transport delivers.
