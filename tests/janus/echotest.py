@@ -40,6 +40,7 @@ import urllib.request
 
 JANUS = "/usr/bin/janus"
 JANUS_LIB = "/usr/lib/x86_64-linux-gnu/janus"
+CHROMIUM = "/usr/lib/chromium/chromium"  # the real binary, not the /usr/bin wrapper (chromium.md section 1)
 ADDR = "10.231.0.1"  # gnj0 in the test's own namespace; nothing routes to it
 
 
@@ -124,7 +125,10 @@ def outside(opts):
         skip_or_fail("needs root (network namespaces)")
     if not os.path.exists(JANUS):
         skip_or_fail("Debian's janus is not installed (apt-get install janus)")
-    if subprocess.run(["/usr/bin/python3", "-c", "import aiortc"], capture_output=True).returncode != 0:
+    if opts.client == "chromium":
+        if not os.access(CHROMIUM, os.X_OK):
+            skip_or_fail("Debian's chromium is not installed (apt-get install chromium)")
+    elif subprocess.run(["/usr/bin/python3", "-c", "import aiortc"], capture_output=True).returncode != 0:
         skip_or_fail("Debian's python3-aiortc is not installed")
     libdir = None
     if opts.libnice != "system":
@@ -183,7 +187,8 @@ def outside(opts):
         log(f"janus started (pid {pid}{', daemon' if opts.daemon else ''}), libnice: {libdir or 'system'}")
         client = subprocess.run(
             ["ip", "netns", "exec", ns, "/usr/bin/python3", os.path.abspath(__file__), "--inside",
-             "--seconds", str(opts.seconds), "--sessions", str(opts.sessions), "--janus-pid", str(pid)]
+             "--seconds", str(opts.seconds), "--sessions", str(opts.sessions), "--janus-pid", str(pid),
+             "--client", opts.client]
             + (["--expect-lib", libdir] if libdir else ["--expect-lib", "system"])
             + (["--turn"] if opts.turn else []) + (["--force-relay"] if opts.force_relay else []),
             timeout=120 + 15 * opts.sessions)
@@ -551,6 +556,270 @@ async def session(opts, Tone):
     return 0 if ok else 1
 
 
+# ---------------------------------------------------------------------------
+# Inside the namespace: headless Chromium as the client
+# ---------------------------------------------------------------------------
+
+# The page talks to Janus's HTTP API itself, as janus.js does over REST
+# (janus-run.md section 5), through the test's server (same origin; the
+# server passes /janus/... on to 127.0.0.1:8088): create, attach, an offer
+# with the fake camera's and microphone's tracks sent at once (trickle: true),
+# its candidates trickled one by one and then {completed: true}, Janus's
+# events long-polled (the answer, Janus's trickled candidates under
+# full_trickle, webrtcup). After SECONDS of echo it reads getStats(), hangs
+# up, destroys the session and POSTs what it saw to /result.
+PAGE = """<!doctype html><pre id=out>running</pre><script>
+const SECONDS = %(seconds)d;
+const r = {ok: false, events: [], trickled: 0};
+const t0 = performance.now();
+const ms = () => Math.round(performance.now() - t0);
+const note = m => { r.events.push(ms() + ' ' + m); fetch('/log', {method: 'POST', body: m}); };
+const tx = () => Math.random().toString(36).slice(2, 14);
+async function api(path, body) {
+  body.transaction = tx();
+  const res = await fetch('/janus' + path, {method: 'POST', body: JSON.stringify(body)});
+  const j = await res.json();
+  if (j.janus === 'error') throw new Error(path + ' ' + JSON.stringify(j.error));
+  return j;
+}
+const sleep = t => new Promise(ok => setTimeout(ok, t));
+(async () => {
+  let sid, hid, pc, stop = false;
+  try {
+    sid = (await api('', {janus: 'create'})).data.id;
+    hid = (await api('/' + sid, {janus: 'attach', plugin: 'janus.plugin.echotest'})).data.id;
+    note('session ' + sid + ' handle ' + hid);
+    pc = new RTCPeerConnection({iceServers: []});
+    const stream = await navigator.mediaDevices.getUserMedia({audio: true, video: true});
+    stream.getTracks().forEach(t => pc.addTrack(t, stream));
+    pc.oniceconnectionstatechange = () => {
+      note('ICE state ' + pc.iceConnectionState);
+      if (pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed') r.iceMs = r.iceMs || ms();
+    };
+    pc.onconnectionstatechange = () => {
+      note('PC state ' + pc.connectionState);
+      if (pc.connectionState === 'connected') r.dtlsMs = r.dtlsMs || ms();
+    };
+    let offered;
+    const offerSent = new Promise(ok => offered = ok);
+    pc.onicecandidate = async e => {
+      await offerSent;  // Janus takes trickles once it has the offer
+      const c = e.candidate ? {candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid,
+                               sdpMLineIndex: e.candidate.sdpMLineIndex} : {completed: true};
+      if (e.candidate && !e.candidate.candidate) return;  // the empty end-of-candidates one
+      if (e.candidate) r.trickled++;
+      note('trickle to janus: ' + JSON.stringify(c));
+      await api('/' + sid + '/' + hid, {janus: 'trickle', candidate: c});
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    const ack = await api('/' + sid + '/' + hid, {janus: 'message', body: {audio: true, video: true},
+                                                  jsep: {type: 'offer', sdp: pc.localDescription.sdp, trickle: true}});
+    offered();
+    note('offer -> ' + ack.janus);
+    const pending = [];
+    (async () => {
+      while (!stop) {
+        let evs;
+        try {
+          evs = await (await fetch('/janus/' + sid + '?maxev=5&rid=' + Date.now())).json();
+        } catch (e) { await sleep(100); continue; }
+        for (const ev of Array.isArray(evs) ? evs : [evs]) {
+          if (ev.janus === 'keepalive') continue;
+          if (ev.jsep && ev.jsep.type === 'answer') {
+            r.answerMs = ms();
+            note('answer');
+            await pc.setRemoteDescription(ev.jsep);
+            for (const c of pending.splice(0)) await pc.addIceCandidate(c);
+          } else if (ev.janus === 'trickle') {
+            const c = ev.candidate || {};
+            note('trickle from janus: ' + JSON.stringify(c));
+            if (c.candidate) {
+              if (pc.remoteDescription) await pc.addIceCandidate(c); else pending.push(c);
+            }
+          } else if (ev.janus === 'webrtcup') {
+            r.webrtcup = true;
+            note('webrtcup');
+          } else {
+            note('event: ' + JSON.stringify(ev).slice(0, 200));
+          }
+        }
+      }
+    })();
+    for (let i = 0; i < 150 && !(r.webrtcup && r.iceMs); i++) await sleep(100);
+    await sleep(SECONDS * 1000);
+    const stats = await pc.getStats();
+    r.inbound = {};
+    stats.forEach(s => {
+      if (s.type === 'inbound-rtp') r.inbound[s.kind] = {bytesReceived: s.bytesReceived, packetsReceived: s.packetsReceived,
+                                                         framesDecoded: s.framesDecoded};
+      if (s.type === 'transport') r.dtls = {state: s.dtlsState, role: s.dtlsRole, srtpCipher: s.srtpCipher};
+      if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
+        const l = stats.get(s.localCandidateId), rm = stats.get(s.remoteCandidateId);
+        r.pair = (l && l.address + ':' + l.port + ' ' + l.candidateType) + ' -> ' + (rm && rm.address + ':' + rm.port + ' ' + rm.candidateType);
+      }
+    });
+    r.ice = pc.iceConnectionState;
+    r.pc = pc.connectionState;
+    const a = r.inbound.audio || {}, v = r.inbound.video || {};
+    r.ok = !!(r.webrtcup && (r.ice === 'connected' || r.ice === 'completed') && r.pc === 'connected' &&
+              a.bytesReceived > 0 && v.bytesReceived > 0 && v.framesDecoded > 0);
+    note('hangup -> ' + (await api('/' + sid + '/' + hid, {janus: 'hangup'})).janus);
+    note('destroy -> ' + (await api('/' + sid, {janus: 'destroy'})).janus);
+  } catch (e) { r.error = String(e); }
+  stop = true;
+  if (pc) pc.close();
+  document.getElementById('out').textContent = JSON.stringify(r);
+  fetch('/result', {method: 'POST', body: JSON.stringify(r)});
+})();
+</script>
+"""
+
+
+def chromium_client(opts):
+    """Serve PAGE on 127.0.0.1, run headless Chromium on it, judge what it
+    POSTs back. 0 if Chromium's ICE connected, Janus said webrtcup and audio
+    and video came back (bytes received, video frames decoded)."""
+    import http.server
+    import threading
+
+    if opts.sessions != 1:
+        log("FAIL: --client chromium runs one session")
+        return 1
+    info = wait_http()
+    log(f"janus {info.get('version_string')} answers")
+    check_library(opts.janus_pid, opts.expect_lib)
+    result = {}
+    got = threading.Event()
+    page = (PAGE % {"seconds": opts.seconds}).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def reply(self, code, body, ctype="application/json"):
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def body(self):
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+        def janus(self, data=None):
+            # Janus's API, passed on as it is (long polls block up to 30 s:
+            # the server runs a thread per request).
+            req = urllib.request.Request("http://127.0.0.1:8088" + self.path, data=data,
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=40) as r:
+                    self.reply(r.status, r.read())
+            except OSError as e:
+                self.reply(502, json.dumps({"janus": "error", "error": {"reason": repr(e)}}).encode())
+
+        def do_GET(self):
+            if self.path == "/":
+                self.reply(200, page, "text/html; charset=utf-8")
+            elif self.path.startswith("/janus"):
+                self.janus()
+            else:
+                self.reply(404, b"{}")
+
+        def do_POST(self):
+            data = self.body()
+            if self.path.startswith("/janus"):
+                self.janus(data)
+            elif self.path == "/log":
+                log(f"page: {data.decode(errors='replace')[:300]}")
+                self.reply(200, b"{}")
+            elif self.path == "/result":
+                result.update(json.loads(data))
+                got.set()
+                self.reply(200, b"{}")
+            else:
+                self.reply(404, b"{}")
+
+    class Server(http.server.ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request, client_address):
+            # Chromium stopped with requests open (a long poll): not an error.
+            if not isinstance(sys.exc_info()[1], (ConnectionError, BrokenPipeError)):
+                super().handle_error(request, client_address)
+
+    srv = Server(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{srv.server_address[1]}/"
+    tmp = tempfile.mkdtemp(prefix="janus-chromium-")
+    # The flag set of examples/webrtc-echo's TestChromium (chromium.md
+    # section 1): --no-sandbox as root, no background traffic, fake devices
+    # with permission granted (which also keeps host candidates as plain
+    # addresses, not mDNS names, which Janus is told to ignore).
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+           f"--user-data-dir={tmp}/profile", url]
+    env = dict(os.environ, TMPDIR=tmp)
+    env.pop("LD_LIBRARY_PATH", None)
+    stderr = open(f"{tmp}/chromium.log", "w+")
+    log(f"chromium on {url}")
+    chrome = subprocess.Popen(cmd, env=env, stdout=stderr, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        if not got.wait(opts.seconds + 25):
+            log("FAIL: no result from the page")
+            stderr.seek(0)
+            print("---- chromium (last 40 lines)\n" + "".join(stderr.readlines()[-40:]))
+            return 1
+    finally:
+        stop_chromium(chrome)
+        srv.shutdown()
+        stderr.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    inbound = result.get("inbound", {})
+    a, v = inbound.get("audio", {}), inbound.get("video", {})
+    log(f"TIMING: page start->answer {result.get('answerMs')} ms, ->ICE connected {result.get('iceMs')} ms, "
+        f"->DTLS connected {result.get('dtlsMs')} ms; candidates trickled to janus: {result.get('trickled')}")
+    log(f"RESULT: ice={result.get('ice')}, pc={result.get('pc')}, webrtcup={result.get('webrtcup')}, "
+        f"dtls={result.get('dtls')}, pair={result.get('pair')}")
+    log(f"RESULT: inbound audio bytes={a.get('bytesReceived')} packets={a.get('packetsReceived')}; "
+        f"video bytes={v.get('bytesReceived')} packets={v.get('packetsReceived')} "
+        f"framesDecoded={v.get('framesDecoded')}")
+    if result.get("error"):
+        log(f"page error: {result['error']}")
+    if not result.get("ok"):
+        log("FAIL: the page's result: " + json.dumps(result)[:2000])
+        return 1
+    return 0
+
+
+def stop_chromium(p):
+    """SIGTERM to Chromium's process group, then wait until its helpers are
+    gone too (chromium.md section 6) before its directories are removed."""
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        p.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+    end = time.monotonic() + 5
+    while time.monotonic() < end:
+        try:
+            os.killpg(p.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--libnice", default="system", help="directory of the libnice.so.10 to run Janus on, or 'system'")
@@ -563,13 +832,15 @@ def main():
     ap.add_argument("--seconds", type=int, default=4, help="how long media flows")
     ap.add_argument("--sessions", type=int, default=1,
                     help="sessions one after another; with more than one, Janus's threads, fds and RSS must stay flat")
+    ap.add_argument("--client", choices=("aiortc", "chromium"), default="aiortc",
+                    help="aiortc (audio and a data channel) or headless Chromium (fake camera and microphone)")
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--janus-pid", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--expect-lib", help=argparse.SUPPRESS)
     opts = ap.parse_args()
     if opts.inside:
         try:
-            rc = asyncio.run(client(opts))
+            rc = chromium_client(opts) if opts.client == "chromium" else asyncio.run(client(opts))
         except Exception as e:  # report, do not hang
             log(f"FAIL: {e!r}")
             rc = 1
