@@ -17,8 +17,18 @@ completes, DTLS connects (Janus says webrtcup), echoed audio frames are
 decoded and the data channel echoes. Then hangup, destroy, and Janus exits
 on SIGINT.
 
-Exit status: 0 pass, 1 fail, 77 skipped (janus or aiortc missing, not root;
-under CI=true a missing dependency is a failure instead).
+    tests/janus/echotest.py --libnice DIR --client chromium
+
+runs headless Chromium (Debian's chromium, fake camera and microphone) in
+the namespace instead, on a page the test serves on 127.0.0.1 (PAGE below).
+The page drives Janus's HTTP API itself (the test's server passes /janus/...
+on to Janus): create, attach, an offer with audio and video, its candidates
+trickled, Janus's events long-polled; after a few seconds of echo it POSTs
+getStats() back. Pass: ICE connected, DTLS connected, Janus said webrtcup,
+inbound audio and video bytes > 0 and decoded video frames > 0.
+
+Exit status: 0 pass, 1 fail, 77 skipped (janus, aiortc or chromium missing,
+not root; under CI=true a missing dependency is a failure instead).
 """
 
 import argparse
@@ -612,6 +622,7 @@ const sleep = t => new Promise(ok => setTimeout(ok, t));
       await api('/' + sid + '/' + hid, {janus: 'trickle', candidate: c});
     };
     await pc.setLocalDescription(await pc.createOffer());
+    r.offerMs = ms();
     const ack = await api('/' + sid + '/' + hid, {janus: 'message', body: {audio: true, video: true},
                                                   jsep: {type: 'offer', sdp: pc.localDescription.sdp, trickle: true}});
     offered();
@@ -780,8 +791,9 @@ def chromium_client(opts):
         shutil.rmtree(tmp, ignore_errors=True)
     inbound = result.get("inbound", {})
     a, v = inbound.get("audio", {}), inbound.get("video", {})
-    log(f"TIMING: page start->answer {result.get('answerMs')} ms, ->ICE connected {result.get('iceMs')} ms, "
-        f"->DTLS connected {result.get('dtlsMs')} ms; candidates trickled to janus: {result.get('trickled')}")
+    since = lambda k: f"{result[k] - result['offerMs']:.0f}" if result.get(k) and result.get("offerMs") else "-"
+    log(f"TIMING: offer->answer {since('answerMs')} ms, offer->ICE connected {since('iceMs')} ms, "
+        f"offer->DTLS connected {since('dtlsMs')} ms; candidates trickled to janus: {result.get('trickled')}")
     log(f"RESULT: ice={result.get('ice')}, pc={result.get('pc')}, webrtcup={result.get('webrtcup')}, "
         f"dtls={result.get('dtls')}, pair={result.get('pair')}")
     log(f"RESULT: inbound audio bytes={a.get('bytesReceived')} packets={a.get('packetsReceived')}; "
