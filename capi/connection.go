@@ -271,6 +271,14 @@ func goniceCoreConnWrite(errbuf *C.char, h C.uintptr_t, rtcp C.int, buf unsafe.P
 		if buf == nil || n == 0 {
 			return 0, errf(C.GONICE_EINVAL, "gonice: empty packet")
 		}
+		p := C.GoBytes(buf, C.int(n)) // protecting may write in place
+		want, what := dtlssrtp.KindRTP, "RTP"
+		if rtcp != 0 {
+			want, what = dtlssrtp.KindRTCP, "RTCP"
+		}
+		if dtlssrtp.Classify(p) != want {
+			return 0, errf(C.GONICE_EINVAL, "gonice: not an %s packet (RFC 3550 header, RFC 5761 payload types)", what)
+		}
 		ce := e.conn
 		ce.mu.Lock()
 		c, closed := ce.c, ce.closed
@@ -281,7 +289,6 @@ func goniceCoreConnWrite(errbuf *C.char, h C.uintptr_t, rtcp C.int, buf unsafe.P
 		if c == nil {
 			return 0, errf(C.GONICE_EAGAIN, "gonice: the connection is not ready (no offer or answer yet)")
 		}
-		p := C.GoBytes(buf, C.int(n)) // protecting may write in place
 		var err error
 		if rtcp != 0 {
 			_, err = c.WriteRTCP(p)

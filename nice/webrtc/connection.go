@@ -214,7 +214,11 @@ func (c *Connection) describe(build func(*local) (string, error)) (string, error
 		s, _ := build(l) // what was emitted; the agent does not change it
 		return s, nil
 	}
-	<-done
+	select {
+	case <-done:
+	case <-c.agent.Done(): // closed while gathering: gathering-done never comes
+		return "", fmt.Errorf("%w: closed while gathering", ErrState)
+	}
 	c.mu.Lock()
 	ncomp := c.ncomp
 	c.mu.Unlock()

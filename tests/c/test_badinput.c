@@ -432,6 +432,9 @@ int main(void) {
     EXPECT(gonice_connection_write_rtp(conn, rtp, 0), GONICE_EINVAL);
     EXPECT(gonice_connection_write_rtp(conn, big, sizeof big), GONICE_EINVAL);
     EXPECT(gonice_connection_write_rtcp(conn, big, (size_t)-1), GONICE_EINVAL);
+    EXPECT(gonice_connection_write_rtp(conn, "garbage, not RTP", 16), GONICE_EINVAL);
+    EXPECT(gonice_connection_write_rtp(conn, rtp, 11), GONICE_EINVAL); /* short header */
+    EXPECT(gonice_connection_write_rtcp(conn, rtp, sizeof rtp), GONICE_EINVAL); /* RTP, not RTCP */
     EXPECT(gonice_connection_get_fd(conn), GONICE_EINVAL); /* not in dispatch mode */
     EXPECT(gonice_connection_dispatch(conn), GONICE_EINVAL);
 
