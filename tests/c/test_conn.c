@@ -8,6 +8,7 @@
  * candidates in the descriptions), dispatch (poll() on the fds +
  * gonice_connection_dispatch()), trickle (library thread, candidates as
  * GONICE_CONN_CANDIDATE events given to gonice_connection_add_remote_candidate).
+ * Also: a connection freed from its own callback, in both delivery modes.
  *
  * Usage: test_conn [thread|dispatch|trickle] (all when no argument).
  */
@@ -345,6 +346,49 @@ static void run(int mode) {
   printf("%s: ok (offerer %d events, answerer %d)\n", names[mode], a.nev, b.nev);
 }
 
+/* A connection freed from its own callback (CONN_INITIAL) while the main
+ * thread is in a create_offer that waits for gathering: the offer returns
+ * (made, or refused as closed), the callbacks stop, the handle is stale. */
+static int freed_rc = 1, freed_calls;
+
+static void free_self(GoniceConnection *conn, int event, const char *message, void *ud) {
+  (void)message, (void)ud;
+  __atomic_add_fetch(&freed_calls, 1, __ATOMIC_SEQ_CST);
+  if (event == GONICE_CONN_INITIAL)
+    __atomic_store_n(&freed_rc, gonice_connection_free(conn), __ATOMIC_SEQ_CST);
+}
+
+static void free_in_callback(int dispatch) {
+  GoniceConnection *conn;
+  unsigned int opts = GONICE_CONNECTION_OPTION_NO_TRICKLE;
+  if (dispatch)
+    opts |= GONICE_CONNECTION_OPTION_DISPATCH;
+  freed_rc = 1, freed_calls = 0;
+  CHECK(gonice_connection_new(&conn, opts) == 0);
+  CHECK(gonice_connection_add_local_address(conn, "127.0.0.1") == 0);
+  CHECK(gonice_connection_set_event_callback(conn, free_self, NULL) == 0);
+  char *offer = NULL;
+  int rc = gonice_connection_create_offer(conn, &offer);
+  CHECK(rc > 0 || rc == GONICE_EBUSY || rc == GONICE_ECLOSED);
+  CHECK((rc > 0) == (offer != NULL));
+  gonice_free(offer);
+  if (dispatch) {
+    int fd = gonice_connection_get_fd(conn);
+    CHECK(fd >= 0);
+    CHECK(gonice_connection_dispatch(conn) >= 1); /* frees it in CONN_INITIAL */
+  } else {
+    for (int i = 0; i < 2000 && __atomic_load_n(&freed_rc, __ATOMIC_SEQ_CST) == 1; i++) {
+      struct timespec ts = {0, 1000000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  CHECK(__atomic_load_n(&freed_rc, __ATOMIC_SEQ_CST) == 0);
+  CHECK(gonice_connection_dispatch(conn) == GONICE_EBADHANDLE);
+  CHECK(gonice_connection_free(conn) == GONICE_EBADHANDLE);
+  printf("free in callback (%s): ok (%d events, offer rc %d)\n", dispatch ? "dispatch" : "thread",
+         __atomic_load_n(&freed_calls, __ATOMIC_SEQ_CST), rc);
+}
+
 int main(int argc, char **argv) {
   main_thread = pthread_self();
   if (argc > 1) {
@@ -363,5 +407,7 @@ int main(int argc, char **argv) {
   run(MODE_THREAD);
   run(MODE_DISPATCH);
   run(MODE_TRICKLE);
+  free_in_callback(0);
+  free_in_callback(1);
   return 0;
 }
