@@ -482,6 +482,17 @@ int main(void) {
     if (s != NULL) {
       EXPECT(gonice_connection_set_remote_description(cd, s), GONICE_EINVAL);
       EXPECT(gonice_connection_add_remote_candidate(cd, "candidate:x"), GONICE_EBUSY);
+      /* conn answers it: then bad and unusable candidates. */
+      EXPECT(gonice_connection_set_remote_description(conn, s), 0);
+      EXPECT(gonice_connection_set_remote_description(conn, s), GONICE_EBUSY);
+      EXPECT(gonice_connection_add_remote_candidate(conn, "candidate:garbage"), GONICE_EINVAL);
+      EXPECT(gonice_connection_add_remote_candidate(
+                 conn, "a=candidate:1 1 tcp 2105524479 127.0.0.1 9 typ host tcptype active"),
+             GONICE_EIO);
+      EXPECT(gonice_connection_add_remote_candidate(
+                 conn, "candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host"),
+             0);
+      EXPECT(gonice_connection_add_remote_candidate(conn, "end-of-candidates"), 0);
     }
     gonice_free(s);
     s = NULL;
