@@ -46,6 +46,12 @@ static inline void call_recv(void *fn, uintptr_t h, unsigned int sid, unsigned i
 static inline void call_closed(void *fn, uintptr_t h, void *ud) {
 	((gonice_agent_closed_cb)fn)((GoniceAgent *)h, ud);
 }
+static inline void call_conn_event(void *fn, uintptr_t h, int ev, const char *msg, void *ud) {
+	((gonice_connection_event_cb)fn)((GoniceConnection *)h, ev, msg, ud);
+}
+static inline void call_conn_media(void *fn, uintptr_t h, const void *buf, size_t len, void *ud) {
+	((gonice_connection_media_cb)fn)((GoniceConnection *)h, buf, len, ud);
+}
 static inline int new_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 static inline void poke_eventfd(int fd) { eventfd_write(fd, 1); }
 static inline void drain_eventfd(int fd) { eventfd_t v; eventfd_read(fd, &v); }
@@ -79,6 +85,9 @@ const (
 	kStreamsRemoved
 	kRecv
 	kClosed
+	kConnEvent // a connection's event: sid is its number, msg its message
+	kConnRTP   // a connection's decrypted RTP packet, in data
+	kConnRTCP  // a connection's decrypted RTCP packet, in data
 )
 
 // item is one pending callback: a signal, a received datagram, or the
@@ -91,6 +100,7 @@ type item struct {
 	ids      []int
 	data     *[]byte
 	cb       callback
+	msg      string
 }
 
 const maxQueuedData = C.GONICE_MAX_QUEUED_PACKETS
@@ -112,6 +122,8 @@ type entry struct {
 	cbmu sync.Mutex
 	cbs  [C.GONICE_SIG_COUNT]callback
 	recv map[[2]int]callback
+
+	conn *connEntry // a GoniceConnection's; nil for an agent
 
 	qmu      sync.Mutex // guards q, spare, nData, signaled, efd
 	q, spare []item
@@ -196,9 +208,13 @@ func (e *entry) started() bool {
 }
 
 // onData is the nice receive function of every component with a C receive
-// callback: it copies the datagram into the queue (the buffer is only valid
-// during the call).
-func (e *entry) onData(sid, cid int, p []byte) {
+// callback.
+func (e *entry) onData(sid, cid int, p []byte) { e.queueData(kRecv, sid, cid, p) }
+
+// queueData queues a received packet for a receive callback (an agent's
+// datagram, a connection's RTP or RTCP packet): it copies p, which is only
+// valid during the call.
+func (e *entry) queueData(kind itemKind, sid, cid int, p []byte) {
 	if e.freed.Load() {
 		return
 	}
@@ -211,7 +227,7 @@ func (e *entry) onData(sid, cid int, p []byte) {
 		return
 	}
 	e.nData++
-	e.q = append(e.q, item{kind: kRecv, sid: sid, cid: cid, data: bp})
+	e.q = append(e.q, item{kind: kind, sid: sid, cid: cid, data: bp})
 	e.wakeLocked()
 	e.qmu.Unlock()
 }
@@ -282,6 +298,26 @@ func (e *entry) run(batch []item) int {
 		n += e.deliver(&batch[i])
 	}
 	return n
+}
+
+// fd is the eventfd of an entry in dispatch mode (gonice_*_get_fd).
+func (e *entry) fd() (int, error) {
+	e.qmu.Lock()
+	defer e.qmu.Unlock()
+	return int(e.efd), nil
+}
+
+// dispatchNow delivers the pending callbacks of an entry in dispatch mode
+// on the calling thread (gonice_*_dispatch).
+func (e *entry) dispatchNow() (int, error) {
+	if !e.dispatching.CompareAndSwap(false, true) {
+		return 0, errf(C.GONICE_EBUSY, "gonice: a dispatch of this handle is already running")
+	}
+	defer e.dispatching.Store(false)
+	batch := e.take()
+	n := e.run(batch)
+	e.recycle(batch)
+	return n, nil
 }
 
 // libLoop is the library thread of a default-mode agent.
@@ -388,6 +424,25 @@ func (e *entry) deliver(it *item) int {
 	case kClosed:
 		if it.cb.fn != nil {
 			C.call_closed(it.cb.fn, h, it.cb.ud)
+			ran = 1
+		}
+	case kConnEvent:
+		if cb := e.getCallback(connEventCB); cb.fn != nil {
+			C.call_conn_event(cb.fn, h, C.int(it.sid), cstr(it.msg), cb.ud)
+			ran = 1
+		}
+	case kConnRTP, kConnRTCP:
+		which := connRTPCB
+		if it.kind == kConnRTCP {
+			which = connRTCPCB
+		}
+		if cb := e.getCallback(which); cb.fn != nil {
+			p := *it.data
+			var ptr unsafe.Pointer
+			if len(p) > 0 {
+				ptr = unsafe.Pointer(&p[0])
+			}
+			C.call_conn_media(cb.fn, h, ptr, C.size_t(len(p)), cb.ud)
 			ran = 1
 		}
 	}

@@ -18,7 +18,7 @@
 #include "gonice.h"
 
 /* Bump when the table changes incompatibly; loader and core must agree. */
-#define GONICE_CORE_ABI_VERSION 2
+#define GONICE_CORE_ABI_VERSION 3
 #define GONICE_CORE_ERRLEN 512
 
 /* Integer properties (set_prop_int). */
@@ -55,6 +55,10 @@ enum {
   GONICE_SIG_STREAMS_REMOVED,
   GONICE_SIG_COUNT
 };
+
+/* A connection's callbacks (conn_set_callback); capi/connection.go's
+ * connEventCB, connRTPCB, connRTCPCB. */
+enum { GONICE_CONN_CB_EVENT = 0, GONICE_CONN_CB_RTP, GONICE_CONN_CB_RTCP };
 
 /* SDP generation kinds (generate_sdp). */
 enum { GONICE_SDP_AGENT = 0, GONICE_SDP_STREAM, GONICE_SDP_CANDIDATE };

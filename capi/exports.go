@@ -716,23 +716,10 @@ func dispatchMode(errbuf *C.char, h C.uintptr_t, f func(e *entry) (int, error)) 
 
 //export goniceCoreGetFd
 func goniceCoreGetFd(errbuf *C.char, h C.uintptr_t) C.int {
-	return dispatchMode(errbuf, h, func(e *entry) (int, error) {
-		e.qmu.Lock()
-		defer e.qmu.Unlock()
-		return int(e.efd), nil
-	})
+	return dispatchMode(errbuf, h, (*entry).fd)
 }
 
 //export goniceCoreDispatch
 func goniceCoreDispatch(errbuf *C.char, h C.uintptr_t) C.int {
-	return dispatchMode(errbuf, h, func(e *entry) (int, error) {
-		if !e.dispatching.CompareAndSwap(false, true) {
-			return 0, errf(C.GONICE_EBUSY, "gonice: a dispatch of this agent is already running")
-		}
-		defer e.dispatching.Store(false)
-		batch := e.take()
-		n := e.run(batch)
-		e.recycle(batch)
-		return n, nil
-	})
+	return dispatchMode(errbuf, h, (*entry).dispatchNow)
 }

@@ -7,8 +7,8 @@
  * others expand to nothing, and all are undefined at its end.
  *   capi/core_abi.h           GONICE_CORE: the fields of GoniceCoreTable
  *   capi/table.c              GONICE_CORE: the core's table of Go functions
- *   capi/loader/gonice.c      GONICE_FN: the public functions that forward
- *   tests/c/test_functions.c  GONICE_FN, GONICE_OWN: the names, which a
+ *   capi/loader/gonice.c      GONICE_FN, GONICE_CONN_FN: the public functions that forward
+ *   tests/c/test_functions.c  GONICE_FN, GONICE_CONN_FN, GONICE_OWN: the names, which a
  *                             test holds equal to gonice.h's and the exports
  *
  * GONICE_CORE(entry, export, (params))
@@ -28,6 +28,9 @@
  *     ARRAY(p, n)  p NULL with n != 0: GONICE_EINVAL "gonice: p is NULL"
  *   The loader defines name from this line, so params that differ from
  *   gonice.h's prototype are a "conflicting types" compile error.
+ * GONICE_CONN_FN(name, (params), entry, (args), (checks))
+ *   GONICE_FN for a function whose first parameter is GoniceConnection *conn
+ *   (h is the connection as uintptr_t).
  * GONICE_OWN(name)
  *   a function of include/gonice.h written by hand in the loader: it needs
  *   no core, or no handle.
@@ -37,6 +40,9 @@
 #endif
 #ifndef GONICE_FN
 #define GONICE_FN(name, params, entry, args, checks)
+#endif
+#ifndef GONICE_CONN_FN
+#define GONICE_CONN_FN(name, params, entry, args, checks)
 #endif
 #ifndef GONICE_OWN
 #define GONICE_OWN(name)
@@ -307,6 +313,57 @@ GONICE_FN(gonice_agent_get_fd, (GoniceAgent *agent), get_fd, (h), ())
 GONICE_CORE(dispatch, goniceCoreDispatch, (char *err, uintptr_t h))
 GONICE_FN(gonice_agent_dispatch, (GoniceAgent *agent), dispatch, (h), ())
 
+/* Connections: GONICE_CONN_CB_* of core_abi.h. */
+GONICE_CORE(conn_new, goniceCoreConnNew, (char *err, uintptr_t *out, unsigned int options))
+GONICE_OWN(gonice_connection_new)
+GONICE_CORE(conn_free, goniceCoreConnFree, (char *err, uintptr_t h))
+GONICE_CONN_FN(gonice_connection_free, (GoniceConnection *conn), conn_free, (h), ())
+GONICE_CORE(conn_close, goniceCoreConnClose, (char *err, uintptr_t h))
+GONICE_CONN_FN(gonice_connection_close, (GoniceConnection *conn), conn_close, (h), ())
+GONICE_CORE(conn_add_local_address, goniceCoreConnAddLocalAddress,
+            (char *err, uintptr_t h, char *ip))
+GONICE_CONN_FN(gonice_connection_add_local_address, (GoniceConnection *conn, const char *ip),
+               conn_add_local_address, (h, (char *)ip), (NONNULL(ip)))
+GONICE_CORE(conn_set_callback, goniceCoreConnSetCallback,
+            (char *err, uintptr_t h, int which, void *fn, void *user_data))
+GONICE_CONN_FN(gonice_connection_set_event_callback,
+               (GoniceConnection *conn, gonice_connection_event_cb cb, void *user_data),
+               conn_set_callback, (h, GONICE_CONN_CB_EVENT, (void *)cb, user_data), ())
+GONICE_CONN_FN(gonice_connection_set_rtp_callback,
+               (GoniceConnection *conn, gonice_connection_media_cb cb, void *user_data),
+               conn_set_callback, (h, GONICE_CONN_CB_RTP, (void *)cb, user_data), ())
+GONICE_CONN_FN(gonice_connection_set_rtcp_callback,
+               (GoniceConnection *conn, gonice_connection_media_cb cb, void *user_data),
+               conn_set_callback, (h, GONICE_CONN_CB_RTCP, (void *)cb, user_data), ())
+GONICE_CORE(conn_describe, goniceCoreConnDescribe,
+            (char *err, uintptr_t h, int answer, char **out))
+GONICE_CONN_FN(gonice_connection_create_offer, (GoniceConnection *conn, char **sdp_out),
+               conn_describe, (h, 0, sdp_out), (OUT(sdp_out)))
+GONICE_CONN_FN(gonice_connection_create_answer, (GoniceConnection *conn, char **sdp_out),
+               conn_describe, (h, 1, sdp_out), (OUT(sdp_out)))
+GONICE_CORE(conn_set_remote_description, goniceCoreConnSetRemoteDescription,
+            (char *err, uintptr_t h, char *sdp))
+GONICE_CONN_FN(gonice_connection_set_remote_description, (GoniceConnection *conn, const char *sdp),
+               conn_set_remote_description, (h, (char *)sdp), (NONNULL(sdp)))
+GONICE_CORE(conn_add_remote_candidate, goniceCoreConnAddRemoteCandidate,
+            (char *err, uintptr_t h, char *candidate))
+GONICE_CONN_FN(gonice_connection_add_remote_candidate,
+               (GoniceConnection *conn, const char *candidate), conn_add_remote_candidate,
+               (h, (char *)candidate), (NONNULL(candidate)))
+GONICE_CORE(conn_write, goniceCoreConnWrite,
+            (char *err, uintptr_t h, int rtcp, void *buf, size_t len))
+GONICE_CONN_FN(gonice_connection_write_rtp,
+               (GoniceConnection *conn, const void *buf, size_t len), conn_write,
+               (h, 0, (void *)buf, len), (NONNULL(buf)))
+GONICE_CONN_FN(gonice_connection_write_rtcp,
+               (GoniceConnection *conn, const void *buf, size_t len), conn_write,
+               (h, 1, (void *)buf, len), (NONNULL(buf)))
+GONICE_CORE(conn_get_fd, goniceCoreConnGetFd, (char *err, uintptr_t h))
+GONICE_CONN_FN(gonice_connection_get_fd, (GoniceConnection *conn), conn_get_fd, (h), ())
+GONICE_CORE(conn_dispatch, goniceCoreConnDispatch, (char *err, uintptr_t h))
+GONICE_CONN_FN(gonice_connection_dispatch, (GoniceConnection *conn), conn_dispatch, (h), ())
+
 #undef GONICE_CORE
 #undef GONICE_FN
+#undef GONICE_CONN_FN
 #undef GONICE_OWN

@@ -144,15 +144,34 @@ func register(e *entry) uintptr {
 	return h
 }
 
+// lookup returns the agent of handle h: a connection's handle is
+// GONICE_EBADHANDLE here, as an agent's is for lookupConn.
 func lookup(h C.uintptr_t) (*entry, error) {
+	e, err := lookupAny(h, "agent")
+	if err == nil && e.conn != nil {
+		return nil, errf(C.GONICE_EBADHANDLE, "gonice: handle %#x is a connection, not an agent", uintptr(h))
+	}
+	return e, err
+}
+
+// lookupConn returns the connection of handle h.
+func lookupConn(h C.uintptr_t) (*entry, error) {
+	e, err := lookupAny(h, "connection")
+	if err == nil && e.conn == nil {
+		return nil, errf(C.GONICE_EBADHANDLE, "gonice: handle %#x is an agent, not a connection", uintptr(h))
+	}
+	return e, err
+}
+
+func lookupAny(h C.uintptr_t, what string) (*entry, error) {
 	registry.mu.Lock()
 	e := registry.m[uintptr(h)]
 	registry.mu.Unlock()
 	if e == nil {
 		if h == 0 {
-			return nil, errf(C.GONICE_EBADHANDLE, "gonice: agent handle is NULL")
+			return nil, errf(C.GONICE_EBADHANDLE, "gonice: %s handle is NULL", what)
 		}
-		return nil, errf(C.GONICE_EBADHANDLE, "gonice: agent handle %#x is unknown or was freed", uintptr(h))
+		return nil, errf(C.GONICE_EBADHANDLE, "gonice: %s handle %#x is unknown or was freed", what, uintptr(h))
 	}
 	return e, nil
 }

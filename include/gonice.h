@@ -153,7 +153,7 @@ GONICE_API int gonice_version(int *major, int *minor, int *patch);
 
 #define GONICE_OK 0           /* success */
 #define GONICE_EINVAL (-1)    /* an argument is invalid (NULL, out of range, malformed) */
-#define GONICE_EBADHANDLE (-2) /* the agent handle is NULL, unknown or freed */
+#define GONICE_EBADHANDLE (-2) /* the agent (or connection) handle is NULL, unknown or freed */
 #define GONICE_ENOTFOUND (-3) /* no such stream or component (or no usable address) */
 #define GONICE_EAGAIN (-4)    /* not possible now: no selected pair yet, consent lost, queue full */
 #define GONICE_ECLOSED (-5)   /* the agent was closed (gonice_agent_close_async) or the stream removed */
@@ -808,6 +808,188 @@ GONICE_API int gonice_agent_get_fd(GoniceAgent *agent);
  * from another thread).
  */
 GONICE_API int gonice_agent_dispatch(GoniceAgent *agent);
+
+/* ------------------------------------------------------------------------ */
+/* Connections (WebRTC: ICE, DTLS-SRTP, SDP offer/answer)                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A GoniceConnection is one WebRTC peer connection: an agent of its own
+ * with one bundled stream (audio and video, opus 111 and VP8 96), DTLS-SRTP
+ * keyed over it, and an SDP offer/answer a browser takes, with the events
+ * of Licode's erizo WebRtcConnection (numbers and order). It is the Go
+ * package nice/webrtc (see its documentation for the event order).
+ *
+ *     GoniceConnection *conn;
+ *     gonice_connection_new(&conn, GONICE_CONNECTION_OPTION_NONE);
+ *     gonice_connection_set_event_callback(conn, on_event, app);
+ *     gonice_connection_set_rtp_callback(conn, on_rtp, app);
+ *     gonice_connection_create_offer(conn, &sdp);   (or the peer's offer:
+ *       set_remote_description, then create_answer)
+ *     ... send sdp and the CONN_CANDIDATE candidates; apply the answer with
+ *     gonice_connection_set_remote_description and the peer's candidates
+ *     with gonice_connection_add_remote_candidate; after CONN_READY:
+ *     gonice_connection_write_rtp(conn, pkt, len);
+ *     gonice_connection_free(conn);
+ *
+ * Handles, return codes, ownership, threads and callbacks are an agent's
+ * (OVERVIEW): GoniceConnection * is an opaque id, never reused (a stale,
+ * made-up or agent handle gives GONICE_EBADHANDLE, as a connection handle
+ * does to gonice_agent_*); callbacks run one at a time, in order, on one
+ * library thread per connection or, with GONICE_CONNECTION_OPTION_DISPATCH,
+ * in gonice_connection_dispatch() on the application's thread; received
+ * packets queue up to GONICE_MAX_QUEUED_PACKETS.
+ */
+typedef struct GoniceConnection GoniceConnection; /* opaque handle, never dereferenced */
+
+/* Events (erizo's WebRtcConnection numbers). */
+#define GONICE_CONN_INITIAL 101        /* created (delivered first, once started) */
+#define GONICE_CONN_STARTED 102        /* gathering started */
+#define GONICE_CONN_GATHERED 103       /* gathering done (GONICE_CONNECTION_OPTION_NO_TRICKLE only) */
+#define GONICE_CONN_READY 104          /* ICE connected and DTLS-SRTP keyed: media may flow */
+#define GONICE_CONN_FINISHED 105       /* closed; the last event */
+#define GONICE_CONN_CANDIDATE 201      /* a local candidate (trickle only); message: erizo's JSON
+                                          {"sdpMid","sdpMLineIndex","candidate"}, the last with
+                                          an empty candidate (end of candidates) */
+#define GONICE_CONN_SDP 202            /* the local description; message: the SDP */
+#define GONICE_CONN_SDP_PROCESSED 203  /* a remote description was applied */
+#define GONICE_CONN_FAILED 500         /* ICE or DTLS failed; message: why. Only
+                                          GONICE_CONN_FINISHED follows */
+
+/* Options of gonice_connection_new(). */
+typedef enum GoniceConnectionOption {
+  GONICE_CONNECTION_OPTION_NONE = 0,
+  GONICE_CONNECTION_OPTION_NO_TRICKLE = 1 << 0,  /* candidates in the description only: create_offer
+                                                    and create_answer return after gathering */
+  GONICE_CONNECTION_OPTION_NO_RTCP_MUX = 1 << 1, /* offer RTCP on a second component */
+  GONICE_CONNECTION_OPTION_DTLS_SERVER = 1 << 2, /* answer an actpass offer as the DTLS server */
+  GONICE_CONNECTION_OPTION_DISPATCH = 1 << 16    /* dispatch delivery mode */
+} GoniceConnectionOption;
+
+/* Event callback: event is a GONICE_CONN_*; message ("" if none) is valid
+ * only during the call. */
+typedef void (*gonice_connection_event_cb)(GoniceConnection *conn, int event, const char *message,
+                                           void *user_data);
+/* RTP or RTCP callback: one decrypted packet of len bytes, valid only during
+ * the call. */
+typedef void (*gonice_connection_media_cb)(GoniceConnection *conn, const void *buf, size_t len,
+                                           void *user_data);
+
+/*
+ * gonice_connection_new: creates a connection. Nothing runs until the first
+ * create_offer, set_remote_description or create_answer, which starts it and
+ * queues GONICE_CONN_INITIAL (so callbacks set before see it).
+ * out: receives the handle (set to NULL on failure).
+ * options: GoniceConnectionOption bits.
+ * Returns: 0; GONICE_EINVAL (out NULL, unknown option bits); GONICE_EIO;
+ * GONICE_EINTERNAL.
+ */
+GONICE_API int gonice_connection_new(GoniceConnection **out, unsigned int options);
+
+/*
+ * gonice_connection_free: closes the connection if it is not, stops its
+ * callbacks (none runs after it returns, GONICE_CONN_FINISHED included, except
+ * the one calling it) and invalidates the handle. May be called from the
+ * connection's own callback. Returns: 0; GONICE_EBADHANDLE (NULL, stale,
+ * freed twice).
+ */
+GONICE_API int gonice_connection_free(GoniceConnection *conn);
+
+/*
+ * gonice_connection_close: closes the transport and the agent; callbacks go
+ * on until GONICE_CONN_FINISHED, delivered last. The handle stays valid
+ * until gonice_connection_free(); calls then give GONICE_EBUSY or
+ * GONICE_ECLOSED. A second close does nothing.
+ * Returns: 0; GONICE_EBADHANDLE.
+ */
+GONICE_API int gonice_connection_close(GoniceConnection *conn);
+
+/*
+ * gonice_connection_add_local_address: gathers on ip ("127.0.0.1", "::1")
+ * only (with others added so); the default is every local address. Before
+ * the connection starts. Returns: 0; GONICE_EBADHANDLE; GONICE_EINVAL (NULL,
+ * not an address); GONICE_EBUSY (started or closed).
+ */
+GONICE_API int gonice_connection_add_local_address(GoniceConnection *conn, const char *ip);
+
+/*
+ * gonice_connection_set_event_callback, _set_rtp_callback,
+ * _set_rtcp_callback: set one callback (replacing the previous one; NULL
+ * unsets) with its user_data; delivered as an agent's (OVERVIEW). Any time.
+ * Returns: 0; GONICE_EBADHANDLE.
+ */
+GONICE_API int gonice_connection_set_event_callback(GoniceConnection *conn,
+                                                    gonice_connection_event_cb cb,
+                                                    void *user_data);
+GONICE_API int gonice_connection_set_rtp_callback(GoniceConnection *conn,
+                                                  gonice_connection_media_cb cb, void *user_data);
+GONICE_API int gonice_connection_set_rtcp_callback(GoniceConnection *conn,
+                                                   gonice_connection_media_cb cb, void *user_data);
+
+/*
+ * gonice_connection_create_offer: starts gathering and makes the offer (also
+ * queued as GONICE_CONN_SDP). With GONICE_CONNECTION_OPTION_NO_TRICKLE it
+ * blocks until gathering is done (the candidates are in the SDP).
+ * sdp_out: receives the SDP, which the caller frees with gonice_free().
+ * Returns: its length (>= 0); GONICE_EBADHANDLE; GONICE_EINVAL (sdp_out
+ * NULL); GONICE_EBUSY (an offer or a remote offer was there already, or
+ * closed); GONICE_ECLOSED; GONICE_EIO.
+ */
+GONICE_API int gonice_connection_create_offer(GoniceConnection *conn, char **sdp_out);
+
+/*
+ * gonice_connection_set_remote_description: applies the peer's offer
+ * (before create_answer) or answer (after create_offer); queues
+ * GONICE_CONN_SDP_PROCESSED. sdp is borrowed (at most 1 MiB).
+ * Returns: 0; GONICE_EBADHANDLE; GONICE_EINVAL (NULL, malformed or unusable
+ * SDP: no ICE credentials, no fingerprint, no codec); GONICE_EBUSY (a remote
+ * description was set already, or closed); GONICE_ECLOSED; GONICE_EIO.
+ */
+GONICE_API int gonice_connection_set_remote_description(GoniceConnection *conn, const char *sdp);
+
+/*
+ * gonice_connection_create_answer: answers the offer given to
+ * set_remote_description and starts gathering (as create_offer).
+ * sdp_out: receives the SDP, which the caller frees with gonice_free().
+ * Returns: its length (>= 0); GONICE_EBADHANDLE; GONICE_EINVAL (sdp_out
+ * NULL, no codec of the offer accepted); GONICE_EBUSY (no remote offer);
+ * GONICE_ECLOSED; GONICE_EIO.
+ */
+GONICE_API int gonice_connection_create_answer(GoniceConnection *conn, char **sdp_out);
+
+/*
+ * gonice_connection_add_remote_candidate: a trickled candidate of the peer,
+ * "candidate:..." with or without "a=" (the "candidate" of a
+ * GONICE_CONN_CANDIDATE message); "" or "end-of-candidates" ends them.
+ * After the remote description. candidate is borrowed (at most 1024 bytes).
+ * Returns: 0; GONICE_EBADHANDLE; GONICE_EINVAL (NULL, malformed);
+ * GONICE_EBUSY (no remote description yet); GONICE_ECLOSED; GONICE_EIO (a
+ * candidate gonice cannot use, such as TCP).
+ */
+GONICE_API int gonice_connection_add_remote_candidate(GoniceConnection *conn,
+                                                      const char *candidate);
+
+/*
+ * gonice_connection_write_rtp, _write_rtcp: protects (SRTP/SRTCP) and sends
+ * one packet of len bytes (buf borrowed), from the calling thread; allowed
+ * from callbacks. Returns: len; GONICE_EBADHANDLE; GONICE_EINVAL (buf NULL,
+ * len 0 or > GONICE_MAX_DATAGRAM, not an RTP/RTCP packet); GONICE_EAGAIN
+ * (before GONICE_CONN_READY); GONICE_ECLOSED (closed or failed); GONICE_EIO.
+ */
+GONICE_API int gonice_connection_write_rtp(GoniceConnection *conn, const void *buf, size_t len);
+GONICE_API int gonice_connection_write_rtcp(GoniceConnection *conn, const void *buf, size_t len);
+
+/*
+ * gonice_connection_get_fd, gonice_connection_dispatch: dispatch mode
+ * (GONICE_CONNECTION_OPTION_DISPATCH), as gonice_agent_get_fd() and
+ * gonice_agent_dispatch(): the fd (owned by the connection) is readable
+ * while callbacks are pending; dispatch delivers them on the calling thread.
+ * Returns: the fd (>= 0) / the number of callbacks delivered (>= 0);
+ * GONICE_EBADHANDLE; GONICE_EINVAL (not in dispatch mode); dispatch also
+ * GONICE_EBUSY (a dispatch of this connection is running).
+ */
+GONICE_API int gonice_connection_get_fd(GoniceConnection *conn);
+GONICE_API int gonice_connection_dispatch(GoniceConnection *conn);
 
 #ifdef __cplusplus
 } /* extern "C" */

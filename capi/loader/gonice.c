@@ -232,6 +232,19 @@ int gonice_agent_new(GoniceAgent **out, unsigned int options) {
   return rc;
 }
 
+int gonice_connection_new(GoniceConnection **out, unsigned int options) {
+  REQUIRE(out != NULL, "out is NULL");
+  *out = NULL;
+  const GoniceCoreTable *t = core();
+  if (t == NULL)
+    return GONICE_EINTERNAL;
+  uintptr_t h = 0;
+  int rc = t->conn_new(last_error, &h, options);
+  if (rc >= 0)
+    *out = (GoniceConnection *)h;
+  return rc;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Every other function: the GONICE_FN lines of functions.h                  */
 /* ------------------------------------------------------------------------ */
@@ -254,6 +267,17 @@ int gonice_agent_new(GoniceAgent **out, unsigned int options) {
     if (t == NULL)                                                                                 \
       return GONICE_EINTERNAL;                                                                     \
     uintptr_t h = (uintptr_t)agent;                                                                \
+    return t->entry(last_error, UNPAREN args);                                                     \
+  }
+#define GONICE_CONN_FN(name, params, entry, args, checks)                                          \
+  int name params {                                                                                \
+    UNPAREN checks                                                                                 \
+    if (conn == NULL)                                                                              \
+      return fail(GONICE_EBADHANDLE, "gonice: conn is NULL");                                      \
+    const GoniceCoreTable *t = core();                                                             \
+    if (t == NULL)                                                                                 \
+      return GONICE_EINTERNAL;                                                                     \
+    uintptr_t h = (uintptr_t)conn;                                                                 \
     return t->entry(last_error, UNPAREN args);                                                     \
   }
 #include "functions.h"

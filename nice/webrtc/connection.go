@@ -53,6 +53,11 @@ type Config struct {
 	OnRTP, OnRTCP, OnData func(p []byte)
 }
 
+// ErrState is the error of a call the connection's state does not allow
+// (a second offer, an answer without an offer, a candidate before the
+// remote description, a second remote description, a closed connection).
+var ErrState = errors.New("webrtc: not allowed in the connection's state")
+
 // Connection is one WebRTC peer connection: an agent with one bundled
 // stream and its DTLS-SRTP transport.
 type Connection struct {
@@ -120,7 +125,7 @@ func (c *Connection) CreateOffer() (string, error) {
 	c.mu.Lock()
 	if c.sid != 0 || c.closed {
 		c.mu.Unlock()
-		return "", errors.New("webrtc: CreateOffer on a connection that has a stream or is closed")
+		return "", fmt.Errorf("%w: CreateOffer on a connection that has a stream or is closed", ErrState)
 	}
 	c.localSetup = dtlssrtp.SetupActpass
 	c.mu.Unlock()
@@ -152,7 +157,7 @@ func (c *Connection) CreateAnswer() (string, error) {
 	offer := c.offer
 	c.mu.Unlock()
 	if offer == nil {
-		return "", errors.New("webrtc: CreateAnswer without a remote offer")
+		return "", fmt.Errorf("%w: CreateAnswer without a remote offer", ErrState)
 	}
 	kinds := map[uint8]string{}
 	for _, m := range offer.media {
@@ -209,7 +214,11 @@ func (c *Connection) describe(build func(*local) (string, error)) (string, error
 		s, _ := build(l) // what was emitted; the agent does not change it
 		return s, nil
 	}
-	<-done
+	select {
+	case <-done:
+	case <-c.agent.Done(): // closed while gathering: gathering-done never comes
+		return "", fmt.Errorf("%w: closed while gathering", ErrState)
+	}
 	c.mu.Lock()
 	ncomp := c.ncomp
 	c.mu.Unlock()
@@ -264,7 +273,7 @@ func (c *Connection) SetRemoteDescription(s string) error {
 	c.mu.Lock()
 	if c.closed || c.remote != nil {
 		c.mu.Unlock()
-		return errors.New("webrtc: a remote description was already set, or the connection is closed")
+		return fmt.Errorf("%w: a remote description was already set, or the connection is closed", ErrState)
 	}
 	isOffer := c.sid == 0
 	c.mu.Unlock()
@@ -348,7 +357,7 @@ func (c *Connection) AddRemoteCandidate(candidate string) error {
 	sid, ok := c.sid, c.remote != nil
 	c.mu.Unlock()
 	if !ok {
-		return errors.New("webrtc: remote candidate before the remote description")
+		return fmt.Errorf("%w: remote candidate before the remote description", ErrState)
 	}
 	line := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candidate), "a="))
 	if line == "" || line == "end-of-candidates" {

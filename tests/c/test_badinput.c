@@ -373,6 +373,152 @@ int main(void) {
   EXPECT(gonice_agent_dispatch(unused), 0);
   EXPECT(gonice_agent_free(unused), 0);
 
+  /* Connections: NULL, made-up, agent and stale handles; NULL and oversize
+   * arguments; bad SDP; calls out of turn; calls after close and free. */
+  {
+    GoniceConnection *conn = NULL, *cstale = NULL, *cd = NULL;
+    GoniceConnection *cbogus = (GoniceConnection *)(uintptr_t)0x1234;
+    GoniceAgent *ag = NULL;
+    static unsigned char big[GONICE_MAX_DATAGRAM + 1];
+    unsigned char rtp[12] = {0x80, 111};
+
+    EXPECT(gonice_connection_new(NULL, 0), GONICE_EINVAL);
+    EXPECT(gonice_connection_new(&conn, 1u << 30), GONICE_EINVAL);
+    TRUE_(conn == NULL);
+    EXPECT(gonice_connection_new(&cstale, 0), 0);
+    EXPECT(gonice_connection_free(cstale), 0);
+    EXPECT(gonice_connection_new(&conn, 0), 0);
+    EXPECT(gonice_agent_new(&ag, 0), 0);
+    GoniceConnection *as_conn = (GoniceConnection *)(uintptr_t)ag;
+
+    /* Every function with a NULL, made-up, stale and agent handle. */
+    GoniceConnection *bad[] = {NULL, cbogus, cstale, as_conn};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+      GoniceConnection *h = bad[i];
+      s = (char *)&s; /* an out pointer is set to NULL even so */
+      EXPECT(gonice_connection_free(h), GONICE_EBADHANDLE);
+      EXPECT(gonice_connection_close(h), GONICE_EBADHANDLE);
+      EXPECT(gonice_connection_add_local_address(h, "127.0.0.1"), GONICE_EBADHANDLE);
+      EXPECT(gonice_connection_set_event_callback(h, NULL, NULL), GONICE_EBADHANDLE);
+      EXPECT(gonice_connection_set_rtp_callback(h, NULL, NULL), GONICE_EBADHANDLE);
+      EXPECT(gonice_connection_set_rtcp_callback(h, NULL, NULL), GONICE_EBADHANDLE);
+      EXPECT(gonice_connection_create_offer(h, &s), GONICE_EBADHANDLE);
+      TRUE_(s == NULL);
+      EXPECT(gonice_connection_create_answer(h, &s), GONICE_EBADHANDLE);
+      EXPECT(gonice_connection_set_remote_description(h, "v=0\r\n"), GONICE_EBADHANDLE);
+      EXPECT(gonice_connection_add_remote_candidate(h, ""), GONICE_EBADHANDLE);
+      EXPECT(gonice_connection_write_rtp(h, rtp, sizeof rtp), GONICE_EBADHANDLE);
+      EXPECT(gonice_connection_write_rtcp(h, rtp, sizeof rtp), GONICE_EBADHANDLE);
+      EXPECT(gonice_connection_get_fd(h), GONICE_EBADHANDLE);
+      EXPECT(gonice_connection_dispatch(h), GONICE_EBADHANDLE);
+    }
+    /* A connection's handle is not an agent's. */
+    EXPECT(gonice_agent_add_stream((GoniceAgent *)(uintptr_t)conn, 1), GONICE_EBADHANDLE);
+    EXPECT(gonice_agent_free((GoniceAgent *)(uintptr_t)conn), GONICE_EBADHANDLE);
+    EXPECT(gonice_agent_get_fd((GoniceAgent *)(uintptr_t)conn), GONICE_EBADHANDLE);
+    EXPECT(gonice_agent_free(ag), 0);
+
+    /* NULL and bad arguments. */
+    EXPECT(gonice_connection_add_local_address(conn, NULL), GONICE_EINVAL);
+    EXPECT(gonice_connection_add_local_address(conn, "not an address"), GONICE_EINVAL);
+    EXPECT(gonice_connection_add_local_address(conn, "fe80::1%eth0"), GONICE_EINVAL);
+    EXPECT(gonice_connection_add_local_address(conn, "127.0.0.1"), 0);
+    EXPECT(gonice_connection_create_offer(conn, NULL), GONICE_EINVAL);
+    EXPECT(gonice_connection_create_answer(conn, NULL), GONICE_EINVAL);
+    EXPECT(gonice_connection_set_remote_description(conn, NULL), GONICE_EINVAL);
+    EXPECT(gonice_connection_add_remote_candidate(conn, NULL), GONICE_EINVAL);
+    EXPECT(gonice_connection_write_rtp(conn, NULL, 12), GONICE_EINVAL);
+    EXPECT(gonice_connection_write_rtcp(conn, NULL, 0), GONICE_EINVAL);
+    EXPECT(gonice_connection_write_rtp(conn, rtp, 0), GONICE_EINVAL);
+    EXPECT(gonice_connection_write_rtp(conn, big, sizeof big), GONICE_EINVAL);
+    EXPECT(gonice_connection_write_rtcp(conn, big, (size_t)-1), GONICE_EINVAL);
+    EXPECT(gonice_connection_write_rtp(conn, "garbage, not RTP", 16), GONICE_EINVAL);
+    EXPECT(gonice_connection_write_rtp(conn, rtp, 11), GONICE_EINVAL); /* short header */
+    EXPECT(gonice_connection_write_rtcp(conn, rtp, sizeof rtp), GONICE_EINVAL); /* RTP, not RTCP */
+    EXPECT(gonice_connection_get_fd(conn), GONICE_EINVAL); /* not in dispatch mode */
+    EXPECT(gonice_connection_dispatch(conn), GONICE_EINVAL);
+
+    /* Out of turn: an answer without an offer, a candidate without a remote
+     * description, media before READY. */
+    EXPECT(gonice_connection_create_answer(conn, &s), GONICE_EBUSY);
+    TRUE_(s == NULL);
+    EXPECT(gonice_connection_add_remote_candidate(conn, "end-of-candidates"), GONICE_EBUSY);
+    EXPECT(gonice_connection_write_rtp(conn, rtp, sizeof rtp), GONICE_EAGAIN);
+    EXPECT(gonice_connection_add_local_address(conn, "127.0.0.1"), GONICE_EBUSY); /* started */
+
+    /* Bad SDP: garbage, empty, no ICE credentials, too long; a bad one is not
+     * applied, so a good one still is. */
+    EXPECT(gonice_connection_set_remote_description(conn, "garbage"), GONICE_EINVAL);
+    EXPECT(gonice_connection_set_remote_description(conn, ""), GONICE_EINVAL);
+    EXPECT(gonice_connection_set_remote_description(
+               conn, "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+                     "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
+                     "a=rtpmap:111 opus/48000/2\r\n"),
+           GONICE_EINVAL);
+    {
+      size_t n = (1u << 20) + 2;
+      char *huge = malloc(n);
+      TRUE_(huge != NULL);
+      if (huge != NULL) {
+        memset(huge, 'v', n - 1);
+        huge[n - 1] = '\0';
+        EXPECT(gonice_connection_set_remote_description(conn, huge), GONICE_EINVAL);
+        huge[2000] = '\0';
+        EXPECT(gonice_connection_add_remote_candidate(conn, huge), GONICE_EINVAL);
+        free(huge);
+      }
+    }
+
+    /* Offer, then a second offer; the offer as its own answer is refused
+     * (actpass answers nothing). */
+    EXPECT(gonice_connection_new(&cd, GONICE_CONNECTION_OPTION_DISPATCH |
+                                          GONICE_CONNECTION_OPTION_NO_TRICKLE),
+           0);
+    EXPECT(gonice_connection_add_local_address(cd, "127.0.0.1"), 0);
+    TRUE_(gonice_connection_get_fd(cd) >= 0);
+    TRUE_(gonice_connection_create_offer(cd, &s) > 0);
+    EXPECT(gonice_connection_create_offer(cd, &s2), GONICE_EBUSY);
+    TRUE_(s2 == NULL);
+    if (s != NULL) {
+      EXPECT(gonice_connection_set_remote_description(cd, s), GONICE_EINVAL);
+      EXPECT(gonice_connection_add_remote_candidate(cd, "candidate:x"), GONICE_EBUSY);
+      /* conn answers it: then bad and unusable candidates. */
+      EXPECT(gonice_connection_set_remote_description(conn, s), 0);
+      EXPECT(gonice_connection_set_remote_description(conn, s), GONICE_EBUSY);
+      EXPECT(gonice_connection_add_remote_candidate(conn, "candidate:garbage"), GONICE_EINVAL);
+      EXPECT(gonice_connection_add_remote_candidate(
+                 conn, "a=candidate:1 1 tcp 2105524479 127.0.0.1 9 typ host tcptype active"),
+             GONICE_EIO);
+      EXPECT(gonice_connection_add_remote_candidate(
+                 conn, "candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host"),
+             0);
+      EXPECT(gonice_connection_add_remote_candidate(conn, "end-of-candidates"), 0);
+    }
+    gonice_free(s);
+    s = NULL;
+    TRUE_(gonice_connection_dispatch(cd) >= 0); /* the events so far, no callback set */
+
+    /* Close, calls after close, free, calls after free. */
+    EXPECT(gonice_connection_close(cd), 0);
+    EXPECT(gonice_connection_close(cd), 0);
+    EXPECT(gonice_connection_write_rtp(cd, rtp, sizeof rtp), GONICE_ECLOSED);
+    EXPECT(gonice_connection_create_answer(cd, &s), GONICE_EBUSY);
+    EXPECT(gonice_connection_free(cd), 0);
+    EXPECT(gonice_connection_free(cd), GONICE_EBADHANDLE);
+    EXPECT(gonice_connection_dispatch(cd), GONICE_EBADHANDLE);
+    EXPECT(gonice_connection_close(conn), 0);
+    EXPECT(gonice_connection_create_offer(conn, &s), GONICE_EBUSY);
+    EXPECT(gonice_connection_free(conn), 0);
+    EXPECT(gonice_connection_write_rtp(conn, rtp, sizeof rtp), GONICE_EBADHANDLE);
+
+    /* A never-started connection closes and frees. */
+    EXPECT(gonice_connection_new(&conn, GONICE_CONNECTION_OPTION_DISPATCH), 0);
+    EXPECT(gonice_connection_close(conn), 0);
+    EXPECT(gonice_connection_create_offer(conn, &s), GONICE_ECLOSED);
+    EXPECT(gonice_connection_dispatch(conn), 0); /* CONN_FINISHED, no callback set */
+    EXPECT(gonice_connection_free(conn), 0);
+  }
+
   printf("%d cases, %d failed\n", ncases, nfail);
   return nfail == 0 ? 0 : 1;
 }
