@@ -25,15 +25,8 @@
 
 #include "gonice.h"
 
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, __LINE__, #cond,     \
-              gonice_last_error());                                                                \
-      cleanup();                                                                                   \
-      exit(1);                                                                                     \
-    }                                                                                              \
-  } while (0)
+#define CHECK_FAIL() (cleanup(), exit(1))
+#include "check.h"
 
 static pid_t turn_pid = -1;
 static char tmpdir[] = "/tmp/gonice-turn-XXXXXX";
