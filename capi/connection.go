@@ -302,22 +302,14 @@ func goniceCoreConnWrite(errbuf *C.char, h C.uintptr_t, rtcp C.int, buf unsafe.P
 	})
 }
 
-// connDispatchMode is onConn for a connection in dispatch mode.
-func connDispatchMode(errbuf *C.char, h C.uintptr_t, f func(e *entry) (int, error)) C.int {
-	return onConn(errbuf, h, func(e *entry) (int, error) {
-		if !e.dispatch {
-			return 0, errf(C.GONICE_EINVAL, "gonice: the connection is not in dispatch mode (GONICE_CONNECTION_OPTION_DISPATCH)")
-		}
-		return f(e)
-	})
-}
+var connHandle = handleKind{onConn, "connection", "GONICE_CONNECTION_OPTION_DISPATCH"}
 
 //export goniceCoreConnGetFd
 func goniceCoreConnGetFd(errbuf *C.char, h C.uintptr_t) C.int {
-	return connDispatchMode(errbuf, h, (*entry).fd)
+	return inDispatchMode(connHandle, errbuf, h, (*entry).fd)
 }
 
 //export goniceCoreConnDispatch
 func goniceCoreConnDispatch(errbuf *C.char, h C.uintptr_t) C.int {
-	return connDispatchMode(errbuf, h, (*entry).dispatchNow)
+	return inDispatchMode(connHandle, errbuf, h, (*entry).dispatchNow)
 }

@@ -704,11 +704,21 @@ func goniceCoreConnect(errbuf *C.char, h C.uintptr_t, sig C.int, fn, ud unsafe.P
 	})
 }
 
-// dispatchMode is onEntry for an agent in dispatch mode (else GONICE_EINVAL).
-func dispatchMode(errbuf *C.char, h C.uintptr_t, f func(e *entry) (int, error)) C.int {
-	return onEntry(errbuf, h, func(e *entry) (int, error) {
+// handleKind is what a handle names: the lookup of its entry (onEntry,
+// onConn) and its name and dispatch option for errors.
+type handleKind struct {
+	on             func(*C.char, C.uintptr_t, func(*entry) (int, error)) C.int
+	name, dispatch string
+}
+
+var agentHandle = handleKind{onEntry, "agent", "GONICE_AGENT_OPTION_DISPATCH"}
+
+// inDispatchMode runs f on the entry of h, of kind k, if it is in dispatch
+// mode (else GONICE_EINVAL).
+func inDispatchMode(k handleKind, errbuf *C.char, h C.uintptr_t, f func(e *entry) (int, error)) C.int {
+	return k.on(errbuf, h, func(e *entry) (int, error) {
 		if !e.dispatch {
-			return 0, errf(C.GONICE_EINVAL, "gonice: the agent is not in dispatch mode (GONICE_AGENT_OPTION_DISPATCH)")
+			return 0, errf(C.GONICE_EINVAL, "gonice: the %s is not in dispatch mode (%s)", k.name, k.dispatch)
 		}
 		return f(e)
 	})
@@ -716,10 +726,10 @@ func dispatchMode(errbuf *C.char, h C.uintptr_t, f func(e *entry) (int, error)) 
 
 //export goniceCoreGetFd
 func goniceCoreGetFd(errbuf *C.char, h C.uintptr_t) C.int {
-	return dispatchMode(errbuf, h, (*entry).fd)
+	return inDispatchMode(agentHandle, errbuf, h, (*entry).fd)
 }
 
 //export goniceCoreDispatch
 func goniceCoreDispatch(errbuf *C.char, h C.uintptr_t) C.int {
-	return dispatchMode(errbuf, h, (*entry).dispatchNow)
+	return inDispatchMode(agentHandle, errbuf, h, (*entry).dispatchNow)
 }
