@@ -34,8 +34,7 @@ type Agent struct {
 	// timer hand to the loop, which runs only while there is work.
 	work     workQueue
 	loopDone chan struct{} // closed when the loop has shut down
-	closing  atomic.Bool
-	workers  workers // the agent's goroutines (goroutines.go)
+	workers  workers       // the agent's goroutines (goroutines.go)
 
 	events   eventQueue
 	handlers handlers
@@ -171,8 +170,7 @@ func resolveServer(s string, defPort uint16) (netip.AddrPort, error) {
 // very goroutine.) Signals queued before Close are still delivered. Close is
 // idempotent; every call waits as the first does.
 func (a *Agent) Close() error {
-	if a.closing.CompareAndSwap(false, true) {
-		a.workers.closing.Store(true)
+	if a.workers.closing.CompareAndSwap(false, true) {
 		a.requestShutdown()
 	}
 	<-a.loopDone
@@ -241,7 +239,7 @@ func (a *Agent) publishComponents() {
 func (a *Agent) lookup(streamID, componentID int) (*component, error) {
 	c, ok := (*a.comps.Load())[compKey{streamID, componentID}]
 	if !ok {
-		if a.closing.Load() {
+		if a.workers.closing.Load() {
 			return nil, ErrClosed
 		}
 		if _, ok := (*a.comps.Load())[compKey{streamID, 1}]; ok {

@@ -25,7 +25,7 @@ type workers struct {
 	mu      sync.Mutex
 	cond    sync.Cond // signalled when a worker exits or enters user code while closing
 	set     map[*worker]struct{}
-	closing atomic.Bool // Close has begun: workers report entering user code
+	closing atomic.Bool // Close has begun (the agent's one flag for it): workers report entering user code
 	done    chan struct{}
 	once    sync.Once
 }
