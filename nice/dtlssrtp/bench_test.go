@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/rtp"
-	"github.com/pion/srtp/v2"
-
 	"github.com/gonice/gonice/nice"
 	"github.com/gonice/gonice/nice/dtlssrtp"
 )
@@ -29,44 +26,8 @@ func keyedPair(tb testing.TB, a, b *nice.Agent, sa, sb int, prof dtlssrtp.Profil
 	return ta, tB
 }
 
-// pionAllocs is what pion/srtp/v2's ciphers allocate per packet for prof:
-// one EncryptRTP and one DecryptRTP into reused buffers and headers, the
-// way the transport calls them (without replay protection: the transport's
-// own replay window allocates nothing).
-func pionAllocs(t *testing.T, prof dtlssrtp.Profile) float64 {
-	p := srtp.ProtectionProfile(prof)
-	kl, _ := p.KeyLen()
-	sl, _ := p.SaltLen()
-	key, salt := make([]byte, kl), make([]byte, sl)
-	enc, err := srtp.CreateContext(key, salt, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := srtp.CreateContext(key, salt, p, srtp.SRTPNoReplayProtection())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkt := rtpPacket(1200, 96, 0, 1)
-	out, plain := make([]byte, 0, 2048), make([]byte, 0, 2048)
-	var he, hd rtp.Header
-	seq := uint16(0)
-	return testing.AllocsPerRun(1000, func() {
-		seq++
-		binary.BigEndian.PutUint16(pkt[2:], seq)
-		o, err := enc.EncryptRTP(out[:0], pkt, &he)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := dec.DecryptRTP(plain[:0], o, &hd); err != nil {
-			t.Fatal(err)
-		}
-	})
-}
-
 // TestAllocsSRTP: per packet in steady state, WriteRTP (protect + send)
-// and the receive path (demux + unprotect + OnRTP) allocate nothing beyond
-// what pion/srtp/v2's ciphers allocate in EncryptRTP and DecryptRTP
-// (measured beside it; see ARCHITECTURE.md).
+// and the receive path (demux + unprotect + OnRTP) allocate nothing.
 func TestAllocsSRTP(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under -race; ./run test runs this without it")
@@ -95,11 +56,8 @@ func TestAllocsSRTP(t *testing.T) {
 			for range 100 {
 				roundTrip()
 			}
-			n := testing.AllocsPerRun(2000, roundTrip)
-			base := pionAllocs(t, prof)
-			t.Logf("allocations per packet: transport %v, pion/srtp/v2 alone %v", n, base)
-			if n > base {
-				t.Errorf("allocations per protect+send+receive+unprotect = %v; pion/srtp/v2 alone makes %v: the transport adds %v", n, base, n-base)
+			if n := testing.AllocsPerRun(2000, roundTrip); n != 0 {
+				t.Errorf("%v allocations per packet protected, sent, received and unprotected", n)
 			}
 		})
 	}

@@ -10,8 +10,9 @@
 // payload type with the marker bit, is 192–223: RFC 5761), anything else is
 // dropped and counted. DTLS runs on github.com/pion/dtls/v2 over a net.Conn
 // view of the component that carries only DTLS records; its exporter
-// (EXTRACTOR-dtls_srtp) keys github.com/pion/srtp/v2 contexts, one per
-// direction, with replay protection on the receiving one.
+// (EXTRACTOR-dtls_srtp) keys SRTP contexts (internal/srtp: RFC 3711 and
+// RFC 7714, allocation-free per packet), one per direction, with replay
+// protection on the receiving one.
 //
 // The peer's certificate is accepted only if it matches one of the
 // fingerprints from its SDP (a=fingerprint, RFC 8122, any hash the RFC

@@ -5,8 +5,8 @@ package dtlssrtp
 import (
 	"fmt"
 
+	"github.com/gonice/gonice/nice/dtlssrtp/internal/srtp"
 	"github.com/pion/dtls/v2"
-	"github.com/pion/srtp/v2"
 )
 
 // Profile is an SRTP protection profile negotiated in DTLS's use_srtp
@@ -47,6 +47,6 @@ func (p Profile) valid() bool {
 	return false
 }
 
-// The numbers are the same in both pion packages and in IANA's registry.
+// The numbers are IANA's, in pion/dtls and in the SRTP package.
 func (p Profile) dtls() dtls.SRTPProtectionProfile { return dtls.SRTPProtectionProfile(p) }
-func (p Profile) srtp() srtp.ProtectionProfile     { return srtp.ProtectionProfile(p) }
+func (p Profile) srtp() srtp.Profile               { return srtp.Profile(p) }

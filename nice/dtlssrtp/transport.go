@@ -15,12 +15,9 @@ import (
 
 	"github.com/pion/dtls/v2"
 	"github.com/pion/logging"
-	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
-	"github.com/pion/srtp/v2"
-	"github.com/pion/transport/v2/replaydetector"
 
 	"github.com/gonice/gonice/nice"
+	"github.com/gonice/gonice/nice/dtlssrtp/internal/srtp"
 )
 
 // Defaults of Config.
@@ -113,8 +110,8 @@ type leg struct {
 	keys atomic.Pointer[keys] // nil until the handshake is done and after Close
 }
 
-// keys are a leg's SRTP contexts. A pion Context is not safe for
-// concurrent use: each direction has its lock and its scratch buffer.
+// keys are a leg's SRTP contexts. A Context is not safe for concurrent
+// use: each direction has its lock and its scratch buffer.
 type keys struct {
 	profile Profile
 	conn    *dtls.Conn
@@ -122,14 +119,10 @@ type keys struct {
 	encMu  sync.Mutex
 	enc    *srtp.Context
 	encBuf []byte
-	encRTP rtp.Header
-	encCP  rtcp.Header
 
 	decMu  sync.Mutex
 	dec    *srtp.Context
 	decBuf []byte
-	decRTP rtp.Header
-	decCP  rtcp.Header
 }
 
 // bufSize is the scratch buffers' initial size: a packet of a 1500-byte
@@ -247,9 +240,9 @@ func (t *Transport) unprotect(l *leg, p []byte, isRTCP bool) {
 		err error
 	)
 	if isRTCP {
-		out, err = k.dec.DecryptRTCP(k.decBuf[:0], p, &k.decCP)
+		out, err = k.dec.UnprotectRTCP(k.decBuf, p)
 	} else {
-		out, err = k.dec.DecryptRTP(k.decBuf[:0], p, &k.decRTP)
+		out, err = k.dec.UnprotectRTP(k.decBuf, p)
 	}
 	if err != nil {
 		t.st.unprotect.Add(1)
@@ -307,12 +300,12 @@ func (k *keys) protect(dst, p []byte, isRTCP bool) ([]byte, error) {
 		if Classify(p) != KindRTCP {
 			return nil, errors.New("dtlssrtp: not an RTCP packet")
 		}
-		return k.enc.EncryptRTCP(dst, p, &k.encCP)
+		return k.enc.ProtectRTCP(dst, p)
 	}
 	if Classify(p) != KindRTP {
 		return nil, errors.New("dtlssrtp: not an RTP packet")
 	}
-	return k.enc.EncryptRTP(dst, p, &k.encRTP)
+	return k.enc.ProtectRTP(dst, p)
 }
 
 // ProtectRTP encrypts an RTP packet into dst (appending nothing: dst's
@@ -434,22 +427,25 @@ func (t *Transport) keysFrom(conn *dtls.Conn) (*keys, error) {
 	if !p.valid() {
 		return nil, fmt.Errorf("peer chose SRTP profile %v", p)
 	}
-	sc := srtp.Config{Profile: p.srtp()}
+	// RFC 5764 §4.2: client write key, server write key, client salt,
+	// server salt.
+	kl, sl, _ := srtp.KeyLengths(p.srtp())
 	state := conn.ConnectionState()
-	if err := sc.ExtractSessionKeysFromDTLS(&state, t.cfg.Role == RoleClient); err != nil {
+	km, err := state.ExportKeyingMaterial("EXTRACTOR-dtls_srtp", nil, 2*(kl+sl))
+	if err != nil {
 		return nil, fmt.Errorf("SRTP keys: %w", err)
 	}
-	enc, err := srtp.CreateContext(sc.Keys.LocalMasterKey, sc.Keys.LocalMasterSalt, p.srtp())
+	clientKey, serverKey := km[:kl], km[kl:2*kl]
+	clientSalt, serverSalt := km[2*kl:2*kl+sl], km[2*kl+sl:]
+	localKey, localSalt, remoteKey, remoteSalt := serverKey, serverSalt, clientKey, clientSalt
+	if t.cfg.Role == RoleClient {
+		localKey, localSalt, remoteKey, remoteSalt = clientKey, clientSalt, serverKey, serverSalt
+	}
+	enc, err := srtp.New(p.srtp(), localKey, localSalt, t.cfg.ReplayWindow)
 	if err != nil {
 		return nil, fmt.Errorf("SRTP context: %w", err)
 	}
-	w := t.cfg.ReplayWindow
-	// Replay windows per SSRC of our own make (window: no closure per
-	// packet); the index limits are pion's: 48 bits for SRTP (RFC 3711
-	// §3.3.1), 31 for SRTCP (§3.4).
-	dec, err := srtp.CreateContext(sc.Keys.RemoteMasterKey, sc.Keys.RemoteMasterSalt, p.srtp(),
-		srtp.SRTPReplayDetectorFactory(func() replaydetector.ReplayDetector { return newWindow(w, 1<<48-1) }),
-		srtp.SRTCPReplayDetectorFactory(func() replaydetector.ReplayDetector { return newWindow(w, 1<<31-1) }))
+	dec, err := srtp.New(p.srtp(), remoteKey, remoteSalt, t.cfg.ReplayWindow)
 	if err != nil {
 		return nil, fmt.Errorf("SRTP context: %w", err)
 	}
