@@ -7,6 +7,7 @@ replace github.com/gonice/gonice => ../
 require (
 	github.com/gonice/gonice v0.0.0-00010101000000-000000000000
 	github.com/pion/ice/v4 v4.4.8
+	github.com/pion/srtp/v2 v2.0.20
 )
 
 require (
@@ -16,6 +17,8 @@ require (
 	github.com/pion/logging v0.2.4 // indirect
 	github.com/pion/mdns/v2 v2.2.2 // indirect
 	github.com/pion/randutil v0.1.0 // indirect
+	github.com/pion/rtcp v1.2.12 // indirect
+	github.com/pion/rtp v1.8.3 // indirect
 	github.com/pion/stun v0.6.1 // indirect
 	github.com/pion/stun/v4 v4.0.1 // indirect
 	github.com/pion/transport/v2 v2.2.4 // indirect

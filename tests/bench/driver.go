@@ -44,7 +44,7 @@ type driver struct {
 func runDriver(args []string) {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	rounds := fs.Int("rounds", 5, "alternating rounds")
-	tests := fs.String("tests", "connect,throughput,idle,scale", "tests to run")
+	tests := fs.String("tests", "connect,throughput,idle,scale,srtp,srtp-path", "tests to run")
 	quick := fs.Bool("quick", false, "smoke run: 1 round, few runs, short windows (checks the harness; figures mean little)")
 	out := fs.String("out", "", "also write the report (markdown) to this file")
 	bin := fs.String("bin", "build/bench", "directory of the C workers")
@@ -73,7 +73,7 @@ func runDriver(args []string) {
 	header := d.header(*rounds, strings.Join(os.Args, " "))
 	fmt.Fprint(os.Stderr, header)
 	for r := range *rounds {
-		for _, t := range []string{"connect", "throughput", "idle"} {
+		for _, t := range []string{"connect", "throughput", "idle", "srtp", "srtp-path"} {
 			if want[t] {
 				d.round(t, r)
 			}
@@ -117,6 +117,24 @@ func variants(test string) []variant {
 			{"gonice burst 32", "gonice", burst32}, {"gonice-c burst 32", "gonice-c", append(burst32, thread...)},
 			{"libnice burst 32", "libnice", burst32},
 		}
+	case "srtp":
+		// Protect only, one thread: gonice (Transport.ProtectRTP),
+		// pion/srtp/v2 and Debian's libsrtp2, per profile.
+		var vs []variant
+		for _, p := range []string{"aes-cm-80", "aes-cm-32", "gcm-128", "gcm-256"} {
+			prof := []string{"--profile", p}
+			vs = append(vs, variant{"gonice " + p, "gonice", prof}, variant{"pion/srtp " + p, "pion", prof},
+				variant{"libsrtp2 " + p, "libsrtp2", prof})
+		}
+		return vs
+	case "srtp-path":
+		// The throughput test through DTLS-SRTP (WriteRTP → OnRTP) beside
+		// the plain path (Send → receive function), gonice only.
+		vs := []variant{{"plain", "gonice", nil}}
+		for _, p := range []string{"aes-cm-80", "aes-cm-32", "gcm-128", "gcm-256"} {
+			vs = append(vs, variant{p, "gonice", []string{"--profile", p}})
+		}
+		return vs
 	case "idle":
 		return []variant{
 			{"gonice", "gonice", nil}, {"gonice consent off", "gonice", []string{"--consent", "off"}},
@@ -141,7 +159,7 @@ func (d *driver) testArgs(test string) []string {
 	switch test {
 	case "connect":
 		return []string{"--runs", pick("20", "3")}
-	case "throughput":
+	case "throughput", "srtp-path", "srtp":
 		return []string{"--size", "1200", "--seconds", pick("3", "0.5"), "--warmup", "0.2"}
 	case "idle":
 		// The CPU window is 25 s long: one period of libnice's keepalives
@@ -167,7 +185,11 @@ func (d *driver) round(test string, r int) {
 
 func (d *driver) runOne(test string, v variant, args []string) {
 	var cmd *exec.Cmd
-	full := append(append([]string{test}, args...), v.args...)
+	wtest := test
+	if test == "srtp-path" {
+		wtest = "throughput"
+	}
+	full := append(append([]string{wtest}, args...), v.args...)
 	switch v.impl {
 	case "gonice", "pion", "raw-go":
 		cmd = exec.Command(d.self, append([]string{"worker", v.impl}, full...)...)
@@ -177,6 +199,8 @@ func (d *driver) runOne(test string, v variant, args []string) {
 		cmd = exec.Command(filepath.Join(d.bin, "libnice_worker"), full...)
 	case "raw-c":
 		cmd = exec.Command(filepath.Join(d.bin, "rawudp_worker"), full...)
+	case "libsrtp2":
+		cmd = exec.Command(filepath.Join(d.bin, "srtp_worker"), full...)
 	default:
 		fatalf("unknown implementation %q", v.impl)
 	}

@@ -171,6 +171,7 @@ type options struct {
 	probeFor              float64
 	consent               string
 	burst                 int
+	profile               string
 }
 
 func parseOptions(args []string) options {
@@ -189,6 +190,7 @@ func parseOptions(args []string) options {
 	fs.Float64Var(&o.probeFor, "probe-for", 20, "scale: how long consent timing is checked after the CPU window (s)")
 	fs.StringVar(&o.consent, "consent", "on", "gonice: RFC 7675 consent freshness on or off")
 	fs.IntVar(&o.burst, "burst", 1, "throughput (gonice): datagrams per SendMessages call; 1 uses Send")
+	fs.StringVar(&o.profile, "profile", "", "srtp: the SRTP profile; throughput (gonice): through DTLS-SRTP with it (aes-cm-80, aes-cm-32, gcm-128, gcm-256)")
 	_ = fs.Parse(args)
 	return o
 }

@@ -49,6 +49,12 @@ func (d *driver) report(w io.Writer, rounds int) {
 	if rs := d.results["scale"]; rs != nil {
 		d.reportScale(w, rs["gonice"])
 	}
+	if rs := d.results["srtp"]; rs != nil {
+		d.reportSRTP(w, rs)
+	}
+	if rs := d.results["srtp-path"]; rs != nil {
+		d.reportSRTPPath(w, rs)
+	}
 }
 
 func samples(r result) []float64 {
@@ -249,4 +255,61 @@ func (d *driver) reportScale(w io.Writer, runs []result) {
 			g("seconds"), g("intervals"), g("interval_min_s"), g("interval_mean_s"), g("interval_p99_s"), g("interval_max_s"), g("late"), g("age_p99_s"), g("age_max_s"), g("sweep_max_s"))
 	}
 	fmt.Fprintf(w, "Goal ≤ 20 KB per agent: %.1f KB, %s.\n\n", perUnit(r, "rss_kb", agents), d.verdict(perUnit(r, "rss_kb", agents) <= 20))
+}
+
+func protectRate(r result) float64 { return r.f("protected") / r.f("seconds") }
+
+func (d *driver) reportSRTP(w io.Writer, rs map[string][]result) {
+	fmt.Fprintf(w, "## SRTP protect: 1200-byte RTP packets, one thread, %s window\n\n", d.windowText())
+	fmt.Fprintf(w, "gonice is `Transport.ProtectRTP` after a real DTLS handshake (its lock included); pion/srtp/v2 is `Context.EncryptRTP` into a reused buffer; libsrtp2 is Debian's (NSS crypto), `srtp_protect` in place after copying the packet in. Ratios are medians of per-round ratios.\n\n")
+	fmt.Fprintf(w, "| variant | packets/s | µs/packet | × libsrtp2 | × pion/srtp |\n|---|---|---|---|---|\n")
+	ratio := func(x, y result) float64 { return protectRate(x) / protectRate(y) }
+	for _, v := range variants("srtp") {
+		runs := rs[v.name]
+		if len(runs) == 0 {
+			continue
+		}
+		var p []float64
+		for _, r := range runs {
+			p = append(p, protectRate(r))
+		}
+		prof := v.args[1]
+		fmt.Fprintf(w, "| %s | **%s** | %.2f | %s | %s |\n", v.name, thousands(median(p)), 1e6/median(p),
+			ratioCell(rs, v.name, "libsrtp2 "+prof, ratio), ratioCell(rs, v.name, "pion/srtp "+prof, ratio))
+	}
+	if v, ok := perRound(rs, "gonice gcm-128", "libsrtp2 gcm-128", ratio); ok {
+		fmt.Fprintf(w, "\nGoal: AES-GCM protect ≥ libsrtp2's (gonice/libsrtp2 %.2f): %s.\n", v, d.verdict(v >= 1))
+	}
+	fmt.Fprintln(w)
+}
+
+func (d *driver) reportSRTPPath(w io.Writer, rs map[string][]result) {
+	fmt.Fprintf(w, "## Protected data path: 1200-byte RTP through DTLS-SRTP beside the plain path, %s window\n\n", d.windowText())
+	fmt.Fprintf(w, "One connected gonice pair on 127.0.0.1 in one process; plain is `Agent.Send` to a receive function, the others `Transport.WriteRTP` to `OnRTP` (protect, send, receive, unprotect). Ratios are medians of per-round ratios.\n\n")
+	fmt.Fprintf(w, "| variant | rx pps | loss %% | CPU µs/pkt | × plain |\n|---|---|---|---|---|\n")
+	ratio := func(x, y result) float64 { return pps(x) / pps(y) }
+	worst, all := 1e9, true
+	for _, v := range variants("srtp-path") {
+		runs := rs[v.name]
+		if len(runs) == 0 {
+			continue
+		}
+		var p, l, per []float64
+		for _, r := range runs {
+			p = append(p, pps(r))
+			l = append(l, loss(r))
+			per = append(per, 1e6*r.f("cpu_s")/max(1, r.f("rx")))
+		}
+		fmt.Fprintf(w, "| %s | **%s** | %.2f | %.2f | %s |\n", v.name, thousands(median(p)), median(l), median(per),
+			ratioCell(rs, v.name, "plain", ratio))
+		if v.name != "plain" {
+			x, ok := perRound(rs, v.name, "plain", ratio)
+			all = all && ok
+			worst = min(worst, x)
+		}
+	}
+	if all && worst < 1e9 {
+		fmt.Fprintf(w, "\nGoal: protected path ≥ 0.8× plain for every profile (lowest %.2f): %s.\n", worst, d.verdict(worst >= 0.8))
+	}
+	fmt.Fprintln(w)
 }

@@ -168,6 +168,10 @@ func goniceWorker(test string, o options) {
 		if err := p.b.AttachRecv(p.sb, 1, func(_, _ int, _ []byte) { rx.Add(1) }); err != nil {
 			fatalf("AttachRecv: %v", err)
 		}
+		if o.profile != "" {
+			goniceSecureThroughput(o, p)
+			break
+		}
 		buf := make([]byte, o.size)
 		buf[0] = 0x80
 		if o.burst > 1 {
@@ -184,6 +188,8 @@ func goniceWorker(test string, o options) {
 			}
 			return 1, nil
 		}))
+	case "srtp":
+		goniceSRTP(o)
 	case "idle", "scale":
 		pairs := o.pairs
 		if test == "scale" {

@@ -147,6 +147,9 @@ func pnConnect() (p *pnPair, t0 time.Time, err error) {
 
 func pionWorker(test string, o options) {
 	switch test {
+	case "srtp":
+		pionSRTP(o)
+		return
 	case "connect":
 		connectSamples(o.runs, func() (t0, ready time.Time, err error) {
 			p, t0, err := pnConnect()
