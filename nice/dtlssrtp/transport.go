@@ -52,7 +52,10 @@ type Config struct {
 	// RemoteFingerprints are the peer's a=fingerprint values; its
 	// certificate must match one.
 	RemoteFingerprints []Fingerprint
-	// Profiles in order of preference; empty means DefaultProfiles.
+	// Profiles in order of preference; empty means DefaultProfiles. As
+	// the DTLS server the transport picks the first of these that the
+	// client offers, whatever the client's order (hello.go); as the
+	// client it offers them in this order and the server picks.
 	Profiles []Profile
 
 	// HandshakeTimeout bounds Handshake; 0 means DefaultHandshakeTimeout.
@@ -367,6 +370,20 @@ func (t *Transport) handshake(ctx context.Context, l *leg) error {
 	profiles := make([]dtls.SRTPProtectionProfile, len(t.cfg.Profiles))
 	for i, p := range t.cfg.Profiles {
 		profiles[i] = p.dtls()
+	}
+	if t.cfg.Role == RoleServer && len(profiles) > 1 {
+		// The server's preference decides (hello.go): pion gets the one
+		// profile of ours that the client offers first in our order.
+		offered, err := l.view.clientProfiles(ctx)
+		switch {
+		case errors.Is(err, errNotHello): // pion reads it and answers as it does
+		case err != nil:
+			return fmt.Errorf("dtlssrtp: waiting for the ClientHello on component %d: %w", l.cid, err)
+		default:
+			if p := preferred(t.cfg.Profiles, offered); p != 0 {
+				profiles = []dtls.SRTPProtectionProfile{p.dtls()}
+			}
+		}
 	}
 	dc := &dtls.Config{
 		Certificates:           []tls.Certificate{t.cert.tls},

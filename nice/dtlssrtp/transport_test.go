@@ -45,9 +45,9 @@ func testTransport(t *testing.T, ncomp, rtcpComp int) {
 			for _, prof := range profiles {
 				t.Run(fmt.Sprintf("A=%v/%v", aRole, prof), func(t *testing.T) {
 					A, B := newSide(t, a, sa), newSide(t, b, sb)
-					// A prefers prof; B offers everything: the client's
-					// order wins (pion picks the client's first that the
-					// server has).
+					// A allows only prof; B allows everything: prof is
+					// what they have in common, whichever side is the
+					// server.
 					ta := A.transport(t, B, aRole, rtcpComp, func(c *dtlssrtp.Config) { c.Profiles = []dtlssrtp.Profile{prof} })
 					tb := B.transport(t, A, bRole, rtcpComp, nil)
 					if ea, eb := handshakeBoth(ta, tb); ea != nil || eb != nil {
@@ -224,6 +224,36 @@ func TestReplay(t *testing.T) {
 	}
 	if s := tb.Stats(); s.Unprotect != 4 {
 		t.Fatalf("stats %+v; want 4 rejected", s)
+	}
+}
+
+// The DTLS server's preference picks the SRTP profile (RFC 5764 §4.1.1),
+// not the client's order (pion/dtls/v2 alone takes the client's first).
+func TestServerPreference(t *testing.T) {
+	a, b, sa, sb := connected(t, 1)
+	cm, gcm := dtlssrtp.AES128CMHMACSHA1_80, dtlssrtp.AEADAES128GCM
+	for _, c := range []struct{ client, server []dtlssrtp.Profile }{
+		{[]dtlssrtp.Profile{cm, gcm}, []dtlssrtp.Profile{gcm, cm}},
+		{[]dtlssrtp.Profile{gcm, cm}, []dtlssrtp.Profile{cm, gcm}},
+		{[]dtlssrtp.Profile{dtlssrtp.AES128CMHMACSHA1_32, dtlssrtp.AEADAES256GCM, gcm}, []dtlssrtp.Profile{cm, gcm, dtlssrtp.AEADAES256GCM}},
+	} {
+		A, B := newSide(t, a, sa), newSide(t, b, sb)
+		ta := A.transport(t, B, dtlssrtp.RoleClient, 0, func(cfg *dtlssrtp.Config) { cfg.Profiles = c.client })
+		tb := B.transport(t, A, dtlssrtp.RoleServer, 0, func(cfg *dtlssrtp.Config) { cfg.Profiles = c.server })
+		if ea, eb := handshakeBoth(ta, tb); ea != nil || eb != nil {
+			t.Fatalf("handshake: A %v, B %v", ea, eb)
+		}
+		want := gcm
+		if c.server[0] == cm && c.client[0] == gcm {
+			want = cm
+		}
+		if ta.Profile() != want || tb.Profile() != want {
+			t.Errorf("client %v, server %v: negotiated %v / %v, want %v", c.client, c.server, ta.Profile(), tb.Profile(), want)
+		}
+		ta.Close()
+		tb.Close()
+		ta.Done()
+		tb.Done()
 	}
 }
 

@@ -3,6 +3,7 @@
 package dtlssrtp
 
 import (
+	"context"
 	"net"
 	"os"
 	"strconv"
@@ -34,6 +35,9 @@ type view struct {
 	mu   sync.Mutex
 	dl   time.Time     // read deadline
 	wake chan struct{} // closed and replaced when dl changes
+	// pending holds the datagrams clientProfiles took from in before pion
+	// started; Read returns them first, in order.
+	pending [][]byte
 }
 
 // viewQueue bounds the DTLS datagrams waiting for pion: a whole flight of
@@ -64,6 +68,12 @@ func (v *view) push(p []byte) bool {
 func (v *view) Read(p []byte) (int, error) {
 	for {
 		v.mu.Lock()
+		if len(v.pending) > 0 {
+			b := v.pending[0]
+			v.pending = v.pending[1:]
+			v.mu.Unlock()
+			return copy(p, b), nil
+		}
 		dl, wake := v.dl, v.wake
 		v.mu.Unlock()
 		var timer <-chan time.Time
@@ -86,6 +96,35 @@ func (v *view) Read(p []byte) (int, error) {
 			return 0, os.ErrDeadlineExceeded
 		}
 	}
+}
+
+// clientProfiles reads queued datagrams until the first ClientHello is
+// whole and returns the SRTP profiles it offers (hello.go); what it read
+// stays queued for pion. errNotHello: what came is not a ClientHello that
+// can be read within the bounds.
+func (v *view) clientProfiles(ctx context.Context) ([]Profile, error) {
+	h := newHelloAssembler()
+	for range maxHelloRecords {
+		var b []byte
+		select {
+		case b = <-v.in:
+		case <-v.closed:
+			return nil, net.ErrClosed
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+		v.mu.Lock()
+		v.pending = append(v.pending, b)
+		v.mu.Unlock()
+		body, err := h.add(b)
+		if err != nil {
+			return nil, err
+		}
+		if body != nil {
+			return helloProfiles(body)
+		}
+	}
+	return nil, errNotHello
 }
 
 func (v *view) Write(p []byte) (int, error) {
