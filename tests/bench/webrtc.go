@@ -23,8 +23,8 @@ import (
 // the time from the answer to DTLS-SRTP ready measured on the server
 // (tests/bench/README.md, "webrtc").
 //
-// What the stamps mean (all on the server, from the moment the 201 and the
-// answer were flushed to the socket):
+// What the stamps mean (all on the server, from the moment right before the
+// 201 and the answer are written to the socket):
 //   - ready: gonice's CONN_READY (handshake done, the peer's fingerprint
 //     checked, SRTP keyed); pion's PeerConnectionState "connected", which
 //     pion sets when DTLSTransport.Start returns, after the handshake, the
@@ -51,8 +51,12 @@ type wrSample struct {
 	ICEMS   float64  `json:"ice_ms"`
 	DTLSMS  *float64 `json:"dtls_ms,omitempty"`
 	Role    string   `json:"chromium_dtls_role"`
-	Audio   int64    `json:"audio_echoed"`
-	Video   int64    `json:"video_echoed"`
+	// AnsweredAt is the wall-clock time of the answer (Unix ns), to find
+	// the session in a capture.
+	AnsweredAt int64 `json:"answered_unix_ns"`
+	Port       int32 `json:"server_port"`
+	Audio      int64 `json:"audio_echoed"`
+	Video      int64 `json:"video_echoed"`
 }
 
 const netnsMarker = "NICEBENCH_NETNS"
@@ -67,6 +71,7 @@ func runWebRTC(args []string) {
 	chromium := fs.String("chromium", "/usr/lib/chromium/chromium", "Chromium's binary")
 	out := fs.String("out", "", "also write the report (markdown) to this file")
 	logPath := fs.String("log", "", "append every session's JSON result to this file")
+	pcap := fs.String("pcap", "", "capture lo (in the run's network namespace) into this file with tcpdump, for a packet timeline")
 	_ = fs.Parse(args)
 	if *quick {
 		*rounds, *sessions = 1, 1
@@ -142,6 +147,12 @@ func runWebRTC(args []string) {
 		}
 	}
 
+	stopCapture := func() {}
+	if *pcap != "" {
+		if stopCapture, err = capture(*pcap); err != nil {
+			fatalf("%v", err)
+		}
+	}
 	header := webrtcHeader(*rounds, *sessions, *quick, strings.Join(os.Args, " "))
 	fmt.Fprint(os.Stderr, header)
 	br, err := startBrowser(*chromium)
@@ -180,9 +191,13 @@ func runWebRTC(args []string) {
 		}
 	}
 	br.close()
+	stopCapture()
 	var rep bytes.Buffer
 	rep.WriteString(header)
 	reportWebRTC(&rep, vs, all, *rounds, *quick)
+	if *pcap != "" {
+		reportPhases(&rep, *pcap, vs, all)
+	}
 	fmt.Fprintf(&rep, "\nload average at the end: %s\n", loadavg())
 	os.Stdout.Write(rep.Bytes())
 	if *out != "" {
@@ -228,6 +243,8 @@ func session(br *browser, v *wrVariant, n, round int) (wrSample, error) {
 	}
 	ms := func(t int64) float64 { return float64(t-st.answered.Load()) / 1e6 }
 	s.ReadyMS, s.ICEMS = ms(st.ready.Load()), ms(st.ice.Load())
+	s.Port = st.port.Load()
+	s.AnsweredAt = epoch.Add(time.Duration(st.answered.Load())).UnixNano()
 	if d := st.dtls.Load(); d != 0 {
 		v := ms(d)
 		s.DTLSMS = &v
@@ -258,4 +275,21 @@ func webrtcHeader(rounds, sessions int, quick bool, cmdline string) string {
 	}
 	fmt.Fprintf(&b, "- %s\n- command: `%s`\n\n", mode, cmdline)
 	return b.String()
+}
+
+// capture runs tcpdump on lo until the returned function is called.
+func capture(file string) (func(), error) {
+	cmd := exec.Command("tcpdump", "-i", "lo", "--immediate-mode", "-U", "-s", "256", "-w", file)
+	var stderr syncBuf
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("tcpdump: %v", err)
+	}
+	for i := 0; i < 100 && !strings.Contains(stderr.String(), "listening"); i++ {
+		time.Sleep(10 * time.Millisecond) // until it captures
+	}
+	return func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		_ = cmd.Wait()
+	}, nil
 }

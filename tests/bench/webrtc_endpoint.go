@@ -28,11 +28,12 @@ func now() int64 { return int64(time.Since(epoch)) }
 // stamps are the server-side moments of one session, nanoseconds since
 // epoch; 0 until seen. Each is set once, by its first occurrence.
 type stamps struct {
-	answered atomic.Int64 // the 201 and the answer were written and flushed
+	answered atomic.Int64 // the answer is ready and about to be written (see offer)
 	ice      atomic.Int64 // ICE connected (see webrtc.go for what each side means by it)
 	dtls     atomic.Int64 // pion only: its DTLS transport connected (before SRTP is keyed)
 	ready    atomic.Int64 // gonice: CONN_READY; pion: PeerConnectionState connected
 	failed   atomic.Bool
+	port     atomic.Int32 // the server's UDP port of the selected pair (to find the session in a capture)
 }
 
 func mark(v *atomic.Int64) { v.CompareAndSwap(0, now()) }
@@ -141,12 +142,17 @@ func (e *endpoint) offer(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/sdp")
 	w.Header().Set("Location", "/whip/"+id)
 	w.Header().Set("Content-Length", strconv.Itoa(len(answer))) // so that the flush below sends all of it
+	// The moment measured from: right before the one write of the 201
+	// and the answer (the flush). Stamped before, not after: a goroutine
+	// that waits for a CPU after the write would move the origin later
+	// than the answer left; one that waits before the write delays the
+	// answer itself, which is the server's own doing.
+	mark(&x.st.answered)
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, answer)
 	if f, ok := w.(http.Flusher); ok {
-		f.Flush() // the answer is on the socket: this is the moment measured from
+		f.Flush()
 	}
-	mark(&x.st.answered)
 }
 
 // finish returns the newest session and ends every session still open

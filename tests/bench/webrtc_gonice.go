@@ -62,7 +62,10 @@ func (g *goniceEcho) open(offer string, st *stamps) (string, echoSession, error)
 	// The connection keeps the component-state handler for itself; the
 	// first selected pair is signalled in the same step of the agent's
 	// loop as the component's CONNECTED (nomination.go, updateSelection).
-	conn.Agent().OnNewSelectedPair(func(int, int, nice.Candidate, nice.Candidate) { mark(&st.ice) })
+	conn.Agent().OnNewSelectedPair(func(_, _ int, local, _ nice.Candidate) {
+		mark(&st.ice)
+		st.port.CompareAndSwap(0, int32(local.Addr.Port()))
+	})
 	if err := conn.SetRemoteDescription(offer); err != nil {
 		conn.Close()
 		conn.Wait()

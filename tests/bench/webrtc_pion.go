@@ -98,6 +98,9 @@ func (p *pionEcho) open(offer string, st *stamps) (string, echoSession, error) {
 		switch cs {
 		case webrtc.PeerConnectionStateConnected:
 			mark(&st.ready)
+			if sp, err := pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair(); err == nil && sp != nil {
+				st.port.CompareAndSwap(0, int32(sp.Local.Port))
+			}
 		case webrtc.PeerConnectionStateFailed:
 			st.failed.Store(true)
 		}
