@@ -6,7 +6,7 @@
 //
 //	nicebench run [-rounds 5] [-tests connect,throughput,idle,scale] [-quick] [-out FILE]
 //	nicebench worker gonice|pion|raw-go TEST [options]
-//	nicebench webrtc [-rounds 5] [-sessions 5] [-roles client,server] [-quick] [-out FILE]
+//	nicebench webrtc [-rounds 10] [-sessions 5] [-roles client,server] [-quick] [-out FILE]
 package main
 
 import (

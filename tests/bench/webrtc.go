@@ -63,7 +63,7 @@ const netnsMarker = "NICEBENCH_NETNS"
 
 func runWebRTC(args []string) {
 	fs := flag.NewFlagSet("webrtc", flag.ExitOnError)
-	rounds := fs.Int("rounds", 5, "alternating rounds")
+	rounds := fs.Int("rounds", 10, "alternating rounds")
 	sessions := fs.Int("sessions", 5, "sessions per variant per round")
 	roles := fs.String("roles", "client,server", "the servers' DTLS roles (client: the answer says active)")
 	quick := fs.Bool("quick", false, "smoke run: 1 round, 1 session per variant, no warm-up (checks the harness; figures mean nothing)")

@@ -65,27 +65,37 @@ func reportWebRTC(w io.Writer, vs []*wrVariant, all []wrSample, rounds int, quic
 			quantile(r, 0.1), quantile(r, 0.9), list(roundMedians(x.ready)), median(i), quantile(i, 0.1), quantile(i, 0.9), dc)
 	}
 	fmt.Fprintf(w, "\n## gonice ÷ pion, per round (same role, same round; ratio of the round medians)\n\n")
-	fmt.Fprintf(w, "| role | ready: median ratio | per round | ICE: median ratio | per round |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "ICE is given as a difference: gonice's is near 0 (it may even come before the answer is written), so its ratio means little.\n\n")
+	fmt.Fprintf(w, "| role | ready: median ratio | per round | ICE: median of gonice − pion, ms | per round |\n|---|---|---|---|---|\n")
 	for _, role := range []string{"client", "server"} {
 		g, p := by["gonice/"+role], by["pion/"+role]
 		if g == nil || p == nil {
 			continue
 		}
-		ratios := func(a, b [][]float64) []float64 {
+		perRound := func(a, b [][]float64, f func(x, y float64) float64) []float64 {
 			var out []float64
 			for r := range a {
-				if len(a[r]) > 0 && len(b[r]) > 0 && median(b[r]) != 0 {
-					out = append(out, median(a[r])/median(b[r]))
+				if len(a[r]) > 0 && len(b[r]) > 0 {
+					out = append(out, f(median(a[r]), median(b[r])))
 				}
 			}
 			return out
 		}
-		rr, ri := ratios(g.ready, p.ready), ratios(g.ice, p.ice)
-		fmt.Fprintf(w, "| server is DTLS %s | **%.2f** | %s | %.2f | %s |\n", role, median(rr), list2(rr), median(ri), list2(ri))
+		rr := perRound(g.ready, p.ready, func(x, y float64) float64 { return x / y })
+		di := perRound(g.ice, p.ice, func(x, y float64) float64 { return x - y })
+		fmt.Fprintf(w, "| server is DTLS %s | **%.2f** (%.2f–%.2f) | %s | %.1f | %s |\n", role, median(rr), quantile(rr, 0), quantile(rr, 1), list2(rr), median(di), list1(di))
 	}
 	if quick {
 		fmt.Fprintf(w, "\n(quick run: one session per variant; these figures mean nothing)\n")
 	}
+}
+
+func list1(xs []float64) string {
+	var p []string
+	for _, x := range xs {
+		p = append(p, fmt.Sprintf("%.1f", x))
+	}
+	return strings.Join(p, ", ")
 }
 
 func list2(xs []float64) string {
