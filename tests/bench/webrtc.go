@@ -30,7 +30,8 @@ import (
 //     pion sets when DTLSTransport.Start returns, after the handshake, the
 //     fingerprint check and the SRTP sessions' start: the same point.
 //   - ice: gonice's first selected pair, signalled with the component's
-//     CONNECTED (the first valid pair; gonice starts DTLS then); pion's
+//     CONNECTED (the first valid pair; gonice starts DTLS then, or once
+//     its answer is made if that is later); pion's
 //     ICEConnectionState "connected" (pion/ice as controlled agent selects
 //     a pair when the browser nominates it, and starts DTLS then).
 //   - dtls (pion only): its DTLSTransport "connected", set after the
