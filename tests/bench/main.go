@@ -6,6 +6,7 @@
 //
 //	nicebench run [-rounds 5] [-tests connect,throughput,idle,scale] [-quick] [-out FILE]
 //	nicebench worker gonice|pion|raw-go TEST [options]
+//	nicebench webrtc [-rounds 10] [-sessions 5] [-roles client,server] [-quick] [-out FILE]
 package main
 
 import (
@@ -24,6 +25,8 @@ func main() {
 	switch os.Args[1] {
 	case "run":
 		runDriver(os.Args[2:])
+	case "webrtc":
+		runWebRTC(os.Args[2:])
 	case "worker":
 		if len(os.Args) < 4 {
 			usage()
@@ -47,6 +50,7 @@ func main() {
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
   nicebench run [-rounds N] [-tests connect,throughput,idle,scale] [-quick] [-out FILE] [-bin DIR]
-  nicebench worker gonice|pion|raw-go connect|throughput|idle|scale [--option value ...]`)
+  nicebench worker gonice|pion|raw-go connect|throughput|idle|scale [--option value ...]
+  nicebench webrtc [-rounds N] [-sessions N] [-roles client,server] [-quick] [-out FILE] [-log FILE] [-page FILE]`)
 	os.Exit(2)
 }
