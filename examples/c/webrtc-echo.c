@@ -34,7 +34,8 @@
  * The HTTP server answers one request per TCP connection (Connection:
  * close). Limits: request line and headers 8 KiB and 64 header lines (431
  * beyond), a body of 64 KiB (413), 10 s to send the request (408), 64
- * clients at a time (more wait in the listen backlog), 64 sessions (503).
+ * clients at a time (more wait in the listen backlog), 64 sessions (then a
+ * failed one's slot is reused, or 503).
  * Malformed requests get 400 (505 for a version other than HTTP/1.x, 501
  * for a Transfer-Encoding), as Go's net/http answers the Go example's.
  */
@@ -84,6 +85,7 @@ typedef struct Session {
   int64_t next_pli_ms;
   unsigned long audio, video; /* packets echoed */
   unsigned long rtcp, dropped;
+  int failed;                 /* CONN_FAILED came: the slot may be reused */
 } Session;
 
 /* Client is one HTTP connection: reading a request, writing the response,
@@ -173,6 +175,8 @@ static void on_event(GoniceConnection *conn, int ev, const char *msg, void *ud) 
     snprintf(buf, sizeof buf, "%.1f ms after the answer", now_ms_exact() - s->answered_ms);
     msg = buf;
   }
+  if (ev == GONICE_CONN_FAILED)
+    s->failed = 1;
   printf("session %u: %s (%d) %s\n", s->id, event_name(ev), ev, msg);
 }
 
@@ -348,6 +352,14 @@ static void offer(Client *c, const Request *r) {
   for (int i = 0; i < MAX_SESSIONS && s == NULL; i++)
     if (!srv.sessions[i].used)
       s = &srv.sessions[i];
+  /* The table is full: a failed session (a browser gone without a DELETE)
+   * gives its slot; the Go example keeps such sessions, in a map. */
+  for (int i = 0; i < MAX_SESSIONS && s == NULL; i++)
+    if (srv.sessions[i].failed) {
+      s = &srv.sessions[i];
+      printf("session %u: ended (failed; its slot is reused)\n", s->id);
+      end_session(s);
+    }
   if (s == NULL) {
     error_reply(c, 503, "%d sessions already; hang one up first", MAX_SESSIONS);
     return;
@@ -685,8 +697,11 @@ static void client_io(Client *c, short revents) {
       return;
     }
     c->inlen += (size_t)n;
+    /* A full buffer holds a whole request (head <= MAX_HEAD, body <=
+     * MAX_BODY), so parse_request answers before the buffer is full; the
+     * check is only a guard. */
     if (parse_request(c) == 1 && c->inlen >= MAX_HEAD + MAX_BODY)
-      error_reply(c, 413, "request larger than %d bytes", MAX_HEAD + MAX_BODY); /* unreachable */
+      error_reply(c, 413, "request larger than %d bytes", MAX_HEAD + MAX_BODY);
   }
   if (c->state == C_WRITE && (revents & (POLLOUT | POLLERR | POLLHUP | POLLIN))) {
     while (c->outoff < c->outlen) {

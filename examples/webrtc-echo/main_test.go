@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gonice/gonice/nice/webrtc"
 )
 
 // chromium is Debian's browser binary (./run setup full installs it).
@@ -310,6 +312,56 @@ func (s *syncWriter) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.String()
+}
+
+// TestWHIP: the WHIP exchange without a browser: an offer (gonice's own)
+// gets 201 Created, an SDP answer that announces the server's SSRCs, and a
+// Location; DELETE on it hangs up once.
+func TestWHIP(t *testing.T) {
+	ts := startServer(t, false, "127.0.0.1")
+	peer, err := webrtc.New(webrtc.Config{Addresses: []netip.Addr{netip.MustParseAddr("127.0.0.1")}, NoTrickle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	offer, err := peer.CreateOffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(ts.base+"/whip", "application/sdp", strings.NewReader(offer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusCreated || resp.Header.Get("Content-Type") != "application/sdp" || !strings.HasPrefix(loc, "/whip/") {
+		t.Fatalf("POST /whip: %d, Content-Type %q, Location %q; want 201, application/sdp, /whip/…\n%s",
+			resp.StatusCode, resp.Header.Get("Content-Type"), loc, answer)
+	}
+	for _, ssrc := range []uint32{audioSSRC, videoSSRC} {
+		if line := fmt.Sprintf("a=ssrc:%d cname:", ssrc); !strings.Contains(string(answer), line) {
+			t.Errorf("the answer has no %q:\n%s", line, answer)
+		}
+	}
+	if err := peer.SetRemoteDescription(string(answer)); err != nil {
+		t.Errorf("the answer does not apply: %v", err)
+	}
+	for i, want := range []int{http.StatusOK, http.StatusNotFound} {
+		req, _ := http.NewRequest(http.MethodDelete, ts.base+loc, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("DELETE %s (%d): %d; want %d", loc, i+1, resp.StatusCode, want)
+		}
+	}
+	ts.stop(t)
+	if !strings.Contains(ts.out.String(), "hung up") {
+		t.Errorf("the server did not print that the session hung up:\n%s", ts.out.String())
+	}
 }
 
 // TestWHIPErrors: the endpoint refuses what is not a usable offer, and
