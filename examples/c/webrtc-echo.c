@@ -391,7 +391,7 @@ static void offer(Client *c, const Request *r) {
     end_session(s);
     return;
   }
-  /* The body is followed by a NUL in the client's buffer (read_request). */
+  /* The body is followed by a NUL in the client's buffer (parse_request). */
   rc = gonice_connection_set_remote_description(s->conn, r->body);
   char *answer = NULL;
   if (rc == 0)
@@ -750,7 +750,7 @@ static int usage(FILE *f, int code) {
           "A WebRTC echo server on libgonice: POST an offer (application/sdp) to /whip,\n"
           "and every RTP packet comes back; GET / serves a page that does it.\n"
           "\n"
-          "  -http ADDR:PORT  HTTP address (default 127.0.0.1:8080; port 0: any free port)\n"
+          "  -http ADDR:PORT  HTTP address, IPv4 (default 127.0.0.1:8080; port 0: any free port)\n"
           "  -ice IP          the one local address ICE gathers on (default 127.0.0.1;\n"
           "                   empty: every interface)\n"
           "  -dtls-server     answer a=setup:passive (the browser is the DTLS client)\n");
