@@ -5,9 +5,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -15,9 +17,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -315,16 +319,55 @@ func (s *syncWriter) String() string {
 	return s.w.String()
 }
 
-// TestWHIP: the WHIP exchange without a browser: an offer (gonice's own)
-// gets 201 Created, an SDP answer that announces the server's SSRCs, and a
-// Location; DELETE on it hangs up once.
+// TestWHIP: the WHIP exchange and the echo without a browser, with a
+// gonice connection as the peer: its offer gets 201 Created, an SDP answer
+// that announces the server's SSRCs, and a Location; the connection gets
+// ready, its RTP comes back with the server's SSRC for the kind and the
+// payload unchanged, the server asks for a key frame of its video (PLI);
+// DELETE on the Location hangs up, once.
 func TestWHIP(t *testing.T) {
-	ts := startServer(t, false, "127.0.0.1")
-	peer, err := webrtc.New(webrtc.Config{Addresses: []netip.Addr{netip.MustParseAddr("127.0.0.1")}, NoTrickle: true})
+	for _, dtlsServer := range []bool{false, true} {
+		t.Run(fmt.Sprintf("dtls-server=%v", dtlsServer), func(t *testing.T) { testWHIP(t, dtlsServer) })
+	}
+}
+
+func testWHIP(t *testing.T, dtlsServer bool) {
+	ts := startServer(t, dtlsServer, "127.0.0.1")
+	const peerAudio, peerVideo = 0x11111111, 0x22222222
+	ready := make(chan struct{})
+	echoed := make(chan []byte, 64)
+	pli := make(chan []byte, 8)
+	var once sync.Once
+	var hungUp atomic.Bool // after it, the server's DTLS close fails the peer
+	peer, err := webrtc.New(webrtc.Config{
+		Addresses: []netip.Addr{netip.MustParseAddr("127.0.0.1")}, NoTrickle: true,
+		OnEvent: func(ev webrtc.Event, msg string) {
+			if ev == webrtc.ConnReady {
+				once.Do(func() { close(ready) })
+			}
+			if ev == webrtc.ConnFailed && !hungUp.Load() {
+				t.Errorf("peer: %v %s", ev, msg)
+			}
+		},
+		OnRTP: func(p []byte) {
+			select {
+			case echoed <- append([]byte(nil), p...):
+			default:
+			}
+		},
+		OnRTCP: func(p []byte) {
+			if len(p) >= 12 && p[0]&0x1f == 1 && p[1] == 206 { // PSFB, FMT 1: PLI
+				select {
+				case pli <- append([]byte(nil), p...):
+				default:
+				}
+			}
+		},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer peer.Close()
+	defer func() { _ = peer.Close(); peer.Wait() }()
 	offer, err := peer.CreateOffer()
 	if err != nil {
 		t.Fatal(err)
@@ -346,8 +389,58 @@ func TestWHIP(t *testing.T) {
 		}
 	}
 	if err := peer.SetRemoteDescription(string(answer)); err != nil {
-		t.Errorf("the answer does not apply: %v", err)
+		t.Fatalf("the answer does not apply: %v\n%s", err, answer)
 	}
+	select {
+	case <-ready:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the peer is not ready after 20 s; the server said:\n%s", ts.out.String())
+	}
+
+	// RTP of both kinds, until one of each came back and a PLI came.
+	got := map[uint32][]byte{}
+	var gotPLI []byte
+	deadline := time.After(20 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for seq := uint16(0); len(got) < 2 || gotPLI == nil; {
+		select {
+		case p := <-echoed:
+			got[binary.BigEndian.Uint32(p[8:])] = p
+			continue
+		case gotPLI = <-pli:
+			continue
+		case <-deadline:
+			t.Fatalf("after 20 s: echoed SSRCs %x, PLI %x; the server said:\n%s", slices.Collect(maps.Keys(got)), gotPLI, ts.out.String())
+		case <-tick.C:
+		}
+		seq++
+		for _, k := range []struct {
+			pt   byte
+			ssrc uint32
+		}{{111, peerAudio}, {96, peerVideo}} {
+			p := make([]byte, 12, 32)
+			p[0], p[1] = 0x80, k.pt
+			binary.BigEndian.PutUint16(p[2:], seq)
+			binary.BigEndian.PutUint32(p[4:], uint32(seq)*960)
+			binary.BigEndian.PutUint32(p[8:], k.ssrc)
+			p = fmt.Appendf(p, "payload %d of pt %d", seq, k.pt)
+			if _, err := peer.WriteRTP(p); err != nil {
+				t.Fatalf("WriteRTP: %v", err)
+			}
+		}
+	}
+	for ssrc, pt := range map[uint32]byte{audioSSRC: 111, videoSSRC: 96} {
+		p := got[ssrc]
+		if p == nil || p[1]&0x7f != pt || !bytes.HasPrefix(p[12:], []byte("payload ")) || !bytes.HasSuffix(p, fmt.Appendf(nil, " of pt %d", pt)) {
+			t.Errorf("echo with SSRC %#x: %q; want payload type %d, our payload", ssrc, p, pt)
+		}
+	}
+	if sender, media := binary.BigEndian.Uint32(gotPLI[4:]), binary.BigEndian.Uint32(gotPLI[8:]); sender != videoSSRC || media != peerVideo {
+		t.Errorf("PLI from %#x for %#x; want from %#x for %#x", sender, media, videoSSRC, peerVideo)
+	}
+
+	hungUp.Store(true)
 	for i, want := range []int{http.StatusOK, http.StatusNotFound} {
 		req, _ := http.NewRequest(http.MethodDelete, ts.base+loc, nil)
 		resp, err := http.DefaultClient.Do(req)
@@ -360,8 +453,10 @@ func TestWHIP(t *testing.T) {
 		}
 	}
 	ts.stop(t)
-	if !strings.Contains(ts.out.String(), "hung up") {
-		t.Errorf("the server did not print that the session hung up:\n%s", ts.out.String())
+	for _, line := range []string{"CONN_READY (104)", "first audio packet echoed", "first video packet echoed", "hung up"} {
+		if !strings.Contains(ts.out.String(), line) {
+			t.Errorf("the server did not print %q:\n%s", line, ts.out.String())
+		}
 	}
 }
 
