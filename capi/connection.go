@@ -209,6 +209,33 @@ func goniceCoreConnAddLocalAddress(errbuf *C.char, h C.uintptr_t, ip *C.char) C.
 	})
 }
 
+//export goniceCoreConnSetSSRC
+func goniceCoreConnSetSSRC(errbuf *C.char, h C.uintptr_t, kind *C.char, ssrc C.uint32_t) C.int {
+	return onConn(errbuf, h, func(e *entry) (int, error) {
+		k, err := goString(kind, "kind", maxStringArg)
+		if err != nil {
+			return 0, err
+		}
+		if k != "audio" && k != "video" {
+			return 0, errf(C.GONICE_EINVAL, "gonice: kind %q is not \"audio\" or \"video\"", k)
+		}
+		ce := e.conn
+		ce.mu.Lock()
+		defer ce.mu.Unlock()
+		if ce.c != nil || ce.closed {
+			return 0, errf(C.GONICE_EBUSY, "gonice: SSRCs are set before the first offer, answer or remote description")
+		}
+		ssrcs := map[string]uint32{k: uint32(ssrc)} // a copy: webrtc.New keeps the map
+		for kk, v := range ce.cfg.SSRCs {
+			if kk != k {
+				ssrcs[kk] = v
+			}
+		}
+		ce.cfg.SSRCs = ssrcs
+		return 0, nil
+	})
+}
+
 //export goniceCoreConnSetCallback
 func goniceCoreConnSetCallback(errbuf *C.char, h C.uintptr_t, which C.int, fn, ud unsafe.Pointer) C.int {
 	return onConn(errbuf, h, func(e *entry) (int, error) {

@@ -324,6 +324,11 @@ GONICE_CORE(conn_add_local_address, goniceCoreConnAddLocalAddress,
             (char *err, uintptr_t h, char *ip))
 GONICE_CONN_FN(gonice_connection_add_local_address, (GoniceConnection *conn, const char *ip),
                conn_add_local_address, (h, (char *)ip), (NONNULL(ip)))
+GONICE_CORE(conn_set_ssrc, goniceCoreConnSetSSRC,
+            (char *err, uintptr_t h, char *kind, uint32_t ssrc))
+GONICE_CONN_FN(gonice_connection_set_ssrc,
+               (GoniceConnection *conn, const char *kind, uint32_t ssrc), conn_set_ssrc,
+               (h, (char *)kind, ssrc), (NONNULL(kind)))
 GONICE_CORE(conn_set_callback, goniceCoreConnSetCallback,
             (char *err, uintptr_t h, int which, void *fn, void *user_data))
 GONICE_CONN_FN(gonice_connection_set_event_callback,

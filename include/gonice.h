@@ -913,6 +913,18 @@ GONICE_API int gonice_connection_close(GoniceConnection *conn);
 GONICE_API int gonice_connection_add_local_address(GoniceConnection *conn, const char *ip);
 
 /*
+ * gonice_connection_set_ssrc: announces in the description (a=ssrc with a
+ * cname, and a=msid) that this side sends kind ("audio" or "video") with
+ * ssrc, so that a browser routes those packets to a track without relying
+ * on its rules for unsignaled SSRCs; a second call for a kind replaces the
+ * first. It announces only: the application writes its RTP with that SSRC.
+ * Before the connection starts. Returns: 0; GONICE_EBADHANDLE; GONICE_EINVAL
+ * (kind NULL or not "audio" or "video"); GONICE_EBUSY (started or closed).
+ */
+GONICE_API int gonice_connection_set_ssrc(GoniceConnection *conn, const char *kind,
+                                          uint32_t ssrc);
+
+/*
  * gonice_connection_set_event_callback, _set_rtp_callback,
  * _set_rtcp_callback: set one callback (replacing the previous one; NULL
  * unsets) with its user_data; delivered as an agent's (OVERVIEW). Any time.

@@ -19,6 +19,7 @@ package main
 import (
 	_ "embed"
 	"encoding/binary"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -39,6 +40,9 @@ import (
 
 //go:embed page.html
 var page []byte
+
+// maxOffer is the largest offer taken (a browser's is a few KiB).
+const maxOffer = 1 << 16
 
 // The SSRCs this server sends with, per kind.
 const (
@@ -126,7 +130,12 @@ func (s *server) offer(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Content-Type must be application/sdp", http.StatusUnsupportedMediaType)
 		return
 	}
-	offer, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	offer, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxOffer))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		http.Error(w, fmt.Sprintf("an offer is at most %d bytes", maxOffer), http.StatusRequestEntityTooLarge)
+		return
+	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return

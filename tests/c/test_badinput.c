@@ -399,6 +399,7 @@ int main(void) {
       EXPECT(gonice_connection_free(h), GONICE_EBADHANDLE);
       EXPECT(gonice_connection_close(h), GONICE_EBADHANDLE);
       EXPECT(gonice_connection_add_local_address(h, "127.0.0.1"), GONICE_EBADHANDLE);
+      EXPECT(gonice_connection_set_ssrc(h, "audio", 1), GONICE_EBADHANDLE);
       EXPECT(gonice_connection_set_event_callback(h, NULL, NULL), GONICE_EBADHANDLE);
       EXPECT(gonice_connection_set_rtp_callback(h, NULL, NULL), GONICE_EBADHANDLE);
       EXPECT(gonice_connection_set_rtcp_callback(h, NULL, NULL), GONICE_EBADHANDLE);
@@ -423,6 +424,11 @@ int main(void) {
     EXPECT(gonice_connection_add_local_address(conn, "not an address"), GONICE_EINVAL);
     EXPECT(gonice_connection_add_local_address(conn, "fe80::1%eth0"), GONICE_EINVAL);
     EXPECT(gonice_connection_add_local_address(conn, "127.0.0.1"), 0);
+    EXPECT(gonice_connection_set_ssrc(conn, NULL, 1), GONICE_EINVAL);
+    EXPECT(gonice_connection_set_ssrc(conn, "", 1), GONICE_EINVAL);
+    EXPECT(gonice_connection_set_ssrc(conn, "application", 1), GONICE_EINVAL);
+    EXPECT(gonice_connection_set_ssrc(conn, "AUDIO", 1), GONICE_EINVAL);
+    EXPECT(gonice_connection_set_ssrc(conn, "audio", 0xffffffffu), 0);
     EXPECT(gonice_connection_create_offer(conn, NULL), GONICE_EINVAL);
     EXPECT(gonice_connection_create_answer(conn, NULL), GONICE_EINVAL);
     EXPECT(gonice_connection_set_remote_description(conn, NULL), GONICE_EINVAL);
@@ -445,6 +451,7 @@ int main(void) {
     EXPECT(gonice_connection_add_remote_candidate(conn, "end-of-candidates"), GONICE_EBUSY);
     EXPECT(gonice_connection_write_rtp(conn, rtp, sizeof rtp), GONICE_EAGAIN);
     EXPECT(gonice_connection_add_local_address(conn, "127.0.0.1"), GONICE_EBUSY); /* started */
+    EXPECT(gonice_connection_set_ssrc(conn, "video", 2), GONICE_EBUSY);
 
     /* Bad SDP: garbage, empty, no ICE credentials, too long; a bad one is not
      * applied, so a good one still is. */
@@ -464,6 +471,7 @@ int main(void) {
         huge[n - 1] = '\0';
         EXPECT(gonice_connection_set_remote_description(conn, huge), GONICE_EINVAL);
         huge[2000] = '\0';
+        EXPECT(gonice_connection_set_ssrc(conn, huge, 1), GONICE_EINVAL);
         EXPECT(gonice_connection_add_remote_candidate(conn, huge), GONICE_EINVAL);
         free(huge);
       }

@@ -262,9 +262,21 @@ static void run(int mode) {
   CHECK(strstr(offer, "a=fingerprint:") != NULL && strstr(offer, "a=setup:actpass") != NULL);
   if (mode != MODE_TRICKLE)
     CHECK(strstr(offer, "a=candidate:") != NULL);
+  CHECK(strstr(offer, "a=ssrc:") == NULL); /* a sets none */
+  /* b announces its video SSRC (the second call replaces the first), no
+   * audio SSRC. */
+  CHECK(gonice_connection_set_ssrc(b.conn, "video", 7) == 0);
+  CHECK(gonice_connection_set_ssrc(b.conn, "video", 0x0F1DE000u) == 0);
   CHECK(gonice_connection_set_remote_description(b.conn, offer) == 0);
+  CHECK(gonice_connection_set_ssrc(b.conn, "audio", 1) == GONICE_EBUSY); /* started */
   n = gonice_connection_create_answer(b.conn, &answer);
   CHECK(n > 0 && answer != NULL && (int)strlen(answer) == n);
+  {
+    const char *video = strstr(answer, "m=video"), *ssrc = strstr(answer, "a=ssrc:");
+    CHECK(video != NULL && ssrc != NULL && ssrc > video);
+    CHECK(strncmp(ssrc, "a=ssrc:253616128 cname:gonice\r\n", 31) == 0);
+    CHECK(strstr(ssrc + 1, "a=ssrc:") == NULL);
+  }
   CHECK(gonice_connection_set_remote_description(a.conn, answer) == 0);
   /* Now too late or out of turn. */
   CHECK(gonice_connection_set_remote_description(a.conn, answer) == GONICE_EBUSY);
