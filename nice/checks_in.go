@@ -213,6 +213,13 @@ func (a *Agent) sendSuccess(sk *socket, from netip.AddrPort, req *stun.Message, 
 	if err := m.Build(setters...); err != nil {
 		return
 	}
+	if len(m.Raw) > len(req.Raw) {
+		// No answer larger than its request: a flood of tiny requests
+		// from spoofed sources must not make the agent an amplifier.
+		// Real checks carry USERNAME, MESSAGE-INTEGRITY and PRIORITY and
+		// are larger than any error answer.
+		return
+	}
 	_, _ = sk.conn.WriteToUDPAddrPort(m.Raw, from)
 }
 
@@ -232,6 +239,13 @@ func (a *Agent) sendError(sk *socket, from netip.AddrPort, req *stun.Message, co
 	}
 	setters = append(setters, stun.Fingerprint)
 	if err := m.Build(setters...); err != nil {
+		return
+	}
+	if len(m.Raw) > len(req.Raw) {
+		// No answer larger than its request: a flood of tiny requests
+		// from spoofed sources must not make the agent an amplifier.
+		// Real checks carry USERNAME, MESSAGE-INTEGRITY and PRIORITY and
+		// are larger than any error answer.
 		return
 	}
 	_, _ = sk.conn.WriteToUDPAddrPort(m.Raw, from)
