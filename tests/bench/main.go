@@ -27,6 +27,8 @@ func main() {
 		runDriver(os.Args[2:])
 	case "webrtc":
 		runWebRTC(os.Args[2:])
+	case "soak":
+		runSoak(os.Args[2:])
 	case "worker":
 		if len(os.Args) < 4 {
 			usage()

@@ -60,8 +60,6 @@ type wrSample struct {
 	Video      int64 `json:"video_echoed"`
 }
 
-const netnsMarker = "NICEBENCH_NETNS"
-
 func runWebRTC(args []string) {
 	fs := flag.NewFlagSet("webrtc", flag.ExitOnError)
 	rounds := fs.Int("rounds", 10, "alternating rounds")
@@ -91,28 +89,12 @@ func runWebRTC(args []string) {
 	if err != nil {
 		fatalf("nicebench webrtc: the page: %v (run from the repository root, or give -page)", err)
 	}
-	if os.Getenv(netnsMarker) == "" {
-		// Chromium must gather on nothing but lo: run again in a network
-		// namespace of our own (as examples/webrtc-echo's test does).
-		if os.Geteuid() != 0 {
-			skip("needs root, for a network namespace of its own")
-		}
-		self, _ := os.Executable()
-		cmd := exec.Command(self, append([]string{"webrtc"}, args...)...)
-		cmd.Env = append(os.Environ(), netnsMarker+"=1")
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
-		if err := cmd.Run(); err != nil {
-			if ee, ok := err.(*exec.ExitError); ok {
-				os.Exit(ee.ExitCode())
-			}
-			fatalf("nicebench webrtc: re-exec in a network namespace: %v", err)
-		}
-		return
+	// Chromium must gather on nothing but lo: the rest runs in a network
+	// namespace of our own (as examples/webrtc-echo's test does).
+	if os.Getenv(netnsMarker) == "" && os.Geteuid() != 0 {
+		skip("needs root, for a network namespace of its own")
 	}
-	if b, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		fatalf("ip link set lo up: %v: %s", err, b)
-	}
+	inOwnNetns("webrtc", args)
 	logw := io.Discard
 	if *logPath != "" {
 		f, err := os.OpenFile(*logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)

@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: MIT
+
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gonice/gonice/nice"
+)
+
+// nicebench soak (./run soak): many gonice pairs in one process, on lo in a
+// network namespace of its own with a share of UDP dropped (nftables),
+// data flowing both ways, random ICE restarts and streams added and
+// removed; RSS, goroutines, fds and READY pairs sampled; the report says
+// whether they stayed flat after the warm-up and whether anything FAILED.
+// tests/bench/README.md, "soak".
+
+// soakPair is two agents, A controlling, each with stream 1 (kept) and
+// now and then a second stream (added, connected, removed).
+type soakPair struct {
+	a, b   *nice.Agent
+	sa, sb int
+	busy   atomic.Bool // a restart or a stream test is running
+
+	mu    sync.Mutex
+	cond  *sync.Cond
+	state map[*nice.Agent]map[int]nice.ComponentState // per agent, per stream (component 1)
+	done  map[*nice.Agent]map[int]bool                // gathering done per stream
+}
+
+type soakCounters struct {
+	failed, sent, received, restarts, restartFails, streams, streamFails atomic.Int64
+}
+
+func newSoakPair(c *soakCounters) (*soakPair, error) {
+	p := &soakPair{state: map[*nice.Agent]map[int]nice.ComponentState{}, done: map[*nice.Agent]map[int]bool{}}
+	p.cond = sync.NewCond(&p.mu)
+	var err error
+	if p.a, err = nice.NewAgent(nice.Config{Controlling: true}); err != nil {
+		return nil, err
+	}
+	if p.b, err = nice.NewAgent(nice.Config{}); err != nil {
+		p.a.Close()
+		return nil, err
+	}
+	for _, ag := range []*nice.Agent{p.a, p.b} {
+		ag := ag
+		p.state[ag], p.done[ag] = map[int]nice.ComponentState{}, map[int]bool{}
+		ag.OnComponentStateChanged(func(sid, _ int, s nice.ComponentState) {
+			if s == nice.ComponentStateFailed {
+				c.failed.Add(1)
+			}
+			p.mu.Lock()
+			p.state[ag][sid] = s
+			p.cond.Broadcast()
+			p.mu.Unlock()
+		})
+		ag.OnCandidateGatheringDone(func(sid int) {
+			p.mu.Lock()
+			p.done[ag][sid] = true
+			p.cond.Broadcast()
+			p.mu.Unlock()
+		})
+		if err := ag.AddLocalAddress(netip.MustParseAddr("127.0.0.1")); err != nil {
+			p.close()
+			return nil, err
+		}
+	}
+	sa, sb, err := p.connectStream(c)
+	if err != nil {
+		p.close()
+		return nil, err
+	}
+	p.sa, p.sb = sa, sb
+	return p, nil
+}
+
+func (p *soakPair) close() {
+	p.a.Close()
+	p.b.Close()
+}
+
+// waitFor waits until cond holds (under p.mu), for at most d.
+func (p *soakPair) waitFor(d time.Duration, cond func() bool) bool {
+	t := time.AfterFunc(d, func() { p.mu.Lock(); p.cond.Broadcast(); p.mu.Unlock() })
+	defer t.Stop()
+	end := time.Now().Add(d)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for !cond() {
+		if !time.Now().Before(end) {
+			return false
+		}
+		p.cond.Wait()
+	}
+	return true
+}
+
+// exchange gives to's stream the credentials and candidates of from's.
+func exchange(from, to *nice.Agent, fromSID, toSID int) error {
+	u, pw, err := from.LocalCredentials(fromSID)
+	if err != nil {
+		return err
+	}
+	if err := to.SetRemoteCredentials(toSID, u, pw); err != nil {
+		return err
+	}
+	cands, err := from.LocalCandidates(fromSID, 1)
+	if err != nil {
+		return err
+	}
+	_, err = to.SetRemoteCandidates(toSID, 1, cands)
+	return err
+}
+
+// connectStream adds a stream of one component on both agents, gathers,
+// exchanges and waits until both are READY.
+func (p *soakPair) connectStream(c *soakCounters) (sa, sb int, err error) {
+	if sa, err = p.a.AddStream(1); err != nil {
+		return 0, 0, err
+	}
+	if sb, err = p.b.AddStream(1); err != nil {
+		return 0, 0, err
+	}
+	var rx atomic.Int64
+	for _, x := range []struct {
+		ag  *nice.Agent
+		sid int
+	}{{p.a, sa}, {p.b, sb}} {
+		if err := x.ag.AttachRecv(x.sid, 1, func(int, int, []byte) { c.received.Add(1); rx.Add(1) }); err != nil {
+			return 0, 0, err
+		}
+		if err := x.ag.GatherCandidates(x.sid); err != nil {
+			return 0, 0, err
+		}
+	}
+	if !p.waitFor(10*time.Second, func() bool { return p.done[p.a][sa] && p.done[p.b][sb] }) {
+		return 0, 0, fmt.Errorf("gathering did not end")
+	}
+	if err := p.reconnect(sa, sb, 30*time.Second); err != nil {
+		return 0, 0, err
+	}
+	return sa, sb, nil
+}
+
+// reconnect exchanges both ways and waits for READY on both sides.
+func (p *soakPair) reconnect(sa, sb int, d time.Duration) error {
+	if err := exchange(p.a, p.b, sa, sb); err != nil {
+		return err
+	}
+	if err := exchange(p.b, p.a, sb, sa); err != nil {
+		return err
+	}
+	if !p.waitFor(d, func() bool {
+		return p.state[p.a][sa] == nice.ComponentStateReady && p.state[p.b][sb] == nice.ComponentStateReady
+	}) {
+		return fmt.Errorf("not READY within %v (A %v, B %v)", d, p.a.ComponentState(sa, 1), p.b.ComponentState(sb, 1))
+	}
+	return nil
+}
+
+// restart restarts ICE on stream 1 of both agents and reconnects.
+func (p *soakPair) restart() error {
+	p.mu.Lock()
+	p.state[p.a][p.sa], p.state[p.b][p.sb] = nice.ComponentStateGathering, nice.ComponentStateGathering
+	p.mu.Unlock()
+	if err := p.a.RestartStream(p.sa); err != nil {
+		return err
+	}
+	if err := p.b.RestartStream(p.sb); err != nil {
+		return err
+	}
+	return p.reconnect(p.sa, p.sb, 30*time.Second)
+}
+
+// streamCycle adds a second stream, sends on it, and removes it.
+func (p *soakPair) streamCycle(c *soakCounters) error {
+	sa, sb, err := p.connectStream(c)
+	if err == nil {
+		for range 3 {
+			if _, err := p.a.Send(sa, 1, []byte{0x80, 2}); err == nil {
+				c.sent.Add(1)
+			}
+		}
+	}
+	if e := p.a.RemoveStream(sa); e != nil && err == nil {
+		err = e
+	}
+	if e := p.b.RemoveStream(sb); e != nil && err == nil {
+		err = e
+	}
+	return err
+}
+
+type soakSample struct {
+	at                          time.Duration
+	rssKB, goroutines, fds      int64
+	ready, failed, restarts     int64
+	restartFails, streams       int64
+	streamFails, sent, received int64
+	heapKB                      int64
+}
+
+func runSoak(args []string) {
+	fs := flag.NewFlagSet("soak", flag.ExitOnError)
+	pairs := fs.Int("pairs", 500, "connected pairs (2 agents each)")
+	duration := fs.Duration("duration", time.Hour, "how long")
+	every := fs.Duration("sample", time.Minute, "sampling interval")
+	warmup := fs.Duration("warmup", 0, "samples up to this long after the start are the warm-up (0: two sampling intervals)")
+	loss := fs.Int("loss", 5, "percent of UDP datagrams dropped on lo (nftables, in a network namespace of the run's own; needs root)")
+	rate := fs.Int("rate", 5, "data packets per second per direction per pair")
+	restartEvery := fs.Duration("restart-every", time.Second, "an ICE restart of a random pair this often")
+	streamEvery := fs.Duration("stream-every", 2*time.Second, "a stream added, connected and removed on a random pair this often")
+	out := fs.String("out", "", "also write the report (markdown) to this file")
+	_ = fs.Parse(args)
+	if *warmup == 0 {
+		*warmup = 2 * *every
+	}
+	if os.Getenv(netnsMarker) == "" && os.Geteuid() != 0 {
+		fatalf("nicebench soak: needs root, for a network namespace of its own with loss on lo")
+	}
+	inOwnNetns("soak", args)
+	if *loss > 0 {
+		rules := fmt.Sprintf("table inet soak { chain in { type filter hook input priority 0; meta l4proto udp numgen random mod 100 < %d drop; }; }", *loss)
+		if b, err := exec.Command("nft", rules).CombinedOutput(); err != nil {
+			fatalf("nft: %v: %s", err, b)
+		}
+	}
+
+	var c soakCounters
+	start := time.Now()
+	ps := make([]*soakPair, 0, *pairs)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 20)
+	for range *pairs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() { // one pair's set-up; ends when it is connected
+			defer wg.Done()
+			defer func() { <-sem }()
+			p, err := newSoakPair(&c)
+			if err != nil {
+				fatalf("nicebench soak: connecting a pair: %v", err)
+			}
+			mu.Lock()
+			ps = append(ps, p)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	fmt.Fprintf(os.Stderr, "nicebench soak: %d pairs connected in %v\n", len(ps), time.Since(start).Round(time.Millisecond))
+
+	stop := make(chan struct{})
+	var workers sync.WaitGroup
+	// Data: every pair, both ways, rate packets a second.
+	workers.Add(1)
+	go func() { // the data sender; ends with the run
+		defer workers.Done()
+		tick := time.NewTicker(time.Second / time.Duration(*rate))
+		defer tick.Stop()
+		pkt := make([]byte, 160)
+		pkt[0] = 0x80
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			for _, p := range ps {
+				if _, err := p.a.Send(p.sa, 1, pkt); err == nil {
+					c.sent.Add(1)
+				}
+				if _, err := p.b.Send(p.sb, 1, pkt); err == nil {
+					c.sent.Add(1)
+				}
+			}
+		}
+	}()
+	// Restarts and stream cycles on random idle pairs.
+	churn := func(every time.Duration, f func(p *soakPair) error, done, failed *atomic.Int64, what string) {
+		defer workers.Done()
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		var running sync.WaitGroup
+		defer running.Wait()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			p := ps[rand.IntN(len(ps))]
+			if !p.busy.CompareAndSwap(false, true) {
+				continue
+			}
+			running.Add(1)
+			go func() { // one restart or stream cycle; ends when it has
+				defer running.Done()
+				defer p.busy.Store(false)
+				done.Add(1)
+				if err := f(p); err != nil {
+					failed.Add(1)
+					fmt.Fprintf(os.Stderr, "nicebench soak: %s failed: %v\n", what, err)
+				}
+			}()
+		}
+	}
+	if *restartEvery > 0 {
+		workers.Add(1)
+		go churn(*restartEvery, (*soakPair).restart, &c.restarts, &c.restartFails, "restart") // ends with the run
+	}
+	if *streamEvery > 0 {
+		workers.Add(1)
+		go churn(*streamEvery, func(p *soakPair) error { return p.streamCycle(&c) }, &c.streams, &c.streamFails, "stream cycle") // ends with the run
+	}
+
+	var samples []soakSample
+	sample := func() {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		s := soakSample{at: time.Since(start), rssKB: rssKB(), goroutines: int64(runtime.NumGoroutine()),
+			fds: int64(countDir("/proc/self/fd")), heapKB: int64(ms.HeapInuse >> 10),
+			failed: c.failed.Load(), restarts: c.restarts.Load(), restartFails: c.restartFails.Load(),
+			streams: c.streams.Load(), streamFails: c.streamFails.Load(), sent: c.sent.Load(), received: c.received.Load()}
+		for _, p := range ps {
+			if p.a.ComponentState(p.sa, 1) == nice.ComponentStateReady && p.b.ComponentState(p.sb, 1) == nice.ComponentStateReady {
+				s.ready++
+			}
+		}
+		samples = append(samples, s)
+		fmt.Fprintf(os.Stderr, "nicebench soak: %6s RSS %d KB, heap %d KB, goroutines %d, fds %d, READY pairs %d/%d, FAILED %d, restarts %d (%d failed), streams %d (%d failed), data %d/%d\n",
+			s.at.Round(time.Second), s.rssKB, s.heapKB, s.goroutines, s.fds, s.ready, len(ps), s.failed,
+			s.restarts, s.restartFails, s.streams, s.streamFails, s.received, s.sent)
+	}
+	sample()
+	tick := time.NewTicker(*every)
+	for end := start.Add(*duration); time.Now().Before(end); {
+		<-tick.C
+		sample()
+	}
+	tick.Stop()
+	close(stop)
+	workers.Wait()
+	rep := soakReport(samples, *warmup, len(ps), strings.Join(os.Args, " "), *loss)
+	for _, p := range ps {
+		p.close()
+	}
+	os.Stdout.WriteString(rep)
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(rep), 0o644); err != nil {
+			fatalf("%v", err)
+		}
+	}
+	if !strings.Contains(rep, "verdict: flat") {
+		os.Exit(1)
+	}
+}
+
+// soakReport writes the table and the verdict: after the warm-up, RSS,
+// goroutines and fds grow by at most 5 % over their first value, and no
+// component FAILED.
+func soakReport(ss []soakSample, warmup time.Duration, pairs int, cmdline string, loss int) string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# nicebench soak\n\n- date: %s, gonice %s, %s, %d CPUs\n- %d pairs (%d agents) on lo in a network namespace of their own, %d %% of UDP dropped\n- command: `%s`\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), gitCommit(), runtime.Version(), runtime.NumCPU(), pairs, 2*pairs, loss, cmdline)
+	fmt.Fprintf(&b, "| time | RSS KB | Go heap KB | goroutines | fds | READY pairs | FAILED | restarts (failed) | streams added+removed (failed) | data received/sent |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, s := range ss {
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %d (%d) | %d (%d) | %d / %d |\n", s.at.Round(time.Second), s.rssKB, s.heapKB,
+			s.goroutines, s.fds, s.ready, s.failed, s.restarts, s.restartFails, s.streams, s.streamFails, s.received, s.sent)
+	}
+	var base *soakSample
+	var worst [3]float64 // growth over the base: RSS, goroutines, fds
+	for i := range ss {
+		if ss[i].at < warmup {
+			continue
+		}
+		if base == nil {
+			base = &ss[i]
+			continue
+		}
+		for k, v := range [3][2]int64{{ss[i].rssKB, base.rssKB}, {ss[i].goroutines, base.goroutines}, {ss[i].fds, base.fds}} {
+			worst[k] = max(worst[k], float64(v[0]-v[1])/float64(max(v[1], 1)))
+		}
+	}
+	last := ss[len(ss)-1]
+	switch {
+	case base == nil || base == &ss[len(ss)-1]:
+		fmt.Fprintf(&b, "\nverdict: too short (fewer than two samples after the warm-up of %v)\n", warmup)
+	default:
+		flat := worst[0] <= 0.05 && worst[1] <= 0.05 && worst[2] <= 0.05 && last.failed == 0 && last.restartFails == 0 && last.streamFails == 0
+		v := "flat"
+		if !flat {
+			v = "NOT flat"
+		}
+		fmt.Fprintf(&b, "\nAfter the warm-up (%v; base the sample at %v): largest growth RSS %+.1f %%, goroutines %+.1f %%, fds %+.1f %%; FAILED components %d, failed restarts %d, failed stream cycles %d.\n\nverdict: %s (goal: growth ≤ 5 %%, nothing FAILED)\n",
+			warmup, base.at.Round(time.Second), 100*worst[0], 100*worst[1], 100*worst[2], last.failed, last.restartFails, last.streamFails, v)
+	}
+	return b.String()
+}
