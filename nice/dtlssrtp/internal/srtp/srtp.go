@@ -65,9 +65,6 @@ func KeyLengths(p Profile) (key, salt int, ok bool) {
 	return pp.keyLen, pp.saltLen, ok
 }
 
-// Overhead is what protecting adds to an RTP packet of profile p.
-func (c *Context) Overhead() int { return c.p.rtpTag }
-
 // Errors of Protect and Unprotect.
 var (
 	ErrAuth         = errors.New("srtp: authentication failed")
