@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 
@@ -307,4 +308,57 @@ func (a *Agent) buildDiscovery(tx *transaction) error {
 	}
 	tx.raw = append(tx.raw[:0], m.Raw...)
 	return nil
+}
+
+// STUNError is a server-reflexive request that failed while gathering (see
+// Agent.STUNErrors). It wraps ErrSTUNTimeout when the STUN server did not
+// answer before the retransmissions or the gathering timeout ran out, and
+// ErrSTUNRefused when it answered with an error or without a mapped address.
+type STUNError struct {
+	ComponentID int
+	Server      netip.AddrPort // the STUN server (Config.STUNServer, resolved)
+	Local       netip.AddrPort // the host socket the request left from
+	Err         error
+}
+
+func (e STUNError) Error() string {
+	return fmt.Sprintf("STUN request to %s from %s for component %d: %v", e.Server, e.Local, e.ComponentID, e.Err)
+}
+
+func (e STUNError) Unwrap() error { return e.Err }
+
+// STUNErrors returns the server-reflexive requests of the stream that
+// failed while gathering, in the order they failed. A stream with a STUN
+// server, no server-reflexive candidate and no STUNErrors got answers whose
+// mapped address was a host candidate's (no NAT in between).
+func (a *Agent) STUNErrors(streamID int) ([]STUNError, error) {
+	var out []STUNError
+	err := a.do(func(time.Time) error {
+		s, err := a.stream(streamID)
+		if err == nil {
+			out = slices.Clone(s.stunErrors)
+		}
+		return err
+	})
+	return out, err
+}
+
+// stunFailed records a failed server-reflexive request (at most one per
+// host socket and component, as gathering sends one each) and logs it.
+// Called on the loop.
+func (a *Agent) stunFailed(tx *transaction, err error) {
+	e := STUNError{ComponentID: tx.comp.id, Server: tx.dest, Local: tx.sock.local, Err: err}
+	a.log.Debug("stun failed", "stream", tx.stream.id, "component", tx.comp.id, "server", tx.dest, "local", tx.sock.local, "err", err)
+	if len(tx.stream.stunErrors) < 64*len(tx.stream.comps) {
+		tx.stream.stunErrors = append(tx.stream.stunErrors, e)
+	}
+}
+
+// errorCode returns the code of a STUN error response, 0 if it has none.
+func errorCode(m *stun.Message) int {
+	var ec stun.ErrorCodeAttribute
+	if ec.GetFrom(m) != nil {
+		return 0
+	}
+	return int(ec.Code)
 }

@@ -30,6 +30,7 @@ type stream struct {
 	pendingRelays      int  // TURN allocations outstanding
 	gatherDeadline     time.Time
 	relayErrors        []RelayError // failed TURN allocations (RelayErrors)
+	stunErrors         []STUNError  // failed server-reflexive requests (STUNErrors)
 
 	peerGatheringDone bool
 	initialRequest    bool // initial-binding-request-received was signalled

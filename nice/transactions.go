@@ -4,6 +4,7 @@ package nice
 
 import (
 	"container/heap"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -76,7 +77,7 @@ func (a *Agent) expireTransactions(now time.Time) {
 func (a *Agent) transactionFailed(tx *transaction, now time.Time) {
 	switch tx.kind {
 	case txDiscovery:
-		a.log.Debug("nice: STUN server did not answer", "server", tx.dest, "local", tx.sock.local)
+		a.stunFailed(tx, ErrSTUNTimeout)
 		a.discoveryDone(tx.stream)
 	case txCheck:
 		p := tx.pair
@@ -114,6 +115,11 @@ func (a *Agent) handleResponse(now time.Time, sk *socket, from netip.AddrPort, m
 		var mapped netip.AddrPort
 		if m.Type.Class == stun.ClassSuccessResponse {
 			mapped = mappedAddress(m)
+			if !mapped.IsValid() {
+				a.stunFailed(tx, fmt.Errorf("%w: success response without a mapped address", ErrSTUNRefused))
+			}
+		} else {
+			a.stunFailed(tx, fmt.Errorf("%w: error response %d", ErrSTUNRefused, errorCode(m)))
 		}
 		a.onDiscoveryResponse(tx, mapped, now)
 	case txCheck, txConsent:
