@@ -36,6 +36,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -148,19 +149,26 @@ func main() {
 
 // run is the whole program; it returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o, err := parseArgs(args, stderr)
+	o, err := parseArgs(args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, usageText)
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "sendrecv: %v\n\n%s", err, usageText)
+		// The error once, then the synopsis: the full help would scroll it away.
+		fmt.Fprintf(stderr, "sendrecv: %v\n%s\nRun \"sendrecv --help\" for every option.\n", err, usageSynopsis())
 		return exitUsage
 	}
 	if o.demo {
 		return runDemo(o, stdout, stderr)
 	}
 	return runPeer(o, stdin, stdout, stderr)
+}
+
+// usageSynopsis returns the "Usage:" lines of usageText.
+func usageSynopsis() string {
+	syn, _, _ := strings.Cut(usageText, "\n\n")
+	return syn
 }
 
 // options is the parsed command line.
@@ -197,11 +205,11 @@ func (o options) config() nice.Config {
 }
 
 // parseArgs parses flags and libnice's positional arguments, which may be
-// mixed in any order. Flag errors are printed to stderr by the flag package.
-func parseArgs(args []string, stderr io.Writer) (options, error) {
+// mixed in any order. Errors are returned, not printed: run prints them once.
+func parseArgs(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("sendrecv", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {} // run prints the usage itself
 	fs.BoolVar(&o.controlling, "controlling", false, "take the controlling role")
 	fs.StringVar(&o.stun, "stun", "", "STUN server HOST[:PORT]")
@@ -342,6 +350,63 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// console is standard output and standard error sharing one terminal.
+// Standard output must stay byte for byte libnice's, and it leaves prompts
+// ("> ") open on their line; a status line on standard error would land
+// after the prompt. So standard error first ends the open line with its own
+// newline and, after a whole line, prints the open prompt again: the
+// terminal shows the status line on a line of its own and the prompt under
+// it, and standard output is unchanged.
+type console struct {
+	mu   sync.Mutex
+	out  io.Writer
+	err  io.Writer
+	tail []byte // what standard output printed after its last newline, while the user has not ended the line
+}
+
+// stdout and stderr are the console's two writers; each Write is one
+// piece of output, never interleaved with another.
+func (c *console) stdout() io.Writer { return consoleWriter{c, false} }
+func (c *console) stderr() io.Writer { return consoleWriter{c, true} }
+
+// lineEntered tells the console that the user ended a line (the terminal
+// echoed the newline), so no prompt is open any more.
+func (c *console) lineEntered() {
+	c.mu.Lock()
+	c.tail = c.tail[:0]
+	c.mu.Unlock()
+}
+
+type consoleWriter struct {
+	c     *console
+	isErr bool
+}
+
+func (w consoleWriter) Write(p []byte) (int, error) {
+	c := w.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !w.isErr {
+		if i := bytes.LastIndexByte(p, '\n'); i >= 0 {
+			c.tail = append(c.tail[:0], p[i+1:]...)
+		} else if len(c.tail)+len(p) <= 256 {
+			c.tail = append(c.tail, p...)
+		}
+		return c.out.Write(p)
+	}
+	if len(c.tail) == 0 {
+		return c.err.Write(p)
+	}
+	if _, err := c.err.Write([]byte{'\n'}); err != nil {
+		return 0, err
+	}
+	n, err := c.err.Write(p)
+	if err == nil && len(p) > 0 && p[len(p)-1] == '\n' {
+		_, err = c.err.Write(c.tail)
+	}
+	return n, err
 }
 
 // logger prints prefixed lines.
@@ -556,25 +621,35 @@ func (p *peer) srflxNote(stun string, onLoopback bool) {
 			return
 		}
 	}
+	errs, _ := p.agent.STUNErrors(p.sid)
+	if len(errs) > 0 {
+		for _, e := range errs {
+			p.log.printf("note: no srflx candidate: %v", e)
+		}
+		return
+	}
 	if onLoopback {
 		p.log.printf("note: no srflx candidate, as expected: on 127.0.0.1 the STUN server %s sees each "+
 			"socket's own address, so the mapped address equals the host candidate and is not added again", stun)
 		return
 	}
-	p.log.printf("note: no srflx candidate from STUN server %s: the mapped address equals a host "+
-		"candidate (no NAT in between), or the server did not answer", stun)
+	p.log.printf("note: no srflx candidate from STUN server %s: it answered, and the mapped address equals a host "+
+		"candidate (no NAT in between)", stun)
 }
 
 // readLines sends each line of r, with its "\n", on the returned channel
 // and closes it at end of input or on a read error. The goroutine ends with
 // the input; the process exits without waiting for it.
-func readLines(r io.Reader, errlog *logger) <-chan string {
+func readLines(r io.Reader, con *console, errlog *logger) <-chan string {
 	ch := make(chan string)
 	go func() { // the input reader, until end of input
 		defer close(ch)
 		br := bufio.NewReader(r)
 		for {
 			line, err := br.ReadString('\n')
+			if strings.HasSuffix(line, "\n") {
+				con.lineEntered()
+			}
 			if line != "" {
 				ch <- line
 			}
@@ -591,8 +666,8 @@ func readLines(r io.Reader, errlog *logger) <-chan string {
 
 // runPeer is one peer talking to a human (or to libnice's examples).
 func runPeer(o options, stdin io.Reader, stdout, stderr io.Writer) int {
-	out := &syncWriter{w: stdout}
-	errw := &syncWriter{w: stderr}
+	con := &console{out: stdout, err: stderr}
+	out, errw := con.stdout(), con.stderr()
 	log := &logger{w: errw, prefix: "sendrecv: "}
 	streamName := ""
 	if o.sdp {
@@ -621,7 +696,7 @@ func runPeer(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	defer p.close()
-	lines := readLines(stdin, log)
+	lines := readLines(stdin, con, log)
 
 	select {
 	case <-p.gathered:

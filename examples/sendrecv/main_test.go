@@ -73,7 +73,7 @@ func TestParseArgs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := parseArgs(tt.args, io.Discard)
+			got, err := parseArgs(tt.args)
 			if tt.bad {
 				if err == nil {
 					t.Fatalf("parseArgs(%q) = %+v, want an error", tt.args, got)
@@ -495,5 +495,87 @@ func (w *watchBuffer) waitForCount(t *testing.T, s string, n int) string {
 		case <-timeout:
 			t.Fatalf("%s: %q not printed within %v\nstdout:\n%s\nstderr:\n%s", w.owner.name, s, testTimeout, w.owner.stdout, w.owner.stderr)
 		}
+	}
+}
+
+// TestUnknownFlag: a bad flag prints its error once and the synopsis, not
+// the whole help.
+func TestUnknownFlag(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"--nope"}, strings.NewReader(""), &out, &errb); code != exitUsage {
+		t.Fatalf("--nope: exit %d, want %d", code, exitUsage)
+	}
+	got := errb.String()
+	if n := strings.Count(got, "flag provided but not defined: -nope"); n != 1 {
+		t.Errorf("stderr has the error %d times, want once:\n%s", n, got)
+	}
+	if !strings.HasPrefix(got, "sendrecv: flag provided but not defined") {
+		t.Errorf("stderr does not start with the error:\n%s", got)
+	}
+	if lines := strings.Count(got, "\n"); lines > 8 {
+		t.Errorf("stderr has %d lines, want at most 8 (the error, the synopsis, a hint):\n%s", lines, got)
+	}
+	if !strings.Contains(got, "Usage:") || !strings.Contains(got, `"sendrecv --help"`) {
+		t.Errorf("stderr lacks the synopsis or the --help hint:\n%s", got)
+	}
+	if out.Len() != 0 {
+		t.Errorf("stdout = %q, want nothing", out.String())
+	}
+}
+
+// TestConsolePrompt: on a terminal shared by both streams, a status line
+// never lands on an open "> " prompt, and standard output stays exactly
+// what was written to it.
+func TestConsolePrompt(t *testing.T) {
+	var term, outOnly bytes.Buffer
+	con := &console{out: io.MultiWriter(&term, &outOnly), err: &term}
+	out, errw := con.stdout(), con.stderr()
+	fmt.Fprint(out, "Enter remote data (single line, no wrapping):\n> ")
+	fmt.Fprint(errw, "sendrecv: status one\n")
+	fmt.Fprint(errw, "sendrecv: status two\n")
+	con.lineEntered() // the user typed a line and Enter
+	fmt.Fprint(out, "\nSend lines to remote (Ctrl-D to quit):\n")
+	fmt.Fprint(errw, "sendrecv: no prompt open\n")
+	want := "Enter remote data (single line, no wrapping):\n> " +
+		"\nsendrecv: status one\n> " +
+		"\nsendrecv: status two\n> " +
+		"\nSend lines to remote (Ctrl-D to quit):\n" +
+		"sendrecv: no prompt open\n"
+	if got := term.String(); got != want {
+		t.Errorf("terminal:\n%q\nwant\n%q", got, want)
+	}
+	if got, want := outOnly.String(), "Enter remote data (single line, no wrapping):\n> \nSend lines to remote (Ctrl-D to quit):\n"; got != want {
+		t.Errorf("stdout = %q, want %q", got, want)
+	}
+}
+
+// TestSTUNNotAnswering: with a STUN server that never answers, the note
+// says that it did not answer (not "equals a host candidate, or ...").
+func TestSTUNNotAnswering(t *testing.T) {
+	silent, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	var buf bytes.Buffer
+	log := &logger{w: &syncWriter{w: &buf}, prefix: ""}
+	cfg := nice.Config{STUNServer: silent.LocalAddr().String(), STUNInitialTimeout: 20 * time.Millisecond, STUNMaxRetransmissions: 1}
+	p, err := newPeer(cfg, []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil, "", log, func([]byte) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	select {
+	case <-p.gathered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("gathering did not end")
+	}
+	p.srflxNote(cfg.STUNServer, false)
+	got := buf.String()
+	if !strings.Contains(got, "note: no srflx candidate: STUN request to "+cfg.STUNServer) || !strings.Contains(got, "no answer from the STUN server") {
+		t.Errorf("log lacks the note that the server did not answer:\n%s", got)
+	}
+	if strings.Contains(got, "equals a host candidate") {
+		t.Errorf("log blames the mapped address:\n%s", got)
 	}
 }
