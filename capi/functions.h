@@ -57,6 +57,11 @@ GONICE_OWN(gonice_component_state_to_string)
 GONICE_OWN(gonice_candidate_new)
 GONICE_OWN(gonice_candidate_copy)
 GONICE_OWN(gonice_candidate_free)
+GONICE_OWN(gonice_candidate_type_to_string)
+GONICE_OWN(gonice_candidate_transport_to_string)
+GONICE_OWN(gonice_candidate_equal_target)
+GONICE_OWN(gonice_candidate_relay_address)
+GONICE_OWN(gonice_candidate_stun_server_address)
 
 /* Agent lifetime. */
 GONICE_CORE(agent_new, goniceCoreAgentNew, (char *err, uintptr_t *out, unsigned int options))

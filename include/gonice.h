@@ -82,6 +82,13 @@
  *      an event-loop server needs (e.g. DTLS/SRTP state touched only by its
  *      loop thread, as Janus does with libnice's GMainContext).
  *
+ * Every callback's signature is in the section "Callback types", right
+ * after the GoniceAgent handle: gonice_agent_recv_cb (received data),
+ * gonice_agent_closed_cb, and one gonice_<signal>_cb per libnice signal
+ * (candidate-gathering-done, new-candidate(-full), new-remote-candidate(-full),
+ * component-state-changed, new-selected-pair(-full),
+ * initial-binding-request-received, streams-removed).
+ *
  * A callback may call any gonice_* function, on its own agent or another,
  * including gonice_agent_free() on its own agent (see gonice_agent_free()).
  * Callbacks must not block for long: they hold up the agent's other
@@ -271,6 +278,10 @@ GONICE_API const char *gonice_component_state_to_string(GoniceComponentState sta
  * base_addr/base_port: the base of a local candidate; for server-reflexive
  * and relayed candidates, the related address (SDP raddr/rport). For remote
  * candidates, whatever the peer sent (may be empty).
+ * server_addr/server_port: the server that produced a local candidate: a
+ * relayed candidate's TURN server, a server-reflexive candidate's STUN (or
+ * TURN) server; empty otherwise and for remote candidates (read them with
+ * gonice_candidate_relay_address() and gonice_candidate_stun_server_address()).
  * Allocate with gonice_candidate_new() (the struct may grow at its end in
  * later versions), or use it by value where the API fills a struct.
  */
@@ -285,6 +296,8 @@ typedef struct GoniceCandidate {
   unsigned int stream_id;
   unsigned int component_id;
   char foundation[GONICE_CANDIDATE_MAX_FOUNDATION];
+  char server_addr[GONICE_ADDRESS_STRING_LEN];
+  uint16_t server_port;
 } GoniceCandidate;
 
 /*
@@ -304,11 +317,98 @@ GONICE_API GoniceCandidate *gonice_candidate_copy(const GoniceCandidate *c);
  * elements of an array (free the array with gonice_free()). */
 GONICE_API void gonice_candidate_free(GoniceCandidate *c);
 
+/*
+ * gonice_candidate_type_to_string (nice_candidate_type_to_string): "host",
+ * "srflx", "prflx", "relay" (SDP's names), or "invalid". Static; does not
+ * load the core.
+ */
+GONICE_API const char *gonice_candidate_type_to_string(GoniceCandidateType type);
+
+/*
+ * gonice_candidate_transport_to_string (nice_candidate_transport_to_string):
+ * "udp", "tcp-act", "tcp-pass", "tcp-so", or "invalid". Static; does not load
+ * the core.
+ */
+GONICE_API const char *gonice_candidate_transport_to_string(GoniceCandidateTransport transport);
+
+/*
+ * gonice_candidate_equal_target (nice_candidate_equal_target): whether a and b
+ * have the same transport and the same address and port (addresses compared
+ * as addresses: "::ffff:192.0.2.1" equals "192.0.2.1"; an address that does
+ * not parse equals only the same text). Does not load the core.
+ * Returns: 1 equal, 0 not; GONICE_EINVAL (a or b NULL).
+ */
+GONICE_API int gonice_candidate_equal_target(const GoniceCandidate *a, const GoniceCandidate *b);
+
+/*
+ * gonice_candidate_relay_address (nice_candidate_relay_address): the TURN
+ * server a local relayed candidate was allocated on. addr_out (at least
+ * GONICE_ADDRESS_STRING_LEN bytes) receives its address, port_out (may be
+ * NULL) its port. Does not load the core.
+ * Returns: 0; GONICE_EINVAL (c or addr_out NULL, c not relayed);
+ * GONICE_ENOTFOUND (no server known: a remote candidate, or one filled by
+ * the application).
+ * Porting: libnice's returns nothing and needs a relayed candidate.
+ */
+GONICE_API int gonice_candidate_relay_address(const GoniceCandidate *c, char *addr_out,
+                                              uint16_t *port_out);
+
+/*
+ * gonice_candidate_stun_server_address (nice_candidate_stun_server_address):
+ * the server that reported a local server-reflexive candidate's address (the
+ * STUN server, or the TURN server whose allocation revealed it), as
+ * gonice_candidate_relay_address(). Does not load the core.
+ * Returns: 0 (libnice's TRUE); GONICE_ENOTFOUND (libnice's FALSE: not
+ * server-reflexive, or no server known); GONICE_EINVAL (c or addr_out NULL).
+ */
+GONICE_API int gonice_candidate_stun_server_address(const GoniceCandidate *c, char *addr_out,
+                                                    uint16_t *port_out);
+
 /* ------------------------------------------------------------------------ */
 /* Agent lifetime                                                            */
 /* ------------------------------------------------------------------------ */
 
 typedef struct GoniceAgent GoniceAgent; /* opaque handle, never dereferenced */
+
+/* ------------------------------------------------------------------------ */
+/* Callback types (all of an agent's; a connection's are with its functions) */
+/* Each takes the agent first and user_data last; everything passed is       */
+/* valid only during the call (OVERVIEW, "Threads and callbacks").           */
+/* ------------------------------------------------------------------------ */
+
+/* gonice_agent_close_async(): the agent has closed. */
+typedef void (*gonice_agent_closed_cb)(GoniceAgent *agent, void *user_data);
+
+/* gonice_agent_attach_recv() (NiceAgentRecvFunc): buf holds len bytes. */
+typedef void (*gonice_agent_recv_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                     unsigned int component_id, unsigned int len, char *buf,
+                                     void *user_data);
+
+/* The signals, set with gonice_agent_connect_<signal> (section "Signals"). */
+typedef void (*gonice_candidate_gathering_done_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                                   void *user_data);
+typedef void (*gonice_new_candidate_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                        unsigned int component_id, const char *foundation,
+                                        void *user_data);
+typedef void (*gonice_new_candidate_full_cb)(GoniceAgent *agent, const GoniceCandidate *cand,
+                                             void *user_data);
+typedef void (*gonice_component_state_changed_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                                  unsigned int component_id,
+                                                  GoniceComponentState state, void *user_data);
+typedef void (*gonice_new_selected_pair_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                            unsigned int component_id, const char *lfoundation,
+                                            const char *rfoundation, void *user_data);
+typedef void (*gonice_new_selected_pair_full_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                                 unsigned int component_id,
+                                                 const GoniceCandidate *lcand,
+                                                 const GoniceCandidate *rcand, void *user_data);
+typedef void (*gonice_initial_binding_request_received_cb)(GoniceAgent *agent,
+                                                           unsigned int stream_id,
+                                                           void *user_data);
+/* stream_ids: n_ids ids, followed by a 0 (as libnice's 0-terminated array). */
+typedef void (*gonice_streams_removed_cb)(GoniceAgent *agent, const unsigned int *stream_ids,
+                                          unsigned int n_ids, void *user_data);
+
 
 /*
  * gonice_agent_new: creates an agent.
@@ -341,9 +441,6 @@ GONICE_API int gonice_agent_new(GoniceAgent **out, unsigned int options);
  * free is reported, not a crash).
  */
 GONICE_API int gonice_agent_free(GoniceAgent *agent);
-
-/* Callback of gonice_agent_close_async(). */
-typedef void (*gonice_agent_closed_cb)(GoniceAgent *agent, void *user_data);
 
 /*
  * gonice_agent_close_async: closes the agent in the background (like
@@ -691,12 +788,6 @@ GONICE_API int gonice_agent_send_messages_nonblocking(GoniceAgent *agent, unsign
                                                       const GoniceOutputMessage *messages,
                                                       unsigned int n_messages);
 
-/* Receive callback (NiceAgentRecvFunc): buf holds len bytes, valid only
- * during the call. */
-typedef void (*gonice_agent_recv_cb)(GoniceAgent *agent, unsigned int stream_id,
-                                     unsigned int component_id, unsigned int len, char *buf,
-                                     void *user_data);
-
 /*
  * gonice_agent_attach_recv: sets the component's receive callback (NULL
  * detaches: data then queues for gonice_agent_recv()). The callback runs as
@@ -718,35 +809,11 @@ GONICE_API int gonice_agent_recv(GoniceAgent *agent, unsigned int stream_id,
                                  unsigned int component_id, void *buf, size_t buf_len);
 
 /* ------------------------------------------------------------------------ */
-/* Signals                                                                   */
+/* Signals (their callback types: "Callback types", after GoniceAgent)      */
 /* Each gonice_agent_connect_* sets one callback (replacing the previous one; */
 /* NULL disconnects) with its user_data, delivered as described in OVERVIEW. */
 /* Returns: 0; GONICE_EBADHANDLE.                                            */
 /* ------------------------------------------------------------------------ */
-
-typedef void (*gonice_candidate_gathering_done_cb)(GoniceAgent *agent, unsigned int stream_id,
-                                                   void *user_data);
-typedef void (*gonice_new_candidate_cb)(GoniceAgent *agent, unsigned int stream_id,
-                                        unsigned int component_id, const char *foundation,
-                                        void *user_data);
-typedef void (*gonice_new_candidate_full_cb)(GoniceAgent *agent, const GoniceCandidate *cand,
-                                             void *user_data);
-typedef void (*gonice_component_state_changed_cb)(GoniceAgent *agent, unsigned int stream_id,
-                                                  unsigned int component_id,
-                                                  GoniceComponentState state, void *user_data);
-typedef void (*gonice_new_selected_pair_cb)(GoniceAgent *agent, unsigned int stream_id,
-                                            unsigned int component_id, const char *lfoundation,
-                                            const char *rfoundation, void *user_data);
-typedef void (*gonice_new_selected_pair_full_cb)(GoniceAgent *agent, unsigned int stream_id,
-                                                 unsigned int component_id,
-                                                 const GoniceCandidate *lcand,
-                                                 const GoniceCandidate *rcand, void *user_data);
-typedef void (*gonice_initial_binding_request_received_cb)(GoniceAgent *agent,
-                                                           unsigned int stream_id,
-                                                           void *user_data);
-/* stream_ids: n_ids ids, followed by a 0 (as libnice's 0-terminated array). */
-typedef void (*gonice_streams_removed_cb)(GoniceAgent *agent, const unsigned int *stream_ids,
-                                          unsigned int n_ids, void *user_data);
 
 /* candidate-gathering-done */
 GONICE_API int gonice_agent_connect_candidate_gathering_done(

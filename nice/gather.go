@@ -276,6 +276,7 @@ func (a *Agent) addServerReflexive(c *component, sk *socket, mapped, server neti
 		Foundation:  a.foundation(CandidateTypeServerReflexive, sk.local.Addr(), server),
 		StreamID:    c.s.id,
 		ComponentID: c.id,
+		Server:      server,
 	}
 	a.addLocalCandidate(c, &localCandidate{c: cand, sock: sk}, now)
 }

@@ -371,6 +371,7 @@ func (ra *relayAlloc) allocated(now time.Time, relayed, mapped netip.AddrPort) {
 		Foundation:  a.foundationRelay(base.Addr(), ra.srv),
 		StreamID:    s.id,
 		ComponentID: c.id,
+		Server:      ra.srv.addr,
 	}
 	a.addLocalCandidate(c, &localCandidate{c: cand, sock: sk}, now)
 }
