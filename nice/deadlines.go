@@ -15,6 +15,9 @@ func (a *Agent) tickStream(s *stream, now time.Time) {
 			return true
 		})
 		s.pendingDiscoveries = 0
+		if a.debugOn(LogGather) && !s.gatheringDone {
+			a.log.Debug("gather.timeout", "stream", s.id, "after", a.cfg.GatheringTimeout)
+		}
 		a.cancelRelays(s)
 		if !s.gatheringDone {
 			a.finishGathering(s)

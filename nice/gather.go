@@ -84,6 +84,14 @@ func (a *Agent) GatherCandidates(streamID int) error {
 				a.startRelays(c)
 			}
 		}
+		if a.debugOn(LogGather) {
+			socks := 0
+			for _, c := range s.comps {
+				socks += len(c.socks)
+			}
+			a.log.Debug("gather.start", "stream", s.id, "components", len(s.comps), "sockets", socks,
+				"stun", s.pendingDiscoveries, "turn", s.pendingRelays)
+		}
 		if s.pendingDiscoveries > 0 || s.pendingRelays > 0 {
 			s.gatherDeadline = now.Add(a.cfg.GatheringTimeout)
 		} else {
@@ -110,7 +118,9 @@ func (a *Agent) openSockets(s *stream, addrs []netip.Addr) error {
 		for i, ip := range addrs {
 			conn, err := a.bind(ip, c.minPort, c.maxPort)
 			if err != nil {
-				a.log.Debug("nice: cannot bind", "stream", s.id, "component", c.id, "addr", ip, "err", err)
+				if a.debugOn(LogGather) {
+					a.log.Debug("gather.bind-failed", "stream", s.id, "component", c.id, "addr", ip, "err", err)
+				}
 				continue
 			}
 			if s.tos != 0 {
@@ -195,8 +205,13 @@ func (a *Agent) addHostCandidate(c *component, sk *socket, now time.Time) {
 // the remote candidates when it is pairable. Under force-relay only relayed
 // candidates are signalled and paired. Called on the loop.
 func (a *Agent) addLocalCandidate(c *component, l *localCandidate, now time.Time) {
+	a.nextCandID++
+	l.id = a.nextCandID
 	c.local = append(c.local, l)
-	a.log.Debug("local candidate", "stream", c.s.id, "component", c.id, "candidate", l.c.String())
+	if a.debugOn(LogGather) {
+		a.log.Debug("gather.candidate", "stream", c.s.id, "component", c.id, "id", localID(l), "type", l.c.Type,
+			"addr", l.c.Addr, "base", l.c.Base, "priority", l.c.Priority, "foundation", l.c.Foundation, "server", l.c.Server)
+	}
 	if !a.visible(l.c) {
 		return
 	}
@@ -235,6 +250,9 @@ func (a *Agent) startDiscovery(s *stream, c *component, sk *socket, now time.Tim
 	}
 	s.pendingDiscoveries++
 	a.sendTransaction(tx, now)
+	if a.debugOn(LogGather) {
+		a.log.Debug("gather.stun-sent", "stream", s.id, "component", c.id, "local", sk.local, "server", tx.dest, "tx", txID(tx))
+	}
 }
 
 // discoveryDone accounts for one finished server-reflexive request.
@@ -252,6 +270,10 @@ func (a *Agent) discoveryDone(s *stream) {
 // response. Called on the loop.
 func (a *Agent) onDiscoveryResponse(tx *transaction, mapped netip.AddrPort, now time.Time) {
 	defer a.discoveryDone(tx.stream)
+	if a.debugOn(LogGather) && mapped.IsValid() {
+		a.log.Debug("gather.stun-response", "stream", tx.stream.id, "component", tx.comp.id, "local", tx.sock.local,
+			"server", tx.dest, "tx", txID(tx), "mapped", mapped)
+	}
 	a.addServerReflexive(tx.comp, tx.sock, mapped, tx.dest, now)
 }
 
@@ -283,6 +305,13 @@ func (a *Agent) addServerReflexive(c *component, sk *socket, mapped, server neti
 
 // finishGathering signals candidate-gathering-done. Called on the loop.
 func (a *Agent) finishGathering(s *stream) {
+	if a.debugOn(LogGather) {
+		n := 0
+		for _, c := range s.comps {
+			n += len(c.local)
+		}
+		a.log.Debug("gather.done", "stream", s.id, "candidates", n, "stun_errors", len(s.stunErrors), "relay_errors", len(s.relayErrors))
+	}
 	s.gatheringDone = true
 	s.gatherDeadline = time.Time{}
 	s.failureCheckDue = true // afterEvent: pairs that all failed while gathering may fail the component now
@@ -349,7 +378,10 @@ func (a *Agent) STUNErrors(streamID int) ([]STUNError, error) {
 // Called on the loop.
 func (a *Agent) stunFailed(tx *transaction, err error) {
 	e := STUNError{ComponentID: tx.comp.id, Server: tx.dest, Local: tx.sock.local, Err: err}
-	a.log.Debug("stun failed", "stream", tx.stream.id, "component", tx.comp.id, "server", tx.dest, "local", tx.sock.local, "err", err)
+	if a.debugOn(LogGather) {
+		a.log.Debug("gather.stun-failed", "stream", tx.stream.id, "component", tx.comp.id, "local", tx.sock.local,
+			"server", tx.dest, "tx", txID(tx), "err", err)
+	}
 	if len(tx.stream.stunErrors) < 64*len(tx.stream.comps) {
 		tx.stream.stunErrors = append(tx.stream.stunErrors, e)
 	}
