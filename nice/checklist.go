@@ -38,8 +38,8 @@ type pair struct {
 	ctr         checkCounters // stats: connectivity checks (loop-owned)
 	out         *flowCounters // stats: data sent on the pair (the data path adds)
 	validPair   *pair         // the valid pair this check produced
-	triggered   bool  // queued in the triggered-check queue (checklist.trigger)
-	retriggered bool  // an In-Progress check was repeated for a peer's check
+	triggered   bool          // queued in the triggered-check queue (checklist.trigger)
+	retriggered bool          // an In-Progress check was repeated for a peer's check
 }
 
 // newPair makes the pair (l, r) of component c, not yet in a checklist.
