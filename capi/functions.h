@@ -63,6 +63,11 @@ GONICE_OWN(gonice_candidate_equal_target)
 GONICE_OWN(gonice_candidate_relay_address)
 GONICE_OWN(gonice_candidate_stun_server_address)
 
+/* Logging. */
+GONICE_CORE(set_log_handler, goniceCoreSetLogHandler,
+            (char *err, void *fn, void *categories, void *ud))
+GONICE_OWN(gonice_set_log_handler)
+
 /* Agent lifetime. */
 GONICE_CORE(agent_new, goniceCoreAgentNew, (char *err, uintptr_t *out, unsigned int options))
 GONICE_OWN(gonice_agent_new)

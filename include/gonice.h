@@ -192,6 +192,49 @@ GONICE_API const char *gonice_last_error(void);
 GONICE_API void gonice_free(void *ptr);
 
 /* ------------------------------------------------------------------------ */
+/* Debug logging (docs/logging.md)                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The environment variable GONICE_DEBUG switches on a debug log of every
+ * connectivity check, state change, gathering, consent and TURN event, as
+ * NICE_DEBUG does for libnice: "1" or "all" for every category, or some of
+ * "checks,state,gather,turn,consent"; "0" or unset for none. Without a log
+ * handler the lines go to standard error. docs/logging.md lists every event
+ * and its keys.
+ */
+
+/* Levels of a log line (slog's): */
+#define GONICE_LOG_DEBUG (-4)
+#define GONICE_LOG_INFO 0
+#define GONICE_LOG_WARN 4
+#define GONICE_LOG_ERROR 8
+
+/*
+ * Log handler: level is a GONICE_LOG_*; event the event name
+ * ("check.sent"; for warnings a sentence); line the whole event as one
+ * key=value line without a time stamp and without a newline, e.g.
+ *   level=DEBUG msg=check.sent agent=1 stream=1 component=1 pair=CPL1_R2 ...
+ * Both strings are valid only during the call. Calls are never concurrent
+ * (one at a time over the process), but come from the library's internal
+ * threads, possibly while an agent's state is being changed: the handler
+ * must not call gonice_* functions, and should be quick.
+ */
+typedef void (*gonice_log_cb)(int level, const char *event, const char *line, void *user_data);
+
+/*
+ * gonice_set_log_handler: sends the log of agents and connections created
+ * from now on to cb instead of standard error (those created before keep
+ * theirs). categories: the debug categories, in GONICE_DEBUG's syntax; NULL
+ * means GONICE_DEBUG's value if it is set, else "all"; "0" means warnings
+ * only. cb NULL removes the handler (GONICE_DEBUG and standard error again).
+ * Loads the core. Thread: any.
+ * Returns: 0; GONICE_EINVAL (an unknown category name: the handler is not
+ * set); GONICE_EINTERNAL (the core could not be loaded).
+ */
+GONICE_API int gonice_set_log_handler(gonice_log_cb cb, const char *categories, void *user_data);
+
+/* ------------------------------------------------------------------------ */
 /* Enums (libnice's numeric values)                                          */
 /* ------------------------------------------------------------------------ */
 

@@ -323,6 +323,13 @@ int gonice_agent_new(GoniceAgent **out, unsigned int options) {
   return rc;
 }
 
+int gonice_set_log_handler(gonice_log_cb cb, const char *categories, void *user_data) {
+  const GoniceCoreTable *t = core();
+  if (t == NULL)
+    return GONICE_EINTERNAL;
+  return t->set_log_handler(last_error, (void *)cb, (void *)categories, user_data);
+}
+
 int gonice_connection_new(GoniceConnection **out, unsigned int options) {
   REQUIRE(out != NULL, "out is NULL");
   *out = NULL;
