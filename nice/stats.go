@@ -3,6 +3,7 @@
 package nice
 
 import (
+	"encoding/json"
 	"net/netip"
 	"strconv"
 	"sync/atomic"
@@ -300,4 +301,151 @@ func (a *Agent) addRemote(c *component, r *Candidate) {
 	}
 	a.nextCandID++
 	c.rid[r] = a.nextCandID
+}
+
+// StatsJSON returns the stream's statistics as one JSON object, in the
+// schema of docs/stats.md (docs/stats.schema.json): W3C webrtc-stats names,
+// times in seconds and time stamps in milliseconds since the Unix epoch, as
+// the browsers' getStats() gives them.
+func (a *Agent) StatsJSON(streamID int) ([]byte, error) {
+	cs, err := a.Stats(streamID)
+	if err != nil {
+		return nil, err
+	}
+	return MarshalStatsJSON(streamID, time.Now(), cs)
+}
+
+// MarshalStatsJSON encodes the statistics of a stream's components, taken
+// at now, in the schema of docs/stats.md.
+func MarshalStatsJSON(streamID int, now time.Time, cs []ComponentStats) ([]byte, error) {
+	out := jsonStats{Timestamp: jsonTime(now), Stream: streamID, Components: make([]jsonComponent, 0, len(cs))}
+	for _, c := range cs {
+		jc := jsonComponent{
+			Component:                    c.ComponentID,
+			State:                        c.State.String(),
+			IceRole:                      "controlled",
+			SelectedCandidatePairID:      c.SelectedPairID,
+			SelectedCandidatePairChanges: c.SelectedCandidatePairChanges,
+			PacketsSent:                  c.PacketsSent,
+			PacketsReceived:              c.PacketsReceived,
+			BytesSent:                    c.BytesSent,
+			BytesReceived:                c.BytesReceived,
+			CandidatePairs:               make([]jsonPair, 0, len(c.Pairs)),
+			LocalCandidates:              make([]jsonCandidate, 0, len(c.LocalCandidates)),
+			RemoteCandidates:             make([]jsonCandidate, 0, len(c.RemoteCandidates)),
+		}
+		if c.Controlling {
+			jc.IceRole = "controlling"
+		}
+		for _, p := range c.Pairs {
+			jp := jsonPair{
+				Type: "candidate-pair", ID: p.ID, LocalCandidateID: p.LocalCandidateID, RemoteCandidateID: p.RemoteCandidateID,
+				State: p.State, Nominated: p.Nominated, Selected: p.Selected,
+				RequestsSent: p.RequestsSent, RequestsReceived: p.RequestsReceived,
+				ResponsesSent: p.ResponsesSent, ResponsesReceived: p.ResponsesReceived,
+				RetransmissionsSent: p.RetransmissionsSent, ConsentRequestsSent: p.ConsentRequestsSent,
+				TotalRoundTripTime: p.TotalRoundTripTime.Seconds(), RoundTripTimeMeasurements: p.RoundTripTimeMeasurements,
+				PacketsSent: p.PacketsSent, PacketsReceived: p.PacketsReceived,
+				BytesSent: p.BytesSent, BytesReceived: p.BytesReceived,
+			}
+			if p.RoundTripTimeMeasurements > 0 {
+				v := p.CurrentRoundTripTime.Seconds()
+				jp.CurrentRoundTripTime = &v
+			}
+			if !p.LastPacketSentTimestamp.IsZero() {
+				v := jsonTime(p.LastPacketSentTimestamp)
+				jp.LastPacketSentTimestamp = &v
+			}
+			if !p.LastPacketReceivedTimestamp.IsZero() {
+				v := jsonTime(p.LastPacketReceivedTimestamp)
+				jp.LastPacketReceivedTimestamp = &v
+			}
+			jc.CandidatePairs = append(jc.CandidatePairs, jp)
+		}
+		for _, l := range c.LocalCandidates {
+			jc.LocalCandidates = append(jc.LocalCandidates, toJSONCandidate("local-candidate", l))
+		}
+		for _, r := range c.RemoteCandidates {
+			jc.RemoteCandidates = append(jc.RemoteCandidates, toJSONCandidate("remote-candidate", r))
+		}
+		out.Components = append(out.Components, jc)
+	}
+	return json.Marshal(out)
+}
+
+// jsonTime is a time stamp as W3C's DOMHighResTimeStamp: milliseconds
+// since the Unix epoch.
+func jsonTime(t time.Time) float64 { return float64(t.UnixMicro()) / 1e3 }
+
+type jsonStats struct {
+	Timestamp  float64         `json:"timestamp"`
+	Stream     int             `json:"stream"`
+	Components []jsonComponent `json:"components"`
+}
+
+type jsonComponent struct {
+	Component                    int             `json:"component"`
+	State                        string          `json:"state"`
+	IceRole                      string          `json:"iceRole"`
+	SelectedCandidatePairID      string          `json:"selectedCandidatePairId,omitempty"`
+	SelectedCandidatePairChanges uint64          `json:"selectedCandidatePairChanges"`
+	PacketsSent                  uint64          `json:"packetsSent"`
+	PacketsReceived              uint64          `json:"packetsReceived"`
+	BytesSent                    uint64          `json:"bytesSent"`
+	BytesReceived                uint64          `json:"bytesReceived"`
+	CandidatePairs               []jsonPair      `json:"candidatePairs"`
+	LocalCandidates              []jsonCandidate `json:"localCandidates"`
+	RemoteCandidates             []jsonCandidate `json:"remoteCandidates"`
+}
+
+type jsonPair struct {
+	Type                        string   `json:"type"`
+	ID                          string   `json:"id"`
+	LocalCandidateID            string   `json:"localCandidateId"`
+	RemoteCandidateID           string   `json:"remoteCandidateId"`
+	State                       string   `json:"state"`
+	Nominated                   bool     `json:"nominated"`
+	Selected                    bool     `json:"selected"`
+	RequestsSent                uint64   `json:"requestsSent"`
+	RequestsReceived            uint64   `json:"requestsReceived"`
+	ResponsesSent               uint64   `json:"responsesSent"`
+	ResponsesReceived           uint64   `json:"responsesReceived"`
+	RetransmissionsSent         uint64   `json:"retransmissionsSent"`
+	ConsentRequestsSent         uint64   `json:"consentRequestsSent"`
+	CurrentRoundTripTime        *float64 `json:"currentRoundTripTime,omitempty"`
+	TotalRoundTripTime          float64  `json:"totalRoundTripTime"`
+	RoundTripTimeMeasurements   uint64   `json:"roundTripTimeMeasurements"`
+	PacketsSent                 uint64   `json:"packetsSent"`
+	PacketsReceived             uint64   `json:"packetsReceived"`
+	BytesSent                   uint64   `json:"bytesSent"`
+	BytesReceived               uint64   `json:"bytesReceived"`
+	LastPacketSentTimestamp     *float64 `json:"lastPacketSentTimestamp,omitempty"`
+	LastPacketReceivedTimestamp *float64 `json:"lastPacketReceivedTimestamp,omitempty"`
+}
+
+type jsonCandidate struct {
+	Type           string `json:"type"`
+	ID             string `json:"id"`
+	Address        string `json:"address"`
+	Port           uint16 `json:"port"`
+	Protocol       string `json:"protocol"`
+	CandidateType  string `json:"candidateType"`
+	Priority       uint32 `json:"priority"`
+	Foundation     string `json:"foundation"`
+	RelatedAddress string `json:"relatedAddress,omitempty"`
+	RelatedPort    uint16 `json:"relatedPort,omitempty"`
+	URL            string `json:"url,omitempty"`
+	RelayProtocol  string `json:"relayProtocol,omitempty"`
+}
+
+func toJSONCandidate(typ string, c CandidateStats) jsonCandidate {
+	j := jsonCandidate{
+		Type: typ, ID: c.ID, Address: c.Address.WithZone("").String(), Port: c.Port, Protocol: c.Protocol,
+		CandidateType: c.CandidateType, Priority: c.Priority, Foundation: c.Foundation,
+		URL: c.URL, RelayProtocol: c.RelayProtocol,
+	}
+	if c.RelatedAddress.IsValid() {
+		j.RelatedAddress, j.RelatedPort = c.RelatedAddress.WithZone("").String(), c.RelatedPort
+	}
+	return j
 }
