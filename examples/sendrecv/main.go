@@ -43,6 +43,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -80,9 +81,9 @@ const (
 const usageText = `Usage:
   sendrecv [--controlling] [--stun HOST[:PORT]] [--address IP]... [--sdp] [--aggressive]
            [--turn HOST[:PORT] [--turn-user U] [--turn-pass P] [--turn-transport udp|tcp|tls]]...
-           [--force-relay]
+           [--force-relay] [--verbose] [--stats SECONDS]
   sendrecv 0|1 [stun_addr [stun_port]]
-  sendrecv --demo [--sdp] [--aggressive]
+  sendrecv --demo [--sdp] [--aggressive] [--verbose]
 
 sendrecv is an ICE peer (RFC 8445) built on gonice, like libnice's
 simple-example, or sdp-example with --sdp. Run one copy on each side. Each
@@ -118,6 +119,14 @@ Options:
                     the system's roots
   --force-relay     use only relayed candidates (libnice's force-relay): only
                     they are printed and checked; needs --turn
+  --verbose         the agent's debug log on standard error: every check,
+                    state change, gathering and TURN event (as GONICE_DEBUG=1;
+                    GONICE_DEBUG=checks,state chooses categories; see
+                    docs/logging.md)
+  --stats SECONDS   every SECONDS (and once at the end) the stream's
+                    statistics as one line of JSON on standard error: per
+                    candidate pair requests, responses, round-trip time,
+                    packets and bytes (docs/stats.md)
   --demo            run two peers in this process on 127.0.0.1 with an
                     embedded STUN server, show every signal of both, send one
                     message each way and exit (status 1 after 10 s without
@@ -181,6 +190,8 @@ type options struct {
 	aggressive  bool
 	turns       []turnOption
 	forceRelay  bool
+	verbose     bool
+	stats       time.Duration // --stats: the interval, 0 for none
 }
 
 // turnOption is one --turn server with its credentials and transport.
@@ -195,11 +206,19 @@ type turnSettings struct {
 	user, pass, transport *string
 }
 
-// config returns the agent configuration of the options.
-func (o options) config() nice.Config {
+// config returns the agent configuration of the options. With --verbose,
+// or GONICE_DEBUG set, the debug log goes to logw (the console's standard
+// error, so that it keeps off the prompt line).
+func (o options) config(logw io.Writer) nice.Config {
 	cfg := nice.Config{Controlling: o.controlling, STUNServer: o.stun, ForceRelay: o.forceRelay}
 	if o.aggressive {
 		cfg.Nomination = nice.NominationAggressive
+	}
+	if _, env := os.LookupEnv(nice.DebugEnv); (o.verbose || env) && logw != nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		if !env {
+			cfg.LogCategories = nice.LogAll
+		}
 	}
 	return cfg
 }
@@ -225,6 +244,15 @@ func parseArgs(args []string) (options, error) {
 	fs.BoolVar(&o.demo, "demo", false, "run two peers in this process")
 	fs.BoolVar(&o.aggressive, "aggressive", false, "aggressive nomination")
 	fs.BoolVar(&o.forceRelay, "force-relay", false, "use only relayed candidates")
+	fs.BoolVar(&o.verbose, "verbose", false, "the agent's debug log on standard error")
+	fs.Func("stats", "statistics as JSON every SECONDS on standard error", func(s string) error {
+		secs, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(secs >= 0.1 && secs <= 86400) {
+			return fmt.Errorf("--stats wants seconds from 0.1 to 86400, not %q", s)
+		}
+		o.stats = time.Duration(secs * float64(time.Second))
+		return nil
+	})
 	var defaults turnSettings
 	var perServer []turnSettings
 	current := func() *turnSettings {
@@ -302,8 +330,8 @@ func parseArgs(args []string) (options, error) {
 		}
 		o.stun = net.JoinHostPort(pos[1], port)
 	}
-	if o.demo && (len(pos) > 0 || o.controlling || o.stun != "" || len(o.addresses) > 0 || len(o.turns) > 0 || o.forceRelay) {
-		return o, errors.New("--demo chooses roles, addresses and the STUN server itself; only --sdp and --aggressive go with it")
+	if o.demo && (len(pos) > 0 || o.controlling || o.stun != "" || len(o.addresses) > 0 || len(o.turns) > 0 || o.forceRelay || o.stats > 0) {
+		return o, errors.New("--demo chooses roles, addresses and the STUN server itself; only --sdp, --aggressive and --verbose go with it")
 	}
 	if len(o.turns) == 0 && (defaults.user != nil || defaults.pass != nil || defaults.transport != nil) {
 		return o, errors.New("--turn-user, --turn-pass and --turn-transport need a --turn")
@@ -529,6 +557,40 @@ func (p *peer) setup(addrs []netip.Addr, turns []turnOption, streamName string, 
 	return a.GatherCandidates(sid)
 }
 
+// printStats writes the stream's statistics as one JSON line to w every
+// interval, and once more when the returned function is called (before the
+// agent closes).
+func (p *peer) printStats(w io.Writer, interval time.Duration, log *logger) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	write := func() {
+		js, err := p.agent.StatsJSON(p.sid)
+		if err != nil {
+			log.printf("stats: %v", err)
+			return
+		}
+		_, _ = w.Write(append(js, '\n'))
+	}
+	go func() { // the statistics printer, until stop
+		defer close(finished)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				write()
+			case <-done:
+				write()
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
 // close closes the agent; it returns when every goroutine of it is gone.
 func (p *peer) close() {
 	if err := p.agent.Close(); err != nil {
@@ -681,14 +743,14 @@ func runPeer(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.stun != "" {
 		stunNote = "STUN server " + o.stun
 	}
-	log.printf("%s agent, %s nomination, %s", role, o.config().Nomination, stunNote)
+	log.printf("%s agent, %s nomination, %s", role, o.config(nil).Nomination, stunNote)
 	for _, t := range o.turns {
 		log.printf("TURN server %s over %s, user %q", t.server, t.transport, t.user)
 	}
 	if o.forceRelay {
 		log.printf("force-relay: only relayed candidates are used")
 	}
-	p, err := newPeer(o.config(), o.addresses, o.turns, streamName, log, func(b []byte) {
+	p, err := newPeer(o.config(errw), o.addresses, o.turns, streamName, log, func(b []byte) {
 		_, _ = out.Write(b) // printed raw, as simple-example
 	})
 	if err != nil {
@@ -696,6 +758,10 @@ func runPeer(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	defer p.close()
+	if o.stats > 0 {
+		stop := p.printStats(errw, o.stats, log)
+		defer stop()
+	}
 	lines := readLines(stdin, con, log)
 
 	select {
@@ -824,7 +890,7 @@ func runDemo(o options, stdout, stderr io.Writer) int {
 	if o.sdp {
 		exchange = "SDP"
 	}
-	say.printf("left is controlling, right is controlled; %s nomination; exchanging %s", o.config().Nomination, exchange)
+	say.printf("left is controlling, right is controlled; %s nomination; exchanging %s", o.config(nil).Nomination, exchange)
 
 	loopback := []netip.Addr{netip.MustParseAddr("127.0.0.1")}
 	streamName := ""
@@ -833,7 +899,7 @@ func runDemo(o options, stdout, stderr io.Writer) int {
 	}
 	got := make(chan message, 16)
 	mk := func(name string, controlling bool) (*peer, error) {
-		cfg := o.config()
+		cfg := o.config(out)
 		cfg.Controlling = controlling
 		cfg.STUNServer = stunAddr
 		log := &logger{w: out, prefix: fmt.Sprintf("[%-5s] ", name)}
