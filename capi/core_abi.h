@@ -18,7 +18,7 @@
 #include "gonice.h"
 
 /* Bump when the table changes incompatibly; loader and core must agree. */
-#define GONICE_CORE_ABI_VERSION 5 /* 4: GoniceCandidate's server_addr, server_port; 5: set_log_handler */
+#define GONICE_CORE_ABI_VERSION 6 /* 4: GoniceCandidate's server_addr, server_port; 5: set_log_handler; 6: stats */
 #define GONICE_CORE_ERRLEN 512
 
 /* Integer properties (set_prop_int). */

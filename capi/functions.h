@@ -229,6 +229,18 @@ GONICE_FN(gonice_agent_get_stream_name,
           (GoniceAgent *agent, unsigned int stream_id, char **name_out), get_stream_name,
           (h, stream_id, name_out), (OUT(name_out)))
 
+/* Statistics. */
+GONICE_CORE(get_stats, goniceCoreGetStats,
+            (char *err, uintptr_t h, unsigned int sid, unsigned int cid, GoniceComponentStats *comp,
+             GoniceCandidatePairStats **pairs))
+GONICE_FN(gonice_agent_get_stats,
+          (GoniceAgent *agent, unsigned int stream_id, unsigned int component_id,
+           GoniceComponentStats *component_out, GoniceCandidatePairStats **pairs_out),
+          get_stats, (h, stream_id, component_id, component_out, pairs_out), (OPT_OUT(pairs_out)))
+GONICE_CORE(get_stats_json, goniceCoreGetStatsJSON,
+            (char *err, uintptr_t h, unsigned int sid, char **out))
+GONICE_FN(gonice_agent_get_stats_json, (GoniceAgent *agent, unsigned int stream_id, char **json_out),
+          get_stats_json, (h, stream_id, json_out), (OUT(json_out)))
 /* SDP: GONICE_SDP_* of core_abi.h. */
 GONICE_CORE(generate_sdp, goniceCoreGenerateSDP,
             (char *err, uintptr_t h, int kind, unsigned int sid, int include_non_ice,

@@ -896,6 +896,95 @@ GONICE_API int gonice_agent_connect_streams_removed(GoniceAgent *agent,
                                                     void *user_data);
 
 /* ------------------------------------------------------------------------ */
+/* Statistics (docs/stats.md): W3C webrtc-stats names                        */
+/* ------------------------------------------------------------------------ */
+
+/* Length of a statistics id plus NUL ("CPL12_R34"). */
+#define GONICE_STATS_ID_LEN 32
+
+/* A candidate pair's state (RFC 8445 §6.1.2.6). */
+typedef enum GonicePairState {
+  GONICE_PAIR_STATE_FROZEN = 0,
+  GONICE_PAIR_STATE_WAITING = 1,
+  GONICE_PAIR_STATE_IN_PROGRESS = 2,
+  GONICE_PAIR_STATE_SUCCEEDED = 3,
+  GONICE_PAIR_STATE_FAILED = 4
+} GonicePairState;
+
+/*
+ * GoniceCandidatePairStats: a candidate pair's statistics, after W3C
+ * RTCIceCandidatePairStats (docs/stats.md says what each counts). Round-trip
+ * times are seconds; time stamps milliseconds since the Unix epoch, 0 before
+ * the first packet. Ids: "CP<local>_<remote>", candidates "L<n>", "R<n>".
+ */
+typedef struct GoniceCandidatePairStats {
+  char id[GONICE_STATS_ID_LEN];
+  char local_candidate_id[GONICE_STATS_ID_LEN];
+  char remote_candidate_id[GONICE_STATS_ID_LEN];
+  GonicePairState state;
+  int nominated;
+  int selected; /* data is sent on it */
+  uint64_t priority;
+  uint64_t requests_sent;        /* checks sent, retransmissions not included */
+  uint64_t retransmissions_sent;
+  uint64_t requests_received;    /* checks and consent checks received, authenticated */
+  uint64_t responses_sent;
+  uint64_t responses_received;
+  uint64_t consent_requests_sent;
+  double current_round_trip_time; /* seconds; 0 before the first measurement */
+  double total_round_trip_time;
+  uint64_t round_trip_time_measurements;
+  uint64_t packets_sent;
+  uint64_t packets_received;
+  uint64_t bytes_sent;
+  uint64_t bytes_received;
+  double last_packet_sent_timestamp;
+  double last_packet_received_timestamp;
+  GoniceCandidate local;
+  GoniceCandidate remote;
+} GoniceCandidatePairStats;
+
+/* GoniceComponentStats: a component's state and data totals, after W3C
+ * RTCTransportStats. */
+typedef struct GoniceComponentStats {
+  unsigned int stream_id;
+  unsigned int component_id;
+  GoniceComponentState state;
+  int controlling;                           /* iceRole */
+  char selected_pair_id[GONICE_STATS_ID_LEN]; /* "" when none */
+  uint64_t selected_candidate_pair_changes;
+  uint64_t packets_sent;
+  uint64_t packets_received;
+  uint64_t bytes_sent;
+  uint64_t bytes_received;
+} GoniceComponentStats;
+
+/*
+ * gonice_agent_get_stats: a component's statistics.
+ * component_out (may be NULL): filled with the component's.
+ * pairs_out (may be NULL): receives an array of the returned count, one per
+ * candidate pair in checklist order (NULL when 0), which the caller frees
+ * with one gonice_free().
+ * Returns: the number of pairs (>= 0); GONICE_EBADHANDLE; GONICE_ENOTFOUND;
+ * GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_get_stats(GoniceAgent *agent, unsigned int stream_id,
+                                      unsigned int component_id,
+                                      GoniceComponentStats *component_out,
+                                      GoniceCandidatePairStats **pairs_out);
+
+/*
+ * gonice_agent_get_stats_json: every component of a stream as one JSON
+ * object (schema: docs/stats.schema.json, keys named after W3C
+ * webrtc-stats). json_out receives a NUL-terminated string the caller frees
+ * with gonice_free().
+ * Returns: its length (>= 0); GONICE_EBADHANDLE; GONICE_EINVAL (json_out
+ * NULL); GONICE_ENOTFOUND; GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_get_stats_json(GoniceAgent *agent, unsigned int stream_id,
+                                           char **json_out);
+
+/* ------------------------------------------------------------------------ */
 /* Dispatch mode                                                             */
 /* ------------------------------------------------------------------------ */
 

@@ -84,6 +84,7 @@ type CandidatePairStats struct {
 	ID                string // "CP<local id>_<remote id>"
 	LocalCandidateID  string
 	RemoteCandidateID string
+	Local, Remote     Candidate // the pair's candidates
 	// State: "frozen", "waiting", "in-progress", "succeeded" or "failed".
 	State     string
 	Nominated bool
@@ -185,6 +186,8 @@ func (a *Agent) componentStats(c *component) ComponentStats {
 			ID:                        c.pairID(p),
 			LocalCandidateID:          localID(p.local),
 			RemoteCandidateID:         c.remoteID(p.remote),
+			Local:                     p.local.c,
+			Remote:                    *p.remote,
 			State:                     p.state.String(),
 			Nominated:                 p.nominated,
 			Selected:                  p == c.selected,

@@ -235,6 +235,26 @@ int main(void) {
   EXPECT(gonice_agent_get_selected_pair(agent, 1, 1, NULL, &r), GONICE_EINVAL);
   EXPECT(gonice_agent_get_selected_pair(agent, 1, 1, &l, &r), GONICE_EAGAIN);
   EXPECT(gonice_agent_get_selected_pair(agent, 1, 3, &l, &r), GONICE_ENOTFOUND);
+  {
+    GoniceComponentStats cst;
+    GoniceCandidatePairStats *pst = (GoniceCandidatePairStats *)buf; /* set to NULL on failure */
+    EXPECT(gonice_agent_get_stats(bogus, 1, 1, &cst, &pst), GONICE_EBADHANDLE);
+    TRUE_(pst == NULL);
+    EXPECT(gonice_agent_get_stats(NULL, 1, 1, &cst, NULL), GONICE_EBADHANDLE);
+    EXPECT(gonice_agent_get_stats(agent, 1, 3, &cst, &pst), GONICE_ENOTFOUND);
+    EXPECT(gonice_agent_get_stats(agent, 99, 1, &cst, &pst), GONICE_ENOTFOUND);
+    EXPECT(gonice_agent_get_stats(agent, 1, 0, NULL, NULL), GONICE_ENOTFOUND);
+    EXPECT(gonice_agent_get_stats(agent, 1, 1, NULL, NULL), 0); /* no pair yet */
+    EXPECT(gonice_agent_get_stats(agent, 1, 1, &cst, &pst), 0);
+    TRUE_(pst == NULL && cst.stream_id == 1 && cst.component_id == 1 && cst.selected_pair_id[0] == '\0');
+    EXPECT(gonice_agent_get_stats_json(agent, 1, NULL), GONICE_EINVAL);
+    EXPECT(gonice_agent_get_stats_json(agent, 99, &s), GONICE_ENOTFOUND);
+    TRUE_(s == NULL);
+    EXPECT(gonice_agent_get_stats_json(bogus, 1, &s), GONICE_EBADHANDLE);
+    TRUE_(gonice_agent_get_stats_json(agent, 1, &s) > 0 && s != NULL && strstr(s, "\"stream\":1") != NULL);
+    gonice_free(s);
+    s = NULL;
+  }
   EXPECT(gonice_agent_set_stream_name(agent, 1, NULL), GONICE_EINVAL);
   EXPECT(gonice_agent_set_stream_name(agent, 1, "bad name"), GONICE_EINVAL);
   EXPECT(gonice_agent_set_stream_name(agent, 4, "audio"), GONICE_ENOTFOUND);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_observe: what a C program sees of a connect: the debug log
- * (GONICE_DEBUG, gonice_set_log_handler, standard error by default).
+ * (GONICE_DEBUG, gonice_set_log_handler, standard error by default) and the
+ * statistics (gonice_agent_get_stats, gonice_agent_get_stats_json).
  *
  * Two agents in one process connect on 127.0.0.1 and send NPKT datagrams of
  * PKTLEN bytes from A to B and NPKT2 of PKTLEN2 from B to A.
@@ -138,6 +139,91 @@ static void connect_and_send(Peer *a, Peer *b) {
   CHECK(field(a, &a->got_bytes) == NPKT2 * PKTLEN2);
 }
 
+/* selected_pair returns the selected pair of p's component 1 and checks
+ * the component's totals against it. */
+static GoniceCandidatePairStats selected_pair(Peer *p) {
+  GoniceComponentStats cs;
+  GoniceCandidatePairStats *pairs = NULL;
+  int n = gonice_agent_get_stats(p->agent, (unsigned)p->sid, 1, &cs, &pairs);
+  CHECK(n >= 1 && pairs != NULL);
+  CHECK(cs.stream_id == (unsigned)p->sid && cs.component_id == 1);
+  CHECK(cs.state == GONICE_COMPONENT_STATE_READY);
+  CHECK(cs.selected_candidate_pair_changes == 1);
+  int sel = -1;
+  for (int i = 0; i < n; i++)
+    if (pairs[i].selected) {
+      CHECK(sel < 0);
+      sel = i;
+    }
+  CHECK(sel >= 0);
+  GoniceCandidatePairStats s = pairs[sel];
+  gonice_free(pairs);
+  CHECK(strcmp(cs.selected_pair_id, s.id) == 0);
+  CHECK(cs.packets_sent == s.packets_sent && cs.bytes_received == s.bytes_received);
+  char want[GONICE_STATS_ID_LEN * 3];
+  snprintf(want, sizeof want, "CP%s_%s", s.local_candidate_id, s.remote_candidate_id);
+  CHECK(strcmp(want, s.id) == 0);
+  CHECK(s.state == GONICE_PAIR_STATE_SUCCEEDED && s.nominated);
+  CHECK(strcmp(s.local.addr, "127.0.0.1") == 0 && strcmp(s.remote.addr, "127.0.0.1") == 0);
+  CHECK(s.local.type == GONICE_CANDIDATE_TYPE_HOST && s.priority > 0);
+  return s;
+}
+
+/* check_stats: the statistics of the known exchange of connect_and_send. */
+static void check_stats(Peer *a, Peer *b) {
+  GoniceCandidatePairStats pa = selected_pair(a), pb = selected_pair(b);
+  /* Data: exactly the exchange. */
+  CHECK(pa.packets_sent == NPKT && pa.bytes_sent == NPKT * PKTLEN);
+  CHECK(pa.packets_received == NPKT2 && pa.bytes_received == NPKT2 * PKTLEN2);
+  CHECK(pb.packets_sent == NPKT2 && pb.bytes_sent == NPKT2 * PKTLEN2);
+  CHECK(pb.packets_received == NPKT && pb.bytes_received == NPKT * PKTLEN);
+  CHECK(pa.last_packet_sent_timestamp > 1.6e12 && pa.last_packet_received_timestamp > 1.6e12);
+  /* Checks: A (controlling) checked and nominated, B checked; on loopback
+   * nothing is lost, so what one sent the other received and answered. */
+  CHECK(pa.requests_sent >= 2 && pb.requests_sent >= 1);
+  CHECK(pa.retransmissions_sent == 0 && pb.retransmissions_sent == 0);
+  CHECK(pb.requests_received == pa.requests_sent + pa.consent_requests_sent);
+  CHECK(pa.requests_received == pb.requests_sent + pb.consent_requests_sent);
+  CHECK(pa.responses_sent == pa.requests_received && pb.responses_sent == pb.requests_received);
+  CHECK(pa.responses_received >= 1 && pa.responses_received <= pa.requests_sent + pa.consent_requests_sent);
+  CHECK(pa.round_trip_time_measurements >= 1 && pa.round_trip_time_measurements <= pa.responses_received);
+  CHECK(pa.current_round_trip_time >= 0 && pa.current_round_trip_time < 1);
+  CHECK(pa.total_round_trip_time >= pa.current_round_trip_time);
+  printf("test_observe: A's pair %s: %llu checks sent, %llu received, %llu packets / %llu bytes sent, "
+         "%llu / %llu received, rtt %.6f s\n",
+         pa.id, (unsigned long long)pa.requests_sent, (unsigned long long)pa.requests_received,
+         (unsigned long long)pa.packets_sent, (unsigned long long)pa.bytes_sent,
+         (unsigned long long)pa.packets_received, (unsigned long long)pa.bytes_received,
+         pa.current_round_trip_time);
+
+  /* JSON: the same numbers. */
+  char *js = NULL;
+  int n = gonice_agent_get_stats_json(a->agent, (unsigned)a->sid, &js);
+  CHECK(n > 0 && js != NULL && (int)strlen(js) == n);
+  char frag[128];
+  snprintf(frag, sizeof frag, "\"selectedCandidatePairId\":\"%s\"", pa.id);
+  CHECK(strstr(js, frag) != NULL);
+  snprintf(frag, sizeof frag, "\"id\":\"%s\"", pa.id);
+  char *pj = strstr(js, frag);
+  CHECK(pj != NULL);
+  snprintf(frag, sizeof frag, "\"packetsSent\":%d,\"packetsReceived\":%d,\"bytesSent\":%d,\"bytesReceived\":%d",
+           NPKT, NPKT2, NPKT * PKTLEN, NPKT2 * PKTLEN2);
+  CHECK(strstr(pj, frag) != NULL);
+  snprintf(frag, sizeof frag, "\"requestsSent\":%llu,", (unsigned long long)pa.requests_sent);
+  CHECK(strstr(pj, frag) != NULL);
+  CHECK(strncmp(js, "{\"timestamp\":", 13) == 0 && strstr(js, "\"stream\":1,") != NULL);
+  CHECK(strstr(js, "\"type\":\"local-candidate\"") != NULL && strstr(js, "\"iceRole\":\"controlling\"") != NULL);
+  gonice_free(js);
+
+  /* Bad input. */
+  GoniceComponentStats cs;
+  CHECK(gonice_agent_get_stats(a->agent, (unsigned)a->sid, 2, &cs, NULL) == GONICE_ENOTFOUND);
+  CHECK(gonice_agent_get_stats(a->agent, 99, 1, NULL, NULL) == GONICE_ENOTFOUND);
+  CHECK(gonice_agent_get_stats(a->agent, (unsigned)a->sid, 1, NULL, NULL) >= 1);
+  CHECK(gonice_agent_get_stats_json(a->agent, (unsigned)a->sid, NULL) == GONICE_EINVAL);
+  CHECK(gonice_agent_get_stats_json(NULL, 1, &js) == GONICE_EBADHANDLE);
+}
+
 static void stop(Peer *p) {
   CHECK(gonice_agent_free(p->agent) == 0);
   pthread_mutex_destroy(&p->mu);
@@ -267,6 +353,7 @@ int main(int argc, char **argv) {
   CHECK(gonice_set_log_handler(on_log, "checks,nonsense", NULL) == GONICE_EINVAL);
   CHECK(gonice_set_log_handler(on_log, NULL, &log_calls) == 0);
   connect_and_send(&a, &b);
+  check_stats(&a, &b);
   stop(&a);
   stop(&b);
   pthread_mutex_lock(&log_mu);
