@@ -354,3 +354,28 @@ func TestLogEventsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseLogCategories: any GONICE_DEBUG value parses without panicking
+// into known categories; a value without error prints back to the same
+// categories.
+func FuzzParseLogCategories(f *testing.F) {
+	for _, s := range []string{"", "1", "all", "checks,state", "TURN, consent", "gather,bogus", ",,", "off", "none,checks"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := nice.ParseLogCategories(s)
+		if c&^nice.LogAll != 0 {
+			t.Fatalf("ParseLogCategories(%q) = %#x: unknown bits", s, uint32(c))
+		}
+		if err != nil {
+			if !errors.Is(err, nice.ErrInvalidArgument) {
+				t.Fatalf("ParseLogCategories(%q) error %v does not wrap ErrInvalidArgument", s, err)
+			}
+			return
+		}
+		back, err := nice.ParseLogCategories(c.String())
+		if err != nil || back != c {
+			t.Fatalf("ParseLogCategories(%q) = %v; its String %q parses to %v, %v", s, c, c.String(), back, err)
+		}
+	})
+}
