@@ -31,6 +31,13 @@ type logSink struct {
 	cats nice.LogCategory
 }
 
+// logMu serializes every call of the C log handler in the process (as
+// gonice.h promises) and guards logBuf, where records are formatted.
+var (
+	logMu  sync.Mutex
+	logBuf bytes.Buffer
+)
+
 // theSink is the process's log handler, nil when none is set: agents and
 // connections created while it is set log to it (withLogSink).
 var theSink atomic.Pointer[logSink]
@@ -73,8 +80,8 @@ func withLogSink(cfg nice.Config) nice.Config {
 	if s == nil {
 		return cfg
 	}
-	h := &cLogHandler{sink: s, mu: new(sync.Mutex), buf: new(bytes.Buffer), debug: s.cats&logSet != 0}
-	h.inner = slog.NewTextHandler(h.buf, &slog.HandlerOptions{
+	h := &cLogHandler{sink: s, debug: s.cats&logSet != 0}
+	h.inner = slog.NewTextHandler(&logBuf, &slog.HandlerOptions{
 		Level: slog.LevelDebug,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if len(groups) == 0 && a.Key == slog.TimeKey {
@@ -88,14 +95,12 @@ func withLogSink(cfg nice.Config) nice.Config {
 	return cfg
 }
 
-// cLogHandler formats records as slog text lines (without the time) and
-// hands each to the C handler, one at a time.
+// cLogHandler formats records as slog text lines (without the time) into
+// logBuf and hands each to the C handler, one at a time in the process.
 type cLogHandler struct {
 	sink  *logSink
-	mu    *sync.Mutex   // shared by the handlers derived with WithAttrs
-	buf   *bytes.Buffer // inner's output, under mu
-	inner slog.Handler
-	debug bool // debug events wanted (categories not "off")
+	inner slog.Handler // writes into logBuf, under logMu
+	debug bool         // debug events wanted (categories not "off")
 }
 
 func (h *cLogHandler) Enabled(_ context.Context, l slog.Level) bool {
@@ -103,18 +108,18 @@ func (h *cLogHandler) Enabled(_ context.Context, l slog.Level) bool {
 }
 
 func (h *cLogHandler) Handle(ctx context.Context, r slog.Record) (err error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	logMu.Lock()
+	defer logMu.Unlock()
 	defer func() {
 		if p := recover(); p != nil { // never a panic into the agent's loop
 			err = nil
 		}
 	}()
-	h.buf.Reset()
+	logBuf.Reset()
 	if err := h.inner.Handle(ctx, r); err != nil {
 		return err
 	}
-	line := bytes.TrimRight(h.buf.Bytes(), "\n")
+	line := bytes.TrimRight(logBuf.Bytes(), "\n")
 	cline := C.CString(string(line))
 	cevent := C.CString(r.Message)
 	C.call_log(h.sink.fn, C.int(r.Level), cevent, cline, h.sink.ud)

@@ -235,7 +235,15 @@ static char *log_text;
 static size_t log_len, log_cap;
 static int log_calls, log_bad;
 
+static int log_inside; /* handlers running now: gonice.h promises one at a time */
+
 static void on_log(int level, const char *event, const char *line, void *ud) {
+  if (__atomic_fetch_add(&log_inside, 1, __ATOMIC_SEQ_CST) != 0) {
+    pthread_mutex_lock(&log_mu);
+    log_bad++;
+    pthread_mutex_unlock(&log_mu);
+  }
+  usleep(50); /* widen the window in which a concurrent call would be seen */
   pthread_mutex_lock(&log_mu);
   log_calls++;
   if (ud != &log_calls || event == NULL || line == NULL || strchr(line, '\n') != NULL)
@@ -254,6 +262,7 @@ static void on_log(int level, const char *event, const char *line, void *ud) {
   log_text[log_len++] = '\n';
   log_text[log_len] = '\0';
   pthread_mutex_unlock(&log_mu);
+  __atomic_fetch_sub(&log_inside, 1, __ATOMIC_SEQ_CST);
 }
 
 /* has_line: a line of text contains every one of the NULL-terminated
