@@ -97,6 +97,15 @@
  * dropped (as a full socket buffer drops).
  *
  * ----------------------------------------------------------------------------
+ * Seeing inside
+ * ----------------------------------------------------------------------------
+ * GONICE_DEBUG=1 in the environment logs every check, state change,
+ * gathering and TURN event to standard error (gonice_set_log_handler() to a
+ * callback; docs/logging.md). gonice_agent_get_stats() and
+ * gonice_agent_get_stats_json() give per-pair statistics named after W3C
+ * RTCIceCandidatePairStats (docs/stats.md).
+ *
+ * ----------------------------------------------------------------------------
  * Runtime caveats (gonice's core is written in Go)
  * ----------------------------------------------------------------------------
  * - libgonice.so loads its core, libgonice-core.so.0 (installed beside it),
