@@ -142,7 +142,7 @@ type entry struct {
 func newEntry(options uint, cfg nice.Config) (*entry, error) {
 	e := &entry{
 		dispatch: options&C.GONICE_AGENT_OPTION_DISPATCH != 0,
-		cfg:      cfg,
+		cfg:      withLogSink(cfg),
 		recv:     map[[2]int]callback{},
 		efd:      -1,
 		notify:   make(chan struct{}, 1),

@@ -52,6 +52,10 @@ func toC(dst *C.GoniceCandidate, c *nice.Candidate) {
 	dst.stream_id = C.uint(c.StreamID)
 	dst.component_id = C.uint(c.ComponentID)
 	putCString(&dst.foundation[0], C.GONICE_CANDIDATE_MAX_FOUNDATION, c.Foundation)
+	if c.Server.IsValid() {
+		putCString(&dst.server_addr[0], C.GONICE_ADDRESS_STRING_LEN, c.Server.Addr().WithZone("").String())
+		dst.server_port = C.uint16_t(c.Server.Port())
+	}
 }
 
 // fromC reads a C candidate given by the application.

@@ -129,6 +129,7 @@ func goniceCoreConnNew(errbuf *C.char, out *C.uintptr_t, options C.uint) C.int {
 			NoTrickle:  opts&C.GONICE_CONNECTION_OPTION_NO_TRICKLE != 0,
 			NoRTCPMux:  opts&C.GONICE_CONNECTION_OPTION_NO_RTCP_MUX != 0,
 			DTLSServer: opts&C.GONICE_CONNECTION_OPTION_DTLS_SERVER != 0,
+			Agent:      withLogSink(nice.Config{}),
 		}}
 		var eopts uint
 		if opts&C.GONICE_CONNECTION_OPTION_DISPATCH != 0 {

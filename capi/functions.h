@@ -57,6 +57,16 @@ GONICE_OWN(gonice_component_state_to_string)
 GONICE_OWN(gonice_candidate_new)
 GONICE_OWN(gonice_candidate_copy)
 GONICE_OWN(gonice_candidate_free)
+GONICE_OWN(gonice_candidate_type_to_string)
+GONICE_OWN(gonice_candidate_transport_to_string)
+GONICE_OWN(gonice_candidate_equal_target)
+GONICE_OWN(gonice_candidate_relay_address)
+GONICE_OWN(gonice_candidate_stun_server_address)
+
+/* Logging. */
+GONICE_CORE(set_log_handler, goniceCoreSetLogHandler,
+            (char *err, void *fn, void *categories, void *ud))
+GONICE_OWN(gonice_set_log_handler)
 
 /* Agent lifetime. */
 GONICE_CORE(agent_new, goniceCoreAgentNew, (char *err, uintptr_t *out, unsigned int options))
@@ -219,6 +229,18 @@ GONICE_FN(gonice_agent_get_stream_name,
           (GoniceAgent *agent, unsigned int stream_id, char **name_out), get_stream_name,
           (h, stream_id, name_out), (OUT(name_out)))
 
+/* Statistics. */
+GONICE_CORE(get_stats, goniceCoreGetStats,
+            (char *err, uintptr_t h, unsigned int sid, unsigned int cid, GoniceComponentStats *comp,
+             GoniceCandidatePairStats **pairs))
+GONICE_FN(gonice_agent_get_stats,
+          (GoniceAgent *agent, unsigned int stream_id, unsigned int component_id,
+           GoniceComponentStats *component_out, GoniceCandidatePairStats **pairs_out),
+          get_stats, (h, stream_id, component_id, component_out, pairs_out), (OPT_OUT(pairs_out)))
+GONICE_CORE(get_stats_json, goniceCoreGetStatsJSON,
+            (char *err, uintptr_t h, unsigned int sid, char **out))
+GONICE_FN(gonice_agent_get_stats_json, (GoniceAgent *agent, unsigned int stream_id, char **json_out),
+          get_stats_json, (h, stream_id, json_out), (OUT(json_out)))
 /* SDP: GONICE_SDP_* of core_abi.h. */
 GONICE_CORE(generate_sdp, goniceCoreGenerateSDP,
             (char *err, uintptr_t h, int kind, unsigned int sid, int include_non_ice,

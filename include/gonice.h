@@ -82,12 +82,28 @@
  *      an event-loop server needs (e.g. DTLS/SRTP state touched only by its
  *      loop thread, as Janus does with libnice's GMainContext).
  *
+ * Every callback's signature is in the section "Callback types", right
+ * after the GoniceAgent handle: gonice_agent_recv_cb (received data),
+ * gonice_agent_closed_cb, and one gonice_<signal>_cb per libnice signal
+ * (candidate-gathering-done, new-candidate(-full), new-remote-candidate(-full),
+ * component-state-changed, new-selected-pair(-full),
+ * initial-binding-request-received, streams-removed).
+ *
  * A callback may call any gonice_* function, on its own agent or another,
  * including gonice_agent_free() on its own agent (see gonice_agent_free()).
  * Callbacks must not block for long: they hold up the agent's other
  * callbacks. Data received while a dispatch-mode application does not
  * dispatch is queued up to GONICE_MAX_QUEUED_PACKETS packets per agent, then
  * dropped (as a full socket buffer drops).
+ *
+ * ----------------------------------------------------------------------------
+ * Seeing inside
+ * ----------------------------------------------------------------------------
+ * GONICE_DEBUG=1 in the environment logs every check, state change,
+ * gathering and TURN event to standard error (gonice_set_log_handler() to a
+ * callback; docs/logging.md). gonice_agent_get_stats() and
+ * gonice_agent_get_stats_json() give per-pair statistics named after W3C
+ * RTCIceCandidatePairStats (docs/stats.md).
  *
  * ----------------------------------------------------------------------------
  * Runtime caveats (gonice's core is written in Go)
@@ -185,6 +201,49 @@ GONICE_API const char *gonice_last_error(void);
 GONICE_API void gonice_free(void *ptr);
 
 /* ------------------------------------------------------------------------ */
+/* Debug logging (docs/logging.md)                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The environment variable GONICE_DEBUG switches on a debug log of every
+ * connectivity check, state change, gathering, consent and TURN event, as
+ * NICE_DEBUG does for libnice: "1" or "all" for every category, or some of
+ * "checks,state,gather,turn,consent"; "0" or unset for none. Without a log
+ * handler the lines go to standard error. docs/logging.md lists every event
+ * and its keys.
+ */
+
+/* Levels of a log line (slog's): */
+#define GONICE_LOG_DEBUG (-4)
+#define GONICE_LOG_INFO 0
+#define GONICE_LOG_WARN 4
+#define GONICE_LOG_ERROR 8
+
+/*
+ * Log handler: level is a GONICE_LOG_*; event the event name
+ * ("check.sent"; for warnings a sentence); line the whole event as one
+ * key=value line without a time stamp and without a newline, e.g.
+ *   level=DEBUG msg=check.sent agent=1 stream=1 component=1 pair=CPL1_R2 ...
+ * Both strings are valid only during the call. Calls are never concurrent
+ * (one at a time over the process), but come from the library's internal
+ * threads, possibly while an agent's state is being changed: the handler
+ * must not call gonice_* functions, and should be quick.
+ */
+typedef void (*gonice_log_cb)(int level, const char *event, const char *line, void *user_data);
+
+/*
+ * gonice_set_log_handler: sends the log of agents and connections created
+ * from now on to cb instead of standard error (those created before keep
+ * theirs). categories: the debug categories, in GONICE_DEBUG's syntax; NULL
+ * means GONICE_DEBUG's value if it is set, else "all"; "0" means warnings
+ * only. cb NULL removes the handler (GONICE_DEBUG and standard error again).
+ * Loads the core. Thread: any.
+ * Returns: 0; GONICE_EINVAL (an unknown category name: the handler is not
+ * set); GONICE_EINTERNAL (the core could not be loaded).
+ */
+GONICE_API int gonice_set_log_handler(gonice_log_cb cb, const char *categories, void *user_data);
+
+/* ------------------------------------------------------------------------ */
 /* Enums (libnice's numeric values)                                          */
 /* ------------------------------------------------------------------------ */
 
@@ -271,6 +330,10 @@ GONICE_API const char *gonice_component_state_to_string(GoniceComponentState sta
  * base_addr/base_port: the base of a local candidate; for server-reflexive
  * and relayed candidates, the related address (SDP raddr/rport). For remote
  * candidates, whatever the peer sent (may be empty).
+ * server_addr/server_port: the server that produced a local candidate: a
+ * relayed candidate's TURN server, a server-reflexive candidate's STUN (or
+ * TURN) server; empty otherwise and for remote candidates (read them with
+ * gonice_candidate_relay_address() and gonice_candidate_stun_server_address()).
  * Allocate with gonice_candidate_new() (the struct may grow at its end in
  * later versions), or use it by value where the API fills a struct.
  */
@@ -285,6 +348,8 @@ typedef struct GoniceCandidate {
   unsigned int stream_id;
   unsigned int component_id;
   char foundation[GONICE_CANDIDATE_MAX_FOUNDATION];
+  char server_addr[GONICE_ADDRESS_STRING_LEN];
+  uint16_t server_port;
 } GoniceCandidate;
 
 /*
@@ -304,11 +369,98 @@ GONICE_API GoniceCandidate *gonice_candidate_copy(const GoniceCandidate *c);
  * elements of an array (free the array with gonice_free()). */
 GONICE_API void gonice_candidate_free(GoniceCandidate *c);
 
+/*
+ * gonice_candidate_type_to_string (nice_candidate_type_to_string): "host",
+ * "srflx", "prflx", "relay" (SDP's names), or "invalid". Static; does not
+ * load the core.
+ */
+GONICE_API const char *gonice_candidate_type_to_string(GoniceCandidateType type);
+
+/*
+ * gonice_candidate_transport_to_string (nice_candidate_transport_to_string):
+ * "udp", "tcp-act", "tcp-pass", "tcp-so", or "invalid". Static; does not load
+ * the core.
+ */
+GONICE_API const char *gonice_candidate_transport_to_string(GoniceCandidateTransport transport);
+
+/*
+ * gonice_candidate_equal_target (nice_candidate_equal_target): whether a and b
+ * have the same transport and the same address and port (addresses compared
+ * as addresses: "::ffff:192.0.2.1" equals "192.0.2.1"; an address that does
+ * not parse equals only the same text). Does not load the core.
+ * Returns: 1 equal, 0 not; GONICE_EINVAL (a or b NULL).
+ */
+GONICE_API int gonice_candidate_equal_target(const GoniceCandidate *a, const GoniceCandidate *b);
+
+/*
+ * gonice_candidate_relay_address (nice_candidate_relay_address): the TURN
+ * server a local relayed candidate was allocated on. addr_out (at least
+ * GONICE_ADDRESS_STRING_LEN bytes) receives its address, port_out (may be
+ * NULL) its port. Does not load the core.
+ * Returns: 0; GONICE_EINVAL (c or addr_out NULL, c not relayed);
+ * GONICE_ENOTFOUND (no server known: a remote candidate, or one filled by
+ * the application).
+ * Porting: libnice's returns nothing and needs a relayed candidate.
+ */
+GONICE_API int gonice_candidate_relay_address(const GoniceCandidate *c, char *addr_out,
+                                              uint16_t *port_out);
+
+/*
+ * gonice_candidate_stun_server_address (nice_candidate_stun_server_address):
+ * the server that reported a local server-reflexive candidate's address (the
+ * STUN server, or the TURN server whose allocation revealed it), as
+ * gonice_candidate_relay_address(). Does not load the core.
+ * Returns: 0 (libnice's TRUE); GONICE_ENOTFOUND (libnice's FALSE: not
+ * server-reflexive, or no server known); GONICE_EINVAL (c or addr_out NULL).
+ */
+GONICE_API int gonice_candidate_stun_server_address(const GoniceCandidate *c, char *addr_out,
+                                                    uint16_t *port_out);
+
 /* ------------------------------------------------------------------------ */
 /* Agent lifetime                                                            */
 /* ------------------------------------------------------------------------ */
 
 typedef struct GoniceAgent GoniceAgent; /* opaque handle, never dereferenced */
+
+/* ------------------------------------------------------------------------ */
+/* Callback types (all of an agent's; a connection's are with its functions) */
+/* Each takes the agent first and user_data last; everything passed is       */
+/* valid only during the call (OVERVIEW, "Threads and callbacks").           */
+/* ------------------------------------------------------------------------ */
+
+/* gonice_agent_close_async(): the agent has closed. */
+typedef void (*gonice_agent_closed_cb)(GoniceAgent *agent, void *user_data);
+
+/* gonice_agent_attach_recv() (NiceAgentRecvFunc): buf holds len bytes. */
+typedef void (*gonice_agent_recv_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                     unsigned int component_id, unsigned int len, char *buf,
+                                     void *user_data);
+
+/* The signals, set with gonice_agent_connect_<signal> (section "Signals"). */
+typedef void (*gonice_candidate_gathering_done_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                                   void *user_data);
+typedef void (*gonice_new_candidate_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                        unsigned int component_id, const char *foundation,
+                                        void *user_data);
+typedef void (*gonice_new_candidate_full_cb)(GoniceAgent *agent, const GoniceCandidate *cand,
+                                             void *user_data);
+typedef void (*gonice_component_state_changed_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                                  unsigned int component_id,
+                                                  GoniceComponentState state, void *user_data);
+typedef void (*gonice_new_selected_pair_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                            unsigned int component_id, const char *lfoundation,
+                                            const char *rfoundation, void *user_data);
+typedef void (*gonice_new_selected_pair_full_cb)(GoniceAgent *agent, unsigned int stream_id,
+                                                 unsigned int component_id,
+                                                 const GoniceCandidate *lcand,
+                                                 const GoniceCandidate *rcand, void *user_data);
+typedef void (*gonice_initial_binding_request_received_cb)(GoniceAgent *agent,
+                                                           unsigned int stream_id,
+                                                           void *user_data);
+/* stream_ids: n_ids ids, followed by a 0 (as libnice's 0-terminated array). */
+typedef void (*gonice_streams_removed_cb)(GoniceAgent *agent, const unsigned int *stream_ids,
+                                          unsigned int n_ids, void *user_data);
+
 
 /*
  * gonice_agent_new: creates an agent.
@@ -341,9 +493,6 @@ GONICE_API int gonice_agent_new(GoniceAgent **out, unsigned int options);
  * free is reported, not a crash).
  */
 GONICE_API int gonice_agent_free(GoniceAgent *agent);
-
-/* Callback of gonice_agent_close_async(). */
-typedef void (*gonice_agent_closed_cb)(GoniceAgent *agent, void *user_data);
 
 /*
  * gonice_agent_close_async: closes the agent in the background (like
@@ -691,12 +840,6 @@ GONICE_API int gonice_agent_send_messages_nonblocking(GoniceAgent *agent, unsign
                                                       const GoniceOutputMessage *messages,
                                                       unsigned int n_messages);
 
-/* Receive callback (NiceAgentRecvFunc): buf holds len bytes, valid only
- * during the call. */
-typedef void (*gonice_agent_recv_cb)(GoniceAgent *agent, unsigned int stream_id,
-                                     unsigned int component_id, unsigned int len, char *buf,
-                                     void *user_data);
-
 /*
  * gonice_agent_attach_recv: sets the component's receive callback (NULL
  * detaches: data then queues for gonice_agent_recv()). The callback runs as
@@ -718,35 +861,11 @@ GONICE_API int gonice_agent_recv(GoniceAgent *agent, unsigned int stream_id,
                                  unsigned int component_id, void *buf, size_t buf_len);
 
 /* ------------------------------------------------------------------------ */
-/* Signals                                                                   */
+/* Signals (their callback types: "Callback types", after GoniceAgent)      */
 /* Each gonice_agent_connect_* sets one callback (replacing the previous one; */
 /* NULL disconnects) with its user_data, delivered as described in OVERVIEW. */
 /* Returns: 0; GONICE_EBADHANDLE.                                            */
 /* ------------------------------------------------------------------------ */
-
-typedef void (*gonice_candidate_gathering_done_cb)(GoniceAgent *agent, unsigned int stream_id,
-                                                   void *user_data);
-typedef void (*gonice_new_candidate_cb)(GoniceAgent *agent, unsigned int stream_id,
-                                        unsigned int component_id, const char *foundation,
-                                        void *user_data);
-typedef void (*gonice_new_candidate_full_cb)(GoniceAgent *agent, const GoniceCandidate *cand,
-                                             void *user_data);
-typedef void (*gonice_component_state_changed_cb)(GoniceAgent *agent, unsigned int stream_id,
-                                                  unsigned int component_id,
-                                                  GoniceComponentState state, void *user_data);
-typedef void (*gonice_new_selected_pair_cb)(GoniceAgent *agent, unsigned int stream_id,
-                                            unsigned int component_id, const char *lfoundation,
-                                            const char *rfoundation, void *user_data);
-typedef void (*gonice_new_selected_pair_full_cb)(GoniceAgent *agent, unsigned int stream_id,
-                                                 unsigned int component_id,
-                                                 const GoniceCandidate *lcand,
-                                                 const GoniceCandidate *rcand, void *user_data);
-typedef void (*gonice_initial_binding_request_received_cb)(GoniceAgent *agent,
-                                                           unsigned int stream_id,
-                                                           void *user_data);
-/* stream_ids: n_ids ids, followed by a 0 (as libnice's 0-terminated array). */
-typedef void (*gonice_streams_removed_cb)(GoniceAgent *agent, const unsigned int *stream_ids,
-                                          unsigned int n_ids, void *user_data);
 
 /* candidate-gathering-done */
 GONICE_API int gonice_agent_connect_candidate_gathering_done(
@@ -784,6 +903,95 @@ GONICE_API int gonice_agent_connect_initial_binding_request_received(
 GONICE_API int gonice_agent_connect_streams_removed(GoniceAgent *agent,
                                                     gonice_streams_removed_cb cb,
                                                     void *user_data);
+
+/* ------------------------------------------------------------------------ */
+/* Statistics (docs/stats.md): W3C webrtc-stats names                        */
+/* ------------------------------------------------------------------------ */
+
+/* Length of a statistics id plus NUL ("CPL12_R34"). */
+#define GONICE_STATS_ID_LEN 32
+
+/* A candidate pair's state (RFC 8445 §6.1.2.6). */
+typedef enum GonicePairState {
+  GONICE_PAIR_STATE_FROZEN = 0,
+  GONICE_PAIR_STATE_WAITING = 1,
+  GONICE_PAIR_STATE_IN_PROGRESS = 2,
+  GONICE_PAIR_STATE_SUCCEEDED = 3,
+  GONICE_PAIR_STATE_FAILED = 4
+} GonicePairState;
+
+/*
+ * GoniceCandidatePairStats: a candidate pair's statistics, after W3C
+ * RTCIceCandidatePairStats (docs/stats.md says what each counts). Round-trip
+ * times are seconds; time stamps milliseconds since the Unix epoch, 0 before
+ * the first packet. Ids: "CP<local>_<remote>", candidates "L<n>", "R<n>".
+ */
+typedef struct GoniceCandidatePairStats {
+  char id[GONICE_STATS_ID_LEN];
+  char local_candidate_id[GONICE_STATS_ID_LEN];
+  char remote_candidate_id[GONICE_STATS_ID_LEN];
+  GonicePairState state;
+  int nominated;
+  int selected; /* data is sent on it */
+  uint64_t priority;
+  uint64_t requests_sent;        /* checks sent, retransmissions not included */
+  uint64_t retransmissions_sent;
+  uint64_t requests_received;    /* checks and consent checks received, authenticated */
+  uint64_t responses_sent;
+  uint64_t responses_received;
+  uint64_t consent_requests_sent;
+  double current_round_trip_time; /* seconds; 0 before the first measurement */
+  double total_round_trip_time;
+  uint64_t round_trip_time_measurements;
+  uint64_t packets_sent;
+  uint64_t packets_received;
+  uint64_t bytes_sent;
+  uint64_t bytes_received;
+  double last_packet_sent_timestamp;
+  double last_packet_received_timestamp;
+  GoniceCandidate local;
+  GoniceCandidate remote;
+} GoniceCandidatePairStats;
+
+/* GoniceComponentStats: a component's state and data totals, after W3C
+ * RTCTransportStats. */
+typedef struct GoniceComponentStats {
+  unsigned int stream_id;
+  unsigned int component_id;
+  GoniceComponentState state;
+  int controlling;                           /* iceRole */
+  char selected_pair_id[GONICE_STATS_ID_LEN]; /* "" when none */
+  uint64_t selected_candidate_pair_changes;
+  uint64_t packets_sent;
+  uint64_t packets_received;
+  uint64_t bytes_sent;
+  uint64_t bytes_received;
+} GoniceComponentStats;
+
+/*
+ * gonice_agent_get_stats: a component's statistics.
+ * component_out (may be NULL): filled with the component's.
+ * pairs_out (may be NULL): receives an array of the returned count, one per
+ * candidate pair in checklist order (NULL when 0), which the caller frees
+ * with one gonice_free().
+ * Returns: the number of pairs (>= 0); GONICE_EBADHANDLE; GONICE_ENOTFOUND;
+ * GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_get_stats(GoniceAgent *agent, unsigned int stream_id,
+                                      unsigned int component_id,
+                                      GoniceComponentStats *component_out,
+                                      GoniceCandidatePairStats **pairs_out);
+
+/*
+ * gonice_agent_get_stats_json: every component of a stream as one JSON
+ * object (schema: docs/stats.schema.json, keys named after W3C
+ * webrtc-stats). json_out receives a NUL-terminated string the caller frees
+ * with gonice_free().
+ * Returns: its length (>= 0); GONICE_EBADHANDLE; GONICE_EINVAL (json_out
+ * NULL); GONICE_ENOTFOUND; GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_get_stats_json(GoniceAgent *agent, unsigned int stream_id,
+                                           char **json_out);
 
 /* ------------------------------------------------------------------------ */
 /* Dispatch mode                                                             */

@@ -28,6 +28,7 @@ type Agent struct {
 	// Immutable after NewAgent.
 	cfg Config
 	log *slog.Logger
+	dbg LogCategory // the debug events logged (debuglog.go)
 	net Net
 
 	// The loop's queue (loop.go): what public methods, readers and the
@@ -58,6 +59,7 @@ type Agent struct {
 	txs            txTable
 	pacer          pacer
 	stunServer     netip.AddrPort
+	nextCandID     uint32        // the last candidate id handed out (stats ids, stats.go)
 	msg            *stun.Message // scratch for decoding, while the loop runs (borrowScratch)
 	out            *stun.Message // scratch for encoding, likewise
 }
@@ -100,9 +102,12 @@ func NewAgent(cfg Config) (*Agent, error) {
 
 // newAgent builds an agent's state without starting its goroutines.
 func newAgent(cfg Config, stunServer netip.AddrPort) *Agent {
+	log, dbg := setupLogging(cfg)
+	cfg.Logger = log
 	a := &Agent{
 		cfg:         cfg,
-		log:         cfg.Logger,
+		log:         log,
+		dbg:         dbg,
 		net:         cfg.Net,
 		loopDone:    make(chan struct{}),
 		controlling: cfg.Controlling,
@@ -281,6 +286,9 @@ func (a *Agent) AddStream(nComponents int) (int, error) {
 	err := a.do(func(time.Time) error {
 		a.nextStreamID++
 		s := &stream{id: a.nextStreamID, ufrag: randomICEString(4), pwd: randomICEString(22)}
+		if a.debugOn(LogState) {
+			s.checks.trace = func(p *pair, from, to pairState) { a.logPair("pair.state", p, "from", from, "to", to) }
+		}
 		for i := 1; i <= nComponents; i++ {
 			s.comps = append(s.comps, newComponent(s, i))
 		}

@@ -91,6 +91,9 @@ func (a *Agent) SendMessages(streamID, componentID int, msgs [][]byte) (int, err
 			b.ms[i].Addr = path.udpAddr
 		}
 		k, err := bw.WriteBatch(b.ms[:n], 0)
+		if k > 0 {
+			path.out.addBatch(msgs[sent : sent+k])
+		}
 		sent += k
 		if err != nil {
 			return sent, err

@@ -35,9 +35,16 @@ type pair struct {
 	nominated   bool
 	useCandIn   bool // the peer sent USE-CANDIDATE for this pair (controlled)
 	tx          *transaction
-	validPair   *pair // the valid pair this check produced
-	triggered   bool  // queued in the triggered-check queue (checklist.trigger)
-	retriggered bool  // an In-Progress check was repeated for a peer's check
+	ctr         checkCounters // stats: connectivity checks (loop-owned)
+	out         *flowCounters // stats: data sent on the pair (the data path adds)
+	validPair   *pair         // the valid pair this check produced
+	triggered   bool          // queued in the triggered-check queue (checklist.trigger)
+	retriggered bool          // an In-Progress check was repeated for a peer's check
+}
+
+// newPair makes the pair (l, r) of component c, not yet in a checklist.
+func newPair(c *component, l *localCandidate, r *Candidate) *pair {
+	return &pair{comp: c, local: l, remote: r, foundation: l.c.Foundation + ":" + r.Foundation, out: new(flowCounters)}
 }
 
 // computePriority sets the pair priority for the agent's current role.
@@ -62,6 +69,9 @@ type checklist struct {
 	// changed is set by every change that may give the pacer a check to
 	// send; the pacer clears it when it finds none (pacer.idle).
 	changed bool
+	// trace, when set, is told every state change (the debug event
+	// pair.state): the agent sets it when LogState is on.
+	trace func(p *pair, from, to pairState)
 }
 
 // setState moves p to st, keeping the counts.
@@ -79,6 +89,9 @@ func (cl *checklist) setState(p *pair, st pairState) {
 			cl.active = map[string]int{}
 		}
 		cl.active[p.foundation]++
+	}
+	if cl.trace != nil {
+		cl.trace(p, p.state, st)
 	}
 	p.state = st
 	cl.changed = true
@@ -159,7 +172,7 @@ func (cl *checklist) resort(controlling bool) {
 }
 
 // reset empties the checklist (restart).
-func (cl *checklist) reset() { *cl = checklist{changed: true} }
+func (cl *checklist) reset() { *cl = checklist{changed: true, trace: cl.trace} }
 
 // byPriority orders pairs by priority, highest first.
 func byPriority(x, y *pair) int {
@@ -182,7 +195,7 @@ func (a *Agent) addPair(c *component, l *localCandidate, r *Candidate, now time.
 	if p := cl.find(l, r); p != nil {
 		return p
 	}
-	p := &pair{comp: c, local: l, remote: r, foundation: l.c.Foundation + ":" + r.Foundation}
+	p := newPair(c, l, r)
 	p.computePriority(a.controlling)
 	if ra := l.sock.relay; ra != nil {
 		ra.permit(r.Addr)

@@ -81,14 +81,18 @@ func (a *Agent) handleRequest(now time.Time, sk *socket, from netip.AddrPort, m 
 	switch {
 	case ctl.GetFrom(m) == nil && a.controlling:
 		if a.tieBreaker >= uint64(ctl) {
+			a.logRoleConflict(c, sk, from, "both controlling: 487 sent")
 			a.sendError(sk, from, m, stun.CodeRoleConflict, s.pwd)
 			return
 		}
+		a.logRoleConflict(c, sk, from, "both controlling: switching to controlled")
 		a.switchRole(false)
 	case ctd.GetFrom(m) == nil && !a.controlling:
 		if a.tieBreaker >= uint64(ctd) {
+			a.logRoleConflict(c, sk, from, "both controlled: switching to controlling")
 			a.switchRole(true)
 		} else {
+			a.logRoleConflict(c, sk, from, "both controlled: 487 sent")
 			a.sendError(sk, from, m, stun.CodeRoleConflict, s.pwd)
 			return
 		}
@@ -100,6 +104,10 @@ func (a *Agent) handleRequest(now time.Time, sk *socket, from netip.AddrPort, m 
 	}
 	useCand := stunx.HasUseCandidate(m)
 	a.sendSuccess(sk, from, m, s.pwd)
+	if a.debugOn(LogChecks) {
+		a.log.Debug("check.received", "stream", s.id, "component", c.id, "local", sk.local, "remote", from,
+			"use_candidate", useCand, "priority", uint32(prio), "queued", s.rufrag == "" && !a.cfg.Lite)
+	}
 	if !s.initialRequest {
 		s.initialRequest = true
 		a.events.push(event{kind: evInitialBindingRequest, streamID: s.id})
@@ -137,7 +145,7 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 			StreamID:    c.s.id,
 			ComponentID: c.id,
 		}
-		c.remote = append(c.remote, r)
+		a.addRemote(c, r)
 		c.updatePeers()
 		c.failAt = time.Time{}
 		a.events.push(event{kind: evNewRemoteCandidate, streamID: c.s.id, componentID: c.id, cand: *r})
@@ -153,6 +161,8 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 	if p == nil {
 		return
 	}
+	p.ctr.requestsReceived++
+	p.ctr.responsesSent++
 	if useCand && !a.controlling {
 		p.useCandIn = true
 	}
@@ -161,8 +171,11 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 		// USE-CANDIDATE selects it (RFC 8445 §7.3.1.5).
 		c.s.checks.setState(p, pairSucceeded)
 		p.valid = true
-		if useCand {
+		if useCand && !p.nominated {
 			p.nominated = true
+			if a.debugOn(LogChecks) {
+				a.logPair("check.nominated", p, "by", "USE-CANDIDATE")
+			}
 		}
 		a.updateSelection(c, now)
 		return
@@ -171,8 +184,14 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 	case pairSucceeded:
 		if vp := p.validPair; vp != nil && p.useCandIn && !vp.nominated {
 			vp.nominated = true
+			if a.debugOn(LogChecks) {
+				a.logPair("check.nominated", vp, "by", "USE-CANDIDATE")
+			}
 		} else if p.valid && p.useCandIn && !p.nominated {
 			p.nominated = true
+			if a.debugOn(LogChecks) {
+				a.logPair("check.nominated", p, "by", "USE-CANDIDATE")
+			}
 		}
 		a.updateSelection(c, now)
 	case pairInProgress:
@@ -184,6 +203,9 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 		if tx := p.tx; tx != nil && tx.sends == 1 && !tx.nominate && !p.triggered && !p.retriggered {
 			p.retriggered = true
 			c.s.checks.trigger(p)
+			if a.debugOn(LogChecks) {
+				a.logPair("check.triggered", p, "reason", "request while in progress")
+			}
 		}
 	default:
 		if c.state == ComponentStateReady && !useCand {
@@ -193,6 +215,17 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 		}
 		c.s.checks.setState(p, pairWaiting)
 		c.s.checks.trigger(p)
+		if a.debugOn(LogChecks) {
+			a.logPair("check.triggered", p, "reason", "request")
+		}
+	}
+}
+
+// logRoleConflict logs a role conflict found in a request (RFC 8445
+// §7.3.1.1). Called on the loop.
+func (a *Agent) logRoleConflict(c *component, sk *socket, from netip.AddrPort, what string) {
+	if a.debugOn(LogChecks) {
+		a.log.Debug("check.role-conflict", "stream", c.s.id, "component", c.id, "local", sk.local, "remote", from, "reason", what)
 	}
 }
 
@@ -227,6 +260,10 @@ func (a *Agent) sendSuccess(sk *socket, from netip.AddrPort, req *stun.Message, 
 // means the request was not authenticated, so the answer is not signed.
 // Called on the loop.
 func (a *Agent) sendError(sk *socket, from netip.AddrPort, req *stun.Message, code stun.ErrorCode, pwd string) {
+	if a.debugOn(LogChecks) {
+		a.log.Debug("check.rejected", "stream", sk.comp.s.id, "component", sk.comp.id, "local", sk.local, "remote", from,
+			"code", int(code), "authenticated", pwd != "")
+	}
 	m := a.out
 	m.Reset()
 	setters := []stun.Setter{

@@ -83,8 +83,10 @@ func (a *Agent) sendCheck(p *pair, now time.Time, nominate bool) {
 	if nominate {
 		c.nominating = p
 	}
-	a.log.Debug("check", "stream", s.id, "component", c.id, "local", p.local.c.Addr, "remote", p.remote.Addr, "nominate", nominate)
 	a.sendTransaction(tx, now)
+	if a.debugOn(LogChecks) {
+		a.logPair("check.sent", p, "tx", txID(tx), "nominate", nominate, "controlling", tx.control, "priority", tx.priority)
+	}
 }
 
 // onCheckResponse processes the response to a connectivity check
@@ -103,6 +105,9 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 	if m.Type.Class == stun.ClassErrorResponse {
 		var ec stun.ErrorCodeAttribute
 		if ec.GetFrom(m) == nil && ec.Code == stun.CodeRoleConflict {
+			if a.debugOn(LogChecks) {
+				a.logPair("check.role-conflict", p, "reason", "487 received", "controlling", !tx.control)
+			}
 			// RFC 8445 §7.2.5.1: switch role and retry the pair.
 			if tx.control == a.controlling {
 				a.switchRole(!tx.control)
@@ -113,7 +118,6 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 			s.checks.trigger(p)
 			return
 		}
-		a.log.Debug("check failed", "stream", s.id, "component", c.id, "remote", tx.dest, "code", ec.Code)
 		// RFC 8445 §7.2.5.2.4: an error other than 487 fails the pair,
 		// also one that had succeeded before (a peer that changed its
 		// credentials, or refuses us): it leaves the valid list, so that
@@ -125,6 +129,9 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 	// RFC 8445 §7.2.5.2.1: the response must come from where the request
 	// went, on the socket it left from.
 	if from != tx.dest {
+		if a.debugOn(LogChecks) {
+			a.logPair("check.failed", p, "reason", "asymmetric response", "from", from)
+		}
 		s.checks.setState(p, pairFailed)
 		a.checkFailure(c, now)
 		return
@@ -168,7 +175,7 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 			vp = p
 		}
 		if vp == nil {
-			vp = &pair{comp: c, local: l, remote: p.remote, foundation: l.c.Foundation + ":" + p.remote.Foundation}
+			vp = newPair(c, l, p.remote)
 			vp.computePriority(a.controlling)
 			s.checks.insert(vp, pairSucceeded)
 		}
@@ -191,13 +198,19 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 		}
 	}
 	// §7.2.5.3.4: nomination.
+	wasNominated := vp.nominated
 	if tx.nominate && tx.control {
 		vp.nominated = true
 	}
 	if !a.controlling && (p.useCandIn || vp.useCandIn) {
 		vp.nominated = true
 	}
-	a.log.Debug("check succeeded", "stream", s.id, "component", c.id, "local", vp.local.c.Addr, "remote", vp.remote.Addr, "nominated", vp.nominated)
+	if a.debugOn(LogChecks) {
+		a.logPair("check.succeeded", vp, "checked", c.pairID(p), "nominated", vp.nominated)
+		if vp.nominated && !wasNominated {
+			a.logPair("check.nominated", vp, "by", "response")
+		}
+	}
 	a.updateSelection(c, now)
 }
 

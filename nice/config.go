@@ -119,9 +119,19 @@ type Config struct {
 	Software string
 	// Net opens sockets; nil means the operating system's network.
 	Net Net
-	// Logger receives debug logs; nil discards them. Passwords and keys are
-	// never logged.
+	// Logger receives the agent's logs: warnings, and debug events of
+	// LogCategories when its handler is enabled for slog.LevelDebug (every
+	// event and its keys: docs/logging.md). nil: the environment variable
+	// GONICE_DEBUG (DebugEnv) decides: when it is set, debug events of its
+	// categories go to standard error as slog text lines; else nothing is
+	// logged. Every line carries the key "agent" (a number per agent in this
+	// process). Passwords and keys are never logged.
 	Logger *slog.Logger
+	// LogCategories selects the debug events logged (see LogCategory).
+	// Zero: GONICE_DEBUG's categories when it is set, else all of them (for
+	// a Logger of the application; without one, zero and GONICE_DEBUG unset
+	// log nothing).
+	LogCategories LogCategory
 }
 
 // withDefaults returns cfg with every zero field set to its default.
@@ -161,9 +171,6 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.Net == nil {
 		cfg.Net = osNet{}
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Lite {
 		cfg.Controlling = false

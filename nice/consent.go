@@ -147,13 +147,16 @@ func (a *Agent) tickConsent(c *component, now time.Time) {
 	p := c.selected
 	switch act {
 	case consentExpired:
-		a.log.Debug("consent expired", "stream", c.s.id, "component", c.id)
+		if a.debugOn(LogConsent) {
+			a.log.Debug("consent.expired", "stream", c.s.id, "component", c.id)
+		}
 		a.loseConsent(c, now)
 	case consentRequest:
 		if !a.checksPossible(c.s) {
 			return
 		}
 		tx := a.newTransaction(txConsent, c.s, c, p.local.sock, p.remote.Addr)
+		tx.pair = p
 		tx.control = a.controlling
 		tx.priority = p.local.sock.checkPriority(c.id)
 		if err := a.buildCheck(tx); err != nil {
@@ -162,6 +165,9 @@ func (a *Agent) tickConsent(c *component, now time.Time) {
 		}
 		a.sendTransaction(tx, now)
 		c.consent.sent(tx, now)
+		if a.debugOn(LogConsent) {
+			a.logPair("consent.sent", p, "tx", txID(tx))
+		}
 	case consentIndication:
 		// A Binding indication (RFC 8445 §11).
 		m := a.out
@@ -171,6 +177,9 @@ func (a *Agent) tickConsent(c *component, now time.Time) {
 		}
 		if _, err := p.local.sock.conn.WriteToUDPAddrPort(m.Raw, p.remote.Addr); err == nil {
 			c.consent.stats.IndicationsSent++
+			if a.debugOn(LogConsent) {
+				a.logPair("consent.keepalive", p)
+			}
 		}
 	}
 }
@@ -188,12 +197,18 @@ func (a *Agent) onConsentResponse(tx *transaction, from netip.AddrPort, m *stun.
 	if m.Type.Class == stun.ClassErrorResponse {
 		var ec stun.ErrorCodeAttribute
 		if ec.GetFrom(m) == nil && ec.Code == stun.CodeRoleConflict {
+			if a.debugOn(LogChecks) && tx.pair != nil {
+				a.logPair("check.role-conflict", tx.pair, "reason", "487 received to a consent check", "controlling", !tx.control)
+			}
 			if tx.control == a.controlling {
 				a.switchRole(!tx.control)
 			}
 			return
 		}
 		// RFC 7675 §5.1: an authenticated error means consent is gone.
+		if a.debugOn(LogConsent) {
+			a.log.Debug("consent.revoked", "stream", c.s.id, "component", c.id, "code", ec.Code)
+		}
 		if !a.cfg.DisableConsentFreshness {
 			a.loseConsent(c, now)
 		}

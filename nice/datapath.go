@@ -141,9 +141,11 @@ func (a *Agent) toRelay(w *worker, turns []*relayAlloc, from netip.AddrPort, p [
 // deliver hands application data to the component's receiver, on worker
 // w. Data from an address that is not a known remote candidate is dropped.
 func (c *component) deliver(w *worker, from netip.AddrPort, p []byte) {
-	if _, ok := (*c.peers.Load())[from]; !ok {
+	rx, ok := (*c.peers.Load())[from]
+	if !ok {
 		return
 	}
+	rx.add(len(p))
 	if h := c.recv.Load(); h != nil {
 		w.enterUser()
 		h.fn(c.s.id, c.id, p)
@@ -190,7 +192,11 @@ func (a *Agent) sendPath(streamID, componentID int) (*sendPath, error) {
 // write sends one datagram on the path (a relay socket's conn writes
 // through its TURN allocation).
 func (path *sendPath) write(p []byte) (int, error) {
-	return path.conn.WriteToUDPAddrPort(p, path.remote)
+	n, err := path.conn.WriteToUDPAddrPort(p, path.remote)
+	if err == nil {
+		path.out.add(len(p))
+	}
+	return n, err
 }
 
 // AttachRecv sets the function that receives the component's data, called

@@ -7,8 +7,17 @@ import "time"
 // tickStream runs a stream's expired deadlines. Called on the loop.
 func (a *Agent) tickStream(s *stream, now time.Time) {
 	if !s.gatherDeadline.IsZero() && !now.Before(s.gatherDeadline) {
-		a.txs.removeFunc(func(tx *transaction) bool { return tx.kind == txDiscovery && tx.stream == s })
+		a.txs.removeFunc(func(tx *transaction) bool {
+			if tx.kind != txDiscovery || tx.stream != s {
+				return false
+			}
+			a.stunFailed(tx, ErrSTUNTimeout)
+			return true
+		})
 		s.pendingDiscoveries = 0
+		if a.debugOn(LogGather) && !s.gatheringDone {
+			a.log.Debug("gather.timeout", "stream", s.id, "after", a.cfg.GatheringTimeout)
+		}
 		a.cancelRelays(s)
 		if !s.gatheringDone {
 			a.finishGathering(s)

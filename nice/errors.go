@@ -35,4 +35,10 @@ var (
 	ErrRelayUnauthorized = errors.New("nice: TURN server refused the credentials")
 	// ErrRelayTimeout: a TURN server did not answer in time (see RelayErrors).
 	ErrRelayTimeout = errors.New("nice: no answer from the TURN server")
+	// ErrSTUNTimeout: the STUN server did not answer a server-reflexive
+	// request in time (see STUNErrors).
+	ErrSTUNTimeout = errors.New("nice: no answer from the STUN server")
+	// ErrSTUNRefused: the STUN server answered a server-reflexive request
+	// with an error or without a mapped address (see STUNErrors).
+	ErrSTUNRefused = errors.New("nice: the STUN server gave no mapped address")
 )

@@ -57,5 +57,5 @@ func ExampleParseSimpleLine() {
 	// pwd: U3Oif0Ir7P/j65bafgcqLE
 	// 1 2015364095 127.0.0.1:56251 host udp 1
 	// 2 1015022591 127.0.0.1:0 host udp 1
-	// nice: malformed SDP: simple line: candidate 1: address: "example.com" is not a numeric IP address
+	// nice: malformed simple-example line: candidate 1: address: "example.com" is not a numeric IP address
 }

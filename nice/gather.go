@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 
@@ -83,6 +84,14 @@ func (a *Agent) GatherCandidates(streamID int) error {
 				a.startRelays(c)
 			}
 		}
+		if a.debugOn(LogGather) {
+			socks := 0
+			for _, c := range s.comps {
+				socks += len(c.socks)
+			}
+			a.log.Debug("gather.start", "stream", s.id, "components", len(s.comps), "sockets", socks,
+				"stun", s.pendingDiscoveries, "turn", s.pendingRelays)
+		}
 		if s.pendingDiscoveries > 0 || s.pendingRelays > 0 {
 			s.gatherDeadline = now.Add(a.cfg.GatheringTimeout)
 		} else {
@@ -109,7 +118,9 @@ func (a *Agent) openSockets(s *stream, addrs []netip.Addr) error {
 		for i, ip := range addrs {
 			conn, err := a.bind(ip, c.minPort, c.maxPort)
 			if err != nil {
-				a.log.Debug("nice: cannot bind", "stream", s.id, "component", c.id, "addr", ip, "err", err)
+				if a.debugOn(LogGather) {
+					a.log.Debug("gather.bind-failed", "stream", s.id, "component", c.id, "addr", ip, "err", err)
+				}
 				continue
 			}
 			if s.tos != 0 {
@@ -194,8 +205,13 @@ func (a *Agent) addHostCandidate(c *component, sk *socket, now time.Time) {
 // the remote candidates when it is pairable. Under force-relay only relayed
 // candidates are signalled and paired. Called on the loop.
 func (a *Agent) addLocalCandidate(c *component, l *localCandidate, now time.Time) {
+	a.nextCandID++
+	l.id = a.nextCandID
 	c.local = append(c.local, l)
-	a.log.Debug("local candidate", "stream", c.s.id, "component", c.id, "candidate", l.c.String())
+	if a.debugOn(LogGather) {
+		a.log.Debug("gather.candidate", "stream", c.s.id, "component", c.id, "id", localID(l), "type", l.c.Type,
+			"addr", l.c.Addr, "base", l.c.Base, "priority", l.c.Priority, "foundation", l.c.Foundation, "server", l.c.Server)
+	}
 	if !a.visible(l.c) {
 		return
 	}
@@ -234,6 +250,9 @@ func (a *Agent) startDiscovery(s *stream, c *component, sk *socket, now time.Tim
 	}
 	s.pendingDiscoveries++
 	a.sendTransaction(tx, now)
+	if a.debugOn(LogGather) {
+		a.log.Debug("gather.stun-sent", "stream", s.id, "component", c.id, "local", sk.local, "server", tx.dest, "tx", txID(tx))
+	}
 }
 
 // discoveryDone accounts for one finished server-reflexive request.
@@ -251,6 +270,10 @@ func (a *Agent) discoveryDone(s *stream) {
 // response. Called on the loop.
 func (a *Agent) onDiscoveryResponse(tx *transaction, mapped netip.AddrPort, now time.Time) {
 	defer a.discoveryDone(tx.stream)
+	if a.debugOn(LogGather) && mapped.IsValid() {
+		a.log.Debug("gather.stun-response", "stream", tx.stream.id, "component", tx.comp.id, "local", tx.sock.local,
+			"server", tx.dest, "tx", txID(tx), "mapped", mapped)
+	}
 	a.addServerReflexive(tx.comp, tx.sock, mapped, tx.dest, now)
 }
 
@@ -275,12 +298,20 @@ func (a *Agent) addServerReflexive(c *component, sk *socket, mapped, server neti
 		Foundation:  a.foundation(CandidateTypeServerReflexive, sk.local.Addr(), server),
 		StreamID:    c.s.id,
 		ComponentID: c.id,
+		Server:      server,
 	}
 	a.addLocalCandidate(c, &localCandidate{c: cand, sock: sk}, now)
 }
 
 // finishGathering signals candidate-gathering-done. Called on the loop.
 func (a *Agent) finishGathering(s *stream) {
+	if a.debugOn(LogGather) {
+		n := 0
+		for _, c := range s.comps {
+			n += len(c.local)
+		}
+		a.log.Debug("gather.done", "stream", s.id, "candidates", n, "stun_errors", len(s.stunErrors), "relay_errors", len(s.relayErrors))
+	}
 	s.gatheringDone = true
 	s.gatherDeadline = time.Time{}
 	s.failureCheckDue = true // afterEvent: pairs that all failed while gathering may fail the component now
@@ -307,4 +338,60 @@ func (a *Agent) buildDiscovery(tx *transaction) error {
 	}
 	tx.raw = append(tx.raw[:0], m.Raw...)
 	return nil
+}
+
+// STUNError is a server-reflexive request that failed while gathering (see
+// Agent.STUNErrors). It wraps ErrSTUNTimeout when the STUN server did not
+// answer before the retransmissions or the gathering timeout ran out, and
+// ErrSTUNRefused when it answered with an error or without a mapped address.
+type STUNError struct {
+	ComponentID int
+	Server      netip.AddrPort // the STUN server (Config.STUNServer, resolved)
+	Local       netip.AddrPort // the host socket the request left from
+	Err         error
+}
+
+func (e STUNError) Error() string {
+	return fmt.Sprintf("STUN request to %s from %s for component %d: %v", e.Server, e.Local, e.ComponentID, e.Err)
+}
+
+func (e STUNError) Unwrap() error { return e.Err }
+
+// STUNErrors returns the server-reflexive requests of the stream that
+// failed while gathering, in the order they failed. A stream with a STUN
+// server, no server-reflexive candidate and no STUNErrors got answers whose
+// mapped address was a host candidate's (no NAT in between).
+func (a *Agent) STUNErrors(streamID int) ([]STUNError, error) {
+	var out []STUNError
+	err := a.do(func(time.Time) error {
+		s, err := a.stream(streamID)
+		if err == nil {
+			out = slices.Clone(s.stunErrors)
+		}
+		return err
+	})
+	return out, err
+}
+
+// stunFailed records a failed server-reflexive request (at most one per
+// host socket and component, as gathering sends one each) and logs it.
+// Called on the loop.
+func (a *Agent) stunFailed(tx *transaction, err error) {
+	e := STUNError{ComponentID: tx.comp.id, Server: tx.dest, Local: tx.sock.local, Err: err}
+	if a.debugOn(LogGather) {
+		a.log.Debug("gather.stun-failed", "stream", tx.stream.id, "component", tx.comp.id, "local", tx.sock.local,
+			"server", tx.dest, "tx", txID(tx), "err", err)
+	}
+	if len(tx.stream.stunErrors) < 64*len(tx.stream.comps) {
+		tx.stream.stunErrors = append(tx.stream.stunErrors, e)
+	}
+}
+
+// errorCode returns the code of a STUN error response, 0 if it has none.
+func errorCode(m *stun.Message) int {
+	var ec stun.ErrorCodeAttribute
+	if ec.GetFrom(m) != nil {
+		return 0
+	}
+	return int(ec.Code)
 }

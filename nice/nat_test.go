@@ -81,6 +81,9 @@ func testNATPair(t *testing.T, natA, natB nicetest.NATConfig, works bool) {
 		if len(cs) != 2 || cs[1].Type != nice.CandidateTypeServerReflexive || cs[1].Base != cs[0].Addr {
 			t.Fatalf("local candidates = %v, want host and srflx with the host as base", cs)
 		}
+		if want := netip.MustParseAddrPort("203.0.113.1:3478"); cs[1].Server != want || cs[0].Server.IsValid() {
+			t.Fatalf("Server of host, srflx = %v, %v; want none, the STUN server %v", cs[0].Server, cs[1].Server, want)
+		}
 	}
 	exchange(t, a, b, sa, sb, 1)
 	exchange(t, b, a, sb, sa, 1)

@@ -40,14 +40,17 @@ func (a *Agent) updateSelection(c *component, now time.Time) {
 	}
 	if sel != c.selected {
 		c.selected = sel
-		path := &sendPath{conn: sel.local.sock.conn, remote: sel.remote.Addr}
+		c.selectedChanges++
+		path := &sendPath{conn: sel.local.sock.conn, remote: sel.remote.Addr, out: sel.out}
 		if sel.local.sock.relay == nil {
 			path.sock, path.udpAddr = sel.local.sock, net.UDPAddrFromAddrPort(sel.remote.Addr)
 		}
 		c.path.Store(path)
 		c.lost.Store(false)
 		c.consent.start(now, &a.cfg, c.state == ComponentStateReady)
-		a.log.Debug("selected pair", "stream", c.s.id, "component", c.id, "local", sel.local.c.Addr, "remote", sel.remote.Addr)
+		if a.debugOn(LogState) {
+			a.logPair("pair.selected", sel, "nominated", sel.nominated, "changes", c.selectedChanges)
+		}
 		a.events.push(event{kind: evNewSelectedPair, streamID: c.s.id, componentID: c.id, cand: sel.local.c, remote: *sel.remote})
 	}
 	if sel.nominated {

@@ -39,7 +39,7 @@ func (a *Agent) addRemoteCandidates(c *component, cands []Candidate, now time.Ti
 		}
 		r := new(Candidate)
 		*r = rc
-		c.remote = append(c.remote, r)
+		a.addRemote(c, r)
 		n++
 		if r.Transport == TransportUDP {
 			for _, l := range c.local {

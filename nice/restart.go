@@ -21,6 +21,7 @@ func (a *Agent) restartStream(s *stream, now time.Time) {
 	a.txs.removeFunc(func(tx *transaction) bool { return tx.stream == s && tx.kind != txDiscovery })
 	for _, c := range s.comps {
 		c.remote = nil
+		c.rid = nil
 		c.selected = nil
 		c.nominating = nil
 		c.firstValid = time.Time{}
@@ -32,7 +33,7 @@ func (a *Agent) restartStream(s *stream, now time.Time) {
 		// Keep the old path's peer allowed until a new pair is selected,
 		// so data keeps flowing during the restart.
 		if p := c.path.Load(); p != nil {
-			m := map[netip.AddrPort]struct{}{p.remote: {}}
+			m := map[netip.AddrPort]*flowCounters{p.remote: c.rxFor(p.remote)}
 			c.peers.Store(&m)
 		} else {
 			c.updatePeers()

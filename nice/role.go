@@ -13,7 +13,9 @@ func (a *Agent) switchRole(controlling bool) {
 	if a.controlling == controlling {
 		return
 	}
-	a.log.Debug("role conflict: switching role", "controlling", controlling)
+	if a.debugOn(LogChecks) {
+		a.log.Debug("role.switched", "controlling", controlling)
+	}
 	a.controlling = controlling
 	for _, s := range a.streams {
 		s.checks.resort(a.controlling)

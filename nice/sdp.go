@@ -603,27 +603,61 @@ func FormatSimpleLine(ufrag, pwd string, cands []Candidate) string {
 // in 32 bits, the ip be numeric (an IPv6 zone is dropped), the port be
 // 0..65535 and the type one of host, srflx, prflx and relay.
 //
+// The ufrag must be 4 to 256 ice-chars and the password 22 to 256 (RFC
+// 8839 §5.4: libnice, pion and aioice make theirs so), so that a line with a
+// word missing or a stray word is refused for what it is instead of taking
+// a candidate or the garbage as the password.
+//
 // The line needs a ufrag, a password and at least one candidate. The error
-// wraps ErrSDP and says what is wrong.
+// wraps ErrSDP (its text says "malformed line", not "malformed SDP") and
+// says what is wrong.
 func ParseSimpleLine(line string) (ufrag, pwd string, cands []Candidate, err error) {
 	toks := sdpFields(line)
 	switch len(toks) {
 	case 0:
-		return "", "", nil, fmt.Errorf("%w: simple line: no ufrag", ErrSDP)
+		return "", "", nil, lineError("no ufrag")
 	case 1:
-		return "", "", nil, fmt.Errorf("%w: simple line: no password", ErrSDP)
-	case 2:
-		return "", "", nil, fmt.Errorf("%w: simple line: no candidate", ErrSDP)
+		return "", "", nil, lineError("no password")
+	}
+	if !sdpValidCredential(toks[0], 4) {
+		return "", "", nil, lineError(fmt.Sprintf("first word %.*q is not a ufrag (4 to 256 letters, digits, '+' or '/')", sdpErrQuoteLen, toks[0]))
+	}
+	if !sdpValidCredential(toks[1], 22) {
+		return "", "", nil, lineError(fmt.Sprintf("second word %.*q is not a password (22 to 256 letters, digits, '+' or '/')", sdpErrQuoteLen, toks[1]))
+	}
+	if len(toks) == 2 {
+		return "", "", nil, lineError("no candidate")
 	}
 	cands = make([]Candidate, 0, len(toks)-2)
 	for i, tok := range toks[2:] {
 		c, err := sdpParseSimpleCandidate(tok)
 		if err != nil {
-			return "", "", nil, fmt.Errorf("%w: simple line: candidate %d: %v", ErrSDP, i+1, err)
+			return "", "", nil, lineError(fmt.Sprintf("candidate %d: %v", i+1, err))
 		}
 		cands = append(cands, c)
 	}
 	return toks[0], toks[1], cands, nil
+}
+
+// lineError is an error of ParseSimpleLine: it wraps ErrSDP (the line is
+// libnice's other signalling format) but does not call the line SDP.
+type lineError string
+
+func (e lineError) Error() string { return "nice: malformed simple-example line: " + string(e) }
+func (e lineError) Unwrap() error { return ErrSDP }
+
+// sdpValidCredential reports whether s is min to 256 ice-chars (RFC 8839
+// §5.4: ice-ufrag 4 to 256, ice-pwd 22 to 256).
+func sdpValidCredential(s string, min int) bool {
+	if len(s) < min || len(s) > 256 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !sdpIsICEChar(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // sdpParseSimpleCandidate parses one "foundation,priority,ip,port,type" entry

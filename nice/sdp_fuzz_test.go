@@ -151,9 +151,10 @@ func FuzzParseSDP(f *testing.F) {
 // to the same values.
 func FuzzParseSimpleLine(f *testing.F) {
 	f.Add(simpleExampleLine + "\n")
-	f.Add("u p 4,1694498815,203.0.113.7,61000,srflx 5,1,fe80::1%eth0,1,prflx 6,4294967295,198.51.100.9,65535,relay")
-	f.Add("\tu \t p  1,2,10.0.0.1,4,host\r\n")
-	f.Add("u p 1,2,10.0.0.1,4,host,x")
+	f.Add(testCreds + " 4,1694498815,203.0.113.7,61000,srflx 5,1,fe80::1%eth0,1,prflx 6,4294967295,198.51.100.9,65535,relay")
+	f.Add("\tuuuu \t pppppppppppppppppppppp  1,2,10.0.0.1,4,host\r\n")
+	f.Add(testCreds + " 1,2,10.0.0.1,4,host,x")
+	f.Add("uuuu 1,2,10.0.0.1,4,host")
 	f.Add("u p")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, line string) {

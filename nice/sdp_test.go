@@ -840,7 +840,7 @@ func TestParseSimpleLine(t *testing.T) {
 		{"libnice simple-example", simpleExampleLine + "\n", "BZps", "U3Oif0Ir7P/j65bafgcqLE", libniceCands},
 		{"tabs, runs of spaces and CRLF", "\tBZps \t U3Oif0Ir7P/j65bafgcqLE  1,2015364095,127.0.0.1,56251,host\t2,1015022591,127.0.0.1,0,host 3,1010828287,127.0.0.1,55113,host\r\n",
 			"BZps", "U3Oif0Ir7P/j65bafgcqLE", libniceCands},
-		{"all types and an IPv6 zone", "u p 4,1694498815,203.0.113.7,61000,srflx 5,1,fe80::1%eth0,1,prflx 6,4294967295,198.51.100.9,65535,relay", "u", "p",
+		{"all types and an IPv6 zone", testCreds + " 4,1694498815,203.0.113.7,61000,srflx 5,1,fe80::1%eth0,1,prflx 6,4294967295,198.51.100.9,65535,relay", "uuuu", "pppppppppppppppppppppp",
 			[]Candidate{
 				udp("4", 1694498815, "203.0.113.7:61000", CandidateTypeServerReflexive),
 				udp("5", 1, "[fe80::1]:1", CandidateTypePeerReflexive),
@@ -864,6 +864,9 @@ func TestParseSimpleLine(t *testing.T) {
 	}
 }
 
+// testCreds is the shortest ufrag and password a simple line accepts.
+const testCreds = "uuuu pppppppppppppppppppppp"
+
 func TestParseSimpleLineErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -873,18 +876,22 @@ func TestParseSimpleLineErrors(t *testing.T) {
 	}{
 		{"empty", "", "no ufrag"},
 		{"white space only", " \t\n", "no ufrag"},
-		{"ufrag only", "u\n", "no password"},
-		{"no candidate", "u p\n", "no candidate"},
-		{"four fields", "u p 1,2,10.0.0.1,4", "candidate 1: \"1,2,10.0.0.1,4\" does not have the 5 fields"},
-		{"six fields", "u p 1,2,10.0.0.1,4,host,x", "does not have the 5 fields"},
-		{"second candidate bad", "u p 1,2,10.0.0.1,4,host 1,2,10.0.0.1,4,HOST", "candidate 2: type \"HOST\""},
-		{"bad type", "u p 1,2,10.0.0.1,4,local", "type \"local\""},
-		{"hostname", "u p 1,2,example.com,4,host", "address: \"example.com\" is not a numeric IP"},
-		{"priority overflow", "u p 1,4294967296,10.0.0.1,4,host", "priority \"4294967296\""},
-		{"priority empty", "u p 1,,10.0.0.1,4,host", "priority \"\""},
-		{"port 70000", "u p 1,2,10.0.0.1,70000,host", "port: \"70000\""},
-		{"empty foundation", "u p ,2,10.0.0.1,4,host", "foundation \"\""},
-		{"foundation too long", "u p " + strings.Repeat("f", 33) + ",2,10.0.0.1,4,host", "foundation"},
+		{"ufrag only", "uuuu\n", "no password"},
+		{"no candidate", testCreds + "\n", "no candidate"},
+		{"candidate as the password", "uuuu 1,2,10.0.0.1,4,host", "second word \"1,2,10.0.0.1,4,host\" is not a password"},
+		{"garbage password", "uuuu hello 1,2,10.0.0.1,4,host", "second word \"hello\" is not a password"},
+		{"short ufrag", "u " + strings.Repeat("p", 22) + " 1,2,10.0.0.1,4,host", "first word \"u\" is not a ufrag"},
+		{"password with a comma", "uuuu " + strings.Repeat("p", 21) + ", 1,2,10.0.0.1,4,host", "is not a password"},
+		{"four fields", testCreds + " 1,2,10.0.0.1,4", "candidate 1: \"1,2,10.0.0.1,4\" does not have the 5 fields"},
+		{"six fields", testCreds + " 1,2,10.0.0.1,4,host,x", "does not have the 5 fields"},
+		{"second candidate bad", testCreds + " 1,2,10.0.0.1,4,host 1,2,10.0.0.1,4,HOST", "candidate 2: type \"HOST\""},
+		{"bad type", testCreds + " 1,2,10.0.0.1,4,local", "type \"local\""},
+		{"hostname", testCreds + " 1,2,example.com,4,host", "address: \"example.com\" is not a numeric IP"},
+		{"priority overflow", testCreds + " 1,4294967296,10.0.0.1,4,host", "priority \"4294967296\""},
+		{"priority empty", testCreds + " 1,,10.0.0.1,4,host", "priority \"\""},
+		{"port 70000", testCreds + " 1,2,10.0.0.1,70000,host", "port: \"70000\""},
+		{"empty foundation", testCreds + " ,2,10.0.0.1,4,host", "foundation \"\""},
+		{"foundation too long", testCreds + " " + strings.Repeat("f", 33) + ",2,10.0.0.1,4,host", "foundation"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -895,6 +902,9 @@ func TestParseSimpleLineErrors(t *testing.T) {
 			}
 			if !errors.Is(err, ErrSDP) {
 				t.Errorf("ParseSimpleLine(%q) error %v does not wrap ErrSDP", tt.line, err)
+			}
+			if !strings.HasPrefix(err.Error(), "nice: malformed simple-example line: ") {
+				t.Errorf("ParseSimpleLine(%q) error = %q, want it to say \"malformed simple-example line\"", tt.line, err)
 			}
 			if !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Errorf("ParseSimpleLine(%q) error = %q, want it to contain %q", tt.line, err, tt.wantMsg)

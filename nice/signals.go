@@ -259,7 +259,9 @@ func (a *Agent) setState(c *component, next ComponentState) {
 				return
 			}
 		}
-		a.log.Debug("component state", "stream", c.s.id, "component", c.id, "from", c.state, "to", step)
+		if a.debugOn(LogState) {
+			a.log.Debug("component.state", "stream", c.s.id, "component", c.id, "from", c.state, "to", step)
+		}
 		c.state = step
 		a.events.push(event{kind: evStateChanged, streamID: c.s.id, componentID: c.id, state: step})
 	}

@@ -30,6 +30,7 @@ type stream struct {
 	pendingRelays      int  // TURN allocations outstanding
 	gatherDeadline     time.Time
 	relayErrors        []RelayError // failed TURN allocations (RelayErrors)
+	stunErrors         []STUNError  // failed server-reflexive requests (STUNErrors)
 
 	peerGatheringDone bool
 	initialRequest    bool // initial-binding-request-received was signalled
@@ -69,10 +70,13 @@ type component struct {
 	failAt           time.Time // idle timeout before FAILED
 	consent          consent   // keepalives and consent freshness of the selected pair
 	remotePrflxCount int
+	rid              map[*Candidate]uint32            // remote candidates' stats ids ("R<id>"), given by addRemote
+	rx               map[netip.AddrPort]*flowCounters // data received per remote address (the peers map's values)
+	selectedChanges  uint64                           // times a pair was selected (stats)
 
 	// Read by the data path without the loop.
 	path    atomic.Pointer[sendPath]
-	peers   atomic.Pointer[map[netip.AddrPort]struct{}]
+	peers   atomic.Pointer[map[netip.AddrPort]*flowCounters] // remote addresses that may send data, and their counters
 	recv    atomic.Pointer[recvHandler]
 	recvq   atomic.Pointer[chan *packet] // made on first use: see queue
 	recvqMu sync.Mutex
@@ -89,6 +93,7 @@ type sendPath struct {
 	// and the remote address in the form x/net wants.
 	sock    *socket
 	udpAddr *net.UDPAddr
+	out     *flowCounters // the pair's sent-data counters
 }
 
 // recvHandler is an attached receive callback.
@@ -100,6 +105,7 @@ type recvHandler struct {
 type localCandidate struct {
 	c    Candidate
 	sock *socket
+	id   uint32 // stats id ("L<id>"), given by addLocalCandidate
 }
 
 // socket is one bound UDP socket of a component, or the relayed address
@@ -152,7 +158,7 @@ const recvQueueLen = 512
 
 func newComponent(s *stream, id int) *component {
 	c := &component{s: s, id: id, closed: make(chan struct{})}
-	empty := map[netip.AddrPort]struct{}{}
+	empty := map[netip.AddrPort]*flowCounters{}
 	c.peers.Store(&empty)
 	return c
 }
@@ -204,14 +210,29 @@ func (a *Agent) closeComponent(c *component) {
 	}(a.workers.start())
 }
 
-// updatePeers publishes the set of remote addresses that may send data.
-// Called on the loop.
+// updatePeers publishes the set of remote addresses that may send data,
+// each with the counters of what it sent. Called on the loop.
 func (c *component) updatePeers() {
-	m := make(map[netip.AddrPort]struct{}, len(c.remote))
+	m := make(map[netip.AddrPort]*flowCounters, len(c.remote))
 	for _, r := range c.remote {
-		m[r.Addr] = struct{}{}
+		m[r.Addr] = c.rxFor(r.Addr)
 	}
 	c.peers.Store(&m)
+}
+
+// rxFor returns the receive counters of a remote address, made on first
+// use; they live as long as the component (ComponentStats totals).
+// Called on the loop.
+func (c *component) rxFor(addr netip.AddrPort) *flowCounters {
+	f := c.rx[addr]
+	if f == nil {
+		if c.rx == nil {
+			c.rx = map[netip.AddrPort]*flowCounters{}
+		}
+		f = new(flowCounters)
+		c.rx[addr] = f
+	}
+	return f
 }
 
 // findRemote returns the remote candidate with this address. SDP carries no

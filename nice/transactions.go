@@ -4,6 +4,7 @@ package nice
 
 import (
 	"container/heap"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -27,6 +28,7 @@ type transaction struct {
 	rto      time.Duration
 	sends    int
 	deadline time.Time // the next retransmission or the timeout
+	sentAt   time.Time // the first transmission (round-trip time)
 	index    int       // in txTable.heap
 	pair     *pair
 	nominate bool
@@ -48,8 +50,26 @@ func (a *Agent) newTransaction(kind txKind, s *stream, c *component, sk *socket,
 func (a *Agent) sendTransaction(tx *transaction, now time.Time) {
 	tx.sends++
 	a.txs.setDeadline(tx, now.Add(tx.rto))
+	if tx.sends == 1 {
+		tx.sentAt = now
+	}
+	if p := tx.pair; p != nil {
+		switch {
+		case tx.kind == txConsent:
+			p.ctr.consentSent++
+		case tx.sends == 1:
+			p.ctr.requestsSent++
+		default:
+			p.ctr.retransmissionsSent++
+		}
+	}
+	if tx.sends > 1 {
+		a.logRetransmit(tx)
+	}
 	if _, err := tx.sock.conn.WriteToUDPAddrPort(tx.raw, tx.dest); err != nil {
-		a.log.Debug("nice: send failed", "local", tx.sock.local, "remote", tx.dest, "err", err)
+		if a.dbg != 0 {
+			a.log.Debug("stun.send-failed", "local", tx.sock.local, "remote", tx.dest, "tx", txID(tx), "err", err)
+		}
 	}
 }
 
@@ -66,6 +86,7 @@ func (a *Agent) expireTransactions(now time.Time) {
 			a.sendTransaction(tx, now)
 			continue
 		}
+		a.logTimeout(tx)
 		a.txs.remove(tx)
 		a.transactionFailed(tx, now)
 	}
@@ -76,7 +97,7 @@ func (a *Agent) expireTransactions(now time.Time) {
 func (a *Agent) transactionFailed(tx *transaction, now time.Time) {
 	switch tx.kind {
 	case txDiscovery:
-		a.log.Debug("nice: STUN server did not answer", "server", tx.dest, "local", tx.sock.local)
+		a.stunFailed(tx, ErrSTUNTimeout)
 		a.discoveryDone(tx.stream)
 	case txCheck:
 		p := tx.pair
@@ -90,13 +111,56 @@ func (a *Agent) transactionFailed(tx *transaction, now time.Time) {
 		if tx.nominate && p.comp.nominating == p {
 			p.comp.nominating = nil
 		}
-		a.log.Debug("check timed out", "stream", tx.stream.id, "component", tx.comp.id, "remote", tx.dest)
 		a.checkFailure(tx.comp, now)
 	case txConsent:
 		if tx.comp.consent.tx == tx {
 			tx.comp.consent.tx = nil
 		}
 	}
+}
+
+// logRetransmit logs a retransmission of tx. Called on the loop.
+func (a *Agent) logRetransmit(tx *transaction) {
+	switch {
+	case tx.kind == txCheck && a.debugOn(LogChecks):
+		a.logPair("check.retransmit", tx.pair, "tx", txID(tx), "attempt", tx.sends, "rto", tx.rto)
+	case tx.kind == txConsent && a.debugOn(LogConsent) && tx.pair != nil:
+		a.logPair("consent.retransmit", tx.pair, "tx", txID(tx), "attempt", tx.sends, "rto", tx.rto)
+	case tx.kind == txDiscovery && a.debugOn(LogGather):
+		a.log.Debug("gather.stun-retransmit", "stream", tx.stream.id, "component", tx.comp.id, "local", tx.sock.local,
+			"server", tx.dest, "tx", txID(tx), "attempt", tx.sends, "rto", tx.rto)
+	}
+}
+
+// logTimeout logs a transaction that got no answer. Called on the loop.
+func (a *Agent) logTimeout(tx *transaction) {
+	switch {
+	case tx.kind == txCheck && a.debugOn(LogChecks):
+		a.logPair("check.timeout", tx.pair, "tx", txID(tx), "attempts", tx.sends, "nominate", tx.nominate)
+	case tx.kind == txConsent && a.debugOn(LogConsent) && tx.pair != nil:
+		a.logPair("consent.timeout", tx.pair, "tx", txID(tx), "attempts", tx.sends)
+	}
+	// txDiscovery: gather.stun-failed (stunFailed).
+}
+
+// measureRTT records the round trip of an answered check or consent check
+// on its pair, unless the request was retransmitted (which transmission the
+// answer is for is then unknown, as Karn's algorithm says). It returns the
+// round trip, or 0. Called on the loop.
+func measureRTT(tx *transaction, now time.Time) time.Duration {
+	p := tx.pair
+	if p == nil {
+		return 0
+	}
+	p.ctr.responsesReceived++
+	if tx.sends != 1 {
+		return 0
+	}
+	rtt := now.Sub(tx.sentAt)
+	p.ctr.rttCount++
+	p.ctr.rttTotal += rtt
+	p.ctr.rttCurrent = rtt
+	return rtt
 }
 
 // handleResponse matches a response to its transaction. Called on the loop.
@@ -114,6 +178,11 @@ func (a *Agent) handleResponse(now time.Time, sk *socket, from netip.AddrPort, m
 		var mapped netip.AddrPort
 		if m.Type.Class == stun.ClassSuccessResponse {
 			mapped = mappedAddress(m)
+			if !mapped.IsValid() {
+				a.stunFailed(tx, fmt.Errorf("%w: success response without a mapped address", ErrSTUNRefused))
+			}
+		} else {
+			a.stunFailed(tx, fmt.Errorf("%w: error response %d", ErrSTUNRefused, errorCode(m)))
 		}
 		a.onDiscoveryResponse(tx, mapped, now)
 	case txCheck, txConsent:
@@ -121,9 +190,16 @@ func (a *Agent) handleResponse(now time.Time, sk *socket, from netip.AddrPort, m
 			return // not from our peer: ignore, keep waiting (RFC 8445 §7.2.5.2)
 		}
 		a.txs.remove(tx)
+		rtt := measureRTT(tx, now)
 		if tx.kind == txConsent {
+			if a.debugOn(LogConsent) && tx.pair != nil {
+				a.logPair("consent.response", tx.pair, "tx", txID(tx), "code", errorCode(m), "rtt", rtt)
+			}
 			a.onConsentResponse(tx, from, m, now)
 			return
+		}
+		if a.debugOn(LogChecks) {
+			a.logPair("check.response", tx.pair, "tx", txID(tx), "code", errorCode(m), "rtt", rtt, "from", from, "mapped", mappedAddress(m))
 		}
 		a.onCheckResponse(tx, from, m, now)
 	}

@@ -318,7 +318,8 @@ func (a *Agent) startRelay(c *component, index int, srv turnServer, sk *socket, 
 		user: srv.user, pass: srv.pass, software: a.cfg.Software,
 		reliable: srv.typ != RelayTypeTURNUDP, rto: rto,
 		out: ra.sendControl, ev: ra,
-		log: a.log.With("turn", srv.addr, "transport", srv.typ.String(), "local", sk.local),
+		log:   a.log.With("server", srv.addr, "transport", srv.typ.String(), "local", sk.local),
+		debug: a.debugOn(LogTURN),
 	}
 	c.relays = append(c.relays, ra)
 	c.s.pendingRelays++
@@ -357,8 +358,10 @@ func (ra *relayAlloc) allocated(now time.Time, relayed, mapped netip.AddrPort) {
 	sk.conn = &relayConn{ra: ra, local: relayed}
 	ra.sock = sk
 	ra.relaySock.Store(sk)
-	a.log.Debug("TURN allocation", "stream", s.id, "component", c.id, "server", ra.srv.addr, "transport", ra.srv.typ,
-		"relayed", relayed, "mapped", mapped)
+	if a.debugOn(LogTURN) {
+		a.log.Debug("turn.allocated", "stream", s.id, "component", c.id, "server", ra.srv.addr, "transport", ra.srv.typ,
+			"relayed", relayed, "mapped", mapped)
+	}
 	if ra.srv.typ == RelayTypeTURNUDP && mapped.IsValid() && !a.forceRelay.Load() {
 		a.addServerReflexive(c, ra.host, mapped, ra.srv.addr, now)
 	}
@@ -371,6 +374,7 @@ func (ra *relayAlloc) allocated(now time.Time, relayed, mapped netip.AddrPort) {
 		Foundation:  a.foundationRelay(base.Addr(), ra.srv),
 		StreamID:    s.id,
 		ComponentID: c.id,
+		Server:      ra.srv.addr,
 	}
 	a.addLocalCandidate(c, &localCandidate{c: cand, sock: sk}, now)
 }
@@ -555,7 +559,9 @@ func (a *Agent) releaseRelays(relays []*relayAlloc) {
 		}
 		timer.Stop()
 		for _, ra := range live {
-			a.log.Debug("nice: TURN server did not confirm the release", "server", ra.srv.addr, "transport", ra.srv.typ, "timeout", timeout)
+			if a.debugOn(LogTURN) {
+				a.log.Debug("turn.release-unconfirmed", "server", ra.srv.addr, "transport", ra.srv.typ, "timeout", timeout)
+			}
 		}
 	}
 	for _, ra := range relays {

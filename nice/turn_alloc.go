@@ -35,6 +35,7 @@ type turnAlloc struct {
 	out                  func(p []byte) // sends a message to the server
 	ev                   turnEvents
 	log                  *slog.Logger
+	debug                bool // LogTURN is on: log the debug events
 
 	state     turnState
 	realm     stun.Realm
@@ -350,12 +351,16 @@ func (t *turnAlloc) handle(now time.Time, m *stun.Message) {
 		// pion's text getters alias m: keep copies.
 		t.realm, t.nonce = slices.Clone(realm), slices.Clone(nonce)
 		t.key = stun.NewLongTermIntegrity(t.user, realm.String(), t.pass)
-		t.log.Debug("TURN challenge", "realm", realm.String())
+		if t.debug {
+			t.log.Debug("turn.challenge", "realm", realm.String())
+		}
 		t.retry(now, tx)
 	case ec.Code == stun.CodeStaleNonce && tx.signed && tx.stale < turnMaxStale && nonce.GetFrom(m) == nil:
 		t.nonce = slices.Clone(nonce)
 		tx.stale++
-		t.log.Debug("TURN stale nonce: retrying", "method", tx.method)
+		if t.debug {
+			t.log.Debug("turn.stale-nonce", "method", tx.method)
+		}
 		t.retry(now, tx)
 	default:
 		err := fmt.Errorf("TURN server answered %v with %d", tx.method, ec.Code)
@@ -396,7 +401,9 @@ func (t *turnAlloc) succeeded(now time.Time, tx *turnTx, m *stun.Message) {
 		t.state = turnAllocated
 		t.relayed, t.mapped = unmap(netip.AddrPort(relayed)), unmap(netip.AddrPort(mapped))
 		t.scheduleRefresh(now, time.Duration(life))
-		t.log.Debug("TURN Allocate succeeded", "relayed", t.relayed, "mapped", t.mapped, "lifetime", time.Duration(life))
+		if t.debug {
+			t.log.Debug("turn.allocate-succeeded", "relayed", t.relayed, "mapped", t.mapped, "lifetime", time.Duration(life))
+		}
 		if cancelled {
 			t.release(now) // granted too late: give it back
 			return
@@ -408,11 +415,15 @@ func (t *turnAlloc) succeeded(now time.Time, tx *turnTx, m *stun.Message) {
 	case stun.MethodRefresh:
 		if t.state == turnReleasing {
 			t.state = turnDone
-			t.log.Debug("TURN allocation released")
+			if t.debug {
+				t.log.Debug("turn.released")
+			}
 			return
 		}
 		t.scheduleRefresh(now, time.Duration(life))
-		t.log.Debug("TURN Refresh succeeded", "lifetime", time.Duration(life))
+		if t.debug {
+			t.log.Debug("turn.refreshed", "lifetime", time.Duration(life))
+		}
 	case stun.MethodCreatePermission:
 		ip := tx.peer.Addr()
 		p := t.perms[ip]
@@ -421,7 +432,9 @@ func (t *turnAlloc) succeeded(now time.Time, tx *turnTx, m *stun.Message) {
 		}
 		p.asking = false
 		p.refreshAt = now.Add(turnPermissionLifetime - turnRefreshMargin)
-		t.log.Debug("TURN CreatePermission succeeded", "peer", ip)
+		if t.debug {
+			t.log.Debug("turn.permission", "peer", ip)
+		}
 		if !p.granted {
 			p.granted = true
 			t.ev.permitted(ip, true)
@@ -434,7 +447,9 @@ func (t *turnAlloc) succeeded(now time.Time, tx *turnTx, m *stun.Message) {
 		}
 		c.asking = false
 		c.refreshAt = now.Add(turnChannelLifetime - turnRefreshMargin)
-		t.log.Debug("TURN ChannelBind succeeded", "peer", tx.peer, "channel", c.num)
+		if t.debug {
+			t.log.Debug("turn.channel", "peer", tx.peer, "channel", c.num)
+		}
 		if !c.bound {
 			c.bound = true
 			t.ev.bound(tx.peer, c.num, true)
@@ -457,7 +472,9 @@ func (t *turnAlloc) scheduleRefresh(now time.Time, life time.Duration) {
 
 // failed ends tx with err.
 func (t *turnAlloc) failed(now time.Time, tx *turnTx, err error) {
-	t.log.Debug("TURN request failed", "method", tx.method, "err", err)
+	if t.debug {
+		t.log.Debug("turn.request-failed", "method", tx.method, "err", err)
+	}
 	switch tx.method {
 	case stun.MethodAllocate:
 		if t.state == turnAllocating {

@@ -129,7 +129,9 @@ func (ra *relayAlloc) sendIndication(peer netip.AddrPort, p []byte) error {
 // sendControl sends a TURN request (turnAlloc.out).
 func (ra *relayAlloc) sendControl(p []byte) {
 	if err := ra.toServer(p); err != nil {
-		ra.t.log.Debug("nice: TURN request not sent", "err", err)
+		if ra.t.debug {
+			ra.t.log.Debug("turn.send-failed", "err", err)
+		}
 	}
 }
 
@@ -162,7 +164,9 @@ func (ra *relayAlloc) sendPacket(pk *packet) error {
 // the loop (turnEvents).
 func (ra *relayAlloc) permitted(ip netip.Addr, ok bool) {
 	if !ok {
-		ra.a.log.Debug("nice: TURN permission refused", "server", ra.srv.addr, "peer", ip)
+		if ra.a.debugOn(LogTURN) {
+			ra.a.log.Debug("turn.permission-refused", "server", ra.srv.addr, "peer", ip)
+		}
 		ra.dmu.Lock()
 		delete(ra.perms, ip)
 		ra.dmu.Unlock()

@@ -125,7 +125,9 @@ func (st *turnStream) ended(ra *relayAlloc, err error) {
 	select {
 	case <-st.stop:
 	default:
-		ra.a.log.Debug("nice: TURN connection ended", "server", ra.srv.addr, "transport", ra.srv.typ, "err", err)
+		if ra.a.debugOn(LogTURN) {
+			ra.a.log.Debug("turn.connection-ended", "server", ra.srv.addr, "transport", ra.srv.typ, "err", err)
+		}
 	}
 }
 

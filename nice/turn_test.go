@@ -427,6 +427,9 @@ func TestTURNSymmetricNATs(t *testing.T) {
 						t.Fatalf("candidates %v, want one host and one relay", cs)
 					}
 					relay, host := cs[nice.CandidateTypeRelayed][0], cs[nice.CandidateTypeHost][0]
+					if relay.Server.Addr() != netip.MustParseAddr(turnIP) || relay.Server.Port() == 0 {
+						t.Errorf("relayed candidate's Server %v, want the TURN server on %s", relay.Server, turnIP)
+					}
 					if relay.Addr.Addr() != netip.MustParseAddr(turnIP) {
 						t.Errorf("relayed address %v, want on %s", relay.Addr, turnIP)
 					}

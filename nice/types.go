@@ -160,6 +160,12 @@ type Candidate struct {
 	Foundation  string
 	StreamID    int
 	ComponentID int
+	// Server is the server that produced a local candidate: for a relayed
+	// one, its TURN server; for a server-reflexive one, the STUN (or TURN)
+	// server that reported the mapped address. Invalid otherwise, and for
+	// remote candidates (nice_candidate_relay_address,
+	// nice_candidate_stun_server_address).
+	Server netip.AddrPort
 }
 
 // String returns a short human-readable form, for logs.

@@ -18,6 +18,7 @@
  * (golang/go#15538), starts only then.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -215,6 +216,96 @@ GoniceCandidate *gonice_candidate_copy(const GoniceCandidate *c) {
 
 void gonice_candidate_free(GoniceCandidate *c) { free(c); }
 
+const char *gonice_candidate_type_to_string(GoniceCandidateType type) {
+  switch (type) {
+  case GONICE_CANDIDATE_TYPE_HOST:
+    return "host";
+  case GONICE_CANDIDATE_TYPE_SERVER_REFLEXIVE:
+    return "srflx";
+  case GONICE_CANDIDATE_TYPE_PEER_REFLEXIVE:
+    return "prflx";
+  case GONICE_CANDIDATE_TYPE_RELAYED:
+    return "relay";
+  }
+  return "invalid";
+}
+
+const char *gonice_candidate_transport_to_string(GoniceCandidateTransport transport) {
+  switch (transport) {
+  case GONICE_CANDIDATE_TRANSPORT_UDP:
+    return "udp";
+  case GONICE_CANDIDATE_TRANSPORT_TCP_ACTIVE:
+    return "tcp-act";
+  case GONICE_CANDIDATE_TRANSPORT_TCP_PASSIVE:
+    return "tcp-pass";
+  case GONICE_CANDIDATE_TRANSPORT_TCP_SO:
+    return "tcp-so";
+  }
+  return "invalid";
+}
+
+/* same_address: two address texts of at most n bytes name the same address
+ * (an IPv4-mapped IPv6 address equals its IPv4 one); texts that do not parse
+ * are equal only when identical. */
+static int same_address(const char *a, const char *b, size_t n) {
+  unsigned char x[16], y[16];
+  char ta[GONICE_ADDRESS_STRING_LEN], tb[GONICE_ADDRESS_STRING_LEN];
+  snprintf(ta, sizeof ta, "%.*s", (int)n, a);
+  snprintf(tb, sizeof tb, "%.*s", (int)n, b);
+  static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  int fa = 0, fb = 0;
+  if (inet_pton(AF_INET, ta, x + 12) == 1) {
+    memcpy(x, v4mapped, 12);
+    fa = 1;
+  } else if (inet_pton(AF_INET6, ta, x) == 1) {
+    fa = 1;
+  }
+  if (inet_pton(AF_INET, tb, y + 12) == 1) {
+    memcpy(y, v4mapped, 12);
+    fb = 1;
+  } else if (inet_pton(AF_INET6, tb, y) == 1) {
+    fb = 1;
+  }
+  if (fa && fb)
+    return memcmp(x, y, 16) == 0;
+  if (fa || fb)
+    return 0;
+  return strcmp(ta, tb) == 0;
+}
+
+int gonice_candidate_equal_target(const GoniceCandidate *a, const GoniceCandidate *b) {
+  REQUIRE(a != NULL, "a is NULL");
+  REQUIRE(b != NULL, "b is NULL");
+  return a->transport == b->transport && a->port == b->port &&
+         same_address(a->addr, b->addr, sizeof a->addr);
+}
+
+/* server_address copies c's server into addr_out and port_out. */
+static int server_address(const GoniceCandidate *c, char *addr_out, uint16_t *port_out) {
+  if (memchr(c->server_addr, '\0', sizeof c->server_addr) == NULL || c->server_addr[0] == '\0')
+    return fail(GONICE_ENOTFOUND, "gonice: the candidate names no server");
+  memcpy(addr_out, c->server_addr, sizeof c->server_addr);
+  if (port_out != NULL)
+    *port_out = c->server_port;
+  return GONICE_OK;
+}
+
+int gonice_candidate_relay_address(const GoniceCandidate *c, char *addr_out, uint16_t *port_out) {
+  REQUIRE(c != NULL, "c is NULL");
+  REQUIRE(addr_out != NULL, "addr_out is NULL");
+  REQUIRE(c->type == GONICE_CANDIDATE_TYPE_RELAYED, "the candidate is not relayed");
+  return server_address(c, addr_out, port_out);
+}
+
+int gonice_candidate_stun_server_address(const GoniceCandidate *c, char *addr_out,
+                                         uint16_t *port_out) {
+  REQUIRE(c != NULL, "c is NULL");
+  REQUIRE(addr_out != NULL, "addr_out is NULL");
+  if (c->type != GONICE_CANDIDATE_TYPE_SERVER_REFLEXIVE)
+    return fail(GONICE_ENOTFOUND, "gonice: the candidate is not server-reflexive");
+  return server_address(c, addr_out, port_out);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Agent lifetime                                                            */
 /* ------------------------------------------------------------------------ */
@@ -230,6 +321,13 @@ int gonice_agent_new(GoniceAgent **out, unsigned int options) {
   if (rc >= 0)
     *out = (GoniceAgent *)h;
   return rc;
+}
+
+int gonice_set_log_handler(gonice_log_cb cb, const char *categories, void *user_data) {
+  const GoniceCoreTable *t = core();
+  if (t == NULL)
+    return GONICE_EINTERNAL;
+  return t->set_log_handler(last_error, (void *)cb, (void *)categories, user_data);
 }
 
 int gonice_connection_new(GoniceConnection **out, unsigned int options) {

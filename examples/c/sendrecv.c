@@ -115,19 +115,6 @@ static void out(const char *fmt, ...) {
   fflush(stdout);
 }
 
-static const char *type_name(GoniceCandidateType t) {
-  switch (t) {
-  case GONICE_CANDIDATE_TYPE_SERVER_REFLEXIVE:
-    return "srflx";
-  case GONICE_CANDIDATE_TYPE_PEER_REFLEXIVE:
-    return "prflx";
-  case GONICE_CANDIDATE_TYPE_RELAYED:
-    return "relay";
-  default:
-    return "host";
-  }
-}
-
 /* strip_zone: addr without an IPv6 zone, into buf. */
 static const char *strip_zone(const char *addr, char *buf, size_t len) {
   snprintf(buf, len, "%s", addr);
@@ -151,13 +138,13 @@ static void on_gathered(GoniceAgent *a, unsigned int sid, void *ud) {
 static void on_new_candidate(GoniceAgent *a, const GoniceCandidate *c, void *ud) {
   (void)a, (void)ud;
   logf_("signal new-candidate: %s %s:%u (base %s:%u) priority %u foundation %s",
-        type_name(c->type), c->addr, c->port, c->base_addr, c->base_port, c->priority,
+        gonice_candidate_type_to_string(c->type), c->addr, c->port, c->base_addr, c->base_port, c->priority,
         c->foundation);
 }
 
 static void on_new_remote_candidate(GoniceAgent *a, const GoniceCandidate *c, void *ud) {
   (void)a, (void)ud;
-  logf_("signal new-remote-candidate: %s %s:%u", type_name(c->type), c->addr, c->port);
+  logf_("signal new-remote-candidate: %s %s:%u", gonice_candidate_type_to_string(c->type), c->addr, c->port);
 }
 
 static void on_ibr(GoniceAgent *a, unsigned int sid, void *ud) {
@@ -184,7 +171,7 @@ static void on_pair(GoniceAgent *a, unsigned int sid, unsigned int cid, const Go
                     const GoniceCandidate *r, void *ud) {
   (void)a, (void)ud;
   logf_("signal new-selected-pair: stream %u component %u local %s %s:%u remote %s %s:%u", sid,
-        cid, type_name(l->type), l->addr, l->port, type_name(r->type), r->addr, r->port);
+        cid, gonice_candidate_type_to_string(l->type), l->addr, l->port, gonice_candidate_type_to_string(r->type), r->addr, r->port);
 }
 
 static void on_recv(GoniceAgent *a, unsigned int sid, unsigned int cid, unsigned int len,
@@ -306,7 +293,7 @@ static int print_local_data(void) {
     char addr[GONICE_ADDRESS_STRING_LEN];
     used += (size_t)snprintf(line + used, cap - used, " %s,%u,%s,%u,%s", cands[i].foundation,
                              cands[i].priority, strip_zone(cands[i].addr, addr, sizeof addr),
-                             cands[i].port, type_name(cands[i].type));
+                             cands[i].port, gonice_candidate_type_to_string(cands[i].type));
   }
   out(COPY_LINE_PROMPT, line);
   free(line);

@@ -36,12 +36,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -79,9 +81,9 @@ const (
 const usageText = `Usage:
   sendrecv [--controlling] [--stun HOST[:PORT]] [--address IP]... [--sdp] [--aggressive]
            [--turn HOST[:PORT] [--turn-user U] [--turn-pass P] [--turn-transport udp|tcp|tls]]...
-           [--force-relay]
+           [--force-relay] [--verbose] [--stats SECONDS]
   sendrecv 0|1 [stun_addr [stun_port]]
-  sendrecv --demo [--sdp] [--aggressive]
+  sendrecv --demo [--sdp] [--aggressive] [--verbose]
 
 sendrecv is an ICE peer (RFC 8445) built on gonice, like libnice's
 simple-example, or sdp-example with --sdp. Run one copy on each side. Each
@@ -117,6 +119,14 @@ Options:
                     the system's roots
   --force-relay     use only relayed candidates (libnice's force-relay): only
                     they are printed and checked; needs --turn
+  --verbose         the agent's debug log on standard error: every check,
+                    state change, gathering and TURN event (as GONICE_DEBUG=1;
+                    GONICE_DEBUG=checks,state chooses categories; see
+                    docs/logging.md)
+  --stats SECONDS   every SECONDS (and once at the end) the stream's
+                    statistics as one line of JSON on standard error: per
+                    candidate pair requests, responses, round-trip time,
+                    packets and bytes (docs/stats.md)
   --demo            run two peers in this process on 127.0.0.1 with an
                     embedded STUN server, show every signal of both, send one
                     message each way and exit (status 1 after 10 s without
@@ -148,19 +158,26 @@ func main() {
 
 // run is the whole program; it returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o, err := parseArgs(args, stderr)
+	o, err := parseArgs(args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, usageText)
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "sendrecv: %v\n\n%s", err, usageText)
+		// The error once, then the synopsis: the full help would scroll it away.
+		fmt.Fprintf(stderr, "sendrecv: %v\n%s\nRun \"sendrecv --help\" for every option.\n", err, usageSynopsis())
 		return exitUsage
 	}
 	if o.demo {
 		return runDemo(o, stdout, stderr)
 	}
 	return runPeer(o, stdin, stdout, stderr)
+}
+
+// usageSynopsis returns the "Usage:" lines of usageText.
+func usageSynopsis() string {
+	syn, _, _ := strings.Cut(usageText, "\n\n")
+	return syn
 }
 
 // options is the parsed command line.
@@ -173,6 +190,8 @@ type options struct {
 	aggressive  bool
 	turns       []turnOption
 	forceRelay  bool
+	verbose     bool
+	stats       time.Duration // --stats: the interval, 0 for none
 }
 
 // turnOption is one --turn server with its credentials and transport.
@@ -187,21 +206,29 @@ type turnSettings struct {
 	user, pass, transport *string
 }
 
-// config returns the agent configuration of the options.
-func (o options) config() nice.Config {
+// config returns the agent configuration of the options. With --verbose,
+// or GONICE_DEBUG set, the debug log goes to logw (the console's standard
+// error, so that it keeps off the prompt line).
+func (o options) config(logw io.Writer) nice.Config {
 	cfg := nice.Config{Controlling: o.controlling, STUNServer: o.stun, ForceRelay: o.forceRelay}
 	if o.aggressive {
 		cfg.Nomination = nice.NominationAggressive
+	}
+	if _, env := os.LookupEnv(nice.DebugEnv); (o.verbose || env) && logw != nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		if !env {
+			cfg.LogCategories = nice.LogAll
+		}
 	}
 	return cfg
 }
 
 // parseArgs parses flags and libnice's positional arguments, which may be
-// mixed in any order. Flag errors are printed to stderr by the flag package.
-func parseArgs(args []string, stderr io.Writer) (options, error) {
+// mixed in any order. Errors are returned, not printed: run prints them once.
+func parseArgs(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("sendrecv", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {} // run prints the usage itself
 	fs.BoolVar(&o.controlling, "controlling", false, "take the controlling role")
 	fs.StringVar(&o.stun, "stun", "", "STUN server HOST[:PORT]")
@@ -217,6 +244,15 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.demo, "demo", false, "run two peers in this process")
 	fs.BoolVar(&o.aggressive, "aggressive", false, "aggressive nomination")
 	fs.BoolVar(&o.forceRelay, "force-relay", false, "use only relayed candidates")
+	fs.BoolVar(&o.verbose, "verbose", false, "the agent's debug log on standard error")
+	fs.Func("stats", "statistics as JSON every SECONDS on standard error", func(s string) error {
+		secs, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(secs >= 0.1 && secs <= 86400) {
+			return fmt.Errorf("--stats wants seconds from 0.1 to 86400, not %q", s)
+		}
+		o.stats = time.Duration(secs * float64(time.Second))
+		return nil
+	})
 	var defaults turnSettings
 	var perServer []turnSettings
 	current := func() *turnSettings {
@@ -294,8 +330,8 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		}
 		o.stun = net.JoinHostPort(pos[1], port)
 	}
-	if o.demo && (len(pos) > 0 || o.controlling || o.stun != "" || len(o.addresses) > 0 || len(o.turns) > 0 || o.forceRelay) {
-		return o, errors.New("--demo chooses roles, addresses and the STUN server itself; only --sdp and --aggressive go with it")
+	if o.demo && (len(pos) > 0 || o.controlling || o.stun != "" || len(o.addresses) > 0 || len(o.turns) > 0 || o.forceRelay || o.stats > 0) {
+		return o, errors.New("--demo chooses roles, addresses and the STUN server itself; only --sdp, --aggressive and --verbose go with it")
 	}
 	if len(o.turns) == 0 && (defaults.user != nil || defaults.pass != nil || defaults.transport != nil) {
 		return o, errors.New("--turn-user, --turn-pass and --turn-transport need a --turn")
@@ -342,6 +378,63 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// console is standard output and standard error sharing one terminal.
+// Standard output must stay byte for byte libnice's, and it leaves prompts
+// ("> ") open on their line; a status line on standard error would land
+// after the prompt. So standard error first ends the open line with its own
+// newline and, after a whole line, prints the open prompt again: the
+// terminal shows the status line on a line of its own and the prompt under
+// it, and standard output is unchanged.
+type console struct {
+	mu   sync.Mutex
+	out  io.Writer
+	err  io.Writer
+	tail []byte // what standard output printed after its last newline, while the user has not ended the line
+}
+
+// stdout and stderr are the console's two writers; each Write is one
+// piece of output, never interleaved with another.
+func (c *console) stdout() io.Writer { return consoleWriter{c, false} }
+func (c *console) stderr() io.Writer { return consoleWriter{c, true} }
+
+// lineEntered tells the console that the user ended a line (the terminal
+// echoed the newline), so no prompt is open any more.
+func (c *console) lineEntered() {
+	c.mu.Lock()
+	c.tail = c.tail[:0]
+	c.mu.Unlock()
+}
+
+type consoleWriter struct {
+	c     *console
+	isErr bool
+}
+
+func (w consoleWriter) Write(p []byte) (int, error) {
+	c := w.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !w.isErr {
+		if i := bytes.LastIndexByte(p, '\n'); i >= 0 {
+			c.tail = append(c.tail[:0], p[i+1:]...)
+		} else if len(c.tail)+len(p) <= 256 {
+			c.tail = append(c.tail, p...)
+		}
+		return c.out.Write(p)
+	}
+	if len(c.tail) == 0 {
+		return c.err.Write(p)
+	}
+	if _, err := c.err.Write([]byte{'\n'}); err != nil {
+		return 0, err
+	}
+	n, err := c.err.Write(p)
+	if err == nil && len(p) > 0 && p[len(p)-1] == '\n' {
+		_, err = c.err.Write(c.tail)
+	}
+	return n, err
 }
 
 // logger prints prefixed lines.
@@ -464,6 +557,40 @@ func (p *peer) setup(addrs []netip.Addr, turns []turnOption, streamName string, 
 	return a.GatherCandidates(sid)
 }
 
+// printStats writes the stream's statistics as one JSON line to w every
+// interval, and once more when the returned function is called (before the
+// agent closes).
+func (p *peer) printStats(w io.Writer, interval time.Duration, log *logger) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	write := func() {
+		js, err := p.agent.StatsJSON(p.sid)
+		if err != nil {
+			log.printf("stats: %v", err)
+			return
+		}
+		_, _ = w.Write(append(js, '\n'))
+	}
+	go func() { // the statistics printer, until stop
+		defer close(finished)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				write()
+			case <-done:
+				write()
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
 // close closes the agent; it returns when every goroutine of it is gone.
 func (p *peer) close() {
 	if err := p.agent.Close(); err != nil {
@@ -556,25 +683,35 @@ func (p *peer) srflxNote(stun string, onLoopback bool) {
 			return
 		}
 	}
+	errs, _ := p.agent.STUNErrors(p.sid)
+	if len(errs) > 0 {
+		for _, e := range errs {
+			p.log.printf("note: no srflx candidate: %v", e)
+		}
+		return
+	}
 	if onLoopback {
 		p.log.printf("note: no srflx candidate, as expected: on 127.0.0.1 the STUN server %s sees each "+
 			"socket's own address, so the mapped address equals the host candidate and is not added again", stun)
 		return
 	}
-	p.log.printf("note: no srflx candidate from STUN server %s: the mapped address equals a host "+
-		"candidate (no NAT in between), or the server did not answer", stun)
+	p.log.printf("note: no srflx candidate from STUN server %s: it answered, and the mapped address equals a host "+
+		"candidate (no NAT in between)", stun)
 }
 
 // readLines sends each line of r, with its "\n", on the returned channel
 // and closes it at end of input or on a read error. The goroutine ends with
 // the input; the process exits without waiting for it.
-func readLines(r io.Reader, errlog *logger) <-chan string {
+func readLines(r io.Reader, con *console, errlog *logger) <-chan string {
 	ch := make(chan string)
 	go func() { // the input reader, until end of input
 		defer close(ch)
 		br := bufio.NewReader(r)
 		for {
 			line, err := br.ReadString('\n')
+			if strings.HasSuffix(line, "\n") {
+				con.lineEntered()
+			}
 			if line != "" {
 				ch <- line
 			}
@@ -591,8 +728,8 @@ func readLines(r io.Reader, errlog *logger) <-chan string {
 
 // runPeer is one peer talking to a human (or to libnice's examples).
 func runPeer(o options, stdin io.Reader, stdout, stderr io.Writer) int {
-	out := &syncWriter{w: stdout}
-	errw := &syncWriter{w: stderr}
+	con := &console{out: stdout, err: stderr}
+	out, errw := con.stdout(), con.stderr()
 	log := &logger{w: errw, prefix: "sendrecv: "}
 	streamName := ""
 	if o.sdp {
@@ -606,14 +743,14 @@ func runPeer(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.stun != "" {
 		stunNote = "STUN server " + o.stun
 	}
-	log.printf("%s agent, %s nomination, %s", role, o.config().Nomination, stunNote)
+	log.printf("%s agent, %s nomination, %s", role, o.config(nil).Nomination, stunNote)
 	for _, t := range o.turns {
 		log.printf("TURN server %s over %s, user %q", t.server, t.transport, t.user)
 	}
 	if o.forceRelay {
 		log.printf("force-relay: only relayed candidates are used")
 	}
-	p, err := newPeer(o.config(), o.addresses, o.turns, streamName, log, func(b []byte) {
+	p, err := newPeer(o.config(errw), o.addresses, o.turns, streamName, log, func(b []byte) {
 		_, _ = out.Write(b) // printed raw, as simple-example
 	})
 	if err != nil {
@@ -621,7 +758,11 @@ func runPeer(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	defer p.close()
-	lines := readLines(stdin, log)
+	if o.stats > 0 {
+		stop := p.printStats(errw, o.stats, log)
+		defer stop()
+	}
+	lines := readLines(stdin, con, log)
 
 	select {
 	case <-p.gathered:
@@ -749,7 +890,7 @@ func runDemo(o options, stdout, stderr io.Writer) int {
 	if o.sdp {
 		exchange = "SDP"
 	}
-	say.printf("left is controlling, right is controlled; %s nomination; exchanging %s", o.config().Nomination, exchange)
+	say.printf("left is controlling, right is controlled; %s nomination; exchanging %s", o.config(nil).Nomination, exchange)
 
 	loopback := []netip.Addr{netip.MustParseAddr("127.0.0.1")}
 	streamName := ""
@@ -758,7 +899,7 @@ func runDemo(o options, stdout, stderr io.Writer) int {
 	}
 	got := make(chan message, 16)
 	mk := func(name string, controlling bool) (*peer, error) {
-		cfg := o.config()
+		cfg := o.config(out)
 		cfg.Controlling = controlling
 		cfg.STUNServer = stunAddr
 		log := &logger{w: out, prefix: fmt.Sprintf("[%-5s] ", name)}

@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -69,11 +70,16 @@ func TestParseArgs(t *testing.T) {
 		{name: "turn user without server", args: []string{"--turn-user", "a"}, bad: true},
 		{name: "force relay without turn", args: []string{"--force-relay"}, bad: true},
 		{name: "demo with turn", args: []string{"--demo", "--turn", "192.0.2.9"}, bad: true},
+		{name: "verbose stats", args: []string{"--verbose", "--stats", "2.5"}, want: options{verbose: true, stats: 2500 * time.Millisecond}},
+		{name: "stats too often", args: []string{"--stats", "0.01"}, bad: true},
+		{name: "stats not a number", args: []string{"--stats", "often"}, bad: true},
+		{name: "demo verbose", args: []string{"--demo", "--verbose"}, want: options{demo: true, verbose: true}},
+		{name: "demo stats", args: []string{"--demo", "--stats", "1"}, bad: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := parseArgs(tt.args, io.Discard)
+			got, err := parseArgs(tt.args)
 			if tt.bad {
 				if err == nil {
 					t.Fatalf("parseArgs(%q) = %+v, want an error", tt.args, got)
@@ -85,7 +91,8 @@ func TestParseArgs(t *testing.T) {
 			}
 			if got.controlling != tt.want.controlling || got.stun != tt.want.stun || got.sdp != tt.want.sdp ||
 				got.demo != tt.want.demo || got.aggressive != tt.want.aggressive || !slices.Equal(got.addresses, tt.want.addresses) ||
-				got.forceRelay != tt.want.forceRelay || !slices.Equal(got.turns, tt.want.turns) {
+				got.forceRelay != tt.want.forceRelay || !slices.Equal(got.turns, tt.want.turns) ||
+				got.verbose != tt.want.verbose || got.stats != tt.want.stats {
 				t.Fatalf("parseArgs(%q) = %+v, want %+v", tt.args, got, tt.want)
 			}
 		})
@@ -97,7 +104,7 @@ func TestHelpAndUsage(t *testing.T) {
 	if code := run([]string{"--help"}, strings.NewReader(""), &out, &errb); code != exitOK {
 		t.Fatalf("--help: exit %d, want %d; stderr:\n%s", code, exitOK, errb.String())
 	}
-	for _, want := range []string{"--controlling", "--stun", "--address", "--sdp", "--demo", "--aggressive", "--turn", "--turn-user", "--turn-pass", "--turn-transport", "--force-relay", "0|1 [stun_addr [stun_port]]", "terminal 1$", "terminal 2$"} {
+	for _, want := range []string{"--controlling", "--stun", "--address", "--sdp", "--demo", "--aggressive", "--turn", "--turn-user", "--turn-pass", "--turn-transport", "--force-relay", "--verbose", "--stats SECONDS", "0|1 [stun_addr [stun_port]]", "terminal 1$", "terminal 2$"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help output lacks %q", want)
 		}
@@ -175,7 +182,7 @@ func TestTwoProcesses(t *testing.T) {
 		t.Skip("builds and runs the program")
 	}
 	bin := buildSendrecv(t)
-	for _, mode := range []string{"simple", "sdp", "simple with STUN", "simple through TURN"} {
+	for _, mode := range []string{"simple", "sdp", "simple with STUN", "simple through TURN", "simple verbose with stats"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			var extra []string
@@ -192,6 +199,9 @@ func TestTwoProcesses(t *testing.T) {
 				mode = "simple"
 			case "simple through TURN":
 				extra = []string{"--turn", turnServer(t), "--turn-user", "u", "--turn-pass", "p", "--force-relay"}
+				mode = "simple"
+			case "simple verbose with stats":
+				extra = []string{"--verbose", "--stats", "0.2"}
 				mode = "simple"
 			}
 			a := startProc(t, bin, append([]string{"--controlling", "--address", "127.0.0.1"}, extra...)...)
@@ -242,6 +252,17 @@ func TestTwoProcesses(t *testing.T) {
 				wantA = sdpBlock(t, lineA) + enterRemotePrompt + enterRemotePrompt + sendLinesPrompt + linePrompt
 				wantB = sdpBlock(t, lineB) + enterRemotePrompt + sendLinesPrompt + "hello\n"
 			}
+			if slices.Contains(extra, "--stats") {
+				// The last statistics line of each, printed as it quits:
+				// A sent "hello\n" and the NUL byte, B received them.
+				sa, sb := lastStats(t, a.stderr.String()), lastStats(t, b.stderr.String())
+				if sa.PacketsSent != 2 || sa.BytesSent != 7 || sb.PacketsReceived != 2 || sb.BytesReceived != 7 {
+					t.Errorf("stats: A sent %d/%d bytes, B received %d/%d; want 2/7 both", sa.PacketsSent, sa.BytesSent, sb.PacketsReceived, sb.BytesReceived)
+				}
+				if sa.RequestsSent == 0 || sb.RequestsReceived == 0 || sa.ResponsesReceived == 0 {
+					t.Errorf("stats: no checks counted: %+v %+v", sa, sb)
+				}
+			}
 			if got := a.stdout.String(); got != wantA {
 				t.Errorf("stdout of A:\n%q\nwant\n%q", got, wantA)
 			}
@@ -252,6 +273,13 @@ func TestTwoProcesses(t *testing.T) {
 				if slices.Contains(extra, "--stun") && !strings.Contains(p.stderr.String(), "note: no srflx candidate") &&
 					!strings.Contains(p.stderr.String(), "new-candidate: srflx") {
 					t.Errorf("stderr of %s has neither a srflx candidate nor the note on its absence:\n%s", p.name, p.stderr.String())
+				}
+				if slices.Contains(extra, "--verbose") {
+					for _, want := range []string{" level=DEBUG msg=check.sent ", " msg=component.state ", " msg=pair.selected "} {
+						if !strings.Contains(p.stderr.String(), want) {
+							t.Errorf("--verbose: stderr of %s lacks %q:\n%s", p.name, want, p.stderr.String())
+						}
+					}
 				}
 				if slices.Contains(extra, "--force-relay") && !strings.Contains(p.stderr.String(), "signal new-selected-pair: stream 1 component 1 local relay 127.0.0.1:") {
 					t.Errorf("stderr of %s: no relayed pair selected:\n%s", p.name, p.stderr.String())
@@ -264,6 +292,49 @@ func TestTwoProcesses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pairStats is what the tests read of a selected pair in --stats output.
+type pairStats struct {
+	Selected          bool   `json:"selected"`
+	RequestsSent      uint64 `json:"requestsSent"`
+	RequestsReceived  uint64 `json:"requestsReceived"`
+	ResponsesReceived uint64 `json:"responsesReceived"`
+	PacketsSent       uint64 `json:"packetsSent"`
+	PacketsReceived   uint64 `json:"packetsReceived"`
+	BytesSent         uint64 `json:"bytesSent"`
+	BytesReceived     uint64 `json:"bytesReceived"`
+}
+
+// lastStats returns the selected pair of the last --stats line in stderr.
+func lastStats(t *testing.T, stderr string) pairStats {
+	t.Helper()
+	lines := strings.Split(stderr, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if !strings.HasPrefix(lines[i], "{") {
+			continue
+		}
+		var doc struct {
+			Stream     int `json:"stream"`
+			Components []struct {
+				CandidatePairs []pairStats `json:"candidatePairs"`
+			} `json:"components"`
+		}
+		if err := json.Unmarshal([]byte(lines[i]), &doc); err != nil {
+			t.Fatalf("stats line %q: %v", lines[i], err)
+		}
+		if doc.Stream != 1 || len(doc.Components) != 1 {
+			t.Fatalf("stats line %q: want stream 1 with one component", lines[i])
+		}
+		for _, p := range doc.Components[0].CandidatePairs {
+			if p.Selected {
+				return p
+			}
+		}
+		t.Fatalf("stats line %q has no selected pair", lines[i])
+	}
+	t.Fatalf("no stats line in:\n%s", stderr)
+	return pairStats{}
 }
 
 // turnServer runs pion/turn's server on 127.0.0.1 (user u, password p)
@@ -495,5 +566,87 @@ func (w *watchBuffer) waitForCount(t *testing.T, s string, n int) string {
 		case <-timeout:
 			t.Fatalf("%s: %q not printed within %v\nstdout:\n%s\nstderr:\n%s", w.owner.name, s, testTimeout, w.owner.stdout, w.owner.stderr)
 		}
+	}
+}
+
+// TestUnknownFlag: a bad flag prints its error once and the synopsis, not
+// the whole help.
+func TestUnknownFlag(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"--nope"}, strings.NewReader(""), &out, &errb); code != exitUsage {
+		t.Fatalf("--nope: exit %d, want %d", code, exitUsage)
+	}
+	got := errb.String()
+	if n := strings.Count(got, "flag provided but not defined: -nope"); n != 1 {
+		t.Errorf("stderr has the error %d times, want once:\n%s", n, got)
+	}
+	if !strings.HasPrefix(got, "sendrecv: flag provided but not defined") {
+		t.Errorf("stderr does not start with the error:\n%s", got)
+	}
+	if lines := strings.Count(got, "\n"); lines > 8 {
+		t.Errorf("stderr has %d lines, want at most 8 (the error, the synopsis, a hint):\n%s", lines, got)
+	}
+	if !strings.Contains(got, "Usage:") || !strings.Contains(got, `"sendrecv --help"`) {
+		t.Errorf("stderr lacks the synopsis or the --help hint:\n%s", got)
+	}
+	if out.Len() != 0 {
+		t.Errorf("stdout = %q, want nothing", out.String())
+	}
+}
+
+// TestConsolePrompt: on a terminal shared by both streams, a status line
+// never lands on an open "> " prompt, and standard output stays exactly
+// what was written to it.
+func TestConsolePrompt(t *testing.T) {
+	var term, outOnly bytes.Buffer
+	con := &console{out: io.MultiWriter(&term, &outOnly), err: &term}
+	out, errw := con.stdout(), con.stderr()
+	fmt.Fprint(out, "Enter remote data (single line, no wrapping):\n> ")
+	fmt.Fprint(errw, "sendrecv: status one\n")
+	fmt.Fprint(errw, "sendrecv: status two\n")
+	con.lineEntered() // the user typed a line and Enter
+	fmt.Fprint(out, "\nSend lines to remote (Ctrl-D to quit):\n")
+	fmt.Fprint(errw, "sendrecv: no prompt open\n")
+	want := "Enter remote data (single line, no wrapping):\n> " +
+		"\nsendrecv: status one\n> " +
+		"\nsendrecv: status two\n> " +
+		"\nSend lines to remote (Ctrl-D to quit):\n" +
+		"sendrecv: no prompt open\n"
+	if got := term.String(); got != want {
+		t.Errorf("terminal:\n%q\nwant\n%q", got, want)
+	}
+	if got, want := outOnly.String(), "Enter remote data (single line, no wrapping):\n> \nSend lines to remote (Ctrl-D to quit):\n"; got != want {
+		t.Errorf("stdout = %q, want %q", got, want)
+	}
+}
+
+// TestSTUNNotAnswering: with a STUN server that never answers, the note
+// says that it did not answer (not "equals a host candidate, or ...").
+func TestSTUNNotAnswering(t *testing.T) {
+	silent, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	var buf bytes.Buffer
+	log := &logger{w: &syncWriter{w: &buf}, prefix: ""}
+	cfg := nice.Config{STUNServer: silent.LocalAddr().String(), STUNInitialTimeout: 20 * time.Millisecond, STUNMaxRetransmissions: 1}
+	p, err := newPeer(cfg, []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil, "", log, func([]byte) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	select {
+	case <-p.gathered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("gathering did not end")
+	}
+	p.srflxNote(cfg.STUNServer, false)
+	got := buf.String()
+	if !strings.Contains(got, "note: no srflx candidate: STUN request to "+cfg.STUNServer) || !strings.Contains(got, "no answer from the STUN server") {
+		t.Errorf("log lacks the note that the server did not answer:\n%s", got)
+	}
+	if strings.Contains(got, "equals a host candidate") {
+		t.Errorf("log blames the mapped address:\n%s", got)
 	}
 }

@@ -43,7 +43,9 @@ const (
 const defaultPort = 3478
 
 const usageText = `Usage:
-  stunclient [-4|-6] [--port LOCALPORT] [--nat-type | --behavior] SERVER[:PORT] [PORT]
+  stunclient [-4|-6] [-p|--port LOCALPORT] [--nat-type | --behavior]
+             [--rto DURATION] [--rc N] SERVER[:PORT] [PORT]
+  stunclient -h|--help
 
 stunclient sends STUN Binding requests (RFC 5389) to SERVER, port 3478
 unless given, and prints the mapped address it reports, as libnice's stunbdc:
@@ -112,7 +114,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "stunclient: %v\n\n%s", err, usageText)
+		syn, _, _ := strings.Cut(usageText, "\n\n")
+		fmt.Fprintf(stderr, "stunclient: %v\n%s\nRun \"stunclient --help\" for every option.\n", err, syn)
 		return exitUsage
 	}
 	addrs, err := resolve(ctx, o)

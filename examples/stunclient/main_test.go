@@ -85,8 +85,9 @@ func TestHelpAndUsage(t *testing.T) {
 	if code, out, _ := runProgram(t, "--help"); code != exitOK || !strings.HasPrefix(out, "Usage:") {
 		t.Errorf("--help: exit %d, output %q", code, out)
 	}
-	if code, _, errOut := runProgram(t, "--bogus"); code != exitUsage || !strings.Contains(errOut, "Usage:") {
-		t.Errorf("--bogus: exit %d, stderr %q", code, errOut)
+	if code, _, errOut := runProgram(t, "--bogus"); code != exitUsage || !strings.Contains(errOut, "Usage:") ||
+		strings.Count(errOut, "-bogus") != 1 || strings.Count(errOut, "\n") > 6 || !strings.Contains(errOut, "--help") {
+		t.Errorf("--bogus: exit %d, stderr %q; want the error once, the Usage lines and a --help hint", code, errOut)
 	}
 }
 
@@ -161,5 +162,32 @@ func TestRunOnLoopback(t *testing.T) {
 				t.Errorf("stunclient %s: exit %d, want %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", strings.Join(tt.args, " "), code, tt.code, out, tt.stdout, errOut)
 			}
 		})
+	}
+}
+
+// TestUsageListsEveryOption: every option the help's Options section
+// documents appears in the Usage lines too, in one of its spellings.
+func TestUsageListsEveryOption(t *testing.T) {
+	usage, _, _ := strings.Cut(usageText, "\n\n")
+	_, opts, ok := strings.Cut(usageText, "\nOptions:\n")
+	if !ok {
+		t.Fatal("the help has no Options section")
+	}
+	opts, _, _ = strings.Cut(opts, "\n\n")
+	names := regexp.MustCompile(`(?m)^  (-[\w-]+)(?:, (--[\w-]+))?`).FindAllStringSubmatch(opts, -1)
+	if len(names) < 5 {
+		t.Fatalf("found %d options in the help, want more:\n%s", len(names), opts)
+	}
+	// An option is listed when one of its spellings is (-4 for -4, --ipv4).
+	for _, m := range names {
+		found := false
+		for _, name := range m[1:] {
+			if name != "" && regexp.MustCompile(`(^|[^\w-])`+regexp.QuoteMeta(name)+`($|[^\w-])`).MatchString(usage) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("the Usage lines lack %s:\n%s", strings.TrimSpace(m[0]), usage)
+		}
 	}
 }

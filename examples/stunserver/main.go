@@ -48,8 +48,10 @@ const defaultPort = 3478
 const defaultSoftware = "gonice stunserver"
 
 const usageText = `Usage:
-  stunserver [-4|-6] [--port P] [ADDR]
-  stunserver --alt-addr ALTADDR [--port P] [--alt-port P2] [--response-address] ADDR
+  stunserver [-4|-6] [-p|--port P] [--software TEXT] [-v|--verbose] [ADDR]
+  stunserver -a|--alt-addr ALTADDR [-p|--port P] [-o|--alt-port P2] [--response-address]
+             [--software TEXT] [-v|--verbose] ADDR
+  stunserver -h|--help
 
 stunserver answers STUN Binding requests (RFC 5389) with the address they
 came from (XOR-MAPPED-ADDRESS, or MAPPED-ADDRESS for RFC 3489 clients), like
@@ -69,9 +71,10 @@ CHANGE-REQUEST get a 420 (Unknown Attribute) error (RFC 5780 §6).
 Options:
   -4, --ipv4            listen on 0.0.0.0 when ADDR is not given (default)
   -6, --ipv6            listen on :: when ADDR is not given
-  --port P              primary port P1 (default 3478; 0 picks a free port)
-  --alt-addr ALTADDR    serve behaviour discovery with this second address A2
-  --alt-port P2         alternate port P2 (default P+1; 0 picks a free port)
+  -p, --port P          primary port P1 (default 3478; 0 picks a free port)
+  -a, --alt-addr ALTADDR
+                        serve behaviour discovery with this second address A2
+  -o, --alt-port P2     alternate port P2 (default P+1; 0 picks a free port)
   --response-address    honour RESPONSE-ADDRESS from RFC 3489 clients: send the
                         response wherever the request says. This makes the
                         server a reflector for denial-of-service attacks
@@ -116,7 +119,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "stunserver: %v\n\n%s", err, usageText)
+		syn, _, _ := strings.Cut(usageText, "\n\n")
+		fmt.Fprintf(stderr, "stunserver: %v\n%s\nRun \"stunserver --help\" for every option.\n", err, syn)
 		return exitUsage
 	}
 	level := slog.LevelWarn

@@ -90,8 +90,9 @@ func TestHelpAndUsage(t *testing.T) {
 	if code := run(t.Context(), []string{"--help"}, &out, &errOut); code != exitOK || !strings.HasPrefix(out.String(), "Usage:") {
 		t.Errorf("--help: exit %d, output %q", code, out.String())
 	}
-	if code := run(t.Context(), []string{"--bogus"}, &out, &errOut); code != exitUsage || !strings.Contains(errOut.String(), "Usage:") {
-		t.Errorf("--bogus: exit %d, stderr %q", code, errOut.String())
+	if code := run(t.Context(), []string{"--bogus"}, &out, &errOut); code != exitUsage || !strings.Contains(errOut.String(), "Usage:") ||
+		strings.Count(errOut.String(), "-bogus") != 1 || strings.Count(errOut.String(), "\n") > 7 || !strings.Contains(errOut.String(), "--help") {
+		t.Errorf("--bogus: exit %d, stderr %q; want the error once, the Usage lines and a --help hint", code, errOut.String())
 	}
 }
 
@@ -317,5 +318,32 @@ func TestToolsOnLoopback(t *testing.T) {
 		}
 	case <-time.After(testTimeout):
 		t.Fatal("stunserver did not stop on SIGTERM")
+	}
+}
+
+// TestUsageListsEveryOption: every option the help's Options section
+// documents appears in the Usage lines too, in one of its spellings.
+func TestUsageListsEveryOption(t *testing.T) {
+	usage, _, _ := strings.Cut(usageText, "\n\n")
+	_, opts, ok := strings.Cut(usageText, "\nOptions:\n")
+	if !ok {
+		t.Fatal("the help has no Options section")
+	}
+	opts, _, _ = strings.Cut(opts, "\n\n")
+	names := regexp.MustCompile(`(?m)^  (-[\w-]+)(?:, (--[\w-]+))?`).FindAllStringSubmatch(opts, -1)
+	if len(names) < 5 {
+		t.Fatalf("found %d options in the help, want more:\n%s", len(names), opts)
+	}
+	// An option is listed when one of its spellings is (-4 for -4, --ipv4).
+	for _, m := range names {
+		found := false
+		for _, name := range m[1:] {
+			if name != "" && regexp.MustCompile(`(^|[^\w-])`+regexp.QuoteMeta(name)+`($|[^\w-])`).MatchString(usage) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("the Usage lines lack %s:\n%s", strings.TrimSpace(m[0]), usage)
+		}
 	}
 }

@@ -62,6 +62,69 @@ int main(void) {
   TRUE_(gonice_candidate_new((GoniceCandidateType)7) == NULL);
   TRUE_(gonice_candidate_copy(NULL) == NULL);
   gonice_candidate_free(NULL);
+  TRUE_(strcmp(gonice_candidate_type_to_string(GONICE_CANDIDATE_TYPE_HOST), "host") == 0);
+  TRUE_(strcmp(gonice_candidate_type_to_string(GONICE_CANDIDATE_TYPE_SERVER_REFLEXIVE), "srflx") == 0);
+  TRUE_(strcmp(gonice_candidate_type_to_string(GONICE_CANDIDATE_TYPE_PEER_REFLEXIVE), "prflx") == 0);
+  TRUE_(strcmp(gonice_candidate_type_to_string(GONICE_CANDIDATE_TYPE_RELAYED), "relay") == 0);
+  TRUE_(strcmp(gonice_candidate_type_to_string((GoniceCandidateType)4), "invalid") == 0);
+  TRUE_(strcmp(gonice_candidate_type_to_string((GoniceCandidateType)-1), "invalid") == 0);
+  TRUE_(strcmp(gonice_candidate_transport_to_string(GONICE_CANDIDATE_TRANSPORT_UDP), "udp") == 0);
+  TRUE_(strcmp(gonice_candidate_transport_to_string(GONICE_CANDIDATE_TRANSPORT_TCP_ACTIVE), "tcp-act") == 0);
+  TRUE_(strcmp(gonice_candidate_transport_to_string(GONICE_CANDIDATE_TRANSPORT_TCP_PASSIVE), "tcp-pass") == 0);
+  TRUE_(strcmp(gonice_candidate_transport_to_string(GONICE_CANDIDATE_TRANSPORT_TCP_SO), "tcp-so") == 0);
+  TRUE_(strcmp(gonice_candidate_transport_to_string((GoniceCandidateTransport)9), "invalid") == 0);
+  {
+    GoniceCandidate a, b;
+    char addr[GONICE_ADDRESS_STRING_LEN];
+    uint16_t port = 0;
+    memset(&a, 0, sizeof a);
+    snprintf(a.addr, sizeof a.addr, "192.0.2.1");
+    a.port = 5000;
+    b = a;
+    snprintf(b.addr, sizeof b.addr, "::ffff:192.0.2.1");
+    EXPECT(gonice_candidate_equal_target(&a, &b), 1);
+    b.type = GONICE_CANDIDATE_TYPE_RELAYED; /* the type does not count */
+    b.priority = 7;
+    EXPECT(gonice_candidate_equal_target(&a, &b), 1);
+    b.port = 5001;
+    EXPECT(gonice_candidate_equal_target(&a, &b), 0);
+    b.port = 5000;
+    b.transport = GONICE_CANDIDATE_TRANSPORT_TCP_ACTIVE;
+    EXPECT(gonice_candidate_equal_target(&a, &b), 0);
+    b = a;
+    snprintf(b.addr, sizeof b.addr, "192.0.2.2");
+    EXPECT(gonice_candidate_equal_target(&a, &b), 0);
+    snprintf(b.addr, sizeof b.addr, "not an address");
+    EXPECT(gonice_candidate_equal_target(&a, &b), 0);
+    memset(a.addr, 'x', sizeof a.addr); /* not NUL-terminated: read within the array */
+    memset(b.addr, 'x', sizeof b.addr);
+    EXPECT(gonice_candidate_equal_target(&a, &b), 1);
+    EXPECT(gonice_candidate_equal_target(NULL, &b), GONICE_EINVAL);
+    EXPECT(gonice_candidate_equal_target(&a, NULL), GONICE_EINVAL);
+
+    memset(&a, 0, sizeof a);
+    a.type = GONICE_CANDIDATE_TYPE_RELAYED;
+    EXPECT(gonice_candidate_relay_address(&a, addr, &port), GONICE_ENOTFOUND); /* no server */
+    snprintf(a.server_addr, sizeof a.server_addr, "198.51.100.3");
+    a.server_port = 3478;
+    EXPECT(gonice_candidate_relay_address(&a, addr, &port), 0);
+    TRUE_(strcmp(addr, "198.51.100.3") == 0 && port == 3478);
+    EXPECT(gonice_candidate_relay_address(&a, addr, NULL), 0);
+    EXPECT(gonice_candidate_relay_address(NULL, addr, &port), GONICE_EINVAL);
+    EXPECT(gonice_candidate_relay_address(&a, NULL, &port), GONICE_EINVAL);
+    EXPECT(gonice_candidate_stun_server_address(&a, addr, &port), GONICE_ENOTFOUND); /* relayed */
+    a.type = GONICE_CANDIDATE_TYPE_SERVER_REFLEXIVE;
+    EXPECT(gonice_candidate_relay_address(&a, addr, &port), GONICE_EINVAL); /* not relayed */
+    port = 0;
+    EXPECT(gonice_candidate_stun_server_address(&a, addr, &port), 0);
+    TRUE_(strcmp(addr, "198.51.100.3") == 0 && port == 3478);
+    EXPECT(gonice_candidate_stun_server_address(NULL, addr, &port), GONICE_EINVAL);
+    EXPECT(gonice_candidate_stun_server_address(&a, NULL, &port), GONICE_EINVAL);
+    memset(a.server_addr, 'x', sizeof a.server_addr); /* not NUL-terminated */
+    EXPECT(gonice_candidate_stun_server_address(&a, addr, &port), GONICE_ENOTFOUND);
+    a.type = GONICE_CANDIDATE_TYPE_HOST;
+    EXPECT(gonice_candidate_stun_server_address(&a, addr, &port), GONICE_ENOTFOUND);
+  }
   gonice_free(NULL);
 
   /* Creation. */
@@ -172,6 +235,26 @@ int main(void) {
   EXPECT(gonice_agent_get_selected_pair(agent, 1, 1, NULL, &r), GONICE_EINVAL);
   EXPECT(gonice_agent_get_selected_pair(agent, 1, 1, &l, &r), GONICE_EAGAIN);
   EXPECT(gonice_agent_get_selected_pair(agent, 1, 3, &l, &r), GONICE_ENOTFOUND);
+  {
+    GoniceComponentStats cst;
+    GoniceCandidatePairStats *pst = (GoniceCandidatePairStats *)buf; /* set to NULL on failure */
+    EXPECT(gonice_agent_get_stats(bogus, 1, 1, &cst, &pst), GONICE_EBADHANDLE);
+    TRUE_(pst == NULL);
+    EXPECT(gonice_agent_get_stats(NULL, 1, 1, &cst, NULL), GONICE_EBADHANDLE);
+    EXPECT(gonice_agent_get_stats(agent, 1, 3, &cst, &pst), GONICE_ENOTFOUND);
+    EXPECT(gonice_agent_get_stats(agent, 99, 1, &cst, &pst), GONICE_ENOTFOUND);
+    EXPECT(gonice_agent_get_stats(agent, 1, 0, NULL, NULL), GONICE_ENOTFOUND);
+    EXPECT(gonice_agent_get_stats(agent, 1, 1, NULL, NULL), 0); /* no pair yet */
+    EXPECT(gonice_agent_get_stats(agent, 1, 1, &cst, &pst), 0);
+    TRUE_(pst == NULL && cst.stream_id == 1 && cst.component_id == 1 && cst.selected_pair_id[0] == '\0');
+    EXPECT(gonice_agent_get_stats_json(agent, 1, NULL), GONICE_EINVAL);
+    EXPECT(gonice_agent_get_stats_json(agent, 99, &s), GONICE_ENOTFOUND);
+    TRUE_(s == NULL);
+    EXPECT(gonice_agent_get_stats_json(bogus, 1, &s), GONICE_EBADHANDLE);
+    TRUE_(gonice_agent_get_stats_json(agent, 1, &s) > 0 && s != NULL && strstr(s, "\"stream\":1") != NULL);
+    gonice_free(s);
+    s = NULL;
+  }
   EXPECT(gonice_agent_set_stream_name(agent, 1, NULL), GONICE_EINVAL);
   EXPECT(gonice_agent_set_stream_name(agent, 1, "bad name"), GONICE_EINVAL);
   EXPECT(gonice_agent_set_stream_name(agent, 4, "audio"), GONICE_ENOTFOUND);

@@ -4,8 +4,8 @@
 # test_porting.sh: docs/porting-from-libnice.md stays true to both APIs:
 # the gonice_* names in it are gonice's functions, all of them (as
 # test_functions prints them; CTest c_functions holds those equal to
-# gonice.h's), and every function libnice's nice/agent.h declares is in the
-# first column of a row. Exits 77 (CTest SKIP_RETURN_CODE) when libnice's
+# gonice.h's), and every function libnice's nice/agent.h and nice/candidate.h
+# declare is in the first column of a row. Exits 77 (CTest SKIP_RETURN_CODE) when libnice's
 # header is not installed (Debian: libnice-dev), unless CI=true: then that
 # is a failure.
 #
@@ -37,14 +37,15 @@ if [ ! -f "$agent_h" ]; then
 	exit "$rc"
 fi
 # Declarations start a line: "nice_x (" or "Type *nice_x (", not a comment.
-libnice=$(grep -E '^([^ *#/][^(]*[ *])?nice_[a-z0-9_]+ *\(' "$agent_h" |
+candidate_h=$(dirname "$agent_h")/candidate.h
+libnice=$(grep -hE '^([^ *#/][^(]*[ *])?nice_[a-z0-9_]+ *\(' "$agent_h" "$candidate_h" |
 	sed -E 's/^([^(]*[ *])?(nice_[a-z0-9_]+) *\(.*/\2/' | sort -u)
 mapped=$(awk -F'|' '/^\|/ { print $2 }' "$doc" | grep -oE '\bnice_[a-z0-9_]+' | sort -u)
 unmapped=$(comm -23 <(echo "$libnice") <(echo "$mapped"))
 if [ -n "$unmapped" ]; then
-	echo "FAIL: $doc has no row for these functions of $agent_h:" $unmapped >&2
+	echo "FAIL: $doc has no row for these functions of $agent_h and $candidate_h:" $unmapped >&2
 	rc=1
 fi
-[ "$rc" = 0 ] && echo "ok: $doc maps the $(echo "$libnice" | wc -l) functions of $agent_h" \
+[ "$rc" = 0 ] && echo "ok: $doc maps the $(echo "$libnice" | wc -l) functions of $agent_h and $candidate_h" \
 	"and names the $(echo "$declared" | wc -l) of gonice"
 exit "$rc"

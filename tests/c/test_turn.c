@@ -274,6 +274,13 @@ static void give(Peer *from, Peer *to) {
     printf("%s: local candidate %d: type %d %s:%u (base %s:%u)\n", from->name, i, cands[i].type,
            cands[i].addr, cands[i].port, cands[i].base_addr, cands[i].base_port);
     CHECK(cands[i].type == GONICE_CANDIDATE_TYPE_RELAYED); /* force-relay */
+    CHECK(strcmp(gonice_candidate_type_to_string(cands[i].type), "relay") == 0);
+    /* The TURN server it was allocated on (coturn on 127.0.0.1). */
+    char server[GONICE_ADDRESS_STRING_LEN];
+    uint16_t server_port = 0;
+    CHECK(gonice_candidate_relay_address(&cands[i], server, &server_port) == 0);
+    CHECK(strcmp(server, "127.0.0.1") == 0 && server_port != 0);
+    CHECK(gonice_candidate_stun_server_address(&cands[i], server, NULL) == GONICE_ENOTFOUND);
   }
   CHECK(gonice_agent_set_remote_candidates(to->agent, to->sid, 1, cands, (size_t)n) == n);
   CHECK(gonice_agent_peer_candidate_gathering_done(to->agent, to->sid) == 0);
