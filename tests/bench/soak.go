@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -328,10 +329,14 @@ func runSoak(args []string) {
 
 	var samples []soakSample
 	sample := func() {
+		// What is live, not what the collector has yet to free: a
+		// collection, and the freed memory returned, before reading.
+		runtime.GC()
+		debug.FreeOSMemory()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		s := soakSample{at: time.Since(start), rssKB: rssKB(), goroutines: int64(runtime.NumGoroutine()),
-			fds: int64(countDir("/proc/self/fd")), heapKB: int64(ms.HeapInuse >> 10),
+			fds: int64(countDir("/proc/self/fd")), heapKB: int64(ms.HeapAlloc >> 10),
 			failed: c.failed.Load(), restarts: c.restarts.Load(), restartFails: c.restartFails.Load(),
 			streams: c.streams.Load(), streamFails: c.streamFails.Load(), sent: c.sent.Load(), received: c.received.Load()}
 		for _, p := range ps {
@@ -375,7 +380,7 @@ func soakReport(ss []soakSample, warmup time.Duration, pairs int, cmdline string
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# nicebench soak\n\n- date: %s, gonice %s, %s, %d CPUs\n- %d pairs (%d agents) on lo in a network namespace of their own, %d %% of UDP dropped\n- command: `%s`\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), gitCommit(), runtime.Version(), runtime.NumCPU(), pairs, 2*pairs, loss, cmdline)
-	fmt.Fprintf(&b, "| time | RSS KB | Go heap KB | goroutines | fds | READY pairs | FAILED | restarts (failed) | streams added+removed (failed) | data received/sent |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| time | RSS KB | Go heap live KB | goroutines | fds | READY pairs | FAILED | restarts (failed) | streams added+removed (failed) | data received/sent |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range ss {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %d (%d) | %d (%d) | %d / %d |\n", s.at.Round(time.Second), s.rssKB, s.heapKB,
 			s.goroutines, s.fds, s.ready, s.failed, s.restarts, s.restartFails, s.streams, s.streamFails, s.received, s.sent)
