@@ -92,6 +92,18 @@ type Config struct {
 	// DisableUDP turns off UDP candidates (ice-udp=FALSE). With no other
 	// transport, gathering then finds nothing.
 	DisableUDP bool
+	// Renomination turns on ICE renomination (libnice's
+	// support-renomination; draft-thatcher-ice-renomination-01, as libwebrtc
+	// and pion/ice v4 do it): as controlled agent, a NOMINATION attribute
+	// (0xC001) nominates its pair and the largest value wins, so the peer
+	// can move the selected pair without an ICE restart; as controlling
+	// agent, every nomination carries NOMINATION with a counter, checks go
+	// on after the component is READY (so that other pairs stay valid), and
+	// Renominate moves the selected pair. The agent's SDP then carries
+	// a=ice-options:renomination (libwebrtc's signal); a peer whose SDP has
+	// a=ice-options without it has declined, and is sent no NOMINATION.
+	// Off by default, as libnice's.
+	Renomination bool
 	// Lite makes the agent an ICE-lite agent (full-mode=FALSE): host
 	// candidates only, it never sends checks and is always controlled.
 	Lite bool

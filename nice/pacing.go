@@ -73,7 +73,7 @@ func (a *Agent) nextPair() *pair {
 			continue
 		}
 		for _, p := range s.checks.pairs {
-			if p.state == pairWaiting && p.comp.state != ComponentStateReady {
+			if p.state == pairWaiting && a.checking(p.comp) {
 				return p
 			}
 		}
@@ -85,12 +85,18 @@ func (a *Agent) nextPair() *pair {
 			continue
 		}
 		for _, p := range s.checks.pairs {
-			if p.state == pairFrozen && p.comp.state != ComponentStateReady && !a.foundationActive(p.foundation) {
+			if p.state == pairFrozen && a.checking(p.comp) && !a.foundationActive(p.foundation) {
 				return p
 			}
 		}
 	}
 	return nil
+}
+
+// checking reports whether c's pairs are still checked: until it is READY,
+// or for good on a controlling agent that may renominate (see stopChecks).
+func (a *Agent) checking(c *component) bool {
+	return c.state != ComponentStateReady || a.controlling && a.renominating(c.s)
 }
 
 // foundationActive reports whether a pair of this foundation is Waiting or

@@ -15,7 +15,7 @@ func (a *Agent) setRemoteCredentials(s *stream, ufrag, pwd string, now time.Time
 	pend := s.pendingRequests
 	s.pendingRequests = nil
 	for _, r := range pend {
-		a.onAuthenticatedRequest(r.sock, r.from, r.priority, r.useCand, now)
+		a.onAuthenticatedRequest(r.sock, r.from, r.priority, r.useCand, r.nom, now)
 	}
 }
 

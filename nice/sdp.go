@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -143,6 +144,10 @@ type sdpStream struct {
 	Name       string      // m= media name; "" prints "-"
 	Ufrag, Pwd string      // local credentials
 	Candidates []Candidate // all components, in component order, as printed
+	// ICEOptions, when not nil, is printed as an a=ice-options line after
+	// a=ice-pwd (libnice prints none; gonice prints "renomination" with
+	// Config.Renomination, where libwebrtc puts it).
+	ICEOptions []string
 }
 
 // formatStreamSDP appends one stream's SDP to b exactly as libnice's
@@ -186,6 +191,16 @@ func formatStreamSDP(b []byte, s sdpStream, includeNonICE bool) []byte {
 	b = append(b, "\na=ice-pwd:"...)
 	b = append(b, s.Pwd...)
 	b = append(b, '\n')
+	if s.ICEOptions != nil {
+		b = append(b, "a=ice-options:"...)
+		for i, o := range s.ICEOptions {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = append(b, o...)
+		}
+		b = append(b, '\n')
+	}
 	for _, c := range s.Candidates {
 		b = appendCandidateSDP(b, c)
 		b = append(b, '\n')
@@ -438,14 +453,26 @@ type parsedStream struct {
 	Ufrag, Pwd      string      // remote credentials; the session-level ones when the stream has none
 	Candidates      []Candidate // in text order; StreamID 0 (the caller sets it)
 	EndOfCandidates bool        // a=end-of-candidates in the stream or at session level
+	// ICEOptions are the tokens of the stream's a=ice-options lines, else of
+	// the session-level ones (RFC 8839 §5.6); nil when there is none, empty
+	// (not nil) for a line without tokens.
+	ICEOptions []string
+}
+
+// declinesRenomination reports whether the stream's SDP says that the peer
+// does not do renomination: it has a=ice-options without "renomination"
+// (as libwebrtc reads it). Without a=ice-options nothing is known.
+func (ps *parsedStream) declinesRenomination() bool {
+	return ps.ICEOptions != nil && !slices.Contains(ps.ICEOptions, "renomination")
 }
 
 // parseSDP splits a whole SDP into streams, one per m= line, in order.
 //
 // Lines may end in LF or CRLF, and white space around a line is ignored. The
 // "a=" prefix may be missing on ice-ufrag, ice-pwd, candidate and
-// end-of-candidates lines. v=, o=, s=, t=, c=, a=rtcp, a=ice-options,
-// a=ice-lite, a=group, a=mid and all other lines are ignored.
+// end-of-candidates lines. a=ice-options is read (see parsedStream). v=, o=,
+// s=, t=, c=, a=rtcp, a=ice-lite, a=group, a=mid and all other lines are
+// ignored.
 //
 // ice-ufrag and ice-pwd before the first m= line are session-level (RFC 8839)
 // and become the default of every stream that lacks its own; a session-level
@@ -470,6 +497,7 @@ func parseSDP(sdp string) ([]parsedStream, error) {
 		streams              []parsedStream
 		sessUfrag, sessPwd   string
 		sessEOC, sawNonBlank bool
+		sessOptions          []string
 	)
 	cur := -1 // index of the current stream; -1 at session level
 	if !hasMedia {
@@ -519,6 +547,15 @@ func parseSDP(sdp string) ([]parsedStream, error) {
 				return nil, fmt.Errorf("%w: line %d: %v", ErrSDP, n, err)
 			}
 			streams[cur].Candidates = append(streams[cur].Candidates, c)
+		} else if v, ok := strings.CutPrefix(attr, "ice-options:"); ok {
+			opts := &sessOptions
+			if cur >= 0 {
+				opts = &streams[cur].ICEOptions
+			}
+			if *opts == nil {
+				*opts = []string{}
+			}
+			*opts = append(*opts, sdpFields(v)...)
 		} else if attr == "end-of-candidates" {
 			if cur < 0 {
 				sessEOC = true
@@ -540,6 +577,9 @@ func parseSDP(sdp string) ([]parsedStream, error) {
 		}
 		if sessEOC {
 			s.EndOfCandidates = true
+		}
+		if s.ICEOptions == nil && sessOptions != nil {
+			s.ICEOptions = slices.Clone(sessOptions)
 		}
 	}
 	return streams, nil

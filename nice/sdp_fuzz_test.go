@@ -101,6 +101,7 @@ func FuzzParseSDP(f *testing.F) {
 	f.Add("v=0\na=end-of-candidates\nm=audio 9 RTP/AVP 0\nice-ufrag: x \nm=\nm=-\n")
 	f.Add("a=candidate:1 1 UDP 5 10.0.0.1 4000 typ host\nm=audio 1 ICE/SDP\n")
 	f.Add("")
+	f.Add("a=ice-options:trickle\nm=a 1 X\na=ice-options:\nm=b 1 X\na=ice-options:renomination  ice2\na=ice-options:x\n")
 	for _, s := range candidateSeeds {
 		f.Add("m=x 1 ICE/SDP\n" + s + "\n")
 	}
@@ -123,7 +124,7 @@ func FuzzParseSDP(f *testing.F) {
 			for _, c := range s.Candidates {
 				checkParsedCandidate(t, c, 0)
 			}
-			b = formatStreamSDP(b, sdpStream{Name: s.Name, Ufrag: s.Ufrag, Pwd: s.Pwd, Candidates: s.Candidates}, true)
+			b = formatStreamSDP(b, sdpStream{Name: s.Name, Ufrag: s.Ufrag, Pwd: s.Pwd, Candidates: s.Candidates, ICEOptions: s.ICEOptions}, true)
 			if s.EndOfCandidates {
 				b = append(b, "a=end-of-candidates\n"...)
 			}

@@ -670,6 +670,7 @@ func TestParseSDP(t *testing.T) {
 			[]parsedStream{
 				{
 					Name: "audio", Ufrag: "SeSs", Pwd: "sessionpasswordsessionpw", EndOfCandidates: true,
+					ICEOptions: []string{"trickle", "renomination"},
 					Candidates: []Candidate{
 						browserCand(CandidateTypeHost, TransportUDP, "1467250027", 2122260223, "192.168.1.2:54320", ""),
 						browserCand(CandidateTypeServerReflexive, TransportUDP, "842163049", 1677729535, "203.0.113.5:54321", "192.168.1.2:54320"),
@@ -677,7 +678,7 @@ func TestParseSDP(t *testing.T) {
 					},
 				},
 				{
-					Name: "video", Ufrag: "ViDe", Pwd: "sessionpasswordsessionpw",
+					Name: "video", Ufrag: "ViDe", Pwd: "sessionpasswordsessionpw", ICEOptions: []string{"trickle"},
 					Candidates: []Candidate{
 						browserCand(CandidateTypeHost, TransportUDP, "3", 2122194687, "[2001:db8::2]:54330", ""),
 					},
@@ -763,7 +764,8 @@ func equalParsedStreams(a, b []parsedStream) bool {
 	for i := range a {
 		x, y := a[i], b[i]
 		if x.Name != y.Name || x.Ufrag != y.Ufrag || x.Pwd != y.Pwd || x.EndOfCandidates != y.EndOfCandidates ||
-			!slices.Equal(x.Candidates, y.Candidates) {
+			!slices.Equal(x.Candidates, y.Candidates) || (x.ICEOptions == nil) != (y.ICEOptions == nil) ||
+			!slices.Equal(x.ICEOptions, y.ICEOptions) {
 			return false
 		}
 	}
