@@ -335,4 +335,3 @@ func waitLibniceValid(p *libnicePeer, n int) error {
 	}
 	return fmt.Errorf("libnice's log never counted %d valid pairs within %v", n, libniceTimeout)
 }
-
