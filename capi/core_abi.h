@@ -18,7 +18,7 @@
 #include "gonice.h"
 
 /* Bump when the table changes incompatibly; loader and core must agree. */
-#define GONICE_CORE_ABI_VERSION 4
+#define GONICE_CORE_ABI_VERSION 5
 #define GONICE_CORE_ERRLEN 512
 
 /* Integer properties (set_prop_int). */
@@ -35,7 +35,8 @@ enum {
   GONICE_PROP_STUN_MAX_RETRANS,
   GONICE_PROP_IDLE_TIMEOUT,
   GONICE_PROP_KEEPALIVE_INTERVAL,
-  GONICE_PROP_FORCE_RELAY
+  GONICE_PROP_FORCE_RELAY,
+  GONICE_PROP_RENOMINATION
 };
 
 /* String properties (set_prop_str). */
