@@ -102,6 +102,7 @@ type Config struct {
 	// Renominate moves the selected pair. The agent's SDP then carries
 	// a=ice-options:renomination (libwebrtc's signal); a peer whose SDP has
 	// a=ice-options without it has declined, and is sent no NOMINATION.
+	// Renomination turns aggressive nomination off (the draft's rule).
 	// Off by default, as libnice's.
 	Renomination bool
 	// Lite makes the agent an ICE-lite agent (full-mode=FALSE): host

@@ -47,7 +47,9 @@ func (a *Agent) pace(now time.Time) {
 		a.pacer.idle = true
 		return
 	}
-	a.sendCheck(p, now, a.controlling && a.cfg.Nomination == NominationAggressive)
+	// Renomination disables aggressive nomination (draft-thatcher-ice-
+	// renomination-01 §3): every nomination would be the latest.
+	a.sendCheck(p, now, a.controlling && a.cfg.Nomination == NominationAggressive && !a.renominating(p.comp.s))
 	a.pacer.next = now.Add(a.cfg.Ta)
 }
 

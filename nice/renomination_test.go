@@ -411,3 +411,30 @@ func TestRenominationSDP(t *testing.T) {
 		})
 	}
 }
+
+// TestRenominationNotAggressive: renomination turns aggressive nomination
+// off (draft-thatcher-ice-renomination-01 §3): the first check carries no
+// USE-CANDIDATE, the nomination that follows carries NOMINATION 1.
+func TestRenominationNotAggressive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		defer e.net.Close()
+		a, _, sid, _ := e.agent("10.0.0.1", nice.Config{Controlling: true, Renomination: true, Nomination: nice.NominationAggressive}, 1)
+		defer a.Close()
+		p := newRawPeer(t, e.net.NewHost(netip.MustParseAddr("10.0.0.2")), 5001)
+		defer p.close()
+		attach(t, a, sid, p, true)
+		if _, err := a.SetRemoteCandidates(sid, 1, []nice.Candidate{p.candidate(1, "1")}); err != nil {
+			t.Fatal(err)
+		}
+		q := p.nextRequest(time.Second)
+		if uc, n := nominationOf(q); uc || n != 0 {
+			t.Fatalf("first check: USE-CANDIDATE %v, NOMINATION %d; want neither", uc, n)
+		}
+		p.respond(q)
+		q = p.nextRequest(time.Second)
+		if uc, n := nominationOf(q); !uc || n != 1 {
+			t.Fatalf("nomination: USE-CANDIDATE %v, NOMINATION %d; want true, 1", uc, n)
+		}
+	})
+}
