@@ -105,6 +105,17 @@ type Config struct {
 	// Renomination turns aggressive nomination off (the draft's rule).
 	// Off by default, as libnice's.
 	Renomination bool
+	// MulticastDNS resolves remote candidates given as mDNS names
+	// ("<uuid>.local", draft-ietf-mmusic-mdns-ice-candidates, as browsers
+	// hide host addresses), with pion/mdns unless MDNSResolver is set, off
+	// the data path and bounded (see mdns.go). Without it such candidates
+	// are ignored, as libnice does.
+	MulticastDNS bool
+	// MDNSResolver replaces the default mDNS resolver (tests, or an
+	// application's own).
+	MDNSResolver MDNSResolver
+	// MDNSTimeout bounds one mDNS query (default DefaultMDNSTimeout).
+	MDNSTimeout time.Duration
 	// Lite makes the agent an ICE-lite agent (full-mode=FALSE): host
 	// candidates only, it never sends checks and is always controlled.
 	Lite bool
@@ -165,6 +176,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.GatheringTimeout <= 0 {
 		cfg.GatheringTimeout = DefaultGatheringTimeout
+	}
+	if cfg.MDNSTimeout <= 0 {
+		cfg.MDNSTimeout = DefaultMDNSTimeout
 	}
 	if cfg.NominationDelay <= 0 {
 		cfg.NominationDelay = DefaultNominationDelay

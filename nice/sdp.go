@@ -62,7 +62,11 @@ func appendCandidateSDP(b []byte, c Candidate) []byte {
 	b = append(b, ' ')
 	b = strconv.AppendUint(b, uint64(c.Priority), 10)
 	b = append(b, ' ')
-	b = sdpAppendAddr(b, c.Addr.Addr())
+	if c.Hostname != "" {
+		b = append(b, c.Hostname...)
+	} else {
+		b = sdpAppendAddr(b, c.Addr.Addr())
+	}
 	b = append(b, ' ')
 	b = sdpAppendCandidatePort(b, c.Addr.Port())
 	b = append(b, " typ "...)
@@ -311,6 +315,9 @@ func sdpParseCandidate(line string) (Candidate, error) {
 	c.Priority = uint32(prio)
 
 	addr, err := sdpParseAddr(f[4])
+	if errors.Is(err, errMDNSCandidate) && validMDNSName(f[4]) {
+		c.Hostname, err = f[4], nil
+	}
 	if err != nil {
 		return Candidate{}, fmt.Errorf("candidate address: %w", err)
 	}
@@ -423,6 +430,35 @@ func sdpIsICEChar(b byte) bool {
 
 // errMDNSCandidate marks a candidate whose address is an mDNS ".local" name.
 var errMDNSCandidate = errors.New("mDNS candidate")
+
+// maxMDNSName bounds an mDNS name (RFC 1035 §2.3.4: 255 octets).
+const maxMDNSName = 253
+
+// validMDNSName reports whether s is a host name in the .local domain (RFC
+// 6762) as draft-ietf-mmusic-mdns-ice-candidates uses them: labels of 1 to
+// 63 letters, digits and hyphens, not starting or ending with a hyphen,
+// then "local" (any case), at most 253 characters.
+func validMDNSName(s string) bool {
+	if len(s) > maxMDNSName {
+		return false
+	}
+	host, ok := strings.CutSuffix(strings.ToLower(s), ".local")
+	if !ok || host == "" {
+		return false
+	}
+	for label := range strings.SplitSeq(host, ".") {
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			b := label[i]
+			if !('a' <= b && b <= 'z' || '0' <= b && b <= '9' || b == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // sdpParseAddr parses a numeric IPv4 or IPv6 address and drops an IPv6 zone.
 // Host names, mDNS ".local" names included, are errors: resolving them is not
@@ -538,9 +574,9 @@ func parseSDP(sdp string) ([]parsedStream, error) {
 			}
 			c, err := sdpParseCandidate(attr)
 			if errors.Is(err, errMDNSCandidate) {
-				// A browser's mDNS host candidate (draft-ietf-mmusic-mdns-ice-candidates)
-				// cannot be used without resolving it; skip it as browsers do
-				// when they cannot, and keep the rest of the SDP.
+				// A ".local" name that is not a valid mDNS name: skip it,
+				// as browsers do with what they cannot resolve, and keep
+				// the rest of the SDP. A valid one is kept (Hostname).
 				continue
 			}
 			if err != nil {

@@ -26,6 +26,8 @@ var candidateSeeds = []string{
 	"a=candidate:1 1 UDP 1 10.0.0.1 0 typ srflx raddr 10.0.0.1 rport 9",
 	"a=candidate:1 1 UDP 1 ::ffff:10.0.0.1 1 typ host",
 	"a=candidate:1 1 UDP 1 10.0.0.1 1 typ",
+	"a=candidate:9 1 udp 1686052607 Host-1.sub.LOCAL 0 typ srflx raddr 10.0.0.1 rport 7",
+	"a=candidate:9 1 udp 1 -bad.local 1 typ host",
 	"",
 }
 
@@ -77,10 +79,14 @@ func checkParsedCandidate(t *testing.T, c Candidate, streamID int) {
 		t.Fatalf("ComponentID = %d, want 1..%d", c.ComponentID, sdpMaxComponentID)
 	case !sdpValidFoundation(c.Foundation):
 		t.Fatalf("Foundation %q is not 1..32 ice-chars", c.Foundation)
-	case !c.Addr.IsValid() || c.Addr.Addr().Zone() != "":
+	case c.Hostname != "" && (!validMDNSName(c.Hostname) || c.Addr.Addr().IsValid()):
+		t.Fatalf("Hostname %q with Addr %v", c.Hostname, c.Addr)
+	case c.Hostname == "" && (!c.Addr.IsValid() || c.Addr.Addr().Zone() != ""):
 		t.Fatalf("Addr %v is invalid or has a zone", c.Addr)
-	case !c.Base.IsValid() || c.Base.Addr().Zone() != "":
+	case c.Hostname == "" && (!c.Base.IsValid() || c.Base.Addr().Zone() != ""):
 		t.Fatalf("Base %v is invalid or has a zone", c.Base)
+	case c.Base.Addr().Zone() != "":
+		t.Fatalf("Base %v has a zone", c.Base)
 	case c.Type < CandidateTypeHost || c.Type > CandidateTypeRelayed:
 		t.Fatalf("Type = %d, out of range", c.Type)
 	case c.Transport < TransportUDP || c.Transport > TransportTCPSO:

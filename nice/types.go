@@ -160,6 +160,11 @@ type Candidate struct {
 	Foundation  string
 	StreamID    int
 	ComponentID int
+	// Hostname is the mDNS name (draft-ietf-mmusic-mdns-ice-candidates,
+	// "<uuid>.local") a peer gave instead of an address. Until the agent
+	// resolves it (Config.MulticastDNS), Addr holds only the port. An agent
+	// without Config.MulticastDNS ignores such a candidate.
+	Hostname string
 }
 
 // String returns a short human-readable form, for logs.
