@@ -48,7 +48,7 @@ func (a *Agent) sdpStreamOf(s *stream) sdpStream {
 			if l.c.Type == CandidateTypePeerReflexive || !a.visible(l.c) {
 				continue // learned during checks, or hidden by force-relay: not in SDP
 			}
-			st.Candidates = append(st.Candidates, l.c)
+			st.Candidates = append(st.Candidates, a.sdpView(l.c))
 		}
 	}
 	return st
@@ -57,7 +57,7 @@ func (a *Agent) sdpStreamOf(s *stream) sdpStream {
 // GenerateLocalCandidateSDP returns c as one "a=candidate:" line without a
 // newline (nice_agent_generate_local_candidate_sdp).
 func (a *Agent) GenerateLocalCandidateSDP(c Candidate) string {
-	return formatCandidateSDP(c)
+	return formatCandidateSDP(a.sdpView(c))
 }
 
 // ParseRemoteSDP applies a whole remote SDP, as nice_agent_parse_remote_sdp:

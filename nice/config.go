@@ -114,6 +114,15 @@ type Config struct {
 	// MDNSResolver replaces the default mDNS resolver (tests, or an
 	// application's own).
 	MDNSResolver MDNSResolver
+	// MDNSHostNames hides the agent's IPv4 host candidates behind a
+	// generated "<uuid>.local" name, as browsers do (RFC 8828 mode 2 with
+	// draft-ietf-mmusic-mdns-ice-candidates): the candidates' Hostname is
+	// set, the agent's SDP prints the name instead of the address (and
+	// 0.0.0.0 as the related address of its other candidates), and the
+	// agent answers mDNS queries for the name with pion/mdns. One name per
+	// agent, answered with the local address that routes to the querier.
+	// The C API's candidates carry no name yet: there the addresses show.
+	MDNSHostNames bool
 	// MDNSTimeout bounds one mDNS query (default DefaultMDNSTimeout).
 	MDNSTimeout time.Duration
 	// Lite makes the agent an ICE-lite agent (full-mode=FALSE): host

@@ -4,6 +4,8 @@ package nice
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net/netip"
 	"strings"
 	"time"
@@ -59,6 +61,15 @@ type mdnsState struct {
 	ctx      context.Context // cancelled when the agent shuts down
 	cancel   context.CancelFunc
 	resolver MDNSResolver
+	// Config.MDNSHostNames: per IPv4 host address its name and the
+	// responder that answers for it ("" and nil: it could not start).
+	hidden map[netip.Addr]mdnsHidden
+}
+
+// mdnsHidden is a host address hidden behind a name.
+type mdnsHidden struct {
+	name      string
+	responder *pionMDNS
 }
 
 // resolveRemote takes a remote candidate with an mDNS name: added at once
@@ -114,7 +125,7 @@ func (a *Agent) startQueries() {
 		if m.resolver == nil {
 			r := a.cfg.MDNSResolver
 			if r == nil {
-				pr, err := newPionMDNS()
+				pr, err := newPionMDNS(nil, netip.Addr{})
 				if err != nil {
 					a.log.Warn("nice: mDNS unavailable", "err", err)
 					r = failedResolver{err}
@@ -187,11 +198,74 @@ func (a *Agent) stopMDNS() {
 	}
 }
 
-// closeMDNS closes the resolver. Called by Close after the workers ended.
+// closeMDNS closes the resolver and the responders. Called by Close after
+// the workers ended.
 func (a *Agent) closeMDNS() {
 	if r := a.mdns.resolver; r != nil {
 		_ = r.Close()
 	}
+	for _, h := range a.mdns.hidden {
+		if h.responder != nil {
+			_ = h.responder.Close()
+		}
+	}
+}
+
+// mdnsHostName returns the name that hides a host candidate on sk
+// (Config.MDNSHostNames), one per local address, starting its responder on
+// first use; "" when the candidate is not hidden: IPv6 (pion/mdns v0.0.8
+// answers A records only), or the responder could not start. The
+// responders are as many as the agent's IPv4 addresses. Called on the loop.
+func (a *Agent) mdnsHostName(sk *socket) string {
+	m := &a.mdns
+	addr := sk.local.Addr()
+	if !a.cfg.MDNSHostNames || !addr.Is4() || addr.IsUnspecified() {
+		return ""
+	}
+	if h, ok := m.hidden[addr]; ok {
+		return h.name
+	}
+	if m.hidden == nil {
+		m.hidden = map[netip.Addr]mdnsHidden{}
+	}
+	name := newUUID() + ".local"
+	r, err := newPionMDNS([]string{name}, addr)
+	if err != nil {
+		a.log.Warn("nice: mDNS responder unavailable, host candidate not hidden", "addr", addr, "err", err)
+		m.hidden[addr] = mdnsHidden{}
+		return ""
+	}
+	m.hidden[addr] = mdnsHidden{name: name, responder: r}
+	return name
+}
+
+// newUUID returns a random (version 4) UUID, as browsers name their host
+// candidates.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// sdpView is c as the agent's SDP shows it: with Config.MDNSHostNames a
+// hidden host candidate has its name and no address (so it is not the m=
+// line's default candidate either: c= is then 0.0.0.0 or a public
+// address), and the related address of a server-reflexive or relayed
+// candidate whose base is a hidden host address is 0.0.0.0 port 9, as
+// browsers print it.
+func (a *Agent) sdpView(c Candidate) Candidate {
+	if c.Hostname != "" {
+		c.Addr = netip.AddrPortFrom(netip.Addr{}, c.Addr.Port())
+		c.Base = c.Addr
+		return c
+	}
+	if a.cfg.MDNSHostNames && c.Type != CandidateTypeHost && c.Base.Addr().Is4() {
+		c.Base = netip.AddrPortFrom(netip.IPv4Unspecified(), 9)
+	}
+	return c
 }
 
 // failedResolver answers every name with the error that kept the default

@@ -25,18 +25,28 @@ import (
 // pion/mdns keeps a query whose context ends unanswered until the
 // connection closes; the agent queries at most maxMDNSNames names, so that
 // is bounded too.
+//
+// With Config.MDNSHostNames a connection per IPv4 host address answers
+// queries for that address's name (LocalNames, LocalAddress): pion/mdns
+// v0.0.8 has one address for all the names of a connection, and without one
+// it answers with the local address that routes to the querier, which is
+// not the candidate's when the agent has several addresses.
 type pionMDNS struct {
 	conn *mdns.Conn
 }
 
-func newPionMDNS() (*pionMDNS, error) {
+func newPionMDNS(localNames []string, localAddr netip.Addr) (*pionMDNS, error) {
 	pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(224, 0, 0, 251), Port: 5353})
 	if err != nil {
 		return nil, err
 	}
 	lf := logging.NewDefaultLoggerFactory()
 	lf.DefaultLogLevel = logging.LogLevelDisabled
-	conn, err := mdns.Server(ipv4.NewPacketConn(pc), &mdns.Config{QueryInterval: mdnsQueryInterval, LoggerFactory: lf})
+	cfg := &mdns.Config{QueryInterval: mdnsQueryInterval, LocalNames: localNames, LoggerFactory: lf}
+	if localAddr.IsValid() {
+		cfg.LocalAddress = net.IP(localAddr.AsSlice())
+	}
+	conn, err := mdns.Server(ipv4.NewPacketConn(pc), cfg)
 	if err != nil {
 		_ = pc.Close()
 		return nil, err

@@ -38,17 +38,7 @@ func TestPionMDNS(t *testing.T) {
 		reexecInNetns(t, "^TestPionMDNS$")
 		return
 	}
-	for _, args := range [][]string{
-		{"link", "set", "lo", "up"},
-		{"link", "add", "gn0", "type", "veth", "peer", "name", "pn0"},
-		{"addr", "add", mdnsNet.gonice.String() + "/24", "dev", "gn0"},
-		{"addr", "add", mdnsNet.pion.String() + "/24", "dev", "pn0"},
-		{"link", "set", "gn0", "up"},
-		{"link", "set", "pn0", "up"},
-		{"route", "add", "224.0.0.0/4", "dev", "gn0"},
-	} {
-		runIP(t, args...)
-	}
+	setupMDNSNet(t)
 	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
 	defer cancel()
 
@@ -245,4 +235,149 @@ func reexecInNetns(t *testing.T, pattern string) {
 	if !strings.Contains(string(out), "--- PASS: "+strings.Trim(pattern, "^$")) {
 		t.Fatal("the test did not pass in its network namespace")
 	}
+}
+
+// setupMDNSNet makes the namespace's network (mdnsNet).
+func setupMDNSNet(t *testing.T) {
+	t.Helper()
+	for _, args := range [][]string{
+		{"link", "set", "lo", "up"},
+		{"link", "add", "gn0", "type", "veth", "peer", "name", "pn0"},
+		{"addr", "add", mdnsNet.gonice.String() + "/24", "dev", "gn0"},
+		{"addr", "add", mdnsNet.pion.String() + "/24", "dev", "pn0"},
+		{"link", "set", "gn0", "up"},
+		{"link", "set", "pn0", "up"},
+		{"route", "add", "224.0.0.0/4", "dev", "gn0"},
+	} {
+		runIP(t, args...)
+	}
+}
+
+// TestPionMDNSHidden: a gonice agent with Config.MDNSHostNames signals its
+// host candidate as "<uuid>.local" (its address appears nowhere in what it
+// signals) and answers mDNS queries for it; pion/ice v4 with
+// MulticastDNSModeQueryOnly resolves the name and, as controlling agent,
+// connects to that host candidate. gonice gets pion's credentials only
+// and learns pion from its checks. In a network namespace, as TestPionMDNS.
+func TestPionMDNSHidden(t *testing.T) {
+	if os.Getenv(mdnsNetnsEnv) == "" {
+		reexecInNetns(t, "^TestPionMDNSHidden$")
+		return
+	}
+	setupMDNSNet(t)
+	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
+	defer cancel()
+
+	ga, err := nice.NewAgent(nice.Config{MDNSHostNames: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ga.Close()
+	if err := ga.AddLocalAddress(mdnsNet.gonice); err != nil {
+		t.Fatal(err)
+	}
+	sid, err := ga.AddStream(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered, ready := make(chan struct{}), make(chan struct{})
+	var gatheredOnce, readyOnce sync.Once
+	ga.OnCandidateGatheringDone(func(int) { gatheredOnce.Do(func() { close(gathered) }) })
+	ga.OnComponentStateChanged(func(_, _ int, s nice.ComponentState) {
+		if s == nice.ComponentStateReady {
+			readyOnce.Do(func() { close(ready) })
+		}
+	})
+	if err := ga.GatherCandidates(sid); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		t.Fatal("gonice gathering")
+	}
+	local, err := ga.LocalCandidates(sid, 1)
+	if err != nil || len(local) != 1 {
+		t.Fatalf("LocalCandidates = %v, %v", local, err)
+	}
+	line := ga.GenerateLocalCandidateSDP(local[0])
+	sdp := ga.GenerateLocalSDP()
+	if local[0].Hostname == "" || !strings.Contains(line, local[0].Hostname) ||
+		strings.Contains(line, mdnsNet.gonice.String()) || strings.Contains(sdp, mdnsNet.gonice.String()) {
+		t.Fatalf("gonice's candidate %q (SDP %q) does not hide %v behind its name", line, sdp, mdnsNet.gonice)
+	}
+	t.Logf("gonice's candidate: %s", line)
+
+	pa, err := ice.NewAgentWithOptions(
+		ice.WithNetworkTypes([]ice.NetworkType{ice.NetworkTypeUDP4}),
+		ice.WithCandidateTypes([]ice.CandidateType{ice.CandidateTypeHost}),
+		ice.WithInterfaceFilter(func(name string) bool { return name == "pn0" }),
+		ice.WithMulticastDNSMode(ice.MulticastDNSModeQueryOnly),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pa.Close()
+	pionGathered := make(chan struct{})
+	if err := pa.OnCandidate(func(c ice.Candidate) {
+		if c == nil {
+			close(pionGathered)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pa.GatherCandidates(); err != nil {
+		t.Fatal(err)
+	}
+	<-pionGathered
+	pUfrag, pPwd, err := pa.GetLocalUserCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ga.SetRemoteCredentials(sid, pUfrag, pPwd); err != nil {
+		t.Fatal(err)
+	}
+	gUfrag, gPwd, err := ga.LocalCredentials(sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := ice.UnmarshalCandidate(strings.TrimPrefix(line, "a="))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pa.AddRemoteCandidate(pc); err != nil {
+		t.Fatal(err)
+	}
+	connCh := make(chan *ice.Conn, 1)
+	go func() {
+		c, err := pa.Dial(ctx, gUfrag, gPwd)
+		if err != nil {
+			t.Errorf("pion Dial: %v", err)
+		}
+		connCh <- c
+	}()
+	pconn := <-connCh
+	if pconn == nil {
+		t.FailNow()
+	}
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		t.Fatal("gonice never READY")
+	}
+	pair, err := pa.GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		t.Fatalf("pion GetSelectedCandidatePair: %v, %v", pair, err)
+	}
+	t.Logf("pion's selected pair: %s", pair)
+	if pair.Remote.Type() != ice.CandidateTypeHost || pair.Remote.Port() != int(local[0].Addr.Port()) {
+		t.Errorf("pion's selected remote candidate %s, want gonice's host candidate (port %d)", pair.Remote, local[0].Addr.Port())
+	}
+	gconn, err := ga.Conn(sid, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gconn.Close()
+	transfer(t, ctx, "gonice -> pion", gconn, pconn, []byte("from behind a name"))
+	transfer(t, ctx, "pion -> gonice", pconn, gconn, []byte("found you"))
 }
