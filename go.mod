@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/pion/dtls/v2 v2.2.12
 	github.com/pion/logging v0.2.2
+	github.com/pion/mdns v0.0.8
 	github.com/pion/sdp/v3 v3.0.20
 	github.com/pion/srtp/v2 v2.0.20
 	github.com/pion/stun v0.6.1

@@ -36,18 +36,20 @@ func goniceCoreAgentNew(errbuf *C.char, out *C.uintptr_t, options C.uint) C.int 
 			C.GONICE_AGENT_OPTION_LITE_MODE | C.GONICE_AGENT_OPTION_ICE_TRICKLE |
 			C.GONICE_AGENT_OPTION_SUPPORT_RENOMINATION | C.GONICE_AGENT_OPTION_CONSENT_FRESHNESS |
 			C.GONICE_AGENT_OPTION_BYTESTREAM_TCP | C.GONICE_AGENT_OPTION_DISPATCH
-		const unsupported = C.GONICE_AGENT_OPTION_RELIABLE | C.GONICE_AGENT_OPTION_SUPPORT_RENOMINATION |
-			C.GONICE_AGENT_OPTION_BYTESTREAM_TCP
+		const unsupported = C.GONICE_AGENT_OPTION_RELIABLE | C.GONICE_AGENT_OPTION_BYTESTREAM_TCP
 		opts := uint(options)
 		if opts&^uint(known) != 0 {
 			return 0, errf(C.GONICE_EINVAL, "gonice: unknown option bits %#x", opts&^uint(known))
 		}
 		if opts&unsupported != 0 {
-			return 0, errf(C.GONICE_ENOTSUP, "gonice: options %#x (reliable mode, renomination, bytestream TCP) are not supported", opts&unsupported)
+			return 0, errf(C.GONICE_ENOTSUP, "gonice: options %#x (reliable mode, bytestream TCP) are not supported", opts&unsupported)
 		}
 		var cfg nice.Config
 		if opts&C.GONICE_AGENT_OPTION_LITE_MODE != 0 {
 			cfg.Lite = true
+		}
+		if opts&C.GONICE_AGENT_OPTION_SUPPORT_RENOMINATION != 0 {
+			cfg.Renomination = true
 		}
 		e, err := newEntry(opts, cfg)
 		if err != nil {
@@ -97,6 +99,7 @@ var intProps = map[C.int]struct {
 	C.GONICE_PROP_IDLE_TIMEOUT: {"idle-timeout", 50, 60000, func(c *nice.Config, v int64) {
 		c.IdleTimeout = time.Duration(v) * time.Millisecond
 	}},
+	C.GONICE_PROP_RENOMINATION: {"support-renomination", 0, 1, func(c *nice.Config, v int64) { c.Renomination = v != 0 }},
 	C.GONICE_PROP_KEEPALIVE_INTERVAL: {"keepalive interval", 1000, 600000, func(c *nice.Config, v int64) {
 		c.KeepaliveInterval = time.Duration(v) * time.Millisecond
 	}},
@@ -410,6 +413,21 @@ func goniceCoreGetSelectedPair(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, l
 		toC(local, &l)
 		toC(remote, &r)
 		return 0, nil
+	})
+}
+
+//export goniceCoreRenominate
+func goniceCoreRenominate(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, lfoundation, rfoundation *C.char) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		lf, err := goString(lfoundation, "lfoundation", maxStringArg)
+		if err != nil {
+			return 0, err
+		}
+		rf, err := goString(rfoundation, "rfoundation", maxStringArg)
+		if err != nil {
+			return 0, err
+		}
+		return 0, a.Renominate(int(sid), int(cid), lf, rf)
 	})
 }
 

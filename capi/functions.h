@@ -96,6 +96,8 @@ GONICE_FN(gonice_agent_set_ice_lite, (GoniceAgent *agent, int lite), set_prop_in
           (h, GONICE_PROP_LITE, lite != 0), ())
 GONICE_FN(gonice_agent_set_consent_freshness, (GoniceAgent *agent, int enabled), set_prop_int,
           (h, GONICE_PROP_CONSENT, enabled != 0), ())
+GONICE_FN(gonice_agent_set_renomination, (GoniceAgent *agent, int enabled), set_prop_int,
+          (h, GONICE_PROP_RENOMINATION, enabled != 0), ())
 GONICE_FN(gonice_agent_set_keepalive_conncheck, (GoniceAgent *agent, int enabled), set_prop_int,
           (h, GONICE_PROP_KEEPALIVE_CONNCHECK, enabled != 0), ())
 GONICE_FN(gonice_agent_set_ice_udp, (GoniceAgent *agent, int enabled), set_prop_int,
@@ -208,6 +210,14 @@ GONICE_FN(gonice_agent_get_selected_pair,
            GoniceCandidate *local_out, GoniceCandidate *remote_out),
           get_selected_pair, (h, stream_id, component_id, local_out, remote_out),
           (NONNULL(local_out) NONNULL(remote_out)))
+GONICE_CORE(renominate, goniceCoreRenominate,
+            (char *err, uintptr_t h, unsigned int sid, unsigned int cid, char *lfoundation,
+             char *rfoundation))
+GONICE_FN(gonice_agent_renominate,
+          (GoniceAgent *agent, unsigned int stream_id, unsigned int component_id,
+           const char *lfoundation, const char *rfoundation),
+          renominate, (h, stream_id, component_id, (char *)lfoundation, (char *)rfoundation),
+          (NONNULL(lfoundation) NONNULL(rfoundation)))
 GONICE_CORE(get_component_state, goniceCoreGetComponentState,
             (char *err, uintptr_t h, unsigned int sid, unsigned int cid))
 GONICE_FN(gonice_agent_get_component_state,

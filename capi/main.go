@@ -53,12 +53,12 @@ func codeOf(err error) int {
 	case errors.Is(err, nice.ErrClosed):
 		return C.GONICE_ECLOSED
 	case errors.Is(err, nice.ErrInvalidStream), errors.Is(err, nice.ErrInvalidComponent),
-		errors.Is(err, nice.ErrNoAddress):
+		errors.Is(err, nice.ErrNoAddress), errors.Is(err, nice.ErrNoPair):
 		return C.GONICE_ENOTFOUND
 	case errors.Is(err, nice.ErrInvalidArgument), errors.Is(err, nice.ErrSDP):
 		return C.GONICE_EINVAL
 	case errors.Is(err, nice.ErrNotReady), errors.Is(err, nice.ErrConsentLost),
-		errors.Is(err, nice.ErrTimeout):
+		errors.Is(err, nice.ErrTimeout), errors.Is(err, nice.ErrRenomination):
 		return C.GONICE_EAGAIN
 	case errors.Is(err, nice.ErrAlreadyGathering), errors.Is(err, nice.ErrRecvAttached):
 		return C.GONICE_EBUSY

@@ -295,7 +295,7 @@ typedef enum GoniceAgentOption {
   GONICE_AGENT_OPTION_RELIABLE = 1 << 1,           /* ENOTSUP */
   GONICE_AGENT_OPTION_LITE_MODE = 1 << 2,          /* ICE-lite */
   GONICE_AGENT_OPTION_ICE_TRICKLE = 1 << 3,        /* accepted; trickle is always on */
-  GONICE_AGENT_OPTION_SUPPORT_RENOMINATION = 1 << 4, /* ENOTSUP */
+  GONICE_AGENT_OPTION_SUPPORT_RENOMINATION = 1 << 4, /* renomination: see gonice_agent_renominate */
   GONICE_AGENT_OPTION_CONSENT_FRESHNESS = 1 << 5,  /* accepted; on by default in gonice */
   GONICE_AGENT_OPTION_BYTESTREAM_TCP = 1 << 6,     /* ENOTSUP */
   GONICE_AGENT_OPTION_DISPATCH = 1 << 16           /* dispatch delivery mode (gonice only) */
@@ -472,7 +472,7 @@ typedef void (*gonice_streams_removed_cb)(GoniceAgent *agent, const unsigned int
  * gonice_agent_connect_*; set properties before.
  * Ownership: free with gonice_agent_free().
  * Returns: 0; GONICE_EINVAL (out NULL, unknown option bits), GONICE_ENOTSUP
- * (RELIABLE, SUPPORT_RENOMINATION, BYTESTREAM_TCP), GONICE_EINTERNAL (the core
+ * (RELIABLE, BYTESTREAM_TCP), GONICE_EINTERNAL (the core
  * could not be loaded: see gonice_last_error()).
  */
 GONICE_API int gonice_agent_new(GoniceAgent **out, unsigned int options);
@@ -529,6 +529,9 @@ GONICE_API int gonice_agent_set_stun_server(GoniceAgent *agent, const char *ip, 
 GONICE_API int gonice_agent_set_ice_lite(GoniceAgent *agent, int lite);
 /* consent-freshness (RFC 7675): 1 on (gonice's default), 0 off. */
 GONICE_API int gonice_agent_set_consent_freshness(GoniceAgent *agent, int enabled);
+/* support-renomination: 1 on, 0 off (the default); as
+ * GONICE_AGENT_OPTION_SUPPORT_RENOMINATION (see gonice_agent_renominate). */
+GONICE_API int gonice_agent_set_renomination(GoniceAgent *agent, int enabled);
 /* keepalive-conncheck: keepalives as Binding requests (1) or indications (0). */
 GONICE_API int gonice_agent_set_keepalive_conncheck(GoniceAgent *agent, int enabled);
 /* ice-udp: 0 disables UDP candidates (then gathering finds nothing). */
@@ -722,6 +725,29 @@ GONICE_API int gonice_agent_peer_candidate_gathering_done(GoniceAgent *agent,
  */
 GONICE_API int gonice_agent_restart(GoniceAgent *agent);
 GONICE_API int gonice_agent_restart_stream(GoniceAgent *agent, unsigned int stream_id);
+
+/*
+ * gonice_agent_renominate: on a controlling agent made with
+ * GONICE_AGENT_OPTION_SUPPORT_RENOMINATION (libnice's support-renomination;
+ * ICE renomination, draft-thatcher-ice-renomination-01, as libwebrtc and
+ * pion/ice do it), nominates the pair of the local and remote candidates
+ * with these foundations (as nice_agent_set_selected_pair names a pair):
+ * a check with USE-CANDIDATE and the next NOMINATION value. When the peer
+ * answers, the pair becomes the selected pair on both sides without an ICE
+ * restart: new-selected-pair is signalled and the component stays READY. A
+ * pair not yet valid is checked first. A controlled agent with the option
+ * follows the peer's largest NOMINATION. The option also puts
+ * a=ice-options:renomination in the agent's SDP; a remote SDP with
+ * a=ice-options but without "renomination" declines it.
+ * Returns: 0 (the nomination is sent; its outcome is signalled);
+ * GONICE_EBADHANDLE; GONICE_EINVAL (NULL foundation); GONICE_ENOTFOUND (no
+ * such stream, component or pair); GONICE_EAGAIN (the agent cannot
+ * renominate: option off, controlled, lite, or declined by the peer);
+ * GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_renominate(GoniceAgent *agent, unsigned int stream_id,
+                                       unsigned int component_id, const char *lfoundation,
+                                       const char *rfoundation);
 
 /*
  * gonice_agent_get_selected_pair: the pair data is sent on (CONNECTED or

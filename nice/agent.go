@@ -36,6 +36,7 @@ type Agent struct {
 	work     workQueue
 	loopDone chan struct{} // closed when the loop has shut down
 	workers  workers       // the agent's goroutines (goroutines.go)
+	mdns     mdnsState     // mDNS resolution of remote candidates (mdns.go); the loop's
 
 	events   eventQueue
 	handlers handlers
@@ -183,6 +184,7 @@ func (a *Agent) Close() error {
 	// (if one runs) delivers what is left and exits.
 	a.workers.wait()
 	a.timer.Stop()
+	a.closeMDNS()
 	return nil
 }
 
@@ -203,6 +205,7 @@ func (a *Agent) shutdown() {
 	}
 	a.streams = nil
 	a.publishComponents()
+	a.stopMDNS()
 	a.txs = txTable{}
 	a.flushEvents()
 }
@@ -517,7 +520,11 @@ func (a *Agent) SetRemoteCandidates(streamID, componentID int, cands []Candidate
 // checkRemoteCandidate validates a candidate given by the application.
 func checkRemoteCandidate(c Candidate) error {
 	switch {
-	case !c.Addr.IsValid():
+	case c.Hostname != "" && !validMDNSName(c.Hostname):
+		return fmt.Errorf("%w: remote candidate host name %q is not an mDNS name", ErrInvalidArgument, c.Hostname)
+	case c.Hostname != "" && c.Addr.Addr().IsValid():
+		return fmt.Errorf("%w: remote candidate with both a host name and an address", ErrInvalidArgument)
+	case c.Hostname == "" && !c.Addr.IsValid():
 		return fmt.Errorf("%w: remote candidate without address", ErrInvalidArgument)
 	case c.Type < CandidateTypeHost || c.Type > CandidateTypeRelayed:
 		return fmt.Errorf("%w: remote candidate type %d", ErrInvalidArgument, c.Type)

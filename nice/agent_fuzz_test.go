@@ -37,8 +37,9 @@ func (c *discardConn) Close() error                                             
 
 // fuzzState is an agent with one two-component stream, remote credentials
 // and a remote candidate, its checks started: the state a packet meets.
-func fuzzState(now time.Time) (*Agent, *socket) {
-	a := newAgent(Config{Controlling: true, Net: &discardNet{}}.withDefaults(), netip.AddrPort{})
+func fuzzState(now time.Time, cfg Config) (*Agent, *socket) {
+	cfg.Net = &discardNet{}
+	a := newAgent(cfg.withDefaults(), netip.AddrPort{})
 	a.borrowScratch() // as runLoop does: the state functions run on the loop
 	s := &stream{id: 1, ufrag: "agnt", pwd: "agentpasswordagentpassw"}
 	s.comps = []*component{newComponent(s, 1), newComponent(s, 2)}
@@ -64,6 +65,8 @@ func fuzzState(now time.Time) (*Agent, *socket) {
 // raw bytes, and authenticated STUN messages (requests, and responses to an
 // in-flight check) whose attributes come from the fuzzer, with time passing
 // between them. The agent must not panic and its state must stay bounded.
+// Every input runs on a controlling agent, and on a controlled and a
+// controlling one with renomination (NOMINATION parsed and followed).
 func FuzzAgentPacket(f *testing.F) {
 	tlv := func(t stun.AttrType, v []byte) []byte {
 		b := binary.BigEndian.AppendUint16(nil, uint16(t))
@@ -79,40 +82,49 @@ func FuzzAgentPacket(f *testing.F) {
 	f.Add(tlv(stun.AttrMappedAddress, []byte{0, 2, 0, 1}), []byte{2})
 	f.Add(tlv(stun.AttrErrorCode, []byte{0, 0, 4, 87}), []byte{3, 3, 3})
 	f.Add(tlv(stun.AttrErrorCode, []byte{0, 0}), []byte{3})
+	f.Add(append(tlv(0xC001, []byte{0, 0, 0, 2}), tlv(stun.AttrUseCandidate, nil)...), []byte{1, 2, 1, 0x11, 2})
+	f.Add(tlv(0xC001, []byte{9, 0, 1}), []byte{1, 1, 0x31})
 
 	f.Fuzz(func(t *testing.T, data []byte, script []byte) {
-		now := time.Unix(1e9, 0)
-		a, sk := fuzzState(now)
 		if len(script) > 64 {
 			script = script[:64]
 		}
-		for i, kind := range script {
-			raw := fuzzMessage(a, data, kind, i)
-			if raw == nil {
-				continue
-			}
-			pk := getPacket(raw)
-			pk.sock, pk.from = sk, netip.MustParseAddrPort("127.0.0.1:10")
-			if kind&0x10 != 0 {
-				pk.from = netip.AddrPortFrom(pk.from.Addr(), 20+uint16(kind>>5))
-			}
-			a.handleSTUN(now, pk)
-			putPacket(pk)
-			a.pace(now)
-			now = now.Add(time.Duration(kind>>2) * 100 * time.Millisecond)
-			a.onTimer(now)
-			a.pace(now)
-			a.events.take(nil)
-			if n := len(a.streams[0].checks.pairs); n > 2*a.cfg.MaxChecks+1 {
-				t.Fatalf("checklist grew to %d pairs", n)
-			}
-			for _, c := range a.streams[0].comps {
-				if len(c.local) > 1+maxPeerReflexive || len(c.remote) > a.cfg.MaxChecks {
-					t.Fatalf("component %d: %d local, %d remote candidates", c.id, len(c.local), len(c.remote))
-				}
-			}
+		for _, cfg := range []Config{{Controlling: true}, {Renomination: true}, {Controlling: true, Renomination: true}} {
+			fuzzAgentScript(t, cfg, data, script)
 		}
 	})
+}
+
+// fuzzAgentScript runs one FuzzAgentPacket input on an agent made with cfg.
+func fuzzAgentScript(t *testing.T, cfg Config, data, script []byte) {
+	now := time.Unix(1e9, 0)
+	a, sk := fuzzState(now, cfg)
+	for i, kind := range script {
+		raw := fuzzMessage(a, data, kind, i)
+		if raw == nil {
+			continue
+		}
+		pk := getPacket(raw)
+		pk.sock, pk.from = sk, netip.MustParseAddrPort("127.0.0.1:10")
+		if kind&0x10 != 0 {
+			pk.from = netip.AddrPortFrom(pk.from.Addr(), 20+uint16(kind>>5))
+		}
+		a.handleSTUN(now, pk)
+		putPacket(pk)
+		a.pace(now)
+		now = now.Add(time.Duration(kind>>2) * 100 * time.Millisecond)
+		a.onTimer(now)
+		a.pace(now)
+		a.events.take(nil)
+		if n := len(a.streams[0].checks.pairs); n > 2*a.cfg.MaxChecks+1 {
+			t.Fatalf("checklist grew to %d pairs", n)
+		}
+		for _, c := range a.streams[0].comps {
+			if len(c.local) > 1+maxPeerReflexive || len(c.remote) > a.cfg.MaxChecks {
+				t.Fatalf("component %d: %d local, %d remote candidates", c.id, len(c.local), len(c.remote))
+			}
+		}
+	}
 }
 
 // fuzzMessage builds the i-th datagram of a fuzz script.

@@ -40,12 +40,15 @@ func (a *Agent) GenerateLocalStreamSDP(streamID int, includeNonICE bool) (string
 // sdpStreamOf collects a stream's SDP content. Called on the loop.
 func (a *Agent) sdpStreamOf(s *stream) sdpStream {
 	st := sdpStream{Name: s.name, Ufrag: s.ufrag, Pwd: s.pwd}
+	if a.cfg.Renomination {
+		st.ICEOptions = []string{"renomination"}
+	}
 	for _, c := range s.comps {
 		for _, l := range c.local {
 			if l.c.Type == CandidateTypePeerReflexive || !a.visible(l.c) {
 				continue // learned during checks, or hidden by force-relay: not in SDP
 			}
-			st.Candidates = append(st.Candidates, l.c)
+			st.Candidates = append(st.Candidates, a.sdpView(l.c))
 		}
 	}
 	return st
@@ -54,7 +57,7 @@ func (a *Agent) sdpStreamOf(s *stream) sdpStream {
 // GenerateLocalCandidateSDP returns c as one "a=candidate:" line without a
 // newline (nice_agent_generate_local_candidate_sdp).
 func (a *Agent) GenerateLocalCandidateSDP(c Candidate) string {
-	return formatCandidateSDP(c)
+	return formatCandidateSDP(a.sdpView(c))
 }
 
 // ParseRemoteSDP applies a whole remote SDP, as nice_agent_parse_remote_sdp:
@@ -62,8 +65,10 @@ func (a *Agent) GenerateLocalCandidateSDP(c Candidate) string {
 // are ignored), its credentials become the stream's remote credentials and
 // its candidates are added. It returns the number of candidates added.
 // Unlike libnice it also reads CRLF line endings, lines without "a=",
-// session-level credentials and a=end-of-candidates (which counts as
-// PeerCandidateGatheringDone).
+// session-level credentials, a=end-of-candidates (which counts as
+// PeerCandidateGatheringDone) and a=ice-options: a peer whose SDP has
+// a=ice-options without "renomination" is not renominated (see
+// Config.Renomination).
 func (a *Agent) ParseRemoteSDP(sdp string) (int, error) {
 	parsed, err := parseSDP(sdp)
 	if err != nil {
@@ -94,6 +99,7 @@ func (a *Agent) ParseRemoteSDP(sdp string) (int, error) {
 		}
 		for i, ps := range parsed {
 			s := a.streams[i]
+			s.renomDeclined = ps.declinesRenomination()
 			if ps.Ufrag != "" && ps.Pwd != "" {
 				a.setRemoteCredentials(s, ps.Ufrag, ps.Pwd, now)
 			}

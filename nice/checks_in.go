@@ -103,6 +103,10 @@ func (a *Agent) handleRequest(now time.Time, sk *socket, from netip.AddrPort, m 
 		return
 	}
 	useCand := stunx.HasUseCandidate(m)
+	var nom stunx.Nomination
+	if !a.cfg.Renomination || nom.GetFrom(m) != nil {
+		nom = 0 // without renomination NOMINATION is ignored, as libnice does
+	}
 	a.sendSuccess(sk, from, m, s.pwd)
 	if a.debugOn(LogChecks) {
 		a.log.Debug("check.received", "stream", s.id, "component", c.id, "local", sk.local, "remote", from,
@@ -114,17 +118,18 @@ func (a *Agent) handleRequest(now time.Time, sk *socket, from netip.AddrPort, m 
 	}
 	if s.rufrag == "" && !a.cfg.Lite {
 		if len(s.pendingRequests) < 2*a.cfg.MaxChecks {
-			s.pendingRequests = append(s.pendingRequests, pendingRequest{sock: sk, from: from, priority: uint32(prio), useCand: useCand})
+			s.pendingRequests = append(s.pendingRequests, pendingRequest{sock: sk, from: from, priority: uint32(prio), useCand: useCand, nom: uint32(nom)})
 		}
 		return
 	}
-	a.onAuthenticatedRequest(sk, from, uint32(prio), useCand, now)
+	a.onAuthenticatedRequest(sk, from, uint32(prio), useCand, uint32(nom), now)
 }
 
 // onAuthenticatedRequest does what an answered check implies: learn a
 // peer-reflexive candidate, queue a triggered check, note a nomination
-// (RFC 8445 §7.3.1.3–§7.3.1.5). Called on the loop.
-func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uint32, useCand bool, now time.Time) {
+// (RFC 8445 §7.3.1.3–§7.3.1.5), or a renomination (nom, the NOMINATION
+// value, 0 if none). Called on the loop.
+func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uint32, useCand bool, nom uint32, now time.Time) {
 	c := sk.comp
 	if c.s.comps[c.id-1] != c || sk.closed.Load() {
 		return
@@ -163,35 +168,32 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 	}
 	p.ctr.requestsReceived++
 	p.ctr.responsesSent++
-	if useCand && !a.controlling {
+	if a.controlling {
+		useCand = false
+	} else if a.cfg.Renomination {
+		useCand = a.acceptNomination(c, p, useCand, nom)
+	}
+	if useCand {
 		p.useCandIn = true
 	}
+	exclusive := c.nomSeen != 0 // renomination: the latest nomination wins
 	if a.cfg.Lite {
 		// A lite agent does not check: a request proves the path, and
 		// USE-CANDIDATE selects it (RFC 8445 §7.3.1.5).
 		c.s.checks.setState(p, pairSucceeded)
 		p.valid = true
-		if useCand && !p.nominated {
-			p.nominated = true
-			if a.debugOn(LogChecks) {
-				a.logPair("check.nominated", p, "by", "USE-CANDIDATE")
-			}
+		if useCand {
+			a.nominatedByRequest(c, p, exclusive)
 		}
 		a.updateSelection(c, now)
 		return
 	}
 	switch p.state {
 	case pairSucceeded:
-		if vp := p.validPair; vp != nil && p.useCandIn && !vp.nominated {
-			vp.nominated = true
-			if a.debugOn(LogChecks) {
-				a.logPair("check.nominated", vp, "by", "USE-CANDIDATE")
-			}
-		} else if p.valid && p.useCandIn && !p.nominated {
-			p.nominated = true
-			if a.debugOn(LogChecks) {
-				a.logPair("check.nominated", p, "by", "USE-CANDIDATE")
-			}
+		if vp := p.validPair; vp != nil && p.useCandIn && (!vp.nominated || useCand && exclusive) {
+			a.nominatedByRequest(c, vp, exclusive)
+		} else if p.valid && p.useCandIn && (!p.nominated || useCand && exclusive) {
+			a.nominatedByRequest(c, p, exclusive)
 		}
 		a.updateSelection(c, now)
 	case pairInProgress:

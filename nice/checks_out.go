@@ -43,6 +43,9 @@ func (a *Agent) buildCheck(tx *transaction) error {
 	if tx.nominate {
 		setters = append(setters, stunx.UseCandidate{})
 	}
+	if tx.nomValue != 0 {
+		setters = append(setters, stunx.Nomination(tx.nomValue))
+	}
 	if a.cfg.Software != "" {
 		setters = append(setters, stun.NewSoftware(a.cfg.Software))
 	}
@@ -68,6 +71,10 @@ func (a *Agent) sendCheck(p *pair, now time.Time, nominate bool) {
 	tx.pair = p
 	tx.nominate = nominate
 	tx.control = a.controlling
+	if nominate && a.renominating(s) && c.nomSent < stunx.MaxNomination {
+		c.nomSent++
+		tx.nomValue = c.nomSent
+	}
 	// PRIORITY: the priority a peer-reflexive candidate from this base
 	// would have (RFC 8445 §7.2.2).
 	tx.priority = p.local.sock.checkPriority(c.id)
@@ -101,6 +108,10 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 	}
 	if tx.nominate && c.nominating == p {
 		c.nominating = nil
+	}
+	renominate := !tx.nominate && c.renominate == p
+	if renominate {
+		c.renominate = nil
 	}
 	if m.Type.Class == stun.ClassErrorResponse {
 		var ec stun.ErrorCodeAttribute
@@ -197,13 +208,19 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 			}
 		}
 	}
-	// §7.2.5.3.4: nomination.
+	// §7.2.5.3.4: nomination. With renomination the latest nomination
+	// wins: a nomination answered after a newer one was sent is stale.
 	wasNominated := vp.nominated
-	if tx.nominate && tx.control {
-		vp.nominated = true
+	if tx.nominate && tx.control && (tx.nomValue == 0 || tx.nomValue == c.nomSent) {
+		a.markNominated(c, vp, tx.nomValue != 0)
 	}
 	if !a.controlling && (p.useCandIn || vp.useCandIn) {
-		vp.nominated = true
+		a.markNominated(c, vp, c.nomSeen != 0)
+	}
+	if renominate && a.controlling {
+		// Renominate chose a pair that was not valid: now it is.
+		a.log.Debug("renominating", "stream", s.id, "component", c.id, "local", vp.local.c.Addr, "remote", vp.remote.Addr)
+		a.sendCheck(vp, now, true)
 	}
 	if a.debugOn(LogChecks) {
 		a.logPair("check.succeeded", vp, "checked", c.pairID(p), "nominated", vp.nominated)

@@ -92,6 +92,39 @@ type Config struct {
 	// DisableUDP turns off UDP candidates (ice-udp=FALSE). With no other
 	// transport, gathering then finds nothing.
 	DisableUDP bool
+	// Renomination turns on ICE renomination (libnice's
+	// support-renomination; draft-thatcher-ice-renomination-01, as libwebrtc
+	// and pion/ice v4 do it): as controlled agent, a NOMINATION attribute
+	// (0xC001) nominates its pair and the largest value wins, so the peer
+	// can move the selected pair without an ICE restart; as controlling
+	// agent, every nomination carries NOMINATION with a counter, checks go
+	// on after the component is READY (so that other pairs stay valid), and
+	// Renominate moves the selected pair. The agent's SDP then carries
+	// a=ice-options:renomination (libwebrtc's signal); a peer whose SDP has
+	// a=ice-options without it has declined, and is sent no NOMINATION.
+	// Renomination turns aggressive nomination off (the draft's rule).
+	// Off by default, as libnice's.
+	Renomination bool
+	// MulticastDNS resolves remote candidates given as mDNS names
+	// ("<uuid>.local", draft-ietf-mmusic-mdns-ice-candidates, as browsers
+	// hide host addresses), with pion/mdns unless MDNSResolver is set, off
+	// the data path and bounded (see mdns.go). Without it such candidates
+	// are ignored, as libnice does.
+	MulticastDNS bool
+	// MDNSResolver replaces the default mDNS resolver (tests, or an
+	// application's own).
+	MDNSResolver MDNSResolver
+	// MDNSHostNames hides the agent's IPv4 host candidates behind a
+	// generated "<uuid>.local" name, as browsers do (RFC 8828 mode 2 with
+	// draft-ietf-mmusic-mdns-ice-candidates): the candidates' Hostname is
+	// set, the agent's SDP prints the name instead of the address (and
+	// 0.0.0.0 as the related address of its other candidates), and the
+	// agent answers mDNS queries for the name with pion/mdns. One name per
+	// agent, answered with the local address that routes to the querier.
+	// The C API's candidates carry no name yet: there the addresses show.
+	MDNSHostNames bool
+	// MDNSTimeout bounds one mDNS query (default DefaultMDNSTimeout).
+	MDNSTimeout time.Duration
 	// Lite makes the agent an ICE-lite agent (full-mode=FALSE): host
 	// candidates only, it never sends checks and is always controlled.
 	Lite bool
@@ -162,6 +195,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.GatheringTimeout <= 0 {
 		cfg.GatheringTimeout = DefaultGatheringTimeout
+	}
+	if cfg.MDNSTimeout <= 0 {
+		cfg.MDNSTimeout = DefaultMDNSTimeout
 	}
 	if cfg.NominationDelay <= 0 {
 		cfg.NominationDelay = DefaultNominationDelay

@@ -33,6 +33,12 @@ var (
 	// ErrRelayUnauthorized: a TURN server refused the credentials given to
 	// SetRelayInfo (see RelayErrors).
 	ErrRelayUnauthorized = errors.New("nice: TURN server refused the credentials")
+	// ErrRenomination: Renominate was called on an agent that cannot
+	// renominate: Config.Renomination is off, the agent is controlled or
+	// lite, or the peer declined renomination in its SDP.
+	ErrRenomination = errors.New("nice: renomination not available")
+	// ErrNoPair: no candidate pair matches the foundations given.
+	ErrNoPair = errors.New("nice: no such candidate pair")
 	// ErrRelayTimeout: a TURN server did not answer in time (see RelayErrors).
 	ErrRelayTimeout = errors.New("nice: no answer from the TURN server")
 	// ErrSTUNTimeout: the STUN server did not answer a server-reflexive

@@ -197,6 +197,7 @@ func (a *Agent) addHostCandidate(c *component, sk *socket, now time.Time) {
 		Foundation:  a.foundation(CandidateTypeHost, sk.local.Addr(), netip.AddrPort{}),
 		StreamID:    c.s.id,
 		ComponentID: c.id,
+		Hostname:    a.mdnsHostName(sk),
 	}
 	a.addLocalCandidate(c, &localCandidate{c: cand, sock: sk}, now)
 }

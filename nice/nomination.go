@@ -3,8 +3,11 @@
 package nice
 
 import (
+	"fmt"
 	"net"
 	"time"
+
+	"github.com/gonice/gonice/nice/internal/stunx"
 )
 
 // updateSelection picks the pair data is sent on and moves the component
@@ -99,9 +102,15 @@ func (a *Agent) maybeNominate(c *component, now time.Time) {
 }
 
 // stopChecks drops the Waiting and Frozen pairs of a component that is
-// READY (RFC 8445 §8.1.2). Called on the loop.
+// READY (RFC 8445 §8.1.2). A controlling agent that may renominate goes on
+// checking them, as libwebrtc does, so that the pairs it may nominate next
+// are valid on both sides (the peer answers with triggered checks).
+// Called on the loop.
 func (a *Agent) stopChecks(c *component) {
 	s := c.s
+	if a.controlling && a.renominating(s) {
+		return
+	}
 	for _, p := range s.checks.pairs {
 		if p.comp == c && (p.state == pairWaiting || p.state == pairFrozen) {
 			s.checks.setState(p, pairFailed)
@@ -134,4 +143,107 @@ func (a *Agent) checkFailure(c *component, now time.Time) {
 	if c.failAt.IsZero() {
 		c.failAt = now.Add(a.cfg.IdleTimeout)
 	}
+}
+
+// renominating reports whether nominations on s carry NOMINATION and
+// Renominate may move the selected pair: Config.Renomination is on and the
+// peer did not decline it in its SDP (libwebrtc sends NOMINATION only when
+// both descriptions have a=ice-options:renomination; libnice and pion/ice
+// signal nothing, and their applications turn it on, as ours does).
+func (a *Agent) renominating(s *stream) bool {
+	return a.cfg.Renomination && !a.cfg.Lite && !s.renomDeclined
+}
+
+// markNominated sets p's nominated flag. With renomination (exclusive) the
+// latest nomination wins, so every other pair of the component loses it;
+// updateSelection then selects p. Called on the loop.
+func (a *Agent) markNominated(c *component, p *pair, exclusive bool) {
+	p.nominated = true
+	if !exclusive {
+		return
+	}
+	for _, q := range c.s.checks.pairs {
+		if q.comp == c && q != p {
+			q.nominated = false
+		}
+	}
+}
+
+// nominatedByRequest is markNominated for a nomination in a request
+// (USE-CANDIDATE, NOMINATION), logged when it is new.
+func (a *Agent) nominatedByRequest(c *component, p *pair, exclusive bool) {
+	was := p.nominated
+	a.markNominated(c, p, exclusive)
+	if !was && a.debugOn(LogChecks) {
+		a.logPair("check.nominated", p, "by", "USE-CANDIDATE")
+	}
+}
+
+// acceptNomination applies draft-thatcher-ice-renomination's rules to a
+// request for pair p received by a controlled agent with renomination on:
+// the largest NOMINATION value wins, and any value wins over none. It
+// reports whether the request nominates p. A new value takes the pending
+// nominations (USE-CANDIDATE on pairs still being checked) off the other
+// pairs, so that only p can become nominated. Called on the loop.
+func (a *Agent) acceptNomination(c *component, p *pair, useCand bool, nom uint32) bool {
+	if nom == 0 {
+		return useCand && c.nomSeen == 0
+	}
+	if nom <= c.nomSeen {
+		return false // an older nomination, delivered late or retransmitted
+	}
+	c.nomSeen = nom
+	for _, q := range c.s.checks.pairs {
+		if q.comp == c && q != p && q != p.validPair {
+			q.useCandIn = false
+		}
+	}
+	return true
+}
+
+// Renominate nominates the pair of the given local and remote candidate
+// foundations (as libnice's nice_agent_set_selected_pair names a pair) on
+// a controlling agent with Config.Renomination: a check with USE-CANDIDATE
+// and the next NOMINATION value (draft-thatcher-ice-renomination-01). When
+// the peer answers, the pair is the only nominated one and becomes the
+// selected pair on both sides, without an ICE restart: the agent signals
+// new-selected-pair and the component stays READY. A pair that is not
+// valid yet is checked first and nominated once the check succeeds. If the
+// check fails, the selected pair stays. It returns ErrRenomination when
+// the agent cannot renominate (see Config.Renomination) and ErrNoPair when
+// no pair of the component has these foundations.
+func (a *Agent) Renominate(streamID, componentID int, localFoundation, remoteFoundation string) error {
+	return a.do(func(now time.Time) error {
+		c, err := a.component(streamID, componentID)
+		if err != nil {
+			return err
+		}
+		if !a.controlling || !a.renominating(c.s) {
+			return ErrRenomination
+		}
+		if c.nomSent >= stunx.MaxNomination {
+			return fmt.Errorf("%w: NOMINATION counter exhausted", ErrRenomination)
+		}
+		var p *pair
+		for _, q := range c.s.checks.pairs {
+			if q.comp == c && q.local.c.Foundation == localFoundation && q.remote.Foundation == remoteFoundation {
+				p = q
+				break
+			}
+		}
+		if p == nil {
+			return ErrNoPair
+		}
+		if vp := p.validPair; vp != nil && vp.valid {
+			p = vp
+		}
+		if p.valid {
+			c.renominate = nil
+			a.sendCheck(p, now, true)
+			return nil
+		}
+		c.renominate = p
+		a.sendCheck(p, now, false)
+		return nil
+	})
 }

@@ -47,7 +47,9 @@ func (a *Agent) pace(now time.Time) {
 		a.pacer.idle = true
 		return
 	}
-	a.sendCheck(p, now, a.controlling && a.cfg.Nomination == NominationAggressive)
+	// Renomination disables aggressive nomination (draft-thatcher-ice-
+	// renomination-01 §3): every nomination would be the latest.
+	a.sendCheck(p, now, a.controlling && a.cfg.Nomination == NominationAggressive && !a.renominating(p.comp.s))
 	a.pacer.next = now.Add(a.cfg.Ta)
 }
 
@@ -73,7 +75,7 @@ func (a *Agent) nextPair() *pair {
 			continue
 		}
 		for _, p := range s.checks.pairs {
-			if p.state == pairWaiting && p.comp.state != ComponentStateReady {
+			if p.state == pairWaiting && a.checking(p.comp) {
 				return p
 			}
 		}
@@ -85,12 +87,18 @@ func (a *Agent) nextPair() *pair {
 			continue
 		}
 		for _, p := range s.checks.pairs {
-			if p.state == pairFrozen && p.comp.state != ComponentStateReady && !a.foundationActive(p.foundation) {
+			if p.state == pairFrozen && a.checking(p.comp) && !a.foundationActive(p.foundation) {
 				return p
 			}
 		}
 	}
 	return nil
+}
+
+// checking reports whether c's pairs are still checked: until it is READY,
+// or for good on a controlling agent that may renominate (see stopChecks).
+func (a *Agent) checking(c *component) bool {
+	return c.state != ComponentStateReady || a.controlling && a.renominating(c.s)
 }
 
 // foundationActive reports whether a pair of this foundation is Waiting or

@@ -15,7 +15,7 @@ func (a *Agent) setRemoteCredentials(s *stream, ufrag, pwd string, now time.Time
 	pend := s.pendingRequests
 	s.pendingRequests = nil
 	for _, r := range pend {
-		a.onAuthenticatedRequest(r.sock, r.from, r.priority, r.useCand, now)
+		a.onAuthenticatedRequest(r.sock, r.from, r.priority, r.useCand, r.nom, now)
 	}
 }
 
@@ -25,6 +25,13 @@ func (a *Agent) addRemoteCandidates(c *component, cands []Candidate, now time.Ti
 	n := 0
 	for _, rc := range cands {
 		rc.StreamID, rc.ComponentID = c.s.id, c.id
+		if rc.Hostname != "" && !rc.Addr.Addr().IsValid() {
+			// An mDNS name: added once resolved (mdns.go), or ignored.
+			if a.resolveRemote(c, rc, now) {
+				n++
+			}
+			continue
+		}
 		rc.Addr = netip.AddrPortFrom(rc.Addr.Addr().Unmap().WithZone(""), rc.Addr.Port())
 		if old := c.findRemoteTarget(rc); old != nil {
 			// RFC 8838 §11.4: a signalled candidate replaces a

@@ -24,6 +24,8 @@ func (a *Agent) restartStream(s *stream, now time.Time) {
 		c.rid = nil
 		c.selected = nil
 		c.nominating = nil
+		c.renominate = nil
+		c.nomSent, c.nomSeen = 0, 0
 		c.firstValid = time.Time{}
 		c.failAt = time.Time{}
 		c.consent.stop()

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -61,7 +62,11 @@ func appendCandidateSDP(b []byte, c Candidate) []byte {
 	b = append(b, ' ')
 	b = strconv.AppendUint(b, uint64(c.Priority), 10)
 	b = append(b, ' ')
-	b = sdpAppendAddr(b, c.Addr.Addr())
+	if c.Hostname != "" {
+		b = append(b, c.Hostname...)
+	} else {
+		b = sdpAppendAddr(b, c.Addr.Addr())
+	}
 	b = append(b, ' ')
 	b = sdpAppendCandidatePort(b, c.Addr.Port())
 	b = append(b, " typ "...)
@@ -143,6 +148,10 @@ type sdpStream struct {
 	Name       string      // m= media name; "" prints "-"
 	Ufrag, Pwd string      // local credentials
 	Candidates []Candidate // all components, in component order, as printed
+	// ICEOptions, when not nil, is printed as an a=ice-options line after
+	// a=ice-pwd (libnice prints none; gonice prints "renomination" with
+	// Config.Renomination, where libwebrtc puts it).
+	ICEOptions []string
 }
 
 // formatStreamSDP appends one stream's SDP to b exactly as libnice's
@@ -186,6 +195,16 @@ func formatStreamSDP(b []byte, s sdpStream, includeNonICE bool) []byte {
 	b = append(b, "\na=ice-pwd:"...)
 	b = append(b, s.Pwd...)
 	b = append(b, '\n')
+	if s.ICEOptions != nil {
+		b = append(b, "a=ice-options:"...)
+		for i, o := range s.ICEOptions {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = append(b, o...)
+		}
+		b = append(b, '\n')
+	}
 	for _, c := range s.Candidates {
 		b = appendCandidateSDP(b, c)
 		b = append(b, '\n')
@@ -296,6 +315,9 @@ func sdpParseCandidate(line string) (Candidate, error) {
 	c.Priority = uint32(prio)
 
 	addr, err := sdpParseAddr(f[4])
+	if errors.Is(err, errMDNSCandidate) && validMDNSName(f[4]) {
+		c.Hostname, err = f[4], nil
+	}
 	if err != nil {
 		return Candidate{}, fmt.Errorf("candidate address: %w", err)
 	}
@@ -409,6 +431,35 @@ func sdpIsICEChar(b byte) bool {
 // errMDNSCandidate marks a candidate whose address is an mDNS ".local" name.
 var errMDNSCandidate = errors.New("mDNS candidate")
 
+// maxMDNSName bounds an mDNS name (RFC 1035 §2.3.4: 255 octets).
+const maxMDNSName = 253
+
+// validMDNSName reports whether s is a host name in the .local domain (RFC
+// 6762) as draft-ietf-mmusic-mdns-ice-candidates uses them: labels of 1 to
+// 63 letters, digits and hyphens, not starting or ending with a hyphen,
+// then "local" (any case), at most 253 characters.
+func validMDNSName(s string) bool {
+	if len(s) > maxMDNSName {
+		return false
+	}
+	host, ok := strings.CutSuffix(strings.ToLower(s), ".local")
+	if !ok || host == "" {
+		return false
+	}
+	for label := range strings.SplitSeq(host, ".") {
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			b := label[i]
+			if !('a' <= b && b <= 'z' || '0' <= b && b <= '9' || b == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // sdpParseAddr parses a numeric IPv4 or IPv6 address and drops an IPv6 zone.
 // Host names, mDNS ".local" names included, are errors: resolving them is not
 // the SDP layer's job, and libnice does not resolve them either.
@@ -438,14 +489,26 @@ type parsedStream struct {
 	Ufrag, Pwd      string      // remote credentials; the session-level ones when the stream has none
 	Candidates      []Candidate // in text order; StreamID 0 (the caller sets it)
 	EndOfCandidates bool        // a=end-of-candidates in the stream or at session level
+	// ICEOptions are the tokens of the stream's a=ice-options lines, else of
+	// the session-level ones (RFC 8839 §5.6); nil when there is none, empty
+	// (not nil) for a line without tokens.
+	ICEOptions []string
+}
+
+// declinesRenomination reports whether the stream's SDP says that the peer
+// does not do renomination: it has a=ice-options without "renomination"
+// (as libwebrtc reads it). Without a=ice-options nothing is known.
+func (ps *parsedStream) declinesRenomination() bool {
+	return ps.ICEOptions != nil && !slices.Contains(ps.ICEOptions, "renomination")
 }
 
 // parseSDP splits a whole SDP into streams, one per m= line, in order.
 //
 // Lines may end in LF or CRLF, and white space around a line is ignored. The
 // "a=" prefix may be missing on ice-ufrag, ice-pwd, candidate and
-// end-of-candidates lines. v=, o=, s=, t=, c=, a=rtcp, a=ice-options,
-// a=ice-lite, a=group, a=mid and all other lines are ignored.
+// end-of-candidates lines. a=ice-options is read (see parsedStream). v=, o=,
+// s=, t=, c=, a=rtcp, a=ice-lite, a=group, a=mid and all other lines are
+// ignored.
 //
 // ice-ufrag and ice-pwd before the first m= line are session-level (RFC 8839)
 // and become the default of every stream that lacks its own; a session-level
@@ -470,6 +533,7 @@ func parseSDP(sdp string) ([]parsedStream, error) {
 		streams              []parsedStream
 		sessUfrag, sessPwd   string
 		sessEOC, sawNonBlank bool
+		sessOptions          []string
 	)
 	cur := -1 // index of the current stream; -1 at session level
 	if !hasMedia {
@@ -510,15 +574,24 @@ func parseSDP(sdp string) ([]parsedStream, error) {
 			}
 			c, err := sdpParseCandidate(attr)
 			if errors.Is(err, errMDNSCandidate) {
-				// A browser's mDNS host candidate (draft-ietf-mmusic-mdns-ice-candidates)
-				// cannot be used without resolving it; skip it as browsers do
-				// when they cannot, and keep the rest of the SDP.
+				// A ".local" name that is not a valid mDNS name: skip it,
+				// as browsers do with what they cannot resolve, and keep
+				// the rest of the SDP. A valid one is kept (Hostname).
 				continue
 			}
 			if err != nil {
 				return nil, fmt.Errorf("%w: line %d: %v", ErrSDP, n, err)
 			}
 			streams[cur].Candidates = append(streams[cur].Candidates, c)
+		} else if v, ok := strings.CutPrefix(attr, "ice-options:"); ok {
+			opts := &sessOptions
+			if cur >= 0 {
+				opts = &streams[cur].ICEOptions
+			}
+			if *opts == nil {
+				*opts = []string{}
+			}
+			*opts = append(*opts, sdpFields(v)...)
 		} else if attr == "end-of-candidates" {
 			if cur < 0 {
 				sessEOC = true
@@ -540,6 +613,9 @@ func parseSDP(sdp string) ([]parsedStream, error) {
 		}
 		if sessEOC {
 			s.EndOfCandidates = true
+		}
+		if s.ICEOptions == nil && sessOptions != nil {
+			s.ICEOptions = slices.Clone(sessOptions)
 		}
 	}
 	return streams, nil

@@ -26,6 +26,8 @@ var candidateSeeds = []string{
 	"a=candidate:1 1 UDP 1 10.0.0.1 0 typ srflx raddr 10.0.0.1 rport 9",
 	"a=candidate:1 1 UDP 1 ::ffff:10.0.0.1 1 typ host",
 	"a=candidate:1 1 UDP 1 10.0.0.1 1 typ",
+	"a=candidate:9 1 udp 1686052607 Host-1.sub.LOCAL 0 typ srflx raddr 10.0.0.1 rport 7",
+	"a=candidate:9 1 udp 1 -bad.local 1 typ host",
 	"",
 }
 
@@ -77,10 +79,14 @@ func checkParsedCandidate(t *testing.T, c Candidate, streamID int) {
 		t.Fatalf("ComponentID = %d, want 1..%d", c.ComponentID, sdpMaxComponentID)
 	case !sdpValidFoundation(c.Foundation):
 		t.Fatalf("Foundation %q is not 1..32 ice-chars", c.Foundation)
-	case !c.Addr.IsValid() || c.Addr.Addr().Zone() != "":
+	case c.Hostname != "" && (!validMDNSName(c.Hostname) || c.Addr.Addr().IsValid()):
+		t.Fatalf("Hostname %q with Addr %v", c.Hostname, c.Addr)
+	case c.Hostname == "" && (!c.Addr.IsValid() || c.Addr.Addr().Zone() != ""):
 		t.Fatalf("Addr %v is invalid or has a zone", c.Addr)
-	case !c.Base.IsValid() || c.Base.Addr().Zone() != "":
+	case c.Hostname == "" && (!c.Base.IsValid() || c.Base.Addr().Zone() != ""):
 		t.Fatalf("Base %v is invalid or has a zone", c.Base)
+	case c.Base.Addr().Zone() != "":
+		t.Fatalf("Base %v has a zone", c.Base)
 	case c.Type < CandidateTypeHost || c.Type > CandidateTypeRelayed:
 		t.Fatalf("Type = %d, out of range", c.Type)
 	case c.Transport < TransportUDP || c.Transport > TransportTCPSO:
@@ -101,6 +107,7 @@ func FuzzParseSDP(f *testing.F) {
 	f.Add("v=0\na=end-of-candidates\nm=audio 9 RTP/AVP 0\nice-ufrag: x \nm=\nm=-\n")
 	f.Add("a=candidate:1 1 UDP 5 10.0.0.1 4000 typ host\nm=audio 1 ICE/SDP\n")
 	f.Add("")
+	f.Add("a=ice-options:trickle\nm=a 1 X\na=ice-options:\nm=b 1 X\na=ice-options:renomination  ice2\na=ice-options:x\n")
 	for _, s := range candidateSeeds {
 		f.Add("m=x 1 ICE/SDP\n" + s + "\n")
 	}
@@ -123,7 +130,7 @@ func FuzzParseSDP(f *testing.F) {
 			for _, c := range s.Candidates {
 				checkParsedCandidate(t, c, 0)
 			}
-			b = formatStreamSDP(b, sdpStream{Name: s.Name, Ufrag: s.Ufrag, Pwd: s.Pwd, Candidates: s.Candidates}, true)
+			b = formatStreamSDP(b, sdpStream{Name: s.Name, Ufrag: s.Ufrag, Pwd: s.Pwd, Candidates: s.Candidates, ICEOptions: s.ICEOptions}, true)
 			if s.EndOfCandidates {
 				b = append(b, "a=end-of-candidates\n"...)
 			}

@@ -499,7 +499,8 @@ func TestParseCandidateSDPErrors(t *testing.T) {
 		{"IPv4 octet too large", "a=candidate:1 1 UDP 1 999.1.1.1 1 typ host", "not a numeric IP"},
 		{"IPv4 with zone", "a=candidate:1 1 UDP 1 10.0.0.1%eth0 1 typ host", "not a numeric IP"},
 		{"hostname", "a=candidate:1 1 UDP 1 example.com 1 typ host", "\"example.com\" is not a numeric IP"},
-		{"mDNS name", "a=candidate:1 1 udp 2122260223 1f4712db-ea17-4bcf-a596-105139dfd8bf.local 54321 typ host generation 0", "is an mDNS name"},
+		{"bad mDNS name", "a=candidate:1 1 udp 2122260223 1f4712db_ea17.local 54321 typ host generation 0", "is an mDNS name"},
+		{"mDNS name ending in a hyphen", "a=candidate:1 1 udp 2122260223 abc-.local 54321 typ host", "is an mDNS name"},
 		{"priority overflow", "a=candidate:1 1 UDP 4294967296 10.0.0.1 1 typ host", "priority \"4294967296\""},
 		{"priority negative", "a=candidate:1 1 UDP -1 10.0.0.1 1 typ host", "priority \"-1\""},
 		{"priority not a number", "a=candidate:1 1 UDP high 10.0.0.1 1 typ host", "priority \"high\""},
@@ -670,6 +671,7 @@ func TestParseSDP(t *testing.T) {
 			[]parsedStream{
 				{
 					Name: "audio", Ufrag: "SeSs", Pwd: "sessionpasswordsessionpw", EndOfCandidates: true,
+					ICEOptions: []string{"trickle", "renomination"},
 					Candidates: []Candidate{
 						browserCand(CandidateTypeHost, TransportUDP, "1467250027", 2122260223, "192.168.1.2:54320", ""),
 						browserCand(CandidateTypeServerReflexive, TransportUDP, "842163049", 1677729535, "203.0.113.5:54321", "192.168.1.2:54320"),
@@ -677,7 +679,7 @@ func TestParseSDP(t *testing.T) {
 					},
 				},
 				{
-					Name: "video", Ufrag: "ViDe", Pwd: "sessionpasswordsessionpw",
+					Name: "video", Ufrag: "ViDe", Pwd: "sessionpasswordsessionpw", ICEOptions: []string{"trickle"},
 					Candidates: []Candidate{
 						browserCand(CandidateTypeHost, TransportUDP, "3", 2122194687, "[2001:db8::2]:54330", ""),
 					},
@@ -763,7 +765,8 @@ func equalParsedStreams(a, b []parsedStream) bool {
 	for i := range a {
 		x, y := a[i], b[i]
 		if x.Name != y.Name || x.Ufrag != y.Ufrag || x.Pwd != y.Pwd || x.EndOfCandidates != y.EndOfCandidates ||
-			!slices.Equal(x.Candidates, y.Candidates) {
+			!slices.Equal(x.Candidates, y.Candidates) || (x.ICEOptions == nil) != (y.ICEOptions == nil) ||
+			!slices.Equal(x.ICEOptions, y.ICEOptions) {
 			return false
 		}
 	}
@@ -928,21 +931,30 @@ func TestSimpleLineRoundTrip(t *testing.T) {
 	}
 }
 
-// TestParseSDPSkipsMDNS: a browser's mDNS host candidates are skipped, the
-// rest of its SDP is kept; an mDNS related address is ignored.
-func TestParseSDPSkipsMDNS(t *testing.T) {
+// TestParseSDPMDNS: a browser's mDNS host candidate is kept with its name
+// (Hostname) and port; a ".local" name that is not a valid mDNS name is
+// skipped and the rest of the SDP kept; an mDNS related address is ignored.
+func TestParseSDPMDNS(t *testing.T) {
 	t.Parallel()
 	sdp := "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\n" +
-		"a=candidate:1 1 udp 2122260223 abc.local 54321 typ host\r\n" +
+		"a=candidate:1 1 udp 2122260223 1f4712db-ea17-4bcf-a596-105139dfd8bf.local 54321 typ host\r\n" +
+		"a=candidate:3 1 udp 2122260223 not_valid.local 54322 typ host\r\n" +
 		"a=candidate:2 1 udp 1686052607 203.0.113.7 61000 typ srflx raddr x.local rport 5000\r\n"
 	got, err := parseSDP(sdp)
 	if err != nil {
 		t.Fatalf("parseSDP: %v", err)
 	}
-	if len(got) != 1 || len(got[0].Candidates) != 1 {
-		t.Fatalf("parseSDP = %+v, want one stream with the srflx candidate only", got)
+	if len(got) != 1 || len(got[0].Candidates) != 2 {
+		t.Fatalf("parseSDP = %+v, want one stream with the mDNS and the srflx candidate", got)
 	}
-	c := got[0].Candidates[0]
+	m := got[0].Candidates[0]
+	if m.Hostname != "1f4712db-ea17-4bcf-a596-105139dfd8bf.local" || m.Addr.Addr().IsValid() || m.Addr.Port() != 54321 || m.Type != CandidateTypeHost {
+		t.Errorf("mDNS candidate = %+v", m)
+	}
+	if line := formatCandidateSDP(m); line != "a=candidate:1 1 UDP 2122260223 1f4712db-ea17-4bcf-a596-105139dfd8bf.local 54321 typ host" {
+		t.Errorf("formatCandidateSDP = %q", line)
+	}
+	c := got[0].Candidates[1]
 	if c.Type != CandidateTypeServerReflexive || c.Base != c.Addr {
 		t.Errorf("candidate = %+v, want srflx with Base = Addr (mDNS raddr ignored)", c)
 	}

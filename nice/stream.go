@@ -34,6 +34,9 @@ type stream struct {
 
 	peerGatheringDone bool
 	initialRequest    bool // initial-binding-request-received was signalled
+	// renomDeclined: the peer's SDP had a=ice-options without
+	// "renomination" (Config.Renomination).
+	renomDeclined bool
 
 	checks checklist
 
@@ -49,6 +52,7 @@ type pendingRequest struct {
 	from     netip.AddrPort
 	priority uint32
 	useCand  bool
+	nom      uint32 // NOMINATION, 0 if none
 }
 
 // component is one component of a stream.
@@ -66,7 +70,13 @@ type component struct {
 	remote           []*Candidate
 	selected         *pair // the pair data is sent on
 	firstValid       time.Time
-	nominating       *pair     // regular nomination in flight (controlling)
+	nominating       *pair // regular nomination in flight (controlling)
+	// Renomination (Config.Renomination). nomSent is the last NOMINATION
+	// value sent (controlling); nomSeen the largest received (controlled);
+	// renominate the pair Renominate chose that is being checked before
+	// its nomination is sent.
+	nomSent, nomSeen uint32
+	renominate       *pair
 	failAt           time.Time // idle timeout before FAILED
 	consent          consent   // keepalives and consent freshness of the selected pair
 	remotePrflxCount int

@@ -32,7 +32,8 @@ type transaction struct {
 	index    int       // in txTable.heap
 	pair     *pair
 	nominate bool
-	control  bool // the role the request claimed
+	nomValue uint32 // NOMINATION sent with USE-CANDIDATE; 0 if none
+	control  bool   // the role the request claimed
 	priority uint32
 	pwd      string // the remote password that signed the request
 }
@@ -110,6 +111,9 @@ func (a *Agent) transactionFailed(tx *transaction, now time.Time) {
 		}
 		if tx.nominate && p.comp.nominating == p {
 			p.comp.nominating = nil
+		}
+		if !tx.nominate && p.comp.renominate == p {
+			p.comp.renominate = nil // Renominate's pair does not work
 		}
 		a.checkFailure(tx.comp, now)
 	case txConsent:

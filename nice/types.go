@@ -166,6 +166,11 @@ type Candidate struct {
 	// remote candidates (nice_candidate_relay_address,
 	// nice_candidate_stun_server_address).
 	Server netip.AddrPort
+	// Hostname is the mDNS name (draft-ietf-mmusic-mdns-ice-candidates,
+	// "<uuid>.local") a peer gave instead of an address. Until the agent
+	// resolves it (Config.MulticastDNS), Addr holds only the port. An agent
+	// without Config.MulticastDNS ignores such a candidate.
+	Hostname string
 }
 
 // String returns a short human-readable form, for logs.

@@ -40,3 +40,10 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/time v0.14.0 // indirect
 )
+
+// The root module's mDNS is pion/mdns v0.0.8, the release on
+// pion/transport/v2; pion/ice/v2 (pion/webrtc v3's, for the benchmark)
+// asks for v0.0.12, which MVS would pick. Pinned so that the interop
+// tests run gonice with the version its own go.mod names; ice/v2 builds
+// with it (it uses Server, Query and Config.LocalNames only).
+replace github.com/pion/mdns => github.com/pion/mdns v0.0.8

@@ -394,6 +394,9 @@ static void apply_prop(NiceAgent *a, guint id) {
   case PROP_CONSENT_FRESHNESS:
     rc = gonice_agent_set_consent_freshness(a->h, prop_bool(a, id));
     break;
+  case PROP_SUPPORT_RENOMINATION:
+    rc = gonice_agent_set_renomination(a->h, prop_bool(a, id));
+    break;
   default: /* kept, no effect in gonice (docs/libnice-compat.md) */
     break;
   }
@@ -560,7 +563,8 @@ static void nice_agent_class_init(NiceAgentClass *klass) {
   props[PROP_ICE_TRICKLE] = g_param_spec_boolean("ice-trickle", "Trickle ICE",
       "Trickle ICE (gonice always accepts trickled candidates)", FALSE, rw);
   props[PROP_SUPPORT_RENOMINATION] = g_param_spec_boolean("support-renomination",
-      "Support RENOMINATION STUN attribute", "Renomination (not supported by gonice)", FALSE, rw);
+      "Support RENOMINATION STUN attribute",
+      "As controlled agent, a check with the NOMINATION attribute selects its pair", FALSE, rw);
   props[PROP_IDLE_TIMEOUT] = g_param_spec_uint("idle-timeout",
       "Timeout before stopping the agent when being idle", "Idle timeout in ms", 50, 60000, 5000,
       ctor);

@@ -134,6 +134,15 @@ int main(void) {
   EXPECT(gonice_agent_new(&agent, GONICE_AGENT_OPTION_RELIABLE), GONICE_ENOTSUP);
   EXPECT(gonice_agent_new(&stale, 0), 0);
   EXPECT(gonice_agent_free(stale), 0);
+  EXPECT(gonice_agent_new(&stale, 0), 0);
+  EXPECT(gonice_agent_set_renomination(stale, 1), 0);
+  EXPECT(gonice_agent_set_controlling_mode(stale, 1), 0);
+  EXPECT(gonice_agent_add_stream(stale, 1), 1);
+  EXPECT(gonice_agent_renominate(stale, 1, 1, "no", "pair"), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_renominate(stale, 2, 1, "no", "pair"), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_set_controlling_mode(stale, 0), 0);
+  EXPECT(gonice_agent_renominate(stale, 1, 1, "no", "pair"), GONICE_EAGAIN); /* controlled */
+  EXPECT(gonice_agent_free(stale), 0);
   EXPECT(gonice_agent_new(&agent, GONICE_AGENT_OPTION_ICE_TRICKLE), 0);
 
   /* NULL, made-up and stale handles. */
@@ -255,6 +264,11 @@ int main(void) {
     gonice_free(s);
     s = NULL;
   }
+  EXPECT(gonice_agent_renominate(NULL, 1, 1, "1", "1"), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_renominate(agent, 1, 1, NULL, "1"), GONICE_EINVAL);
+  EXPECT(gonice_agent_renominate(agent, 1, 1, "1", NULL), GONICE_EINVAL);
+  EXPECT(gonice_agent_renominate(agent, 1, 3, "1", "1"), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_renominate(agent, 1, 1, "1", "1"), GONICE_EAGAIN); /* option off */
   EXPECT(gonice_agent_set_stream_name(agent, 1, NULL), GONICE_EINVAL);
   EXPECT(gonice_agent_set_stream_name(agent, 1, "bad name"), GONICE_EINVAL);
   EXPECT(gonice_agent_set_stream_name(agent, 4, "audio"), GONICE_ENOTFOUND);

@@ -10,6 +10,7 @@
  *
  *   peer --controlling 0|1 [--components N] [--nomination regular|aggressive]
  *        [--address IP]... [--ice-tcp] [--consent-freshness]
+ *        [--renomination]
  *
  *   --controlling   the agent's controlling-mode (required)
  *   --components    components of the one stream (1..8, default 1)
@@ -24,6 +25,9 @@
  *   --consent-freshness
  *                   NICE_AGENT_OPTION_CONSENT_FRESHNESS (RFC 7675: Binding
  *                   requests on the selected pair every 5 s or so)
+ *   --renomination  NICE_AGENT_OPTION_SUPPORT_RENOMINATION (support-renomination:
+ *                   as controlled agent, a check with the NOMINATION attribute
+ *                   nominates its pair; libnice never sends NOMINATION)
  *
  * The agent is NICE_COMPATIBILITY_RFC5245 on the default GMainContext, with
  * upnp FALSE (no 200 ms UPnP wait before candidate-gathering-done). It has
@@ -377,7 +381,7 @@ usage(const char *argv0)
 {
   fprintf(stderr, "usage: %s --controlling 0|1 [--components N] "
       "[--nomination regular|aggressive] [--address IP]... [--ice-tcp] "
-      "[--consent-freshness]\n",
+      "[--consent-freshness] [--renomination]\n",
       argv0);
 }
 
@@ -402,6 +406,10 @@ main(int argc, char *argv[])
     }
     if (strcmp(opt, "--consent-freshness") == 0) {
       options |= NICE_AGENT_OPTION_CONSENT_FRESHNESS;
+      continue;
+    }
+    if (strcmp(opt, "--renomination") == 0) {
+      options |= NICE_AGENT_OPTION_SUPPORT_RENOMINATION;
       continue;
     }
     if (val == NULL) {

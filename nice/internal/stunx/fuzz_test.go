@@ -23,9 +23,12 @@ func fuzzSeeds(tb testing.TB) [][]byte {
 		stun.RawAttribute{Type: stun.AttrPriority, Value: []byte{1}},
 		stun.RawAttribute{Type: stun.AttrMessageIntegrity, Value: []byte{1, 2, 3}},
 		stun.RawAttribute{Type: stun.AttrFingerprint})
+	nom := stun.MustBuild(stun.BindingRequest, stun.TransactionID, UseCandidate{}, Nomination(7),
+		stun.RawAttribute{Type: AttrNomination, Value: []byte{0xff, 1, 2}},
+		stun.NewShortTermIntegrity(rfc5769Password), stun.Fingerprint)
 	return [][]byte{
 		rfc5769Request, rfc5769IPv4Response, rfc5769IPv6Response, rfc5769LongTermRequest,
-		ice.Raw, resp.Raw, bad.Raw, turnSeed(tb).Raw,
+		ice.Raw, resp.Raw, bad.Raw, nom.Raw, turnSeed(tb).Raw,
 		rfc5769Request[:HeaderSize], {0x80, 0x60, 0, 0}, {},
 	}
 }
@@ -84,7 +87,14 @@ func checkGetters(t *testing.T, m *stun.Message, key []byte) {
 		ced  ICEControlled
 		x    XORMappedAddress
 		a    MappedAddress
+		nom  Nomination
 	)
+	if nom.GetFrom(m) == nil {
+		var n2 Nomination
+		if nom > MaxNomination || n2.GetFrom(stun.MustBuild(stun.BindingRequest, nom)) != nil || n2 != nom {
+			t.Fatalf("NOMINATION %d does not round-trip: %d", nom, n2)
+		}
+	}
 	if p.GetFrom(m) == nil {
 		var p2 Priority
 		if p2.GetFrom(stun.MustBuild(stun.BindingRequest, p)) != nil || p2 != p {
