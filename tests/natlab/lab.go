@@ -591,3 +591,39 @@ func (l *Lab) Exec(node string, timeout time.Duration, args ...string) (string, 
 		return out.String(), -1, fmt.Errorf("%s: timed out after %v", strings.Join(args, " "), timeout)
 	}
 }
+
+// Blackhole drops (on) or stops dropping (off) every packet that router i
+// forwards, both ways, without touching its conntrack entries or NAT
+// mappings: the path through it goes silent, as when a link dies. It is a
+// table of its own ("fault"), so the NAT ruleset is left as it is.
+func (l *Lab) Blackhole(i int, on bool) error {
+	r := fmt.Sprintf("r%d", i)
+	if !on {
+		return run("", "ip", "netns", "exec", l.NS(r), "nft", "delete", "table", "ip", "fault")
+	}
+	// Priority raw (-300): before conntrack, so that nothing the router
+	// drops refreshes or creates a mapping.
+	const rules = `table ip fault {
+  chain pre { type filter hook prerouting priority raw; policy accept;
+    iifname { "wan", "lan" } counter drop
+  }
+}
+`
+	return run(rules, "ip", "netns", "exec", l.NS(r), "nft", "-f", "-")
+}
+
+// Rebind makes router i (a cone NAT: full cone, restricted or
+// port-restricted) map every flow to a new external port: its
+// masquerade takes ports from lo-hi from now on, and ctflush (the path of
+// the lab's cmd/ctflush) deletes its conntrack entries, so the next
+// packet of each flow gets a new mapping and what the public side sends to
+// the old one is dropped. Each call should give a range the router has
+// not used.
+func (l *Lab) Rebind(i int, ctflush string, lo, hi int) error {
+	R := l.NS(fmt.Sprintf("r%d", i))
+	rule := fmt.Sprintf("flush chain ip natlab postrouting\nadd rule ip natlab postrouting oifname \"wan\" masquerade to :%d-%d\n", lo, hi)
+	if err := run(rule, "ip", "netns", "exec", R, "nft", "-f", "-"); err != nil {
+		return err
+	}
+	return run("", "ip", "netns", "exec", R, ctflush)
+}

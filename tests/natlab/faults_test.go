@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: MIT
+
+package natlab
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Fault tests (issue 14): two agents connected through the lab with media
+// flowing (natagent --media: a datagram every 20 ms each way, and a "gap"
+// line from the receiver for every pause longer than 150 ms), then a fault
+// on the path; each test prints the interruption it measured.
+
+// mediaArgs are the natagent options of every fault test: media every
+// 20 ms; consent checked every 500 ms and lost after 3 s without an answer
+// (Config.ConsentInterval and ConsentTimeout; RFC 7675's 5 s and 30 s
+// would make each test last a minute).
+var mediaArgs = []string{"--media", "20ms", "--gap", "150ms", "--consent-interval", "500ms", "--consent-timeout", "3s"}
+
+// watcher keeps every line of an agent, for tests that wait on both agents
+// at once.
+type watcher struct {
+	a     *Agent
+	mu    sync.Mutex
+	lines []Line
+	done  bool
+}
+
+func watch(a *Agent) *watcher {
+	w := &watcher{a: a}
+	go func() {
+		for ln := range a.Lines {
+			w.mu.Lock()
+			w.lines = append(w.lines, ln)
+			w.mu.Unlock()
+		}
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	}()
+	return w
+}
+
+// mark is the index of the next line.
+func (w *watcher) mark() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.lines)
+}
+
+// since returns the lines from index i on.
+func (w *watcher) since(i int) []Line {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]Line(nil), w.lines[i:]...)
+}
+
+// wait returns the first line from index i on that matches, waiting at most
+// timeout.
+func (w *watcher) wait(i int, match func(Line) bool, timeout time.Duration) (Line, bool) {
+	deadline := time.Now().Add(timeout)
+	for {
+		w.mu.Lock()
+		for ; i < len(w.lines); i++ {
+			if match(w.lines[i]) {
+				ln := w.lines[i]
+				w.mu.Unlock()
+				return ln, true
+			}
+		}
+		done := w.done
+		w.mu.Unlock()
+		if done || time.Now().After(deadline) {
+			return Line{}, false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func isKind(kind, arg string) func(Line) bool {
+	return func(ln Line) bool { return ln.Kind == kind && (arg == "" || ln.Arg == arg) }
+}
+
+// gapAtLeast matches a media gap of at least ms milliseconds.
+func gapAtLeast(ms int) func(Line) bool {
+	return func(ln Line) bool { return ln.Kind == "gap" && gapMS(ln) >= ms }
+}
+
+func gapMS(ln Line) int {
+	f := strings.Fields(ln.Arg)
+	if len(f) == 0 {
+		return -1
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// session is two connected agents, A (controlling) in h1 and B in h2.
+type session struct {
+	t      *testing.T
+	a, b   *Agent
+	wa, wb *watcher
+}
+
+// startSession starts the agents, exchanges their candidates and waits
+// until both are READY and receive media.
+func startSession(t *testing.T, l *Lab, extraA, extraB []string) *session {
+	t.Helper()
+	bin := filepath.Join(binDir, "natagent")
+	a, err := l.StartAgent("A", "h1", bin, agentArgs(true, extraA...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Stop)
+	b, err := l.StartAgent("B", "h2", bin, agentArgs(false, extraB...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Stop)
+	ga, err := waitGathered(t, a, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gb, err := waitGathered(t, b, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session{t: t, a: a, b: b, wa: watch(a), wb: watch(b)}
+	s.exchange(ga.creds, ga.cands, gb.creds, gb.cands)
+	for _, w := range []*watcher{s.wa, s.wb} {
+		if _, ok := w.wait(0, isKind("state", "ready"), 15*time.Second); !ok {
+			t.Fatalf("%s not READY:\n%s", w.a.Name, s.logs())
+		}
+		if _, ok := w.wait(0, isKind("media", ""), 5*time.Second); !ok {
+			t.Fatalf("%s receives no media:\n%s", w.a.Name, s.logs())
+		}
+	}
+	return s
+}
+
+// exchange gives each agent the other's credentials and candidates, and
+// end-of-candidates.
+func (s *session) exchange(credsA string, candsA []string, credsB string, candsB []string) {
+	for _, p := range []struct {
+		to    *Agent
+		creds string
+		cands []string
+	}{{s.a, credsB, candsB}, {s.b, credsA, candsA}} {
+		_ = p.to.Send("creds " + p.creds)
+		for _, c := range p.cands {
+			_ = p.to.Send("cand " + c)
+		}
+		_ = p.to.Send("done")
+	}
+}
+
+// restart restarts ICE on both agents, as an application would (new
+// credentials both ways, candidates sent again), and returns when the new
+// descriptions were exchanged.
+func (s *session) restart() {
+	s.t.Helper()
+	ma, mb := s.wa.mark(), s.wb.mark()
+	_ = s.a.Send("restart")
+	_ = s.b.Send("restart")
+	desc := func(w *watcher, m int) (string, []string) {
+		if _, ok := w.wait(m, isKind("restarted", ""), 5*time.Second); !ok {
+			s.t.Fatalf("%s: no restart:\n%s", w.a.Name, s.logs())
+		}
+		var creds string
+		var cands []string
+		for _, ln := range w.since(m) {
+			switch ln.Kind {
+			case "creds":
+				creds = ln.Arg
+			case "cand":
+				cands = append(cands, ln.Arg)
+			}
+			if ln.Kind == "restarted" {
+				break
+			}
+		}
+		return creds, cands
+	}
+	ca, la := desc(s.wa, ma)
+	cb, lb := desc(s.wb, mb)
+	s.exchange(ca, la, cb, lb)
+}
+
+func (s *session) logs() string {
+	return "A:\n" + s.a.Log() + "\nB:\n" + s.b.Log()
+}
+
+// interruption waits until media flows again both ways after a fault: a
+// gap of at least minMS ends on both sides after line marks ma (A's lines)
+// and mb (B's). It returns the longest gap after the marks in each
+// direction (A→B is what B saw).
+func (s *session) interruption(ma, mb, minMS int, timeout time.Duration) (ab, ba time.Duration, ok bool) {
+	s.t.Helper()
+	_, okA := s.wa.wait(ma, gapAtLeast(minMS), timeout)
+	_, okB := s.wb.wait(mb, gapAtLeast(minMS), timeout)
+	longest := func(w *watcher, m int) time.Duration {
+		best := 0
+		for _, ln := range w.since(m) {
+			if ln.Kind == "gap" && gapMS(ln) > best {
+				best = gapMS(ln)
+			}
+		}
+		return time.Duration(best) * time.Millisecond
+	}
+	return longest(s.wb, mb), longest(s.wa, ma), okA && okB
+}
+
+// selected returns the last "selected" line of w from index m on.
+func selected(w *watcher, m int) string {
+	sel := ""
+	for _, ln := range w.since(m) {
+		if ln.Kind == "selected" {
+			sel = ln.Arg
+		}
+	}
+	return sel
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) }
+
+// TestPathLoss: the selected path goes silent (router 1 drops everything
+// it forwards). Consent expires on both sides (ConsentTimeout 3 s after the
+// last answer) and FAILED is signalled; when the path returns, an ICE
+// restart reconnects and media flows again.
+func TestPathLoss(t *testing.T) {
+	l := newLab(t)
+	for i := 1; i <= 2; i++ {
+		if err := l.SetSite(i, Site{NAT: PortRestricted}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := startSession(t, l, mediaArgs, mediaArgs)
+	t.Logf("connected: A selected %s, B selected %s", selected(s.wa, 0), selected(s.wb, 0))
+	ma, mb := s.wa.mark(), s.wb.mark()
+	t0 := time.Now()
+	if err := l.Blackhole(1, true); err != nil {
+		t.Fatal(err)
+	}
+	const consentTimeout = 3 * time.Second
+	for _, w := range []*watcher{s.wa, s.wb} {
+		m := ma
+		if w == s.wb {
+			m = mb
+		}
+		ln, ok := w.wait(m, isKind("state", "failed"), consentTimeout+10*time.Second)
+		if !ok {
+			t.Fatalf("%s: no FAILED within %v of the blackhole:\n%s", w.a.Name, consentTimeout+10*time.Second, s.logs())
+		}
+		d := ln.At.Sub(t0)
+		t.Logf("path loss: %s signalled FAILED %s after the path went silent (ConsentTimeout %v)", w.a.Name, ms(d), consentTimeout)
+		// Consent was last refreshed at most one check interval (at most
+		// 600 ms, plus the grid's 200 ms) before the blackhole; the upper
+		// bound leaves room for a loaded machine.
+		if d < consentTimeout-time.Second || d > consentTimeout+3*time.Second {
+			t.Errorf("%s: FAILED %v after the blackhole, want about ConsentTimeout (%v)", w.a.Name, d, consentTimeout)
+		}
+	}
+	if err := l.Blackhole(1, false); err != nil {
+		t.Fatal(err)
+	}
+	t1 := time.Now()
+	s.restart()
+	ab, ba, ok := s.interruption(ma, mb, 1000, 15*time.Second)
+	if !ok {
+		t.Fatalf("media did not resume after the restart:\n%s", s.logs())
+	}
+	for _, w := range []*watcher{s.wa, s.wb} {
+		m := ma
+		if w == s.wb {
+			m = mb
+		}
+		if _, ok := w.wait(m, isKind("state", "ready"), 5*time.Second); !ok {
+			t.Errorf("%s not READY after the restart", w.a.Name)
+		}
+	}
+	ra, _ := s.wa.wait(ma, gapAtLeast(1000), 0)
+	rb, _ := s.wb.wait(mb, gapAtLeast(1000), 0)
+	t.Logf("path loss: media interrupted %s A→B, %s B→A in all (blackhole %s); after the path returned, the restart brought media back in %s (B→A) and %s (A→B)",
+		ms(ab), ms(ba), ms(t1.Sub(t0)), ms(ra.At.Sub(t1)), ms(rb.At.Sub(t1)))
+	t.Logf("after the restart: A selected %s, B selected %s", selected(s.wa, ma), selected(s.wb, mb))
+	if d := ra.At.Sub(t1); d > 5*time.Second {
+		t.Errorf("restart took %v to bring media back B→A, want under 5 s", d)
+	}
+	if d := rb.At.Sub(t1); d > 5*time.Second {
+		t.Errorf("restart took %v to bring media back A→B, want under 5 s", d)
+	}
+}
