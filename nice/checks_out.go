@@ -176,6 +176,7 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 	}
 	s.checks.setState(p, pairSucceeded)
 	p.validPair = vp
+	vp.succeededAt = now
 	if !vp.valid {
 		vp.valid = true
 		if c.firstValid.IsZero() {

@@ -14,14 +14,18 @@ import (
 
 // Fault tests (issue 14): two agents connected through the lab with media
 // flowing (natagent --media: a datagram every 20 ms each way, and a "gap"
-// line from the receiver for every pause longer than 150 ms), then a fault
+// line from the receiver for every pause longer than gapMin), then a fault
 // on the path; each test prints the interruption it measured.
 
 // mediaArgs are the natagent options of every fault test: media every
 // 20 ms; consent checked every 500 ms and lost after 3 s without an answer
 // (Config.ConsentInterval and ConsentTimeout; RFC 7675's 5 s and 30 s
 // would make each test last a minute).
-var mediaArgs = []string{"--media", "20ms", "--gap", "150ms", "--consent-interval", "500ms", "--consent-timeout", "3s"}
+var mediaArgs = []string{"--media", "20ms", "--gap", gapMin.String(), "--consent-interval", "500ms", "--consent-timeout", "3s"}
+
+// gapMin is the shortest pause in media that natagent reports: shorter
+// interruptions are reported as "< gapMin".
+const gapMin = 100 * time.Millisecond
 
 // watcher keeps every line of an agent, for tests that wait on both agents
 // at once.
@@ -199,14 +203,31 @@ func (s *session) logs() string {
 	return "A:\n" + s.a.Log() + "\nB:\n" + s.b.Log()
 }
 
-// interruption waits until media flows again both ways after a fault: a
-// gap of at least minMS ends on both sides after line marks ma (A's lines)
-// and mb (B's). It returns the longest gap after the marks in each
-// direction (A→B is what B saw).
-func (s *session) interruption(ma, mb, minMS int, timeout time.Duration) (ab, ba time.Duration, ok bool) {
+// interruption waits until media flows again both ways after a fault that
+// is in effect when it is called: the count of media received grows on both
+// sides between two polls 200 ms apart. It returns the longest gap
+// after the marks in each direction (A→B is what B saw; 0 when no gap
+// exceeded gapMin).
+func (s *session) interruption(ma, mb int, timeout time.Duration) (ab, ba time.Duration, ok bool) {
 	s.t.Helper()
-	_, okA := s.wa.wait(ma, gapAtLeast(minMS), timeout)
-	_, okB := s.wb.wait(mb, gapAtLeast(minMS), timeout)
+	deadline := time.Now().Add(timeout)
+	count := func(w *watcher) int {
+		m := w.mark()
+		_ = w.a.Send("count")
+		ln, found := w.wait(m, isKind("count", ""), 2*time.Second)
+		if !found {
+			return -1
+		}
+		n, _ := strconv.Atoi(ln.Arg)
+		return n
+	}
+	prevA, prevB := count(s.wa), count(s.wb)
+	for !ok && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		nA, nB := count(s.wa), count(s.wb)
+		ok = nA > prevA && nB > prevB && prevA >= 0 && prevB >= 0
+		prevA, prevB = nA, nB
+	}
 	longest := func(w *watcher, m int) time.Duration {
 		best := 0
 		for _, ln := range w.since(m) {
@@ -216,12 +237,12 @@ func (s *session) interruption(ma, mb, minMS int, timeout time.Duration) (ab, ba
 		}
 		return time.Duration(best) * time.Millisecond
 	}
-	return longest(s.wb, mb), longest(s.wa, ma), okA && okB
+	return longest(s.wb, mb), longest(s.wa, ma), ok
 }
 
 // selected returns the last "selected" line of w from index m on.
 func selected(w *watcher, m int) string {
-	sel := ""
+	sel := "(unchanged)"
 	for _, ln := range w.since(m) {
 		if ln.Kind == "selected" {
 			sel = ln.Arg
@@ -231,6 +252,14 @@ func selected(w *watcher, m int) string {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) }
+
+// gapText is an interruption as measured by the receiver's gap reports.
+func gapText(d time.Duration) string {
+	if d == 0 {
+		return "< " + ms(gapMin)
+	}
+	return ms(d)
+}
 
 // TestPathLoss: the selected path goes silent (router 1 drops everything
 // it forwards). Consent expires on both sides (ConsentTimeout 3 s after the
@@ -274,7 +303,7 @@ func TestPathLoss(t *testing.T) {
 	}
 	t1 := time.Now()
 	s.restart()
-	ab, ba, ok := s.interruption(ma, mb, 1000, 15*time.Second)
+	ab, ba, ok := s.interruption(ma, mb, 15*time.Second)
 	if !ok {
 		t.Fatalf("media did not resume after the restart:\n%s", s.logs())
 	}
@@ -298,4 +327,112 @@ func TestPathLoss(t *testing.T) {
 	if d := rb.At.Sub(t1); d > 5*time.Second {
 		t.Errorf("restart took %v to bring media back A→B, want under 5 s", d)
 	}
+}
+
+// TestNATRebinding: a router maps the session to a new external port
+// while media flows (Lab.Rebind: new masquerade port range, conntrack
+// flushed). What the peer sent to the old mapping is dropped, and what the
+// rebound side sends arrives from a new address.
+//
+//   - controlling: A (controlling) is rebound; B's NAT (address-restricted)
+//     lets the new port through. A's next consent check, which repeats
+//     USE-CANDIDATE on its selected pair, reaches B from the new address: B
+//     learns it as peer-reflexive, checks it, and selects it (it is A's
+//     nominated pair). Both directions are back within about one consent
+//     interval.
+//   - controlled: B is rebound. A learns B's new address from B's consent
+//     check and checks it, but may not nominate another pair (RFC 8445
+//     §8.1.1) until consent on the old one runs out (ConsentTimeout); then
+//     it moves to the new pair, which has consent, without FAILED.
+//   - portrestricted: A is rebound, B's NAT (port-restricted) drops the new
+//     port: nothing gets through either way, consent expires on both sides,
+//     FAILED is the signal, and the application's ICE restart reconnects.
+//   - restart: as "controlling", but the application restarts ICE as soon
+//     as the mapping changed (it learnt of a network change).
+func TestNATRebinding(t *testing.T) {
+	const (
+		consentInterval = 500 * time.Millisecond
+		consentTimeout  = 3 * time.Second
+		// slack for a loaded machine (the test shares 2 cores)
+		slack = 2 * time.Second
+	)
+	oneInterval := consentInterval*6/5 + slack
+	cases := []struct {
+		name       string
+		rebind     int // the site whose router rebinds
+		peer       NAT // the other site's NAT
+		restart    string
+		maxAB      time.Duration // interruption bounds
+		maxBA      time.Duration
+		wantFailed bool
+	}{
+		{name: "controlling", rebind: 1, peer: Restricted, maxAB: oneInterval, maxBA: oneInterval},
+		{name: "controlled", rebind: 2, peer: Restricted, maxAB: consentTimeout + slack, maxBA: oneInterval},
+		{name: "portrestricted", rebind: 1, peer: PortRestricted, restart: "on FAILED", maxAB: consentTimeout + slack + 3*time.Second, maxBA: consentTimeout + slack + 3*time.Second, wantFailed: true},
+		{name: "restart", rebind: 1, peer: Restricted, restart: "at once", maxAB: oneInterval, maxBA: oneInterval},
+	}
+	l := newLab(t)
+	ctflush := filepath.Join(binDir, "ctflush")
+	var summary []string
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := l.SetSite(tc.rebind, Site{NAT: PortRestricted}); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.SetSite(3-tc.rebind, Site{NAT: tc.peer}); err != nil {
+				t.Fatal(err)
+			}
+			s := startSession(t, l, mediaArgs, mediaArgs)
+			before := fmt.Sprintf("A %s; B %s", selected(s.wa, 0), selected(s.wb, 0))
+			time.Sleep(300 * time.Millisecond) // media flowing both ways
+			ma, mb := s.wa.mark(), s.wb.mark()
+			t0 := time.Now()
+			if err := l.Rebind(tc.rebind, ctflush, 20000, 29999); err != nil {
+				t.Fatal(err)
+			}
+			failed := ""
+			switch tc.restart {
+			case "at once":
+				s.restart()
+			case "on FAILED":
+				for _, w := range []*watcher{s.wa, s.wb} {
+					m := ma
+					if w == s.wb {
+						m = mb
+					}
+					ln, ok := w.wait(m, isKind("state", "failed"), consentTimeout+slack+time.Second)
+					if !ok {
+						t.Fatalf("%s: no FAILED within %v:\n%s", w.a.Name, consentTimeout+slack+time.Second, s.logs())
+					}
+					failed += fmt.Sprintf(" %s FAILED after %s;", w.a.Name, ms(ln.At.Sub(t0)))
+				}
+				s.restart()
+			}
+			ab, ba, ok := s.interruption(ma, mb, consentTimeout+2*slack+3*time.Second)
+			if !ok {
+				t.Fatalf("media did not come back both ways (A→B %v, B→A %v):\n%s", ab, ba, s.logs())
+			}
+			time.Sleep(500 * time.Millisecond) // media flows on the new path
+			after := fmt.Sprintf("A %s; B %s", selected(s.wa, ma), selected(s.wb, mb))
+			msg := fmt.Sprintf("rebinding %-14s (router %d rebinds, peer %s, restart %q): media interrupted A→B %s, B→A %s;%s selected before: %s; after: %s",
+				tc.name, tc.rebind, tc.peer, tc.restart, gapText(ab), gapText(ba), failed, before, after)
+			t.Log(msg)
+			summary = append(summary, msg)
+			if ab > tc.maxAB || ba > tc.maxBA {
+				t.Errorf("interruption A→B %v (bound %v), B→A %v (bound %v)", ab, tc.maxAB, ba, tc.maxBA)
+			}
+			if !tc.wantFailed {
+				for _, w := range []*watcher{s.wa, s.wb} {
+					m := ma
+					if w == s.wb {
+						m = mb
+					}
+					if ln, bad := w.wait(m, isKind("state", "failed"), 0); bad {
+						t.Errorf("%s signalled FAILED at %s, want a move to the new path", w.a.Name, ms(ln.At.Sub(t0)))
+					}
+				}
+			}
+		})
+	}
+	t.Logf("NAT rebinding (ConsentInterval %v, ConsentTimeout %v):\n%s", consentInterval, consentTimeout, strings.Join(summary, "\n"))
 }

@@ -333,6 +333,13 @@ func (l *Lab) SetSite(i int, s Site) error {
 			return fmt.Errorf("site %d: %w", i, err)
 		}
 	}
+	// The kernel turns a veth's carrier on asynchronously (linkwatch may
+	// defer it up to a second), and an agent started before the host's
+	// eth0 is RUNNING finds no usable address: seen under load in
+	// TestNATRebinding ("GatherCandidates: no usable local address").
+	if err := waitRunning(H, "eth0"); err != nil {
+		return fmt.Errorf("site %d: %w", i, err)
+	}
 	rules, err := Ruleset(s)
 	if err != nil {
 		return err
@@ -621,9 +628,28 @@ func (l *Lab) Blackhole(i int, on bool) error {
 // not used.
 func (l *Lab) Rebind(i int, ctflush string, lo, hi int) error {
 	R := l.NS(fmt.Sprintf("r%d", i))
-	rule := fmt.Sprintf("flush chain ip natlab postrouting\nadd rule ip natlab postrouting oifname \"wan\" masquerade to :%d-%d\n", lo, hi)
+	rule := fmt.Sprintf(`flush chain ip natlab postrouting
+add rule ip natlab postrouting oifname "wan" meta l4proto { tcp, udp } masquerade to :%d-%d
+add rule ip natlab postrouting oifname "wan" masquerade
+`, lo, hi)
 	if err := run(rule, "ip", "netns", "exec", R, "nft", "-f", "-"); err != nil {
 		return err
 	}
 	return run("", "ip", "netns", "exec", R, ctflush)
+}
+
+// waitRunning waits until link dev in namespace ns is up with its carrier
+// on (IFF_RUNNING), at most 5 s.
+func waitRunning(ns, dev string) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, err := exec.Command("ip", "-n", ns, "-o", "link", "show", "dev", dev).Output()
+		if err == nil && strings.Contains(string(out), "LOWER_UP") && strings.Contains(string(out), "state UP") {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s in %s has no carrier after 5 s: %s", dev, ns, bytes.TrimSpace(out))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

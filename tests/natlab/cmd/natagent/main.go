@@ -16,6 +16,7 @@
 //	T recv TEXT
 //	T media SEQ            the first media datagram received (--media)
 //	T gap MS SEQ           media datagram SEQ arrived MS ms after the one before it (only gaps > --gap)
+//	T count N              after "count": media datagrams received so far
 //	T restarted            after "restart": the new creds and all local candidates were printed before it
 //	T error TEXT
 //
@@ -25,6 +26,7 @@
 //	cand a=candidate:...   one remote candidate
 //	done                   the peer's gathering is done
 //	send TEXT              send TEXT to the peer
+//	count                  print the count of media datagrams received
 //	restart                ICE restart of the stream (RestartStream), then creds,
 //	                       cand lines and "restarted" are printed
 //
@@ -136,12 +138,14 @@ func main() {
 	var (
 		mediaMu   sync.Mutex // the receive function may run on several sockets' readers
 		lastMedia time.Time
+		received  int
 	)
 	if err := agent.AttachRecv(sid, 1, func(_, _ int, p []byte) {
 		if seq, ok := strings.CutPrefix(string(p), "m "); ok {
 			mediaMu.Lock()
 			defer mediaMu.Unlock()
 			now := time.Now()
+			received++
 			if lastMedia.IsZero() {
 				emit("media %s", seq)
 			} else if d := now.Sub(lastMedia); d > *gapMin {
@@ -197,6 +201,11 @@ func main() {
 			if _, err := agent.Send(sid, 1, []byte(arg)); err != nil {
 				emit("error Send: %v", err)
 			}
+		case "count":
+			mediaMu.Lock()
+			n := received
+			mediaMu.Unlock()
+			emit("count %d", n)
 		case "restart":
 			if err := agent.RestartStream(sid); err != nil {
 				emit("error RestartStream: %v", err)
