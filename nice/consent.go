@@ -211,9 +211,12 @@ func (a *Agent) onConsentResponse(tx *transaction, from netip.AddrPort, m *stun.
 	c.consent.refreshed(now, &a.cfg)
 }
 
-// consentExpired handles the selected pair's consent running out. A valid
+// consentExpired handles the selected pair's consent running out. If the
+// pair is relayed, the TURN server is asked whether it still has the
+// allocation (turnAlloc.probe). A valid
 // pair on another 5-tuple whose check succeeded within ConsentTimeout has
-// consent of its own (a success response is consent, RFC 7675 §5.1): after
+// consent of its own (a success response is consent, RFC 7675 §5.1; not
+// through the same relay, which may be what went silent): after
 // a NAT rebinding it is the pair the peer's checks from its new address
 // made (checks_in.go). Then the component moves there instead of failing:
 // CONNECTED, the pair selected, and nominated by the controlling agent
@@ -222,11 +225,19 @@ func (a *Agent) onConsentResponse(tx *transaction, from netip.AddrPort, m *stun.
 // Called on the loop.
 func (a *Agent) consentExpired(c *component, now time.Time) {
 	old := c.selected
+	if old != nil && old.local.sock.relay != nil && !old.local.sock.relay.ended {
+		// A relayed path went silent: the TURN server may have lost the
+		// allocation (restarted); a Refresh tells (turn.go, lost).
+		old.local.sock.relay.t.probe(now)
+	}
 	var next *pair
 	if old != nil && freshness(&a.cfg) {
 		for _, p := range c.s.checks.pairs {
 			if p.comp != c || !p.valid || p == old || (p.local.sock == old.local.sock && p.remote.Addr == old.remote.Addr) {
 				continue
+			}
+			if p.local.sock == old.local.sock && old.local.sock.relay != nil {
+				continue // the relay itself may be what went silent
 			}
 			if now.Sub(p.succeededAt) < a.cfg.ConsentTimeout && (next == nil || p.prio > next.prio) {
 				next = p

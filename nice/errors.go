@@ -35,4 +35,10 @@ var (
 	ErrRelayUnauthorized = errors.New("nice: TURN server refused the credentials")
 	// ErrRelayTimeout: a TURN server did not answer in time (see RelayErrors).
 	ErrRelayTimeout = errors.New("nice: no answer from the TURN server")
+	// ErrRelayLost: a TURN allocation the agent had made is gone: the server
+	// answered a Refresh, CreatePermission or ChannelBind with 437
+	// (Allocation Mismatch: it restarted, or dropped the allocation), or
+	// refused or did not answer a Refresh (see RelayErrors). The agent
+	// allocates again from the same socket.
+	ErrRelayLost = errors.New("nice: TURN allocation lost")
 )

@@ -436,3 +436,84 @@ func TestNATRebinding(t *testing.T) {
 	}
 	t.Logf("NAT rebinding (ConsentInterval %v, ConsentTimeout %v):\n%s", consentInterval, consentTimeout, strings.Join(summary, "\n"))
 }
+
+// TestTURNRestart: A sends and receives through its TURN relay
+// (--force-relay; B has its relay too but reaches A's directly) when
+// coturn is killed and started again: every allocation is gone. Consent on
+// A's relayed pair runs out, A refreshes its allocation to ask the server
+// (Allocation Mismatch, 437), reports it (RelayErrors, ErrRelayLost),
+// allocates again and signals the new relayed candidate; FAILED is
+// signalled on both sides, and the application's ICE restart (which also
+// makes B check its own allocation) reconnects through the new relay.
+func TestTURNRestart(t *testing.T) {
+	const consentTimeout = 3 * time.Second
+	l := newLab(t)
+	for i := 1; i <= 2; i++ {
+		if err := l.SetSite(i, Site{NAT: PortRestricted}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := startSession(t, l, append([]string{"--force-relay"}, mediaArgs...), mediaArgs)
+	before := selected(s.wa, 0)
+	if f := strings.Fields(before); len(f) != 4 || f[0] != "relay" {
+		t.Fatalf("A selected %q, want a relayed local candidate", before)
+	}
+	oldRelay := strings.Fields(before)[2]
+	ma, mb := s.wa.mark(), s.wb.mark()
+	t0 := time.Now()
+	if err := l.RestartTURN(0); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("TURN restart: coturn killed and listening again after %s", ms(time.Since(t0)))
+
+	// A's new relayed candidate.
+	newCand, ok := s.wa.wait(ma, func(ln Line) bool { return ln.Kind == "cand" && candType(ln.Arg) == "relay" }, consentTimeout+5*time.Second)
+	if !ok {
+		t.Fatalf("A signalled no new relayed candidate:\n%s", s.logs())
+	}
+	if strings.Contains(newCand.Arg, " "+strings.Replace(oldRelay, ":", " ", 1)+" ") {
+		t.Errorf("the new relayed candidate has the old address %s: %s", oldRelay, newCand.Arg)
+	}
+	t.Logf("TURN restart: A's new relayed candidate %s after %s", newCand.Arg, ms(newCand.At.Sub(t0)))
+	m := s.wa.mark()
+	_ = s.a.Send("relayerrors")
+	if _, ok := s.wa.wait(m, isKind("relayerrors", ""), 5*time.Second); !ok {
+		t.Fatalf("no answer to relayerrors:\n%s", s.logs())
+	}
+	lost := false
+	for _, ln := range s.wa.since(m) {
+		if ln.Kind == "relayerr" {
+			t.Logf("TURN restart: A RelayErrors: %s", ln.Arg)
+			lost = lost || strings.Contains(ln.Arg, "TURN allocation lost")
+		}
+	}
+	if !lost {
+		t.Errorf("RelayErrors does not report the lost allocation")
+	}
+	for _, w := range []*watcher{s.wa, s.wb} {
+		mk := ma
+		if w == s.wb {
+			mk = mb
+		}
+		ln, ok := w.wait(mk, isKind("state", "failed"), consentTimeout+5*time.Second)
+		if !ok {
+			t.Fatalf("%s: no FAILED:\n%s", w.a.Name, s.logs())
+		}
+		t.Logf("TURN restart: %s signalled FAILED after %s", w.a.Name, ms(ln.At.Sub(t0)))
+	}
+	t1 := time.Now()
+	s.restart()
+	ab, ba, ok := s.interruption(ma, mb, 10*time.Second)
+	if !ok {
+		t.Fatalf("media did not come back after the restart:\n%s", s.logs())
+	}
+	after := selected(s.wa, ma)
+	t.Logf("TURN restart: media interrupted A→B %s, B→A %s; back %s after the ICE restart; A selected before: %s; after: %s",
+		gapText(ab), gapText(ba), ms(time.Since(t1)), before, after)
+	if f := strings.Fields(after); len(f) != 4 || f[0] != "relay" || f[2] == oldRelay {
+		t.Errorf("A selected %q after the restart, want the new relayed candidate", after)
+	}
+	if bound := consentTimeout + 5*time.Second; ab > bound || ba > bound {
+		t.Errorf("interruption A→B %v, B→A %v, want under %v", ab, ba, bound)
+	}
+}

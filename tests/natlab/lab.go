@@ -72,6 +72,7 @@ type Lab struct {
 	gen    [3]int // generation of each site, for unique veth names in pub
 	mu     sync.Mutex
 	procs  []*exec.Cmd
+	turn   *exec.Cmd // coturn, for RestartTURN
 	logf   func(format string, args ...any)
 }
 
@@ -247,22 +248,70 @@ func (l *Lab) upPub(stunserver string) error {
 	if err := l.start("stunserver", "pub", stunserver, "--alt-addr", STUNAltIP, "--port", "3478", stunIP); err != nil {
 		return err
 	}
-	if err := l.start("turnserver", "pub", "turnserver", "-n",
+	if err := l.startTURN(); err != nil {
+		return err
+	}
+	return l.waitListening(STUNAddr, TURNAddr)
+}
+
+// startTURN starts coturn in the public namespace.
+func (l *Lab) startTURN() error {
+	cmd, err := l.startCmd("turnserver", "pub", "turnserver", "-n",
 		"--listening-ip="+turnIP, "--relay-ip="+turnIP, "--listening-port=3478",
 		"--min-port=49152", "--max-port=65535",
 		"--lt-cred-mech", "--user="+TURNUser+":"+TURNPass, "--realm="+TURNRealm,
 		"--no-tls", "--no-dtls", "--no-cli", "--no-rfc5780",
 		"--userdb="+filepath.Join(l.Dir, "turndb"),
 		"--log-file="+filepath.Join(l.Dir, "turnserver.log"), "--simple-log", "--verbose",
-		"--pidfile="+filepath.Join(l.Dir, "turnserver.pid")); err != nil {
+		"--pidfile="+filepath.Join(l.Dir, "turnserver.pid"))
+	if err == nil {
+		l.mu.Lock()
+		l.turn = cmd
+		l.mu.Unlock()
+	}
+	return err
+}
+
+// RestartTURN kills coturn (SIGKILL: every allocation is gone, none is
+// released) and starts it again after pause; it returns once the new
+// one listens.
+func (l *Lab) RestartTURN(pause time.Duration) error {
+	l.mu.Lock()
+	cmd := l.turn
+	l.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return fmt.Errorf("coturn is not running")
+	}
+	_ = cmd.Process.Kill()
+	deadline := time.Now().Add(5 * time.Second)
+	for alive(cmd.Process.Pid) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("coturn (pid %d) did not exit", cmd.Process.Pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(pause)
+	if err := l.startTURN(); err != nil {
 		return err
 	}
-	// Wait until both servers listen.
+	return l.waitListening(TURNAddr)
+}
+
+// waitListening waits until the public namespace has UDP sockets bound to
+// every one of addrs, at most 5 s.
+func (l *Lab) waitListening(addrs ...string) error {
+	pub := l.NS("pub")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		out, _ := exec.Command("ip", "netns", "exec", pub, "ss", "-lnu").Output()
 		s := string(out)
-		if strings.Contains(s, STUNAddr) && strings.Contains(s, TURNAddr) {
+		all := true
+		for _, a := range addrs {
+			if !strings.Contains(s, a) {
+				all = false
+			}
+		}
+		if all {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -276,21 +325,26 @@ func (l *Lab) upPub(stunserver string) error {
 // start starts a long-running server in a namespace, with its output in
 // Dir/NAME.out; Close stops it.
 func (l *Lab) start(name, node string, args ...string) error {
-	out, err := os.Create(filepath.Join(l.Dir, name+".out"))
+	_, err := l.startCmd(name, node, args...)
+	return err
+}
+
+func (l *Lab) startCmd(name, node string, args ...string) (*exec.Cmd, error) {
+	out, err := os.OpenFile(filepath.Join(l.Dir, name+".out"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cmd := exec.Command("ip", append([]string{"netns", "exec", l.NS(node)}, args...)...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		out.Close()
-		return fmt.Errorf("start %s: %v", name, err)
+		return nil, fmt.Errorf("start %s: %v", name, err)
 	}
 	go func() { _ = cmd.Wait(); out.Close() }()
 	l.mu.Lock()
 	l.procs = append(l.procs, cmd)
 	l.mu.Unlock()
-	return nil
+	return cmd, nil
 }
 
 // SetSite (re)builds LAN i (1 or 2) and its router with the given NAT type,

@@ -27,6 +27,7 @@
 //	done                   the peer's gathering is done
 //	send TEXT              send TEXT to the peer
 //	count                  print the count of media datagrams received
+//	relayerrors            print RelayErrors, one relayerr line each, then "relayerrors N"
 //	restart                ICE restart of the stream (RestartStream), then creds,
 //	                       cand lines and "restarted" are printed
 //
@@ -201,6 +202,16 @@ func main() {
 			if _, err := agent.Send(sid, 1, []byte(arg)); err != nil {
 				emit("error Send: %v", err)
 			}
+		case "relayerrors":
+			errs, err := agent.RelayErrors(sid)
+			if err != nil {
+				emit("error RelayErrors: %v", err)
+				continue
+			}
+			for _, e := range errs {
+				emit("relayerr %v", e)
+			}
+			emit("relayerrors %d", len(errs))
 		case "count":
 			mediaMu.Lock()
 			n := received
