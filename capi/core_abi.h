@@ -18,7 +18,7 @@
 #include "gonice.h"
 
 /* Bump when the table changes incompatibly; loader and core must agree. */
-#define GONICE_CORE_ABI_VERSION 4
+#define GONICE_CORE_ABI_VERSION 5
 #define GONICE_CORE_ERRLEN 512
 
 /* Integer properties (set_prop_int). */

@@ -294,6 +294,18 @@ func goniceCoreForgetRelays(errbuf *C.char, h C.uintptr_t, sid, cid C.uint) C.in
 	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) { return 0, a.ForgetRelays(int(sid), int(cid)) })
 }
 
+//export goniceCoreGetRelayErrors
+func goniceCoreGetRelayErrors(errbuf *C.char, h C.uintptr_t, sid C.uint, out **C.GoniceRelayError) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		errs, err := a.RelayErrors(int(sid))
+		if err != nil {
+			return 0, err
+		}
+		*out = relayErrorArray(errs)
+		return len(errs), nil
+	})
+}
+
 //export goniceCoreSetStreamTOS
 func goniceCoreSetStreamTOS(errbuf *C.char, h C.uintptr_t, sid C.uint, tos C.int) C.int {
 	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) { return 0, a.SetStreamTOS(int(sid), int(tos)) })

@@ -140,6 +140,11 @@ GONICE_CORE(forget_relays, goniceCoreForgetRelays,
 GONICE_FN(gonice_agent_forget_relays,
           (GoniceAgent *agent, unsigned int stream_id, unsigned int component_id), forget_relays,
           (h, stream_id, component_id), ())
+GONICE_CORE(get_relay_errors, goniceCoreGetRelayErrors,
+            (char *err, uintptr_t h, unsigned int sid, GoniceRelayError **out))
+GONICE_FN(gonice_agent_get_relay_errors,
+          (GoniceAgent *agent, unsigned int stream_id, GoniceRelayError **errors_out),
+          get_relay_errors, (h, stream_id, errors_out), (OUT(errors_out)))
 GONICE_CORE(set_stream_tos, goniceCoreSetStreamTOS,
             (char *err, uintptr_t h, unsigned int sid, int tos))
 GONICE_FN(gonice_agent_set_stream_tos, (GoniceAgent *agent, unsigned int stream_id, int tos),

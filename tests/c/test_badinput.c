@@ -52,6 +52,7 @@ int main(void) {
   GoniceAgent *bogus = (GoniceAgent *)(uintptr_t)0x1234;
   char *s = NULL, *s2 = NULL;
   GoniceCandidate *cands = NULL, *cand = NULL, l, r;
+  GoniceRelayError *rerrs = NULL;
   char buf[64];
 
   /* No core needed. */
@@ -93,6 +94,9 @@ int main(void) {
          GONICE_EBADHANDLE);
   EXPECT(gonice_agent_forget_relays(stale, 1, 1), GONICE_EBADHANDLE);
   EXPECT(gonice_agent_forget_relays(NULL, 1, 1), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_get_relay_errors(stale, 1, &rerrs), GONICE_EBADHANDLE);
+  TRUE_(rerrs == NULL);
+  EXPECT(gonice_agent_get_relay_errors(NULL, 1, &rerrs), GONICE_EBADHANDLE);
   EXPECT(gonice_agent_set_force_relay(stale, 1), GONICE_EBADHANDLE);
   EXPECT(gonice_agent_generate_local_sdp(stale, &s), GONICE_EBADHANDLE);
 
@@ -166,6 +170,11 @@ int main(void) {
   EXPECT(gonice_agent_get_remote_candidates(agent, 3, 1, &cands), GONICE_ENOTFOUND);
   EXPECT(gonice_agent_get_local_candidates(agent, 1, 1, &cands), 0);
   TRUE_(cands == NULL);
+  EXPECT(gonice_agent_get_relay_errors(agent, 1, NULL), GONICE_EINVAL);
+  EXPECT(gonice_agent_get_relay_errors(agent, 9, &rerrs), GONICE_ENOTFOUND);
+  TRUE_(rerrs == NULL);
+  EXPECT(gonice_agent_get_relay_errors(agent, 1, &rerrs), 0);
+  TRUE_(rerrs == NULL);
   EXPECT(gonice_agent_peer_candidate_gathering_done(agent, 9), GONICE_ENOTFOUND);
   EXPECT(gonice_agent_restart_stream(agent, 9), GONICE_ENOTFOUND);
   EXPECT(gonice_agent_consent_lost(agent, 1, 5), GONICE_ENOTFOUND);
