@@ -517,3 +517,85 @@ func TestTURNRestart(t *testing.T) {
 		t.Errorf("interruption A→B %v, B→A %v, want under %v", ab, ba, bound)
 	}
 }
+
+// TestAddressChange: A's host gets a new address (10.0.1.20) and loses the
+// one its session runs on (10.0.1.10), as when a DHCP lease renumbers it.
+// The application asks A to gather again (Agent.Regather): the socket on
+// the old address is closed and its candidates (host, server-reflexive,
+// relayed) withdrawn, the new address is gathered (host, server-reflexive
+// and relayed candidates signalled), and an ICE restart with the new
+// candidates brings media back.
+func TestAddressChange(t *testing.T) {
+	const oldIP, newIP = "10.0.1.10", "10.0.1.20"
+	l := newLab(t)
+	for i := 1; i <= 2; i++ {
+		if err := l.SetSite(i, Site{NAT: PortRestricted}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := startSession(t, l, mediaArgs, mediaArgs)
+	before := selected(s.wa, 0)
+	var oldRelay string
+	for _, ln := range s.wa.since(0) {
+		if ln.Kind == "cand" && candType(ln.Arg) == "relay" {
+			f := strings.Fields(ln.Arg)
+			oldRelay = f[4] + " " + f[5]
+		}
+	}
+	exec := func(args ...string) string {
+		out, code, err := l.Exec("h1", 5*time.Second, args...)
+		if err != nil || code != 0 {
+			t.Fatalf("%s: %v (exit %d): %s", strings.Join(args, " "), err, code, out)
+		}
+		return out
+	}
+	// Keep the new (secondary) address when the primary one goes.
+	exec("sysctl", "-qw", "net.ipv4.conf.eth0.promote_secondaries=1")
+	ma, mb := s.wa.mark(), s.wb.mark()
+	t0 := time.Now()
+	exec("ip", "addr", "add", newIP+"/24", "dev", "eth0")
+	exec("ip", "addr", "del", oldIP+"/24", "dev", "eth0")
+	if !strings.Contains(exec("ip", "route", "show", "default"), "default") {
+		exec("ip", "route", "add", "default", "via", "10.0.1.1")
+	}
+	_ = s.a.Send("regather")
+	if _, ok := s.wa.wait(ma, isKind("gathered", ""), 10*time.Second); !ok {
+		t.Fatalf("A: no gathering-done after regather:\n%s", s.logs())
+	}
+	types := map[string]int{}
+	for _, ln := range s.wa.since(ma) {
+		if ln.Kind == "cand" {
+			types[candType(ln.Arg)]++
+			if strings.Contains(ln.Arg, " "+oldIP+" ") {
+				t.Errorf("a new candidate on the old address: %s", ln.Arg)
+			}
+		}
+		if ln.Kind == "error" {
+			t.Errorf("A: %s", ln.Arg)
+		}
+	}
+	t.Logf("address change: regathered %v in %s", types, ms(time.Since(t0)))
+	if types["host"] != 1 || types["srflx"] != 1 || types["relay"] != 1 {
+		t.Errorf("new candidates %v, want one host, one srflx and one relay", types)
+	}
+	if ss := exec("ss", "-uan"); strings.Contains(ss, oldIP+":") {
+		t.Errorf("a socket is still bound to %s:\n%s", oldIP, ss)
+	}
+	mr := s.wa.mark()
+	s.restart()
+	for _, ln := range s.wa.since(mr) {
+		if ln.Kind == "cand" && (strings.Contains(ln.Arg, " "+oldIP+" ") || oldRelay != "" && strings.Contains(ln.Arg, " "+oldRelay+" ")) {
+			t.Errorf("a withdrawn candidate is still listed after regather: %s", ln.Arg)
+		}
+	}
+	ab, ba, ok := s.interruption(ma, mb, 10*time.Second)
+	if !ok {
+		t.Fatalf("media did not come back after regather and restart:\n%s", s.logs())
+	}
+	after := selected(s.wa, ma)
+	t.Logf("address change: media interrupted A→B %s, B→A %s (address changed, regather, ICE restart); A selected before: %s; after: %s",
+		gapText(ab), gapText(ba), before, after)
+	if bound := 5 * time.Second; ab > bound || ba > bound {
+		t.Errorf("interruption A→B %v, B→A %v, want under %v", ab, ba, bound)
+	}
+}

@@ -27,6 +27,8 @@
 //	done                   the peer's gathering is done
 //	send TEXT              send TEXT to the peer
 //	count                  print the count of media datagrams received
+//	regather               Regather (after a local address change): new candidates
+//	                       are printed as cand lines, then "gathered" again
 //	relayerrors            print RelayErrors, one relayerr line each, then "relayerrors N"
 //	restart                ICE restart of the stream (RestartStream), then creds,
 //	                       cand lines and "restarted" are printed
@@ -201,6 +203,10 @@ func main() {
 		case "send":
 			if _, err := agent.Send(sid, 1, []byte(arg)); err != nil {
 				emit("error Send: %v", err)
+			}
+		case "regather":
+			if err := agent.Regather(sid); err != nil {
+				emit("error Regather: %v", err)
 			}
 		case "relayerrors":
 			errs, err := agent.RelayErrors(sid)
