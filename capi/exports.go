@@ -100,6 +100,12 @@ var intProps = map[C.int]struct {
 	C.GONICE_PROP_KEEPALIVE_INTERVAL: {"keepalive interval", 1000, 600000, func(c *nice.Config, v int64) {
 		c.KeepaliveInterval = time.Duration(v) * time.Millisecond
 	}},
+	C.GONICE_PROP_CONSENT_INTERVAL: {"consent interval", 100, 60000, func(c *nice.Config, v int64) {
+		c.ConsentInterval = time.Duration(v) * time.Millisecond
+	}},
+	C.GONICE_PROP_CONSENT_TIMEOUT: {"consent timeout", 500, 600000, func(c *nice.Config, v int64) {
+		c.ConsentTimeout = time.Duration(v) * time.Millisecond
+	}},
 }
 
 //export goniceCoreSetPropInt
@@ -400,6 +406,11 @@ func goniceCoreSetRemoteCandidates(errbuf *C.char, h C.uintptr_t, sid, cid C.uin
 //export goniceCorePeerGatheringDone
 func goniceCorePeerGatheringDone(errbuf *C.char, h C.uintptr_t, sid C.uint) C.int {
 	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) { return 0, a.PeerCandidateGatheringDone(int(sid)) })
+}
+
+//export goniceCoreRegather
+func goniceCoreRegather(errbuf *C.char, h C.uintptr_t, sid C.uint) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) { return 0, a.Regather(int(sid)) })
 }
 
 //export goniceCoreRestart

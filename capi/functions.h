@@ -102,6 +102,10 @@ GONICE_FN(gonice_agent_set_idle_timeout, (GoniceAgent *agent, unsigned int ms), 
           (h, GONICE_PROP_IDLE_TIMEOUT, (long long)ms), ())
 GONICE_FN(gonice_agent_set_keepalive_interval, (GoniceAgent *agent, unsigned int ms),
           set_prop_int, (h, GONICE_PROP_KEEPALIVE_INTERVAL, (long long)ms), ())
+GONICE_FN(gonice_agent_set_consent_interval, (GoniceAgent *agent, unsigned int ms),
+          set_prop_int, (h, GONICE_PROP_CONSENT_INTERVAL, (long long)ms), ())
+GONICE_FN(gonice_agent_set_consent_timeout, (GoniceAgent *agent, unsigned int ms),
+          set_prop_int, (h, GONICE_PROP_CONSENT_TIMEOUT, (long long)ms), ())
 GONICE_FN(gonice_agent_set_force_relay, (GoniceAgent *agent, int force), set_prop_int,
           (h, GONICE_PROP_FORCE_RELAY, force != 0), ())
 GONICE_FN(gonice_agent_set_software, (GoniceAgent *agent, const char *software), set_prop_str,
@@ -191,6 +195,9 @@ GONICE_CORE(peer_gathering_done, goniceCorePeerGatheringDone,
             (char *err, uintptr_t h, unsigned int sid))
 GONICE_FN(gonice_agent_peer_candidate_gathering_done,
           (GoniceAgent *agent, unsigned int stream_id), peer_gathering_done, (h, stream_id), ())
+GONICE_CORE(regather, goniceCoreRegather, (char *err, uintptr_t h, unsigned int sid))
+GONICE_FN(gonice_agent_regather, (GoniceAgent *agent, unsigned int stream_id), regather,
+          (h, stream_id), ())
 GONICE_CORE(restart, goniceCoreRestart, (char *err, uintptr_t h, int all, unsigned int sid))
 GONICE_FN(gonice_agent_restart, (GoniceAgent *agent), restart, (h, 1, 0u), ())
 GONICE_FN(gonice_agent_restart_stream, (GoniceAgent *agent, unsigned int stream_id), restart,

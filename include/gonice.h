@@ -396,6 +396,14 @@ GONICE_API int gonice_agent_set_stun_max_retransmissions(GoniceAgent *agent, uns
 GONICE_API int gonice_agent_set_idle_timeout(GoniceAgent *agent, unsigned int ms);
 /* Keepalive interval (Tr) in ms, 1000..600000 (default 25000). gonice only. */
 GONICE_API int gonice_agent_set_keepalive_interval(GoniceAgent *agent, unsigned int ms);
+/* Consent freshness (RFC 7675) timing, gonice only: a consent check every
+ * interval ms on average (randomized 0.8-1.2 times; 100..60000, default
+ * 5000), and consent lost, the component FAILED (or moved to another pair
+ * whose check succeeded within the timeout), timeout ms after the last
+ * answer (500..600000, default 30000). A shorter timeout detects a dead path
+ * sooner; RFC 7675 asks for 30 s between browsers. */
+GONICE_API int gonice_agent_set_consent_interval(GoniceAgent *agent, unsigned int ms);
+GONICE_API int gonice_agent_set_consent_timeout(GoniceAgent *agent, unsigned int ms);
 /* force-relay: 1 uses TURN relays only: only relayed local candidates are
  * signalled, listed, put in SDP and checked; no server-reflexive discovery;
  * packets reaching a host socket other than from a TURN server are dropped.
@@ -610,6 +618,23 @@ GONICE_API int gonice_agent_set_remote_candidates(GoniceAgent *agent, unsigned i
  */
 GONICE_API int gonice_agent_peer_candidate_gathering_done(GoniceAgent *agent,
                                                           unsigned int stream_id);
+
+/*
+ * gonice_agent_regather: after a local address was added to or removed from
+ * an interface (gonice does not watch them), brings the stream's sockets in
+ * line with the addresses now (those added with add_local_address, or else
+ * the interfaces' listed again): the sockets of addresses that are gone are
+ * closed and their candidates (host, server-reflexive, peer-reflexive,
+ * relayed) withdrawn - no longer listed or paired, a selected pair among
+ * them replaced by another valid one or none; new addresses are gathered as
+ * by gonice_agent_gather_candidates (new-candidate for each, then
+ * candidate-gathering-done again). Give the peer the new candidates by
+ * trickle or with an ICE restart. gonice only (Go: Agent.Regather).
+ * Returns: 0; GONICE_EBADHANDLE; GONICE_EINVAL (the stream has not
+ * gathered); GONICE_ENOTFOUND (no such stream, or no usable address left:
+ * nothing changed); GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_regather(GoniceAgent *agent, unsigned int stream_id);
 
 /*
  * gonice_agent_restart / restart_stream: ICE restart (new local

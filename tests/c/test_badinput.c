@@ -109,6 +109,12 @@ int main(void) {
   EXPECT(gonice_agent_set_stun_max_retransmissions(agent, 100), GONICE_EINVAL);
   EXPECT(gonice_agent_set_idle_timeout(agent, 10), GONICE_EINVAL);
   EXPECT(gonice_agent_set_keepalive_interval(agent, 1), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_consent_interval(agent, 99), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_consent_interval(agent, 60001), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_consent_timeout(agent, 499), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_consent_timeout(agent, 600001), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_consent_interval(agent, 500), 0);
+  EXPECT(gonice_agent_set_consent_timeout(agent, 3000), 0);
   EXPECT(gonice_agent_set_stun_server(agent, "not an ip", 3478), GONICE_EINVAL);
   EXPECT(gonice_agent_set_stun_server(agent, "192.0.2.1", 70000), GONICE_EINVAL);
   EXPECT(gonice_agent_set_stun_server(agent, "192.0.2.1", 0), 0);
@@ -177,6 +183,9 @@ int main(void) {
   TRUE_(rerrs == NULL);
   EXPECT(gonice_agent_peer_candidate_gathering_done(agent, 9), GONICE_ENOTFOUND);
   EXPECT(gonice_agent_restart_stream(agent, 9), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_regather(agent, 9), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_regather(agent, 1), GONICE_EINVAL); /* not gathered */
+  EXPECT(gonice_agent_regather(NULL, 1), GONICE_EBADHANDLE);
   EXPECT(gonice_agent_consent_lost(agent, 1, 5), GONICE_ENOTFOUND);
   EXPECT(gonice_agent_get_selected_pair(agent, 1, 1, NULL, &r), GONICE_EINVAL);
   EXPECT(gonice_agent_get_selected_pair(agent, 1, 1, &l, &r), GONICE_EAGAIN);
@@ -339,6 +348,16 @@ int main(void) {
   EXPECT(gonice_agent_set_relay_info(agent, 1, 1, "192.0.2.1", 3478, "u", "p",
                                      GONICE_RELAY_TYPE_TURN_UDP),
          GONICE_EBUSY);
+  {
+    GoniceCandidate *before = NULL, *after = NULL;
+    int nb = gonice_agent_get_local_candidates(agent, 1, 1, &before);
+    TRUE_(nb >= 1);
+    EXPECT(gonice_agent_regather(agent, 1), 0); /* the same address: nothing changes */
+    EXPECT(gonice_agent_get_local_candidates(agent, 1, 1, &after), nb);
+    TRUE_(after != NULL && memcmp(before, after, (size_t)nb * sizeof *before) == 0);
+    gonice_free(before);
+    gonice_free(after);
+  }
 
   /* TOS: bad stream and out-of-range values; a good one works. */
   EXPECT(gonice_agent_set_stream_tos(agent, 1, 0xb8), 0);
