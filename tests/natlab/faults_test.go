@@ -151,6 +151,16 @@ func startSession(t *testing.T, l *Lab, extraA, extraB []string) *session {
 	return s
 }
 
+// settle waits until the checks made while connecting are older than
+// ConsentTimeout (timeout): a pair whose check succeeded within it has
+// consent, and an agent whose selected pair loses consent moves there
+// instead of failing (consentExpired). Tests that expect FAILED wait, so
+// that the outcome does not depend on how soon after connecting the fault
+// comes.
+func (s *session) settle(timeout time.Duration) {
+	time.Sleep(timeout + 500*time.Millisecond)
+}
+
 // exchange gives each agent the other's credentials and candidates, and
 // end-of-candidates.
 func (s *session) exchange(credsA string, candsA []string, credsB string, candsB []string) {
@@ -274,6 +284,7 @@ func TestPathLoss(t *testing.T) {
 	}
 	s := startSession(t, l, mediaArgs, mediaArgs)
 	t.Logf("connected: A selected %s, B selected %s", selected(s.wa, 0), selected(s.wb, 0))
+	s.settle(3 * time.Second)
 	ma, mb := s.wa.mark(), s.wb.mark()
 	t0 := time.Now()
 	if err := l.Blackhole(1, true); err != nil {
@@ -385,6 +396,9 @@ func TestNATRebinding(t *testing.T) {
 			s := startSession(t, l, mediaArgs, mediaArgs)
 			before := fmt.Sprintf("A %s; B %s", selected(s.wa, 0), selected(s.wb, 0))
 			time.Sleep(300 * time.Millisecond) // media flowing both ways
+			if tc.wantFailed {
+				s.settle(consentTimeout)
+			}
 			ma, mb := s.wa.mark(), s.wb.mark()
 			t0 := time.Now()
 			if err := l.Rebind(tc.rebind, ctflush, 20000, 29999); err != nil {
@@ -459,6 +473,7 @@ func TestTURNRestart(t *testing.T) {
 		t.Fatalf("A selected %q, want a relayed local candidate", before)
 	}
 	oldRelay := strings.Fields(before)[2]
+	s.settle(consentTimeout)
 	ma, mb := s.wa.mark(), s.wb.mark()
 	t0 := time.Now()
 	if err := l.RestartTURN(0); err != nil {
