@@ -238,7 +238,8 @@ func (a *Agent) SetForceRelay(on bool) error {
 
 // RelayErrors returns the TURN allocations of the stream that failed while
 // gathering, and those lost later (ErrRelayLost: the agent then allocates
-// again, and signals the new relayed candidate), in the order they failed;
+// again, and signals the new relayed candidate), in the order they failed
+// (the latest 32 per component);
 // each is also logged (at Warn, key "err"). Gathering completes whether or
 // not allocations fail.
 func (a *Agent) RelayErrors(streamID int) ([]RelayError, error) {
@@ -442,9 +443,12 @@ func (a *Agent) probeRelays(s *stream, now time.Time) {
 func (a *Agent) relayFailed(ra *relayAlloc, err error) {
 	e := RelayError{ComponentID: ra.c.id, Server: ra.srv.host, Type: ra.srv.typ, Local: ra.host.local, Err: err}
 	s := ra.c.s
-	if len(s.relayErrors) < 4*MaxRelayServers*len(s.comps) {
-		s.relayErrors = append(s.relayErrors, e)
+	// Bounded; the oldest go first, so that a long session whose server
+	// restarts again and again still reports its latest losses.
+	if limit := 4 * MaxRelayServers * len(s.comps); len(s.relayErrors) >= limit {
+		s.relayErrors = slices.Delete(s.relayErrors, 0, len(s.relayErrors)-limit+1)
 	}
+	s.relayErrors = append(s.relayErrors, e)
 	a.log.Warn("nice: TURN allocation failed", "stream", s.id, "component", ra.c.id, "server", ra.srv.host,
 		"transport", ra.srv.typ, "local", ra.host.local, "err", err)
 }
