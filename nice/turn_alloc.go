@@ -376,9 +376,11 @@ func (t *turnAlloc) handle(now time.Time, m *stun.Message) {
 		if len(ec.Reason) > 0 {
 			err = fmt.Errorf("%w %s", err, ec.Reason)
 		}
-		if ec.Code == stun.CodeAllocMismatch && tx.method != stun.MethodAllocate {
+		if tx.method != stun.MethodAllocate && (ec.Code == stun.CodeAllocMismatch || ec.Code == stun.CodeBadRequest && tx.stale > 0) {
 			// No allocation on this 5-tuple: the server restarted or
-			// dropped it (RFC 5766 §7.2, §9.2, §11.2).
+			// dropped it (RFC 5766 §7.2, §9.2, §11.2). coturn, once it
+			// has closed an allocation, answers 438 and then, to the
+			// request signed with its new nonce, 400 (issue 14).
 			err = fmt.Errorf("%w: %v", ErrRelayLost, err)
 		}
 		if tx.method == stun.MethodAllocate && tx.signed && (ec.Code == stun.CodeUnauthorized || ec.Code == stun.CodeBadRequest) {

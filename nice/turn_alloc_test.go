@@ -284,6 +284,12 @@ func TestTurnAllocLost(t *testing.T) {
 		h.answer(now, h.last(stun.MethodRefresh), stun.ClassErrorResponse, stun.CodeAllocMismatch)
 		return now
 	}
+	perm438then400 := func(h *allocHarness, now time.Time) time.Time {
+		h.a.permit(now, testPeer)
+		h.answer(now, h.last(stun.MethodCreatePermission), stun.ClassErrorResponse, stun.CodeStaleNonce, stun.NewNonce("n2"))
+		h.answer(now, h.last(stun.MethodCreatePermission), stun.ClassErrorResponse, stun.CodeBadRequest)
+		return now
+	}
 	perm437 := func(h *allocHarness, now time.Time) time.Time {
 		h.a.permit(now, testPeer)
 		h.answer(now, h.last(stun.MethodCreatePermission), stun.ClassErrorResponse, stun.CodeAllocMismatch)
@@ -306,7 +312,7 @@ func TestTurnAllocLost(t *testing.T) {
 		}
 		return now
 	}
-	for name, st := range map[string]step{"probe 437": probe437, "permission 437": perm437, "refresh 508": refresh508, "refresh unanswered": refreshSilent} {
+	for name, st := range map[string]step{"probe 437": probe437, "permission 437": perm437, "permission 438 then 400": perm438then400, "refresh 508": refresh508, "refresh unanswered": refreshSilent} {
 		h, now := allocated(t)
 		st(h, now)
 		if !errors.Is(h.lostErr, ErrRelayLost) {
@@ -322,12 +328,15 @@ func TestTurnAllocLost(t *testing.T) {
 			t.Errorf("%s: sent %v after the loss", name, h.sent[len(h.sent)-1].Type)
 		}
 	}
-	// A refused permission that is not a 437 leaves the allocation alone.
-	h, now := allocated(t)
-	h.a.permit(now, testPeer)
-	h.answer(now, h.last(stun.MethodCreatePermission), stun.ClassErrorResponse, stun.CodeForbidden)
-	if h.lostErr != nil || h.a.done() {
-		t.Errorf("403 to CreatePermission: lost %v", h.lostErr)
+	// A refused permission that says nothing of the allocation leaves it
+	// alone: 403, or 400 at the first try.
+	for _, code := range []stun.ErrorCode{stun.CodeForbidden, stun.CodeBadRequest} {
+		h, now := allocated(t)
+		h.a.permit(now, testPeer)
+		h.answer(now, h.last(stun.MethodCreatePermission), stun.ClassErrorResponse, code)
+		if h.lostErr != nil || h.a.done() {
+			t.Errorf("%d to CreatePermission: lost %v", code, h.lostErr)
+		}
 	}
 }
 
