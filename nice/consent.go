@@ -213,16 +213,15 @@ func (a *Agent) onConsentResponse(tx *transaction, from netip.AddrPort, m *stun.
 
 // consentExpired handles the selected pair's consent running out. If the
 // pair is relayed, the TURN server is asked whether it still has the
-// allocation (turnAlloc.probe). A valid
-// pair on another 5-tuple whose check succeeded within ConsentTimeout has
-// consent of its own (a success response is consent, RFC 7675 §5.1; not
-// through the same relay, which may be what went silent): after
-// a NAT rebinding it is the pair the peer's checks from its new address
-// made (checks_in.go). Then the component moves there instead of failing:
-// CONNECTED, the pair selected, and nominated by the controlling agent
-// (READY again). Valid pairs without fresh consent are dropped, as
-// loseConsent drops them all. Without such a pair the component fails.
-// Called on the loop.
+// allocation (turnAlloc.probe). A valid pair on another 5-tuple whose check
+// succeeded within ConsentTimeout has consent of its own (a success
+// response is consent, RFC 7675 §5.1; not through the same relay, which may
+// be what went silent): after a NAT rebinding it is the pair the peer's
+// checks from its new address made (checks_in.go). Then the component
+// moves there instead of failing: CONNECTED, the pair selected, and
+// nominated by the controlling agent (READY again). Valid pairs without
+// fresh consent are dropped, as loseConsent drops them all. Without such a
+// pair the component fails. Called on the loop.
 func (a *Agent) consentExpired(c *component, now time.Time) {
 	old := c.selected
 	if old != nil && old.local.sock.relay != nil && !old.local.sock.relay.ended {
