@@ -327,8 +327,11 @@ func TestPathLoss(t *testing.T) {
 			t.Errorf("%s not READY after the restart", w.a.Name)
 		}
 	}
-	ra, _ := s.wa.wait(ma, gapAtLeast(1000), 0)
-	rb, _ := s.wb.wait(mb, gapAtLeast(1000), 0)
+	ra, okA := s.wa.wait(ma, gapAtLeast(1000), 0)
+	rb, okB := s.wb.wait(mb, gapAtLeast(1000), 0)
+	if !okA || !okB {
+		t.Fatalf("no media gap of a second or more, though the path was dead for %v:\n%s", t1.Sub(t0), s.logs())
+	}
 	t.Logf("path loss: media interrupted %s A→B, %s B→A in all (blackhole %s); after the path returned, the restart brought media back in %s (B→A) and %s (A→B)",
 		ms(ab), ms(ba), ms(t1.Sub(t0)), ms(ra.At.Sub(t1)), ms(rb.At.Sub(t1)))
 	t.Logf("after the restart: A selected %s, B selected %s", selected(s.wa, ma), selected(s.wb, mb))
