@@ -10,6 +10,7 @@ package main
 import "C"
 
 import (
+	"errors"
 	"net/netip"
 	"unsafe"
 
@@ -108,6 +109,46 @@ func candidateArray(cands []nice.Candidate) *C.GoniceCandidate {
 	arr := unsafe.Slice(p, len(cands))
 	for i := range cands {
 		toC(&arr[i], &cands[i])
+	}
+	return p
+}
+
+// relayErrorArray copies TURN allocation errors into a C array the caller
+// frees with gonice_free; nil when there are none.
+func relayErrorArray(errs []nice.RelayError) *C.GoniceRelayError {
+	if len(errs) == 0 {
+		return nil
+	}
+	size := C.size_t(len(errs)) * C.size_t(unsafe.Sizeof(C.GoniceRelayError{}))
+	p := (*C.GoniceRelayError)(C.calloc(1, size))
+	if p == nil {
+		panic("gonice: out of memory")
+	}
+	for i, e := range errs {
+		dst := &unsafe.Slice(p, len(errs))[i]
+		dst.component_id = C.uint(e.ComponentID)
+		if srv, err := netip.ParseAddrPort(e.Server); err == nil {
+			putCString(&dst.server_addr[0], C.GONICE_ADDRESS_STRING_LEN, srv.Addr().WithZone("").String())
+			dst.server_port = C.uint16_t(srv.Port())
+		} else {
+			putCString(&dst.server_addr[0], C.GONICE_ADDRESS_STRING_LEN, e.Server)
+		}
+		dst._type = C.GoniceRelayType(e.Type)
+		if e.Local.IsValid() {
+			putCString(&dst.local_addr[0], C.GONICE_ADDRESS_STRING_LEN, e.Local.Addr().WithZone("").String())
+			dst.local_port = C.uint16_t(e.Local.Port())
+		}
+		switch {
+		case errors.Is(e.Err, nice.ErrRelayLost):
+			dst.reason = C.GONICE_RELAY_ERROR_LOST
+		case errors.Is(e.Err, nice.ErrRelayUnauthorized):
+			dst.reason = C.GONICE_RELAY_ERROR_UNAUTHORIZED
+		case errors.Is(e.Err, nice.ErrRelayTimeout):
+			dst.reason = C.GONICE_RELAY_ERROR_TIMEOUT
+		default:
+			dst.reason = C.GONICE_RELAY_ERROR_OTHER
+		}
+		putCString(&dst.message[0], C.GONICE_RELAY_ERROR_MESSAGE_LEN, e.Error())
 	}
 	return p
 }

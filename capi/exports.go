@@ -103,6 +103,12 @@ var intProps = map[C.int]struct {
 	C.GONICE_PROP_KEEPALIVE_INTERVAL: {"keepalive interval", 1000, 600000, func(c *nice.Config, v int64) {
 		c.KeepaliveInterval = time.Duration(v) * time.Millisecond
 	}},
+	C.GONICE_PROP_CONSENT_INTERVAL: {"consent interval", 100, 60000, func(c *nice.Config, v int64) {
+		c.ConsentInterval = time.Duration(v) * time.Millisecond
+	}},
+	C.GONICE_PROP_CONSENT_TIMEOUT: {"consent timeout", 500, 600000, func(c *nice.Config, v int64) {
+		c.ConsentTimeout = time.Duration(v) * time.Millisecond
+	}},
 }
 
 //export goniceCoreSetPropInt
@@ -297,6 +303,18 @@ func goniceCoreForgetRelays(errbuf *C.char, h C.uintptr_t, sid, cid C.uint) C.in
 	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) { return 0, a.ForgetRelays(int(sid), int(cid)) })
 }
 
+//export goniceCoreGetRelayErrors
+func goniceCoreGetRelayErrors(errbuf *C.char, h C.uintptr_t, sid C.uint, out **C.GoniceRelayError) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+		errs, err := a.RelayErrors(int(sid))
+		if err != nil {
+			return 0, err
+		}
+		*out = relayErrorArray(errs)
+		return len(errs), nil
+	})
+}
+
 //export goniceCoreSetStreamTOS
 func goniceCoreSetStreamTOS(errbuf *C.char, h C.uintptr_t, sid C.uint, tos C.int) C.int {
 	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) { return 0, a.SetStreamTOS(int(sid), int(tos)) })
@@ -391,6 +409,11 @@ func goniceCoreSetRemoteCandidates(errbuf *C.char, h C.uintptr_t, sid, cid C.uin
 //export goniceCorePeerGatheringDone
 func goniceCorePeerGatheringDone(errbuf *C.char, h C.uintptr_t, sid C.uint) C.int {
 	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) { return 0, a.PeerCandidateGatheringDone(int(sid)) })
+}
+
+//export goniceCoreRegather
+func goniceCoreRegather(errbuf *C.char, h C.uintptr_t, sid C.uint) C.int {
+	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) { return 0, a.Regather(int(sid)) })
 }
 
 //export goniceCoreRestart

@@ -114,6 +114,10 @@ GONICE_FN(gonice_agent_set_idle_timeout, (GoniceAgent *agent, unsigned int ms), 
           (h, GONICE_PROP_IDLE_TIMEOUT, (long long)ms), ())
 GONICE_FN(gonice_agent_set_keepalive_interval, (GoniceAgent *agent, unsigned int ms),
           set_prop_int, (h, GONICE_PROP_KEEPALIVE_INTERVAL, (long long)ms), ())
+GONICE_FN(gonice_agent_set_consent_interval, (GoniceAgent *agent, unsigned int ms),
+          set_prop_int, (h, GONICE_PROP_CONSENT_INTERVAL, (long long)ms), ())
+GONICE_FN(gonice_agent_set_consent_timeout, (GoniceAgent *agent, unsigned int ms),
+          set_prop_int, (h, GONICE_PROP_CONSENT_TIMEOUT, (long long)ms), ())
 GONICE_FN(gonice_agent_set_force_relay, (GoniceAgent *agent, int force), set_prop_int,
           (h, GONICE_PROP_FORCE_RELAY, force != 0), ())
 GONICE_FN(gonice_agent_set_software, (GoniceAgent *agent, const char *software), set_prop_str,
@@ -152,6 +156,11 @@ GONICE_CORE(forget_relays, goniceCoreForgetRelays,
 GONICE_FN(gonice_agent_forget_relays,
           (GoniceAgent *agent, unsigned int stream_id, unsigned int component_id), forget_relays,
           (h, stream_id, component_id), ())
+GONICE_CORE(get_relay_errors, goniceCoreGetRelayErrors,
+            (char *err, uintptr_t h, unsigned int sid, GoniceRelayError **out))
+GONICE_FN(gonice_agent_get_relay_errors,
+          (GoniceAgent *agent, unsigned int stream_id, GoniceRelayError **errors_out),
+          get_relay_errors, (h, stream_id, errors_out), (OUT(errors_out)))
 GONICE_CORE(set_stream_tos, goniceCoreSetStreamTOS,
             (char *err, uintptr_t h, unsigned int sid, int tos))
 GONICE_FN(gonice_agent_set_stream_tos, (GoniceAgent *agent, unsigned int stream_id, int tos),
@@ -198,6 +207,9 @@ GONICE_CORE(peer_gathering_done, goniceCorePeerGatheringDone,
             (char *err, uintptr_t h, unsigned int sid))
 GONICE_FN(gonice_agent_peer_candidate_gathering_done,
           (GoniceAgent *agent, unsigned int stream_id), peer_gathering_done, (h, stream_id), ())
+GONICE_CORE(regather, goniceCoreRegather, (char *err, uintptr_t h, unsigned int sid))
+GONICE_FN(gonice_agent_regather, (GoniceAgent *agent, unsigned int stream_id), regather,
+          (h, stream_id), ())
 GONICE_CORE(restart, goniceCoreRestart, (char *err, uintptr_t h, int all, unsigned int sid))
 GONICE_FN(gonice_agent_restart, (GoniceAgent *agent), restart, (h, 1, 0u), ())
 GONICE_FN(gonice_agent_restart_stream, (GoniceAgent *agent, unsigned int stream_id), restart,

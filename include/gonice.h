@@ -548,6 +548,14 @@ GONICE_API int gonice_agent_set_stun_max_retransmissions(GoniceAgent *agent, uns
 GONICE_API int gonice_agent_set_idle_timeout(GoniceAgent *agent, unsigned int ms);
 /* Keepalive interval (Tr) in ms, 1000..600000 (default 25000). gonice only. */
 GONICE_API int gonice_agent_set_keepalive_interval(GoniceAgent *agent, unsigned int ms);
+/* Consent freshness (RFC 7675) timing, gonice only: a consent check every
+ * interval ms on average (randomized 0.8-1.2 times; 100..60000, default
+ * 5000), and consent lost, the component FAILED (or moved to another pair
+ * whose check succeeded within the timeout), timeout ms after the last
+ * answer (500..600000, default 30000). A shorter timeout detects a dead path
+ * sooner; RFC 7675 asks for 30 s between browsers. */
+GONICE_API int gonice_agent_set_consent_interval(GoniceAgent *agent, unsigned int ms);
+GONICE_API int gonice_agent_set_consent_timeout(GoniceAgent *agent, unsigned int ms);
 /* force-relay: 1 uses TURN relays only: only relayed local candidates are
  * signalled, listed, put in SDP and checked; no server-reflexive discovery;
  * packets reaching a host socket other than from a TURN server are dropped.
@@ -635,6 +643,52 @@ GONICE_API int gonice_agent_set_relay_info(GoniceAgent *agent, unsigned int stre
 GONICE_API int gonice_agent_forget_relays(GoniceAgent *agent, unsigned int stream_id,
                                           unsigned int component_id);
 
+/* Why a TURN allocation failed (GoniceRelayError.reason). */
+typedef enum GoniceRelayErrorReason {
+  GONICE_RELAY_ERROR_OTHER = 0,        /* refused for another reason: see message */
+  GONICE_RELAY_ERROR_UNAUTHORIZED = 1, /* the server refused the credentials */
+  GONICE_RELAY_ERROR_TIMEOUT = 2,      /* no answer in time (the gathering timeout) */
+  GONICE_RELAY_ERROR_LOST = 3          /* an allocation made earlier is gone (the server
+                                          restarted or dropped it); the agent allocates
+                                          again and signals the new relayed candidate */
+} GoniceRelayErrorReason;
+
+/* Length of GoniceRelayError.message, NUL included. */
+#define GONICE_RELAY_ERROR_MESSAGE_LEN 256
+
+/*
+ * GoniceRelayError: a TURN allocation that failed or was lost (Go's
+ * nice.RelayError). server_addr/server_port: the server as given to
+ * gonice_agent_set_relay_info; local_addr/local_port: the host socket it was
+ * made from (for TCP/TLS, its address); message: the whole error as text,
+ * cut to fit and NUL-terminated.
+ */
+typedef struct GoniceRelayError {
+  unsigned int component_id;
+  char server_addr[GONICE_ADDRESS_STRING_LEN];
+  uint16_t server_port;
+  GoniceRelayType type;
+  char local_addr[GONICE_ADDRESS_STRING_LEN];
+  uint16_t local_port;
+  GoniceRelayErrorReason reason;
+  char message[GONICE_RELAY_ERROR_MESSAGE_LEN];
+} GoniceRelayError;
+
+/*
+ * gonice_agent_get_relay_errors: the TURN allocations of the stream that
+ * failed while gathering, and those lost later (GONICE_RELAY_ERROR_LOST), in
+ * the order they failed (nice_agent has no such call; Go: Agent.RelayErrors).
+ * Gathering completes whether or not allocations fail, so call it from the
+ * candidate-gathering-done callback, or after a component went FAILED on a
+ * relayed pair.
+ * errors_out: receives an array of the returned count (NULL when 0), which
+ * the caller frees with one gonice_free().
+ * Returns: the count (>= 0); GONICE_EBADHANDLE; GONICE_EINVAL (NULL out);
+ * GONICE_ENOTFOUND (no such stream); GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_get_relay_errors(GoniceAgent *agent, unsigned int stream_id,
+                                             GoniceRelayError **errors_out);
+
 /* gonice_agent_set_stream_tos: sets the IP TOS byte (IPv4) or traffic class
  * (IPv6), 0..255, of the stream's sockets, those open now and those that
  * gathering opens later, as nice_agent_set_stream_tos (e.g. 0xb8, DSCP EF).
@@ -716,6 +770,23 @@ GONICE_API int gonice_agent_set_remote_candidates(GoniceAgent *agent, unsigned i
  */
 GONICE_API int gonice_agent_peer_candidate_gathering_done(GoniceAgent *agent,
                                                           unsigned int stream_id);
+
+/*
+ * gonice_agent_regather: after a local address was added to or removed from
+ * an interface (gonice does not watch them), brings the stream's sockets in
+ * line with the addresses now (those added with add_local_address, or else
+ * the interfaces' listed again): the sockets of addresses that are gone are
+ * closed and their candidates (host, server-reflexive, peer-reflexive,
+ * relayed) withdrawn - no longer listed or paired, a selected pair among
+ * them replaced by another valid one or none; new addresses are gathered as
+ * by gonice_agent_gather_candidates (new-candidate for each, then
+ * candidate-gathering-done again). Give the peer the new candidates by
+ * trickle or with an ICE restart. gonice only (Go: Agent.Regather).
+ * Returns: 0; GONICE_EBADHANDLE; GONICE_EINVAL (the stream has not
+ * gathered); GONICE_ENOTFOUND (no such stream, or no usable address left:
+ * nothing changed); GONICE_ECLOSED.
+ */
+GONICE_API int gonice_agent_regather(GoniceAgent *agent, unsigned int stream_id);
 
 /*
  * gonice_agent_restart / restart_stream: ICE restart (new local

@@ -40,6 +40,10 @@ type pair struct {
 	validPair   *pair         // the valid pair this check produced
 	triggered   bool          // queued in the triggered-check queue (checklist.trigger)
 	retriggered bool          // an In-Progress check was repeated for a peer's check
+	// succeededAt is when a check of this valid pair last succeeded: a
+	// success response is consent for its 5-tuple (RFC 7675 §5.1), which
+	// consentExpired looks for.
+	succeededAt time.Time
 }
 
 // newPair makes the pair (l, r) of component c, not yet in a checklist.

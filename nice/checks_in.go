@@ -138,6 +138,7 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 	if r == nil && len(c.remote) >= a.cfg.MaxChecks {
 		return // bound what a peer can make us allocate
 	}
+	learned := r == nil
 	if r == nil {
 		c.remotePrflxCount++
 		r = &Candidate{
@@ -210,9 +211,13 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 			}
 		}
 	default:
-		if c.state == ComponentStateReady && !useCand {
+		if c.state == ComponentStateReady && !useCand && !learned {
 			// Checks of a nominated component stop (RFC 8445 §8.1.2),
 			// but the peer may still be checking: answering is enough.
+			// A peer-reflexive address learned now is checked all the
+			// same (§7.3.1.4): the peer's NAT has most likely mapped it
+			// anew, and the check gives the new path consent, to move to
+			// if the selected one's runs out (consentExpired).
 			return
 		}
 		c.s.checks.setState(p, pairWaiting)

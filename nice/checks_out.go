@@ -194,6 +194,7 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 	}
 	s.checks.setState(p, pairSucceeded)
 	p.validPair = vp
+	vp.succeededAt = now
 	if !vp.valid {
 		vp.valid = true
 		if c.firstValid.IsZero() {
@@ -219,7 +220,9 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 	}
 	if renominate && a.controlling {
 		// Renominate chose a pair that was not valid: now it is.
-		a.log.Debug("renominating", "stream", s.id, "component", c.id, "local", vp.local.c.Addr, "remote", vp.remote.Addr)
+		if a.debugOn(LogChecks) {
+			a.logPair("check.renominate", vp)
+		}
 		a.sendCheck(vp, now, true)
 	}
 	if a.debugOn(LogChecks) {

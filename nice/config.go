@@ -79,7 +79,12 @@ type Config struct {
 	// gonice checks consent by default, as WebRTC requires.
 	DisableConsentFreshness bool
 	// ConsentInterval and ConsentTimeout: see DefaultConsentInterval and
-	// DefaultConsentTimeout.
+	// DefaultConsentTimeout. ConsentTimeout is how long a dead path takes
+	// to be noticed: after it, the component moves to another pair with
+	// consent or goes FAILED (the signal that an ICE restart is needed).
+	// A server that wants that sooner than RFC 7675's 30 s sets it shorter
+	// (C: gonice_agent_set_consent_timeout); the NAT lab's fault tests use
+	// 500 ms and 3 s.
 	ConsentInterval time.Duration
 	ConsentTimeout  time.Duration
 	// GatheringTimeout bounds server-reflexive discovery and TURN

@@ -150,7 +150,7 @@ func (a *Agent) tickConsent(c *component, now time.Time) {
 		if a.debugOn(LogConsent) {
 			a.log.Debug("consent.expired", "stream", c.s.id, "component", c.id)
 		}
-		a.loseConsent(c, now)
+		a.consentExpired(c, now)
 	case consentRequest:
 		if !a.checksPossible(c.s) {
 			return
@@ -158,6 +158,15 @@ func (a *Agent) tickConsent(c *component, now time.Time) {
 		tx := a.newTransaction(txConsent, c.s, c, p.local.sock, p.remote.Addr)
 		tx.pair = p
 		tx.control = a.controlling
+		// The controlling agent's consent checks repeat the nomination
+		// of its selected pair (USE-CANDIDATE on the pair it nominated;
+		// RFC 8445 §8.1.1 forbids nominating another pair, not this one
+		// again). When its NAT maps it to a new port, the peer sees this
+		// pair as a new peer-reflexive one (RFC 8445 §7.3.1.3), checks it
+		// and selects it on the first consent check that comes through,
+		// instead of sending to the dead mapping until its own consent
+		// expires (ARCHITECTURE.md, "Faults").
+		tx.nominate = a.controlling && p.nominated
 		tx.priority = p.local.sock.checkPriority(c.id)
 		if err := a.buildCheck(tx); err != nil {
 			a.txs.remove(tx)
@@ -215,6 +224,65 @@ func (a *Agent) onConsentResponse(tx *transaction, from netip.AddrPort, m *stun.
 		return
 	}
 	c.consent.refreshed(now, &a.cfg)
+}
+
+// consentExpired handles the selected pair's consent running out. If the
+// pair is relayed, the TURN server is asked whether it still has the
+// allocation (turnAlloc.probe). A valid pair on another 5-tuple whose check
+// succeeded within ConsentTimeout has consent of its own (a success
+// response is consent, RFC 7675 §5.1; not through the same relay, which may
+// be what went silent): after a NAT rebinding it is the pair the peer's
+// checks from its new address made (checks_in.go). Then the component
+// moves there instead of failing: CONNECTED, the pair selected, and
+// nominated by the controlling agent (READY again). Valid pairs without
+// fresh consent are dropped, as loseConsent drops them all. Without such a
+// pair the component fails. Called on the loop.
+func (a *Agent) consentExpired(c *component, now time.Time) {
+	old := c.selected
+	if old != nil && old.local.sock.relay != nil && !old.local.sock.relay.ended {
+		// A relayed path went silent: the TURN server may have lost the
+		// allocation (restarted); a Refresh tells (turn.go, lost).
+		old.local.sock.relay.t.probe(now)
+	}
+	var next *pair
+	if old != nil && freshness(&a.cfg) {
+		for _, p := range c.s.checks.pairs {
+			if p.comp != c || !p.valid || p == old || (p.local.sock == old.local.sock && p.remote.Addr == old.remote.Addr) {
+				continue
+			}
+			if p.local.sock == old.local.sock && old.local.sock.relay != nil {
+				continue // the relay itself may be what went silent
+			}
+			if now.Sub(p.succeededAt) < a.cfg.ConsentTimeout && (next == nil || p.prio > next.prio) {
+				next = p
+			}
+		}
+	}
+	if next == nil {
+		a.loseConsent(c, now)
+		return
+	}
+	for _, p := range c.s.checks.pairs {
+		if p.comp == c && p.valid && now.Sub(p.succeededAt) >= a.cfg.ConsentTimeout || p == old {
+			p.valid, p.nominated = false, false
+		}
+	}
+	if a.debugOn(LogConsent) {
+		a.log.Debug("consent.moved", "stream", c.s.id, "component", c.id,
+			"old", old.remote.Addr, "local", next.local.c.Addr, "remote", next.remote.Addr)
+	}
+	c.consent.stop()
+	c.selected, c.nominating = nil, nil
+	if c.state == ComponentStateReady {
+		a.setState(c, ComponentStateConnected)
+	}
+	a.updateSelection(c, now)
+	if c.selected == next {
+		// Its consent dates from its last successful check: ask again at
+		// once, as it may run out within a consent interval.
+		c.consent.expiry = next.succeededAt.Add(a.cfg.ConsentTimeout)
+		c.consent.next = now
+	}
 }
 
 // loseConsent stops sending on a component and fails it (RFC 7675 §5.1).

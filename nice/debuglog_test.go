@@ -328,6 +328,8 @@ func TestLogEventsDocumented(t *testing.T) {
 	}
 	logged := map[string]bool{}
 	re := regexp.MustCompile(`(?:Debug|logPair)\("([a-z]+\.[a-z-]+)"`)
+	// Every debug line is an event of the table: no free-text messages.
+	any := regexp.MustCompile(`\.(?:Debug|logPair)\("([^"]*)"`)
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
@@ -338,6 +340,11 @@ func TestLogEventsDocumented(t *testing.T) {
 		}
 		for _, m := range re.FindAllStringSubmatch(string(src), -1) {
 			logged[m[1]] = true
+		}
+		for _, m := range any.FindAllStringSubmatch(string(src), -1) {
+			if !re.MatchString(`Debug("` + m[1] + `"`) {
+				t.Errorf("%s: debug line %q is not an event name (category.event, docs/logging.md)", f, m[1])
+			}
 		}
 	}
 	if len(logged) < 30 {

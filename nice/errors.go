@@ -47,4 +47,11 @@ var (
 	// ErrSTUNRefused: the STUN server answered a server-reflexive request
 	// with an error or without a mapped address (see STUNErrors).
 	ErrSTUNRefused = errors.New("nice: the STUN server gave no mapped address")
+	// ErrRelayLost: a TURN allocation the agent had made is gone: the server
+	// answered a Refresh, CreatePermission or ChannelBind with 437
+	// (Allocation Mismatch: it restarted, or dropped the allocation) or
+	// with 400 after a stale nonce (coturn once it closed the allocation),
+	// or refused or did not answer a Refresh (see RelayErrors). The agent
+	// allocates again from the same socket.
+	ErrRelayLost = errors.New("nice: TURN allocation lost")
 )

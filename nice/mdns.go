@@ -88,7 +88,9 @@ func (a *Agent) resolveRemote(c *component, rc Candidate, now time.Time) bool {
 	n := m.names[key]
 	if n == nil {
 		if len(m.names) >= maxMDNSNames {
-			a.log.Debug("mDNS: too many names, candidate dropped", "name", rc.Hostname)
+			if a.debugOn(LogGather) {
+				a.log.Debug("gather.mdns-dropped", "name", rc.Hostname, "limit", maxMDNSNames)
+			}
 			return false
 		}
 		n = &mdnsName{query: rc.Hostname}
@@ -167,7 +169,9 @@ func (a *Agent) mdnsAnswered(name string, addr netip.Addr, now time.Time) {
 	n.done, n.addr = true, addr
 	waiting := n.waiting
 	n.waiting = nil
-	a.log.Debug("mDNS answer", "name", name, "addr", addr, "candidates", len(waiting))
+	if a.debugOn(LogGather) {
+		a.log.Debug("gather.mdns-answer", "name", name, "addr", addr, "candidates", len(waiting))
+	}
 	for _, wt := range waiting {
 		if !addr.IsValid() || wt.s.gen != wt.gen || !slicesContainsStream(a.streams, wt.s) {
 			continue

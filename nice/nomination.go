@@ -50,6 +50,15 @@ func (a *Agent) updateSelection(c *component, now time.Time) {
 		}
 		c.path.Store(path)
 		c.lost.Store(false)
+		if tx := c.consent.tx; tx != nil && (tx.sock != sel.local.sock || tx.dest != sel.remote.Addr) {
+			// A consent request of the old pair, still retransmitted
+			// (for up to 7.5 s with the defaults), would hold back the
+			// new pair's requests (consent.tick sends one at a time), and
+			// its consent would run out though the new path answers: seen
+			// in the NAT lab after a rebinding (TestNATRebinding).
+			a.txs.remove(tx)
+			c.consent.tx = nil
+		}
 		c.consent.start(now, &a.cfg, c.state == ComponentStateReady)
 		if a.debugOn(LogState) {
 			a.logPair("pair.selected", sel, "nominated", sel.nominated, "changes", c.selectedChanges)

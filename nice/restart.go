@@ -18,6 +18,10 @@ func (a *Agent) restartStream(s *stream, now time.Time) {
 	s.peerGatheringDone = false
 	s.initialRequest = false
 	a.controlling = a.role
+	// The network may have changed under the session: check that the TURN
+	// servers still have the allocations (a lost one is made again, and
+	// its new relayed candidate signalled).
+	a.probeRelays(s, now)
 	a.txs.removeFunc(func(tx *transaction) bool { return tx.stream == s && tx.kind != txDiscovery })
 	for _, c := range s.comps {
 		c.remote = nil

@@ -237,8 +237,11 @@ func (a *Agent) SetForceRelay(on bool) error {
 }
 
 // RelayErrors returns the TURN allocations of the stream that failed while
-// gathering, in the order they failed; each is also logged (at Warn, key
-// "err"). Gathering completes whether or not allocations fail.
+// gathering, and those lost later (ErrRelayLost: the agent then allocates
+// again, and signals the new relayed candidate), in the order they failed
+// (the latest 32 per component);
+// each is also logged (at Warn, key "err"). Gathering completes whether or
+// not allocations fail.
 func (a *Agent) RelayErrors(streamID int) ([]RelayError, error) {
 	var out []RelayError
 	err := a.do(func(time.Time) error {
@@ -389,13 +392,67 @@ func (ra *relayAlloc) allocFailed(err error) {
 	ra.a.relayDone(ra.c.s)
 }
 
+// lost handles an allocation the server no longer has (turnAlloc.lose):
+// it is reported (RelayErrors, ErrRelayLost), its relayed candidate is
+// withdrawn (no longer listed by LocalCandidates or paired; its pairs fail,
+// so a selected pair on it is replaced by another valid one, or none), and
+// a new allocation is made from the same host socket, whose relayed
+// candidate is signalled as new. Called on the loop (turnEvents).
+func (ra *relayAlloc) lost(now time.Time, err error) {
+	a, c := ra.a, ra.c
+	if ra.ended {
+		return
+	}
+	a.relayFailed(ra, printable(err))
+	ra.ended = true
+	ra.closed.Store(true)
+	ra.dropHeld(func(netip.Addr) bool { return true })
+	c.relays = slices.DeleteFunc(c.relays, func(r *relayAlloc) bool { return r == ra })
+	if ra.srv.typ == RelayTypeTURNUDP {
+		list := slices.DeleteFunc(slices.Clone(ra.host.turnList()), func(r *relayAlloc) bool { return r == ra })
+		ra.host.turn.Store(&list)
+	} else if st := ra.stream.Load(); st != nil {
+		st.close()
+	}
+	if sk := ra.sock; sk != nil {
+		sk.closed.Store(true)
+		c.local = slices.DeleteFunc(c.local, func(l *localCandidate) bool { return l.sock == sk })
+		for _, p := range c.s.checks.pairs {
+			if p.comp == c && p.local.sock == sk && p.state != pairFailed {
+				a.failPair(p, now)
+			}
+		}
+	}
+	if c.s.comps[c.id-1] != c || a.workers.closing.Load() || ra.host.closed.Load() {
+		return
+	}
+	a.log.Info("nice: TURN allocation lost: allocating again", "stream", c.s.id, "component", c.id,
+		"server", ra.srv.host, "transport", ra.srv.typ, "local", ra.host.local)
+	a.startRelay(c, ra.index, ra.srv, ra.host, now)
+}
+
+// probeRelays asks the server of every allocation of s whether it still
+// has it (turnAlloc.probe). Called on the loop.
+func (a *Agent) probeRelays(s *stream, now time.Time) {
+	for _, c := range s.comps {
+		for _, ra := range c.relays {
+			if !ra.ended {
+				ra.t.probe(now)
+			}
+		}
+	}
+}
+
 // relayFailed records and logs a failed allocation. Called on the loop.
 func (a *Agent) relayFailed(ra *relayAlloc, err error) {
 	e := RelayError{ComponentID: ra.c.id, Server: ra.srv.host, Type: ra.srv.typ, Local: ra.host.local, Err: err}
 	s := ra.c.s
-	if len(s.relayErrors) < 4*MaxRelayServers*len(s.comps) {
-		s.relayErrors = append(s.relayErrors, e)
+	// Bounded; the oldest go first, so that a long session whose server
+	// restarts again and again still reports its latest losses.
+	if limit := 4 * MaxRelayServers * len(s.comps); len(s.relayErrors) >= limit {
+		s.relayErrors = slices.Delete(s.relayErrors, 0, len(s.relayErrors)-limit+1)
 	}
+	s.relayErrors = append(s.relayErrors, e)
 	a.log.Warn("nice: TURN allocation failed", "stream", s.id, "component", ra.c.id, "server", ra.srv.host,
 		"transport", ra.srv.typ, "local", ra.host.local, "err", err)
 }

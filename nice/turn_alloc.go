@@ -56,6 +56,9 @@ type turnAlloc struct {
 type turnEvents interface {
 	allocated(now time.Time, relayed, mapped netip.AddrPort)
 	allocFailed(err error)
+	// lost: the allocation is gone (ErrRelayLost, or a Refresh failed);
+	// the turnAlloc is done.
+	lost(now time.Time, err error)
 	permitted(ip netip.Addr, ok bool)
 	// binding: ch is asked for peer; the server may send ChannelData on
 	// it as soon as it grants it, before the answer is handled.
@@ -183,6 +186,17 @@ func (t *turnAlloc) tick(now time.Time) {
 			t.askChannel(now, peer, c)
 		}
 	}
+}
+
+// probe refreshes the allocation now, to learn whether the server still
+// has it (the agent asks when a relayed path went silent, and on an ICE
+// restart): if it does not, the answer is 437, and lost follows.
+func (t *turnAlloc) probe(now time.Time) {
+	if t.state != turnAllocated || slices.ContainsFunc(t.txs, func(tx *turnTx) bool { return tx.method == stun.MethodRefresh }) {
+		return
+	}
+	t.refreshAt = time.Time{}
+	t.request(now, &turnTx{method: stun.MethodRefresh, life: -1, signed: true})
 }
 
 // permit asks for a permission for peer's address and, once granted, a
@@ -367,6 +381,13 @@ func (t *turnAlloc) handle(now time.Time, m *stun.Message) {
 		if len(ec.Reason) > 0 {
 			err = fmt.Errorf("%w %s", err, ec.Reason)
 		}
+		if tx.method != stun.MethodAllocate && (ec.Code == stun.CodeAllocMismatch || ec.Code == stun.CodeBadRequest && tx.stale > 0) {
+			// No allocation on this 5-tuple: the server restarted or
+			// dropped it (RFC 5766 §7.2, §9.2, §11.2). coturn, once it
+			// has closed an allocation, answers 438 and then, to the
+			// request signed with its new nonce, 400 (issue 14).
+			err = fmt.Errorf("%w: %v", ErrRelayLost, err)
+		}
 		if tx.method == stun.MethodAllocate && tx.signed && (ec.Code == stun.CodeUnauthorized || ec.Code == stun.CodeBadRequest) {
 			// An error to the signed request refuses the credentials: 401
 			// (RFC 5389 §10.2.2; coturn) or 400 (pion's server).
@@ -470,10 +491,28 @@ func (t *turnAlloc) scheduleRefresh(now time.Time, life time.Duration) {
 	}
 }
 
+// lose ends an allocation the server no longer has. It is done: nothing
+// is refreshed or sent any more.
+func (t *turnAlloc) lose(now time.Time, err error) {
+	if t.state != turnAllocated {
+		return
+	}
+	t.state = turnDone
+	t.txs = nil
+	if !errors.Is(err, ErrRelayLost) {
+		err = fmt.Errorf("%w: %v", ErrRelayLost, err)
+	}
+	t.ev.lost(now, err)
+}
+
 // failed ends tx with err.
 func (t *turnAlloc) failed(now time.Time, tx *turnTx, err error) {
 	if t.debug {
 		t.log.Debug("turn.request-failed", "method", tx.method, "err", err)
+	}
+	if errors.Is(err, ErrRelayLost) && t.state == turnAllocated {
+		t.lose(now, err)
+		return
 	}
 	switch tx.method {
 	case stun.MethodAllocate:
@@ -488,8 +527,11 @@ func (t *turnAlloc) failed(now time.Time, tx *turnTx, err error) {
 			t.state = turnDone // gone or refused: nothing more to do
 			return
 		}
-		// The allocation is lost; the server frees it (RFC 5766 §7).
+		// The allocation is lost, or soon will be: the server frees it
+		// when its lifetime ends (RFC 5766 §7).
 		t.log.Warn("nice: TURN allocation could not be refreshed", "err", err)
+		t.lose(now, err)
+		return
 	case stun.MethodCreatePermission:
 		ip := tx.peer.Addr()
 		if p := t.perms[ip]; p != nil {

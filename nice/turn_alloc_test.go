@@ -23,12 +23,14 @@ type allocHarness struct {
 	sent    []*stun.Message
 	relayed netip.AddrPort
 	failed  error
+	lostErr error
 	perms   map[netip.Addr]bool
 	chans   map[netip.AddrPort]uint16
 }
 
 func (h *allocHarness) allocated(_ time.Time, relayed, _ netip.AddrPort) { h.relayed = relayed }
 func (h *allocHarness) allocFailed(err error)                            { h.failed = err }
+func (h *allocHarness) lost(_ time.Time, err error)                      { h.lostErr = err }
 func (h *allocHarness) permitted(ip netip.Addr, ok bool)                 { h.perms[ip] = ok }
 func (h *allocHarness) binding(netip.AddrPort, uint16)                   {}
 func (h *allocHarness) bound(peer netip.AddrPort, ch uint16, ok bool) {
@@ -261,6 +263,80 @@ func TestTurnAllocPermissionRefused(t *testing.T) {
 	h.answer(now, h.last(stun.MethodCreatePermission), stun.ClassErrorResponse, stun.CodeForbidden)
 	if ok, told := h.perms[testPeer.Addr()]; !told || ok {
 		t.Fatal("refused permission not reported")
+	}
+}
+
+// TestTurnAllocLost: an allocation the server no longer has (437 to a
+// Refresh, CreatePermission or ChannelBind: the server restarted) or that
+// it will not refresh (508, a timeout) is reported lost, and then nothing
+// more is sent or scheduled.
+func TestTurnAllocLost(t *testing.T) {
+	type step func(h *allocHarness, now time.Time) time.Time
+	probe437 := func(h *allocHarness, now time.Time) time.Time {
+		h.a.probe(now)
+		ref := h.last(stun.MethodRefresh)
+		h.a.probe(now) // one probe at a time
+		if h.last(stun.MethodRefresh) != ref {
+			t.Fatal("a second probe while one is in flight")
+		}
+		// coturn after a restart: a stale nonce first, then 437.
+		h.answer(now, ref, stun.ClassErrorResponse, stun.CodeStaleNonce, stun.NewNonce("n2"))
+		h.answer(now, h.last(stun.MethodRefresh), stun.ClassErrorResponse, stun.CodeAllocMismatch)
+		return now
+	}
+	perm438then400 := func(h *allocHarness, now time.Time) time.Time {
+		h.a.permit(now, testPeer)
+		h.answer(now, h.last(stun.MethodCreatePermission), stun.ClassErrorResponse, stun.CodeStaleNonce, stun.NewNonce("n2"))
+		h.answer(now, h.last(stun.MethodCreatePermission), stun.ClassErrorResponse, stun.CodeBadRequest)
+		return now
+	}
+	perm437 := func(h *allocHarness, now time.Time) time.Time {
+		h.a.permit(now, testPeer)
+		h.answer(now, h.last(stun.MethodCreatePermission), stun.ClassErrorResponse, stun.CodeAllocMismatch)
+		return now
+	}
+	refresh508 := func(h *allocHarness, now time.Time) time.Time {
+		now = now.Add(540 * time.Second)
+		h.a.tick(now)
+		h.answer(now, h.last(stun.MethodRefresh), stun.ClassErrorResponse, stun.CodeInsufficientCapacity)
+		return now
+	}
+	refreshSilent := func(h *allocHarness, now time.Time) time.Time {
+		now = now.Add(540 * time.Second)
+		for i := 0; i < 20 && h.lostErr == nil; i++ {
+			h.a.tick(now)
+			now = h.a.deadline()
+			if now.IsZero() {
+				break
+			}
+		}
+		return now
+	}
+	for name, st := range map[string]step{"probe 437": probe437, "permission 437": perm437, "permission 438 then 400": perm438then400, "refresh 508": refresh508, "refresh unanswered": refreshSilent} {
+		h, now := allocated(t)
+		st(h, now)
+		if !errors.Is(h.lostErr, ErrRelayLost) {
+			t.Errorf("%s: lost %v, want ErrRelayLost", name, h.lostErr)
+		}
+		if !h.a.done() || !h.a.deadline().IsZero() {
+			t.Errorf("%s: a lost allocation keeps a deadline", name)
+		}
+		n := len(h.sent)
+		h.a.probe(now)
+		h.a.permit(now, netip.MustParseAddrPort("203.0.113.9:1"))
+		if len(h.sent) != n {
+			t.Errorf("%s: sent %v after the loss", name, h.sent[len(h.sent)-1].Type)
+		}
+	}
+	// A refused permission that says nothing of the allocation leaves it
+	// alone: 403, or 400 at the first try.
+	for _, code := range []stun.ErrorCode{stun.CodeForbidden, stun.CodeBadRequest} {
+		h, now := allocated(t)
+		h.a.permit(now, testPeer)
+		h.answer(now, h.last(stun.MethodCreatePermission), stun.ClassErrorResponse, code)
+		if h.lostErr != nil || h.a.done() {
+			t.Errorf("%d to CreatePermission: lost %v", code, h.lostErr)
+		}
 	}
 }
 

@@ -52,6 +52,7 @@ int main(void) {
   GoniceAgent *bogus = (GoniceAgent *)(uintptr_t)0x1234;
   char *s = NULL, *s2 = NULL;
   GoniceCandidate *cands = NULL, *cand = NULL, l, r;
+  GoniceRelayError *rerrs = NULL;
   char buf[64];
 
   /* No core needed. */
@@ -165,6 +166,9 @@ int main(void) {
          GONICE_EBADHANDLE);
   EXPECT(gonice_agent_forget_relays(stale, 1, 1), GONICE_EBADHANDLE);
   EXPECT(gonice_agent_forget_relays(NULL, 1, 1), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_get_relay_errors(stale, 1, &rerrs), GONICE_EBADHANDLE);
+  TRUE_(rerrs == NULL);
+  EXPECT(gonice_agent_get_relay_errors(NULL, 1, &rerrs), GONICE_EBADHANDLE);
   EXPECT(gonice_agent_set_force_relay(stale, 1), GONICE_EBADHANDLE);
   EXPECT(gonice_agent_generate_local_sdp(stale, &s), GONICE_EBADHANDLE);
 
@@ -177,6 +181,12 @@ int main(void) {
   EXPECT(gonice_agent_set_stun_max_retransmissions(agent, 100), GONICE_EINVAL);
   EXPECT(gonice_agent_set_idle_timeout(agent, 10), GONICE_EINVAL);
   EXPECT(gonice_agent_set_keepalive_interval(agent, 1), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_consent_interval(agent, 99), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_consent_interval(agent, 60001), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_consent_timeout(agent, 499), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_consent_timeout(agent, 600001), GONICE_EINVAL);
+  EXPECT(gonice_agent_set_consent_interval(agent, 500), 0);
+  EXPECT(gonice_agent_set_consent_timeout(agent, 3000), 0);
   EXPECT(gonice_agent_set_stun_server(agent, "not an ip", 3478), GONICE_EINVAL);
   EXPECT(gonice_agent_set_stun_server(agent, "192.0.2.1", 70000), GONICE_EINVAL);
   EXPECT(gonice_agent_set_stun_server(agent, "192.0.2.1", 0), 0);
@@ -238,8 +248,16 @@ int main(void) {
   EXPECT(gonice_agent_get_remote_candidates(agent, 3, 1, &cands), GONICE_ENOTFOUND);
   EXPECT(gonice_agent_get_local_candidates(agent, 1, 1, &cands), 0);
   TRUE_(cands == NULL);
+  EXPECT(gonice_agent_get_relay_errors(agent, 1, NULL), GONICE_EINVAL);
+  EXPECT(gonice_agent_get_relay_errors(agent, 9, &rerrs), GONICE_ENOTFOUND);
+  TRUE_(rerrs == NULL);
+  EXPECT(gonice_agent_get_relay_errors(agent, 1, &rerrs), 0);
+  TRUE_(rerrs == NULL);
   EXPECT(gonice_agent_peer_candidate_gathering_done(agent, 9), GONICE_ENOTFOUND);
   EXPECT(gonice_agent_restart_stream(agent, 9), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_regather(agent, 9), GONICE_ENOTFOUND);
+  EXPECT(gonice_agent_regather(agent, 1), GONICE_EINVAL); /* not gathered */
+  EXPECT(gonice_agent_regather(NULL, 1), GONICE_EBADHANDLE);
   EXPECT(gonice_agent_consent_lost(agent, 1, 5), GONICE_ENOTFOUND);
   EXPECT(gonice_agent_get_selected_pair(agent, 1, 1, NULL, &r), GONICE_EINVAL);
   EXPECT(gonice_agent_get_selected_pair(agent, 1, 1, &l, &r), GONICE_EAGAIN);
@@ -427,6 +445,16 @@ int main(void) {
   EXPECT(gonice_agent_set_relay_info(agent, 1, 1, "192.0.2.1", 3478, "u", "p",
                                      GONICE_RELAY_TYPE_TURN_UDP),
          GONICE_EBUSY);
+  {
+    GoniceCandidate *before = NULL, *after = NULL;
+    int nb = gonice_agent_get_local_candidates(agent, 1, 1, &before);
+    TRUE_(nb >= 1);
+    EXPECT(gonice_agent_regather(agent, 1), 0); /* the same address: nothing changes */
+    EXPECT(gonice_agent_get_local_candidates(agent, 1, 1, &after), nb);
+    TRUE_(after != NULL && memcmp(before, after, (size_t)nb * sizeof *before) == 0);
+    gonice_free(before);
+    gonice_free(after);
+  }
 
   /* TOS: bad stream and out-of-range values; a good one works. */
   EXPECT(gonice_agent_set_stream_tos(agent, 1, 0xb8), 0);

@@ -240,7 +240,8 @@ static int is_gathered(Peer *p) { return p->gathered; }
 static int is_ready(Peer *p) { return p->state == GONICE_COMPONENT_STATE_READY || p->failed; }
 static int has_data(Peer *p) { return p->got[0] != '\0'; }
 
-static void setup(Peer *p, const char *name, int controlling, int port, GoniceRelayType type) {
+static void setup(Peer *p, const char *name, int controlling, int port, GoniceRelayType type,
+                  const char *password) {
   p->name = name;
   pthread_mutex_init(&p->mu, NULL);
   CHECK(gonice_agent_new(&p->agent, GONICE_AGENT_OPTION_NONE) == 0);
@@ -251,8 +252,8 @@ static void setup(Peer *p, const char *name, int controlling, int port, GoniceRe
   CHECK(gonice_agent_add_local_address(p->agent, "127.0.0.1") == 0);
   p->sid = gonice_agent_add_stream(p->agent, 1);
   CHECK(p->sid >= 1);
-  CHECK(gonice_agent_set_relay_info(p->agent, p->sid, 1, "127.0.0.1", (unsigned)port, "u", "p",
-                                    type) == 0);
+  CHECK(gonice_agent_set_relay_info(p->agent, p->sid, 1, "127.0.0.1", (unsigned)port, "u",
+                                    password, type) == 0);
   CHECK(gonice_agent_attach_recv(p->agent, p->sid, 1, on_recv, p) == 0);
   CHECK(gonice_agent_gather_candidates(p->agent, p->sid) == 0);
   /* Too late now. */
@@ -328,12 +329,35 @@ int main(int argc, char **argv) {
   Peer a, b;
   memset(&a, 0, sizeof a);
   memset(&b, 0, sizeof b);
-  setup(&a, "A", 1, port, type);
-  setup(&b, "B", 0, port, type);
+  setup(&a, "A", 1, port, type, "p");
+  setup(&b, "B", 0, port, type, "p");
   if (!wait_for(&a, is_gathered, 15) || !wait_for(&b, is_gathered, 15)) {
     dump_log();
     CHECK(!"gathering did not complete");
   }
+  GoniceRelayError *rerrs = NULL;
+  CHECK(gonice_agent_get_relay_errors(a.agent, a.sid, &rerrs) == 0 && rerrs == NULL);
+
+  /* A wrong password: gathering completes without a relay, and the error
+   * says why. */
+  Peer bad;
+  memset(&bad, 0, sizeof bad);
+  setup(&bad, "bad", 0, port, type, "wrong");
+  if (!wait_for(&bad, is_gathered, 15)) {
+    dump_log();
+    CHECK(!"gathering with a wrong password did not complete");
+  }
+  CHECK(gonice_agent_get_relay_errors(bad.agent, bad.sid, &rerrs) == 1);
+  printf("bad: relay error: component %u server %s:%u type %d local %s:%u reason %d: %s\n",
+         rerrs[0].component_id, rerrs[0].server_addr, rerrs[0].server_port, (int)rerrs[0].type,
+         rerrs[0].local_addr, rerrs[0].local_port, (int)rerrs[0].reason, rerrs[0].message);
+  CHECK(rerrs[0].component_id == 1);
+  CHECK(strcmp(rerrs[0].server_addr, "127.0.0.1") == 0 && rerrs[0].server_port == port);
+  CHECK(rerrs[0].type == type);
+  CHECK(rerrs[0].reason == GONICE_RELAY_ERROR_UNAUTHORIZED);
+  CHECK(strstr(rerrs[0].message, "refused the credentials") != NULL);
+  gonice_free(rerrs);
+  CHECK(gonice_agent_free(bad.agent) == 0);
   give(&a, &b);
   give(&b, &a);
   if (!wait_for(&a, is_ready, 30) || !wait_for(&b, is_ready, 30) || a.failed || b.failed) {

@@ -72,6 +72,7 @@ type Lab struct {
 	gen    [3]int // generation of each site, for unique veth names in pub
 	mu     sync.Mutex
 	procs  []*exec.Cmd
+	turn   *exec.Cmd // coturn, for RestartTURN
 	logf   func(format string, args ...any)
 }
 
@@ -247,22 +248,70 @@ func (l *Lab) upPub(stunserver string) error {
 	if err := l.start("stunserver", "pub", stunserver, "--alt-addr", STUNAltIP, "--port", "3478", stunIP); err != nil {
 		return err
 	}
-	if err := l.start("turnserver", "pub", "turnserver", "-n",
+	if err := l.startTURN(); err != nil {
+		return err
+	}
+	return l.waitListening(STUNAddr, TURNAddr)
+}
+
+// startTURN starts coturn in the public namespace.
+func (l *Lab) startTURN() error {
+	cmd, err := l.startCmd("turnserver", "pub", "turnserver", "-n",
 		"--listening-ip="+turnIP, "--relay-ip="+turnIP, "--listening-port=3478",
 		"--min-port=49152", "--max-port=65535",
 		"--lt-cred-mech", "--user="+TURNUser+":"+TURNPass, "--realm="+TURNRealm,
 		"--no-tls", "--no-dtls", "--no-cli", "--no-rfc5780",
 		"--userdb="+filepath.Join(l.Dir, "turndb"),
 		"--log-file="+filepath.Join(l.Dir, "turnserver.log"), "--simple-log", "--verbose",
-		"--pidfile="+filepath.Join(l.Dir, "turnserver.pid")); err != nil {
+		"--pidfile="+filepath.Join(l.Dir, "turnserver.pid"))
+	if err == nil {
+		l.mu.Lock()
+		l.turn = cmd
+		l.mu.Unlock()
+	}
+	return err
+}
+
+// RestartTURN kills coturn (SIGKILL: every allocation is gone, none is
+// released) and starts it again after pause; it returns once the new
+// one listens.
+func (l *Lab) RestartTURN(pause time.Duration) error {
+	l.mu.Lock()
+	cmd := l.turn
+	l.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return fmt.Errorf("coturn is not running")
+	}
+	_ = cmd.Process.Kill()
+	deadline := time.Now().Add(5 * time.Second)
+	for alive(cmd.Process.Pid) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("coturn (pid %d) did not exit", cmd.Process.Pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(pause)
+	if err := l.startTURN(); err != nil {
 		return err
 	}
-	// Wait until both servers listen.
+	return l.waitListening(TURNAddr)
+}
+
+// waitListening waits until the public namespace has UDP sockets bound to
+// every one of addrs, at most 5 s.
+func (l *Lab) waitListening(addrs ...string) error {
+	pub := l.NS("pub")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		out, _ := exec.Command("ip", "netns", "exec", pub, "ss", "-lnu").Output()
 		s := string(out)
-		if strings.Contains(s, STUNAddr) && strings.Contains(s, TURNAddr) {
+		all := true
+		for _, a := range addrs {
+			if !strings.Contains(s, a) {
+				all = false
+			}
+		}
+		if all {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -276,21 +325,26 @@ func (l *Lab) upPub(stunserver string) error {
 // start starts a long-running server in a namespace, with its output in
 // Dir/NAME.out; Close stops it.
 func (l *Lab) start(name, node string, args ...string) error {
-	out, err := os.Create(filepath.Join(l.Dir, name+".out"))
+	_, err := l.startCmd(name, node, args...)
+	return err
+}
+
+func (l *Lab) startCmd(name, node string, args ...string) (*exec.Cmd, error) {
+	out, err := os.OpenFile(filepath.Join(l.Dir, name+".out"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cmd := exec.Command("ip", append([]string{"netns", "exec", l.NS(node)}, args...)...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		out.Close()
-		return fmt.Errorf("start %s: %v", name, err)
+		return nil, fmt.Errorf("start %s: %v", name, err)
 	}
 	go func() { _ = cmd.Wait(); out.Close() }()
 	l.mu.Lock()
 	l.procs = append(l.procs, cmd)
 	l.mu.Unlock()
-	return nil
+	return cmd, nil
 }
 
 // SetSite (re)builds LAN i (1 or 2) and its router with the given NAT type,
@@ -332,6 +386,13 @@ func (l *Lab) SetSite(i int, s Site) error {
 		if err := run("", st[0], st[1:]...); err != nil {
 			return fmt.Errorf("site %d: %w", i, err)
 		}
+	}
+	// The kernel turns a veth's carrier on asynchronously (linkwatch may
+	// defer it up to a second), and an agent started before the host's
+	// eth0 is RUNNING finds no usable address: seen under load in
+	// TestNATRebinding ("GatherCandidates: no usable local address").
+	if err := waitRunning(H, "eth0"); err != nil {
+		return fmt.Errorf("site %d: %w", i, err)
 	}
 	rules, err := Ruleset(s)
 	if err != nil {
@@ -589,5 +650,60 @@ func (l *Lab) Exec(node string, timeout time.Duration, args ...string) (string, 
 		_ = cmd.Process.Kill()
 		<-done
 		return out.String(), -1, fmt.Errorf("%s: timed out after %v", strings.Join(args, " "), timeout)
+	}
+}
+
+// Blackhole drops (on) or stops dropping (off) every packet that router i
+// forwards, both ways, without touching its conntrack entries or NAT
+// mappings: the path through it goes silent, as when a link dies. It is a
+// table of its own ("fault"), so the NAT ruleset is left as it is.
+func (l *Lab) Blackhole(i int, on bool) error {
+	r := fmt.Sprintf("r%d", i)
+	if !on {
+		return run("", "ip", "netns", "exec", l.NS(r), "nft", "delete", "table", "ip", "fault")
+	}
+	// Priority raw (-300): before conntrack, so that nothing the router
+	// drops refreshes or creates a mapping.
+	const rules = `table ip fault {
+  chain pre { type filter hook prerouting priority raw; policy accept;
+    iifname { "wan", "lan" } counter drop
+  }
+}
+`
+	return run(rules, "ip", "netns", "exec", l.NS(r), "nft", "-f", "-")
+}
+
+// Rebind makes router i (a cone NAT: full cone, restricted or
+// port-restricted) map every flow to a new external port: its
+// masquerade takes ports from lo-hi from now on, and ctflush (the path of
+// the lab's cmd/ctflush) deletes its conntrack entries, so the next
+// packet of each flow gets a new mapping and what the public side sends to
+// the old one is dropped. Each call should give a range the router has
+// not used.
+func (l *Lab) Rebind(i int, ctflush string, lo, hi int) error {
+	R := l.NS(fmt.Sprintf("r%d", i))
+	rule := fmt.Sprintf(`flush chain ip natlab postrouting
+add rule ip natlab postrouting oifname "wan" meta l4proto { tcp, udp } masquerade to :%d-%d
+add rule ip natlab postrouting oifname "wan" masquerade
+`, lo, hi)
+	if err := run(rule, "ip", "netns", "exec", R, "nft", "-f", "-"); err != nil {
+		return err
+	}
+	return run("", "ip", "netns", "exec", R, ctflush)
+}
+
+// waitRunning waits until link dev in namespace ns is up with its carrier
+// on (IFF_RUNNING), at most 5 s.
+func waitRunning(ns, dev string) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, err := exec.Command("ip", "-n", ns, "-o", "link", "show", "dev", dev).Output()
+		if err == nil && strings.Contains(string(out), "LOWER_UP") && strings.Contains(string(out), "state UP") {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s in %s has no carrier after 5 s: %s", dev, ns, bytes.TrimSpace(out))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

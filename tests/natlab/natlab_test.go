@@ -48,6 +48,7 @@ func build() error {
 		for _, b := range []struct{ out, pkg string }{
 			{"stunserver", "github.com/gonice/gonice/examples/stunserver"},
 			{"natagent", "github.com/gonice/gonice/tests/natlab/cmd/natagent"},
+			{"ctflush", "github.com/gonice/gonice/tests/natlab/cmd/ctflush"},
 		} {
 			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, b.out), b.pkg)
 			if out, err := cmd.CombinedOutput(); err != nil {

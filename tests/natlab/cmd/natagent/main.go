@@ -14,6 +14,10 @@
 //	T state STATE
 //	T selected LOCALTYPE REMOTETYPE LOCALADDR REMOTEADDR
 //	T recv TEXT
+//	T media SEQ            the first media datagram received (--media)
+//	T gap MS SEQ           media datagram SEQ arrived MS ms after the one before it (only gaps > --gap)
+//	T count N              after "count": media datagrams received so far
+//	T restarted            after "restart": the new creds and all local candidates were printed before it
 //	T error TEXT
 //
 // Input lines (standard input):
@@ -22,9 +26,18 @@
 //	cand a=candidate:...   one remote candidate
 //	done                   the peer's gathering is done
 //	send TEXT              send TEXT to the peer
+//	count                  print the count of media datagrams received
+//	regather               Regather (after a local address change): new candidates
+//	                       are printed as cand lines, then "gathered" again
+//	relayerrors            print RelayErrors, one relayerr line each, then "relayerrors N"
+//	restart                ICE restart of the stream (RestartStream), then creds,
+//	                       cand lines and "restarted" are printed
 //
-// A received "ping X" is answered with "echo X". End of input closes the
-// agent and exits.
+// A received "ping X" is answered with "echo X". With --media D, once the
+// component is first READY, the agent sends "m SEQ" every D until it exits,
+// whatever the state (a failed Send is not reported), and reports the gaps
+// in what it receives, so that a test measures how long media was
+// interrupted. End of input closes the agent and exits.
 package main
 
 import (
@@ -63,6 +76,10 @@ func main() {
 	retrans := flag.Int("stun-retrans", 0, "Config.STUNMaxRetransmissions (0: default)")
 	nomDelay := flag.Duration("nomination-delay", 0, "Config.NominationDelay (0: default)")
 	debug := flag.Bool("debug", false, "the agent's debug log on standard error")
+	consentInterval := flag.Duration("consent-interval", 0, "Config.ConsentInterval (0: default)")
+	consentTimeout := flag.Duration("consent-timeout", 0, "Config.ConsentTimeout (0: default)")
+	media := flag.Duration("media", 0, "send a media datagram this often once READY (0: none)")
+	gapMin := flag.Duration("gap", 150*time.Millisecond, "report media gaps longer than this")
 	flag.Parse()
 
 	var logger *slog.Logger
@@ -81,6 +98,8 @@ func main() {
 		STUNInitialTimeout:     *rto,
 		STUNMaxRetransmissions: *retrans,
 		NominationDelay:        *nomDelay,
+		ConsentInterval:        *consentInterval,
+		ConsentTimeout:         *consentTimeout,
 	})
 	if err != nil {
 		emit("error NewAgent: %v", err)
@@ -109,13 +128,35 @@ func main() {
 		}
 		emit("gathered")
 	})
+	var mediaOnce sync.Once
 	agent.OnComponentStateChanged(func(_, _ int, s nice.ComponentState) {
 		emit("state %s", s)
+		if s == nice.ComponentStateReady && *media > 0 {
+			mediaOnce.Do(func() { go sendMedia(agent, sid, *media) })
+		}
 	})
 	agent.OnNewSelectedPair(func(_, _ int, l, r nice.Candidate) {
 		emit("selected %s %s %s %s", l.Type, r.Type, l.Addr, r.Addr)
 	})
+	var (
+		mediaMu   sync.Mutex // the receive function may run on several sockets' readers
+		lastMedia time.Time
+		received  int
+	)
 	if err := agent.AttachRecv(sid, 1, func(_, _ int, p []byte) {
+		if seq, ok := strings.CutPrefix(string(p), "m "); ok {
+			mediaMu.Lock()
+			defer mediaMu.Unlock()
+			now := time.Now()
+			received++
+			if lastMedia.IsZero() {
+				emit("media %s", seq)
+			} else if d := now.Sub(lastMedia); d > *gapMin {
+				emit("gap %d %s", d.Milliseconds(), seq)
+			}
+			lastMedia = now
+			return
+		}
 		msg := string(p)
 		emit("recv %s", msg)
 		if rest, ok := strings.CutPrefix(msg, "ping "); ok {
@@ -163,8 +204,57 @@ func main() {
 			if _, err := agent.Send(sid, 1, []byte(arg)); err != nil {
 				emit("error Send: %v", err)
 			}
+		case "regather":
+			if err := agent.Regather(sid); err != nil {
+				emit("error Regather: %v", err)
+			}
+		case "relayerrors":
+			errs, err := agent.RelayErrors(sid)
+			if err != nil {
+				emit("error RelayErrors: %v", err)
+				continue
+			}
+			for _, e := range errs {
+				emit("relayerr %v", e)
+			}
+			emit("relayerrors %d", len(errs))
+		case "count":
+			mediaMu.Lock()
+			n := received
+			mediaMu.Unlock()
+			emit("count %d", n)
+		case "restart":
+			if err := agent.RestartStream(sid); err != nil {
+				emit("error RestartStream: %v", err)
+				continue
+			}
+			u, p, err := agent.LocalCredentials(sid)
+			if err != nil {
+				emit("error LocalCredentials: %v", err)
+				continue
+			}
+			emit("creds %s %s", u, p)
+			cands, err := agent.LocalCandidates(sid, 1)
+			if err != nil {
+				emit("error LocalCandidates: %v", err)
+				continue
+			}
+			for _, c := range cands {
+				emit("cand %s", agent.GenerateLocalCandidateSDP(c))
+			}
+			emit("restarted")
 		default:
 			emit("error unknown command %q", cmd)
 		}
+	}
+}
+
+// sendMedia sends "m SEQ" every d for the life of the process.
+func sendMedia(agent *nice.Agent, sid int, d time.Duration) {
+	tick := time.NewTicker(d)
+	defer tick.Stop()
+	for seq := 1; ; seq++ {
+		<-tick.C
+		_, _ = agent.Send(sid, 1, []byte(fmt.Sprintf("m %d", seq)))
 	}
 }
