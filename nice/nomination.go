@@ -113,19 +113,28 @@ func (a *Agent) maybeNominate(c *component, now time.Time) {
 // stopChecks drops the Waiting and Frozen pairs of a component that is
 // READY (RFC 8445 §8.1.2). A controlling agent that may renominate goes on
 // checking them, as libwebrtc does, so that the pairs it may nominate next
-// are valid on both sides (the peer answers with triggered checks).
-// Called on the loop.
+// are valid on both sides (the peer answers with triggered checks). A
+// controlled agent keeps the pairs of higher priority than the selected one
+// that the peer has nominated (USE-CANDIDATE): a peer nominating
+// aggressively (RFC 5245 §8.1.1.2; libnice's default) selects the
+// highest-priority nominated pair, and its check of such a pair may have
+// arrived just before the component became READY, its triggered check
+// still queued; dropped, the pair never became valid here, and the two
+// sides stayed on different pairs. Called on the loop.
 func (a *Agent) stopChecks(c *component) {
 	s := c.s
 	if a.controlling && a.renominating(s) {
 		return
 	}
+	keep := func(p *pair) bool {
+		return !a.controlling && p.useCandIn && c.selected != nil && p.prio > c.selected.prio
+	}
 	for _, p := range s.checks.pairs {
-		if p.comp == c && (p.state == pairWaiting || p.state == pairFrozen) {
+		if p.comp == c && (p.state == pairWaiting || p.state == pairFrozen) && !keep(p) {
 			s.checks.setState(p, pairFailed)
 		}
 	}
-	s.checks.untrigger(func(p *pair) bool { return p.comp == c })
+	s.checks.untrigger(func(p *pair) bool { return p.comp == c && !keep(p) })
 }
 
 // checkFailure moves a component to FAILED when every pair has failed, the

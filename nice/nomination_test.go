@@ -107,3 +107,48 @@ func TestEndOfCandidatesBeforeGathering(t *testing.T) {
 		}
 	})
 }
+
+// A controlled agent facing a peer that nominates aggressively (libnice's
+// default) ends on the peer's highest-priority nominated pair, even when
+// the peer's check of that pair arrives just before the component becomes
+// READY on a lower one: its triggered check, still queued, is not dropped
+// with the other waiting checks (libnice interop over IPv6 link-local
+// addresses showed the two sides on different pairs when it was).
+func TestAggressivePeerHigherPairAtReady(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		defer e.net.Close()
+		a, _, sid, _ := e.agent("10.0.0.1", nice.Config{}, 1) // controlled
+		defer a.Close()
+		low := newRawPeer(t, e.net.NewHost(netip.MustParseAddr("10.0.0.2")), 5000)
+		defer low.close()
+		high := newRawPeer(t, e.net.NewHost(netip.MustParseAddr("10.0.0.3")), 5000)
+		defer high.close()
+		attach(t, a, sid, low, true)
+		high.ufrag, high.pwd, high.rufrag, high.rpwd = low.ufrag, low.pwd, low.rufrag, low.rpwd // one peer, two addresses
+		lowCand := low.candidate(1, "1")
+		lowCand.Priority = 1000 // below the prflx priority of high's checks
+		if _, err := a.SetRemoteCandidates(sid, 1, []nice.Candidate{lowCand}); err != nil {
+			t.Fatal(err)
+		}
+		to := localAddr(t, a, sid, 1)
+		ours := low.nextRequest(time.Second) // the agent checks the low pair
+		// The peer nominates the low pair, then (same instant) a new,
+		// higher one; then the agent's own check of the low pair succeeds.
+		low.nextResponse(low.check(to, true, 1, true), time.Second)
+		high.nextResponse(high.check(to, true, 1, true), time.Second)
+		low.respond(ours)
+		synctest.Wait()
+		if st := a.ComponentState(sid, 1); st != nice.ComponentStateReady {
+			t.Fatalf("state %v, want ready on the low pair", st)
+		}
+		// The triggered check of the high pair still goes out.
+		req := high.nextRequest(time.Second)
+		high.respond(req)
+		synctest.Wait()
+		_, r, err := a.SelectedPair(sid, 1)
+		if err != nil || r.Addr != high.addr() {
+			t.Fatalf("selected remote %v, %v; want %v (the peer's highest nominated pair)", r.Addr, err, high.addr())
+		}
+	})
+}
