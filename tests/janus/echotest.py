@@ -956,7 +956,10 @@ def main():
         except Exception as e:  # report, do not hang
             log(f"FAIL: {e!r}")
             rc = 1
-        sys.exit(rc)
+        # Not sys.exit: asyncio.run's executor would wait for a thread still
+        # in a long poll of Janus (up to 30 s) before the process ends.
+        sys.stdout.flush()
+        os._exit(rc)
     sys.exit(outside(opts))
 
 
