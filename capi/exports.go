@@ -576,7 +576,12 @@ func goniceCoreSend(errbuf *C.char, h C.uintptr_t, sid, cid, n C.uint, buf unsaf
 
 //export goniceCoreSendMessages
 func goniceCoreSendMessages(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, msgs *C.GoniceOutputMessage, n C.uint) C.int {
-	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+	return onEntry(errbuf, h, func(e *entry) (int, error) {
+		a, err := e.agent()
+		if err != nil {
+			return 0, err
+		}
+		e.flushSends() // what fast_send queued before goes first
 		if n == 0 {
 			return 0, nil
 		}

@@ -269,7 +269,8 @@ void fast_clear_send_ok(FastPath *fp, unsigned int sid) {
 }
 
 /* fast_take_sends hands the queued sends to the sender goroutine (which
- * frees them with fast_free_items). */
+ * frees them with fast_free_items). The goroutine has drained send_efd
+ * before (as fast_dispatch drains efd before it clears signaled). */
 FastItem *fast_take_sends(FastPath *fp) {
   FastItem *list;
   atomic_store(&fp->send_signaled, 0);
@@ -361,8 +362,13 @@ int fast_dispatch(char *err, uintptr_t h) {
     snprintf(err, GONICE_CORE_ERRLEN, "gonice: a dispatch of this handle is already running");
     return GONICE_EBUSY;
   }
-  atomic_store(&fp->signaled, 0);
+  /* Drain, then clear: a reader that finds signaled set after this
+   * pushed before it and is delivered below; one that finds it clear
+   * writes the eventfd again. (Clearing first would lose the wake-up of a
+   * datagram pushed after deliver's take by a reader that saw the flag set
+   * by one whose write this read drained.) */
   (void)eventfd_read(fp->efd, &v);
+  atomic_store(&fp->signaled, 0);
   n = deliver(fp);
   if (atomic_load(&fp->go_items) && !atomic_load(&fp->freed)) {
     rc = goniceCoreDispatch(err, h);
