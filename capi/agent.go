@@ -135,9 +135,10 @@ type entry struct {
 	// fp is an agent's data path in C in dispatch mode (fastpath.c): its
 	// eventfd is efd, it signals it, and received datagrams go there while
 	// q is empty; nil for a connection, in thread mode, and once freed.
-	fp     *C.FastPath
-	sender *os.File   // the sender goroutine's eventfd (fastsend.go), once started
-	sendMu sync.Mutex // held while queued sends are sent (sendQueued)
+	fp      *C.FastPath
+	sender  *os.File   // the sender goroutine's eventfd (fastsend.go), once started
+	sendMu  sync.Mutex // held while queued sends are sent (sendQueued)
+	sendRun [][]byte   // sendQueued's scratch: one component's run of datagrams
 
 	freed       atomic.Bool
 	dispatching atomic.Bool

@@ -125,18 +125,33 @@ func (e *entry) sendLoop(f *os.File, fp *C.FastPath) {
 	}
 }
 
-// sendQueued sends what the C side queued, in order. sendMu is held.
+// sendQueued sends what the C side queued, in order: each run of datagrams
+// for one component with Agent.SendMessages (sendmmsg), the datagrams read
+// in place in C memory. sendMu is held (it guards e.sendRun).
 func (e *entry) sendQueued(fp *C.FastPath) {
 	items := C.fast_take_sends(fp)
-	a := e.ap.Load()
-	for it := items; it != nil; it = it.next {
-		if a == nil {
-			continue
+	if a := e.ap.Load(); a != nil {
+		run := e.sendRun[:0]
+		var sid, cid C.uint
+		flush := func() {
+			if len(run) == 0 {
+				return
+			}
+			if n, err := a.SendMessages(int(sid), int(cid), run); err != nil || n < len(run) {
+				e.disableFastSend(int(sid), int(cid))
+			}
+			clear(run) // no pointer into C memory outlives the items
+			run = run[:0]
 		}
-		p := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(it), C.FAST_ITEM_DATA_OFFSET)), int(it.len))
-		if _, err := a.Send(int(it.sid), int(it.cid), p); err != nil {
-			e.disableFastSend(int(it.sid), int(it.cid))
+		for it := items; it != nil; it = it.next {
+			if len(run) > 0 && (it.sid != sid || it.cid != cid) {
+				flush()
+			}
+			sid, cid = it.sid, it.cid
+			run = append(run, unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(it), C.FAST_ITEM_DATA_OFFSET)), int(it.len)))
 		}
+		flush()
+		e.sendRun = run
 	}
 	C.fast_free_items(items)
 }
