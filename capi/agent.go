@@ -8,6 +8,7 @@ package main
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include "core_abi.h"
+#include "fastpath.h"
 
 // Trampolines: Go calls C function pointers only through these.
 static inline void call_gathering_done(void *fn, uintptr_t h, unsigned int sid, void *ud) {
@@ -59,6 +60,7 @@ static inline void drain_eventfd(int fd) { eventfd_t v; eventfd_read(fd, &v); }
 import "C"
 
 import (
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -125,11 +127,18 @@ type entry struct {
 
 	conn *connEntry // a GoniceConnection's; nil for an agent
 
-	qmu      sync.Mutex // guards q, spare, nData, signaled, efd
+	qmu      sync.Mutex // guards q, spare, nData, signaled, efd, fp, sender
 	q, spare []item
 	nData    int
 	signaled bool
 	efd      C.int
+	// fp is an agent's data path in C in dispatch mode (fastpath.c): its
+	// eventfd is efd, it signals it, and received datagrams go there while
+	// q is empty; nil for a connection, in thread mode, and once freed.
+	fp      *C.FastPath
+	sender  *os.File   // the sender goroutine's eventfd (fastsend.go), once started
+	sendMu  sync.Mutex // held while queued sends are sent (sendQueued)
+	sendRun [][]byte   // sendQueued's scratch: one component's run of datagrams
 
 	freed       atomic.Bool
 	dispatching atomic.Bool
@@ -186,6 +195,7 @@ func (e *entry) agent() (*nice.Agent, error) {
 	a.OnNewCandidate(func(c nice.Candidate) { e.push(item{kind: kNewCandidate, c1: c}) })
 	a.OnNewRemoteCandidate(func(c nice.Candidate) { e.push(item{kind: kNewRemoteCandidate, c1: c}) })
 	a.OnComponentStateChanged(func(sid, cid int, s nice.ComponentState) {
+		e.fastSendState(sid, cid, s)
 		e.push(item{kind: kStateChanged, sid: sid, cid: cid, state: s})
 	})
 	a.OnNewSelectedPair(func(sid, cid int, l, r nice.Candidate) {
@@ -193,6 +203,9 @@ func (e *entry) agent() (*nice.Agent, error) {
 	})
 	a.OnInitialBindingRequestReceived(func(sid int) { e.push(item{kind: kInitialBinding, sid: sid}) })
 	a.OnStreamsRemoved(func(ids []int) {
+		for _, id := range ids {
+			e.disableFastSends(id)
+		}
 		e.push(item{kind: kStreamsRemoved, ids: append([]int(nil), ids...)})
 	})
 	e.a = a
@@ -218,6 +231,9 @@ func (e *entry) queueData(kind itemKind, sid, cid int, p []byte) {
 	if e.freed.Load() {
 		return
 	}
+	if kind == kRecv && e.fastRecv(sid, cid, p) {
+		return
+	}
 	bp := dataPool.Get().(*[]byte)
 	*bp = append((*bp)[:0], p...)
 	e.qmu.Lock()
@@ -232,6 +248,27 @@ func (e *entry) queueData(kind itemKind, sid, cid int, p []byte) {
 	e.qmu.Unlock()
 }
 
+// fastRecv queues a received datagram in C (fastpath.c), where
+// gonice_agent_dispatch delivers it without entering Go, if the entry has
+// a C data path and nothing waits in q (what is in q goes first). It
+// reports whether the datagram was taken (queued, or dropped because the C
+// queue is full).
+func (e *entry) fastRecv(sid, cid int, p []byte) bool {
+	e.qmu.Lock()
+	defer e.qmu.Unlock()
+	if e.fp == nil || e.freed.Load() || len(e.q) > 0 {
+		return false
+	}
+	var ptr unsafe.Pointer
+	if len(p) > 0 {
+		ptr = unsafe.Pointer(&p[0])
+	}
+	if C.fast_push_recv(e.fp, C.uint(sid), C.uint(cid), ptr, C.uint(len(p))) == 0 {
+		C.fast_wake(e.fp)
+	}
+	return true
+}
+
 // push queues a signal.
 func (e *entry) push(it item) {
 	e.qmu.Lock()
@@ -244,6 +281,11 @@ func (e *entry) push(it item) {
 
 // wakeLocked tells the consumer that the queue is not empty. qmu is held.
 func (e *entry) wakeLocked() {
+	if e.fp != nil {
+		C.fast_set_go_items(e.fp, 1)
+		C.fast_wake(e.fp)
+		return
+	}
 	if e.dispatch {
 		if !e.signaled && e.efd >= 0 {
 			e.signaled = true
@@ -265,7 +307,10 @@ func (e *entry) take() []item {
 	e.q = e.spare[:0]
 	e.spare = nil
 	e.nData = 0
-	if e.dispatch && e.efd >= 0 {
+	if e.fp != nil {
+		// fast_dispatch drained the eventfd before it called Go.
+		C.fast_set_go_items(e.fp, 0)
+	} else if e.dispatch && e.efd >= 0 {
 		e.signaled = false
 		C.drain_eventfd(e.efd)
 	}
@@ -452,6 +497,9 @@ func (e *entry) deliver(it *item) int {
 // free closes the agent and stops delivery. The handle is already
 // unregistered.
 func (e *entry) free() {
+	// Sends queued in C (fastsend.go) go out before the agent closes.
+	e.disableFastSends(0)
+	e.flushSends()
 	e.freed.Store(true)
 	e.mu.Lock()
 	a := e.a
@@ -472,6 +520,17 @@ func (e *entry) free() {
 		}
 	}
 	e.q, e.spare = nil, nil
+	if e.fp != nil {
+		// The eventfd is the C data path's; it closes it when the last
+		// dispatch, send or sender goroutine using it is done.
+		C.fast_free(e.fp)
+		e.fp = nil
+		e.efd = -1
+		if e.sender != nil {
+			e.sender.Close() // the sender goroutine ends
+			e.sender = nil
+		}
+	}
 	if e.efd >= 0 {
 		C.close(e.efd)
 		e.efd = -1
@@ -490,7 +549,9 @@ func (e *entry) closeAsync(cb callback) error {
 	e.closing = true
 	a := e.a
 	e.mu.Unlock()
+	e.disableFastSends(0)
 	go func() { // close_async: closes the agent, then queues the closed callback
+		e.flushSends()
 		if a != nil {
 			_ = a.Close()
 		}

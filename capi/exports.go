@@ -55,7 +55,15 @@ func goniceCoreAgentNew(errbuf *C.char, out *C.uintptr_t, options C.uint) C.int 
 		if err != nil {
 			return 0, err
 		}
-		*out = C.uintptr_t(register(e))
+		h := register(e)
+		if e.dispatch {
+			if err := e.startFastPath(h); err != nil {
+				unregister(h)
+				e.free()
+				return 0, err
+			}
+		}
+		*out = C.uintptr_t(h)
 		return 0, nil
 	})
 }
@@ -250,7 +258,14 @@ func goniceCoreAddStream(errbuf *C.char, h C.uintptr_t, n C.uint) C.int {
 
 //export goniceCoreRemoveStream
 func goniceCoreRemoveStream(errbuf *C.char, h C.uintptr_t, sid C.uint) C.int {
-	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) { return 0, a.RemoveStream(int(sid)) })
+	return onEntry(errbuf, h, func(e *entry) (int, error) {
+		a, err := e.agent()
+		if err != nil {
+			return 0, err
+		}
+		e.flushSends() // the stream's queued sends go out first, as if they had been synchronous
+		return 0, a.RemoveStream(int(sid))
+	})
 }
 
 //export goniceCoreSetPortRange
@@ -574,9 +589,16 @@ func goniceCoreParseRemoteCandidateSDP(errbuf *C.char, h C.uintptr_t, sid C.uint
 	})
 }
 
+// (In dispatch mode fast_send, fastpath.c, is called first; it calls this
+// when it cannot queue the datagram for the sender goroutine.)
+//
 //export goniceCoreSend
 func goniceCoreSend(errbuf *C.char, h C.uintptr_t, sid, cid, n C.uint, buf unsafe.Pointer) C.int {
-	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+	return onEntry(errbuf, h, func(e *entry) (int, error) {
+		a, err := e.agent()
+		if err != nil {
+			return 0, err
+		}
 		if n > C.GONICE_MAX_DATAGRAM {
 			return 0, errf(C.GONICE_EINVAL, "gonice: %d bytes is more than a datagram (%d)", uint(n), C.GONICE_MAX_DATAGRAM)
 		}
@@ -584,13 +606,23 @@ func goniceCoreSend(errbuf *C.char, h C.uintptr_t, sid, cid, n C.uint, buf unsaf
 		if n > 0 {
 			p = unsafe.Slice((*byte)(buf), int(n))
 		}
-		return a.Send(int(sid), int(cid), p)
+		e.flushSends() // what fast_send queued before goes first
+		sent, err := a.Send(int(sid), int(cid), p)
+		if err == nil && e.dispatch {
+			e.enableFastSend(int(sid), int(cid))
+		}
+		return sent, err
 	})
 }
 
 //export goniceCoreSendMessages
 func goniceCoreSendMessages(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, msgs *C.GoniceOutputMessage, n C.uint) C.int {
-	return onAgent(errbuf, h, func(a *nice.Agent) (int, error) {
+	return onEntry(errbuf, h, func(e *entry) (int, error) {
+		a, err := e.agent()
+		if err != nil {
+			return 0, err
+		}
+		e.flushSends() // what fast_send queued before goes first
 		if n == 0 {
 			return 0, nil
 		}
@@ -703,6 +735,7 @@ func goniceCoreAttachRecv(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, fn, ud
 			e.recv[key] = callback{fn, ud}
 		}
 		e.cbmu.Unlock()
+		e.fastSetRecv(sid, cid, fn, ud)
 		if fn == nil {
 			err = a.AttachRecv(int(sid), int(cid), nil)
 		} else {
@@ -716,6 +749,7 @@ func goniceCoreAttachRecv(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, fn, ud
 				delete(e.recv, key)
 			}
 			e.cbmu.Unlock()
+			e.fastSetRecv(sid, cid, old.fn, old.ud)
 		}
 		return 0, err
 	})

@@ -7,6 +7,7 @@
  */
 #include "_cgo_export.h"
 #include "core_abi.h"
+#include "fastpath.h"
 
 /* Each Go function has its entry's type exactly (cgo would only warn). */
 #define GONICE_CORE(entry, export, params)                                                         \
@@ -14,7 +15,14 @@
                  #export " does not match its line in functions.h");
 #include "functions.h"
 
-static const GoniceCoreTable table = {
+/* gonice_agent_send and gonice_agent_dispatch go to fastpath.c first, which
+ * calls the Go functions when it cannot answer in C. */
+_Static_assert(__builtin_types_compatible_p(__typeof__(&fast_send), __typeof__(&goniceCoreSend)),
+               "fast_send does not match goniceCoreSend");
+_Static_assert(__builtin_types_compatible_p(__typeof__(&fast_dispatch), __typeof__(&goniceCoreDispatch)),
+               "fast_dispatch does not match goniceCoreDispatch");
+
+static GoniceCoreTable table = {
     .abi_version = GONICE_CORE_ABI_VERSION,
     .size = sizeof(GoniceCoreTable),
 #define GONICE_CORE(entry, export, params) .entry = export,
@@ -22,5 +30,7 @@ static const GoniceCoreTable table = {
 };
 
 __attribute__((visibility("default"))) const GoniceCoreTable *gonice_core_table(void) {
+  table.send = fast_send;
+  table.dispatch = fast_dispatch;
   return &table;
 }

@@ -80,7 +80,11 @@
  *      the application calls gonice_agent_dispatch() on its own thread, which
  *      delivers the pending callbacks AND received data there. This is what
  *      an event-loop server needs (e.g. DTLS/SRTP state touched only by its
- *      loop thread, as Janus does with libnice's GMainContext).
+ *      loop thread, as Janus does with libnice's GMainContext). Received data
+ *      and sends take a path in C there, so that the application's thread
+ *      does not enter the Go runtime per packet: data received just before a
+ *      signal may be delivered just after it (never data received after a
+ *      signal before it), and gonice_agent_send() may queue (see there).
  *
  * Every callback's signature is in the section "Callback types", right
  * after the GoniceAgent handle: gonice_agent_recv_cb (received data),
@@ -910,6 +914,12 @@ GONICE_API int gonice_agent_parse_remote_candidate_sdp(GoniceAgent *agent, unsig
  * Returns: len; GONICE_EBADHANDLE; GONICE_EINVAL (buf NULL with len > 0,
  * len > GONICE_MAX_DATAGRAM); GONICE_ENOTFOUND; GONICE_EAGAIN (no selected
  * pair yet, or consent lost); GONICE_ECLOSED; GONICE_EIO.
+ * In dispatch mode, once a send on the component has succeeded and while it
+ * stays CONNECTED or READY, the datagram is copied, queued and sent by a
+ * library thread, and len is returned at once (an error then drops it and
+ * makes the component's next send synchronous, with its error). Queued
+ * datagrams go out before a later synchronous send, gonice_agent_remove_stream,
+ * gonice_agent_close_async or gonice_agent_free does its work.
  */
 GONICE_API int gonice_agent_send(GoniceAgent *agent, unsigned int stream_id,
                                  unsigned int component_id, unsigned int len, const void *buf);

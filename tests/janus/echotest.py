@@ -8,8 +8,8 @@
 As root: the test makes a network namespace of its own with a veth
 interface (Janus never uses loopback for ICE, janus-run.md section 7), starts
 /usr/bin/janus in it with LD_LIBRARY_PATH=DIR (a config in a temporary
-directory: the EchoTest plugin and the HTTP transport only, HTTP API on
-127.0.0.1), checks from /proc/PID/maps that Janus runs on the library it was
+directory: the EchoTest plugin and the HTTP transport only, HTTP and admin
+API on 127.0.0.1), checks from /proc/PID/maps that Janus runs on the library it was
 given, then runs an aiortc client (Debian's python3-aiortc) in the same
 namespace: create a session, attach the EchoTest, send an offer with audio
 and a data channel (half-trickle: candidates in the SDP), and check that ICE
@@ -26,6 +26,12 @@ on to Janus): create, attach, an offer with audio and video, its candidates
 trickled, Janus's events long-polled; after a few seconds of echo it POSTs
 getStats() back. Pass: ICE connected, DTLS connected, Janus said webrtcup,
 inbound audio and video bytes > 0 and decoded video frames > 0.
+
+Every session prints TIMING lines: the client's times from the offer to
+ICE and DTLS, Janus's own (its admin API, on 127.0.0.1:7088, read while it
+echoes), and Janus's CPU while it echoes. --bench-json FILE also appends
+them to FILE, one JSON line per session, for tests/janus/bench.py (which
+runs Janus on libnice and on the drop-in alternately).
 
 Exit status: 0 pass, 1 fail, 77 skipped (janus, aiortc or chromium missing,
 not root; under CI=true a missing dependency is a failure instead).
@@ -119,7 +125,10 @@ HTTPCFG = """general: {
 	https = false
 }
 admin: {
-	admin_http = false
+	admin_http = true
+	admin_port = 7088
+	admin_ip = "127.0.0.1"
+	admin_base_path = "/admin"
 }
 cors: {
 }
@@ -200,7 +209,8 @@ def outside(opts):
              "--seconds", str(opts.seconds), "--sessions", str(opts.sessions), "--janus-pid", str(pid),
              "--client", opts.client]
             + (["--expect-lib", libdir] if libdir else ["--expect-lib", "system"])
-            + (["--turn"] if opts.turn else []) + (["--force-relay"] if opts.force_relay else []),
+            + (["--turn"] if opts.turn else []) + (["--force-relay"] if opts.force_relay else [])
+            + (["--bench-json", os.path.abspath(opts.bench_json)] if opts.bench_json else []),
             timeout=120 + 15 * opts.sessions)
         rc = client.returncode
     except subprocess.TimeoutExpired:
@@ -372,11 +382,11 @@ async def client(opts):
             log(f"--- session {i + 1} of {opts.sessions}")
         if await session(opts, Tone) != 0:
             failed += 1
-        if opts.sessions > 1:
+        if opts.sessions > 1 and not opts.bench_json:  # bench.py: no flatness check, no waiting for it
             samples.append(await asyncio.to_thread(settle, opts.janus_pid, samples[-1] if samples else None))
             log(f"janus after session {i + 1}: rss={samples[-1]['rss_kb']} kB fds={samples[-1]['fds']} "
                 f"threads={samples[-1]['threads']}")
-    if opts.sessions > 1 and not failed:
+    if opts.sessions > 1 and not failed and not opts.bench_json:
         failed += not flat(samples)
     return 1 if failed else 0
 
@@ -386,6 +396,45 @@ def cpu_ticks(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
+
+
+def cpu_ns(pid):
+    """Janus's CPU time so far in nanoseconds: the sum over its threads of
+    the time on CPU (/proc/PID/task/*/schedstat), finer than cpu_ticks's
+    10 ms ticks. A thread that exits is missed; none does while a session
+    echoes."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def admin_times(j, t_offer):
+    """Janus's own timestamps of the session (admin API handle_info, read
+    while it echoes): its ICE component connected and its DTLS handshake
+    done, as ms after the offer was sent. Janus stamps them with
+    CLOCK_MONOTONIC in microseconds, the clock of Python's time.monotonic()."""
+    body = {"janus": "handle_info", "transaction": j._tx(), "admin_secret": "janusoverlord"}
+    req = urllib.request.Request(f"http://127.0.0.1:7088/admin/{j.session}/{j.handle}", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            info = json.loads(r.read()).get("info", {})
+    except OSError as e:
+        log(f"admin API: {e!r}")
+        return {}
+    webrtc = info.get("webrtc", {})
+    out = {}
+    ice, dtls = webrtc.get("ice", {}).get("connected"), webrtc.get("dtls", {}).get("connected")
+    if ice:
+        out["ice_ms"] = (ice / 1e6 - t_offer) * 1000
+    if dtls:
+        out["dtls_ms"] = (dtls / 1e6 - t_offer) * 1000
+    return out
 
 
 def janus_usage(pid):
@@ -531,13 +580,18 @@ async def session(opts, Tone):
 
     poller = asyncio.ensure_future(events())
     await asyncio.sleep(1)  # connected by now; then Janus's CPU while it echoes
-    cpu0, w0 = cpu_ticks(opts.janus_pid), time.monotonic()
+    cpu0, ns0, w0 = cpu_ticks(opts.janus_pid), cpu_ns(opts.janus_pid), time.monotonic()
     await asyncio.sleep(max(opts.seconds - 1, 1))
-    cpu = (cpu_ticks(opts.janus_pid) - cpu0) / os.sysconf("SC_CLK_TCK") / (time.monotonic() - w0)
+    window = time.monotonic() - w0
+    cpu = (cpu_ns(opts.janus_pid) - ns0) / 1e9 / window
+    cpu_tick = (cpu_ticks(opts.janus_pid) - cpu0) / os.sysconf("SC_CLK_TCK") / window
+    janus_side = await asyncio.to_thread(admin_times, j, t_offer)
     t_ice, t_dtls = state.get("t_ice"), state.get("t_dtls")
     log(f"TIMING: offer->ICE completed {t_ice * 1000 if t_ice else float('nan'):.1f} ms, "
         f"offer->DTLS connected {t_dtls * 1000 if t_dtls else float('nan'):.1f} ms, "
-        f"janus CPU while echoing {cpu * 100:.2f} %")
+        f"janus CPU while echoing {cpu * 100:.2f} % (utime+stime: {cpu_tick * 100:.2f} %)")
+    log(f"TIMING (Janus's admin API): offer->ICE connected {janus_side.get('ice_ms', float('nan')):.1f} ms, "
+        f"offer->DTLS connected {janus_side.get('dtls_ms', float('nan')):.1f} ms")
     log(f"RESULT: echoed audio frames decoded={state['frames']}, datachannel echoes={state['echoes']}, "
         f"answered={state['answer'] is not None}, ice={state['ice']}, webrtcup={state['webrtcup']}, "
         f"pc={pc.connectionState}")
@@ -556,6 +610,13 @@ async def session(opts, Tone):
         nominated = [(p.local_candidate.type, p.remote_candidate.type) for p in conn._nominated.values()]
         log(f"nominated pairs (local, remote type): {nominated}")
         ok = ok and not unrelayed and nominated and all(r == "relay" for _, r in nominated)
+    if opts.bench_json:
+        rec = {"answer_ms": state["answer"] * 1000 if state["answer"] is not None else None,
+               "client_ice_ms": t_ice * 1000 if t_ice else None, "client_dtls_ms": t_dtls * 1000 if t_dtls else None,
+               "janus_ice_ms": janus_side.get("ice_ms"), "janus_dtls_ms": janus_side.get("dtls_ms"),
+               "cpu_frac": cpu, "cpu_frac_ticks": cpu_tick, "cpu_window_s": window, "frames": state["frames"], "ok": bool(ok)}
+        with open(opts.bench_json, "a") as f:
+            f.write(json.dumps(rec) + "\n")
     r = await asyncio.to_thread(j.post, f"/{j.session}/{j.handle}", {"janus": "hangup"})
     log(f"hangup -> {r['janus']}")
     r = await asyncio.to_thread(j.post, f"/{j.session}", {"janus": "destroy"})
@@ -702,6 +763,26 @@ def chromium_client(opts):
     result = {}
     got = threading.Event()
     page = (PAGE % {"seconds": opts.seconds}).encode()
+    # --bench-json: Janus's timestamps (admin API) counted from when the
+    # proxy passed the offer on, and Janus's CPU from 1 s after webrtcup
+    # until 1 s before the page stops (it echoes SECONDS after webrtcup).
+    bench = {}
+    measurer = None
+
+    def measure():
+        j = Janus()
+        j.session, j.handle = bench["session"], bench["handle"]
+        time.sleep(1)
+        bench.update(admin_times(j, bench["t_offer"]))
+        ns0, w0 = cpu_ns(opts.janus_pid), time.monotonic()
+        time.sleep(max(opts.seconds - 2, 1))
+        bench["window"] = time.monotonic() - w0
+        bench["cpu"] = (cpu_ns(opts.janus_pid) - ns0) / 1e9 / bench["window"]
+
+    def start_measuring():
+        nonlocal measurer
+        measurer = threading.Thread(target=measure, daemon=True)
+        measurer.start()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -742,9 +823,14 @@ def chromium_client(opts):
         def do_POST(self):
             data = self.body()
             if self.path.startswith("/janus"):
+                parts = self.path.split("?")[0].split("/")
+                if b'"jsep"' in data and len(parts) == 4 and "t_offer" not in bench:
+                    bench.update(t_offer=time.monotonic(), session=parts[2], handle=parts[3])
                 self.janus(data)
             elif self.path == "/log":
                 log(f"page: {data.decode(errors='replace')[:300]}")
+                if data == b"webrtcup" and opts.bench_json and "t_offer" in bench and measurer is None:
+                    start_measuring()
                 self.reply(200, b"{}")
             elif self.path == "/result":
                 result.update(json.loads(data))
@@ -801,6 +887,18 @@ def chromium_client(opts):
         f"framesDecoded={v.get('framesDecoded')}")
     if result.get("error"):
         log(f"page error: {result['error']}")
+    if measurer is not None:
+        measurer.join(timeout=10)
+        log(f"TIMING (Janus's admin API, from the proxied offer): offer->ICE connected "
+            f"{bench.get('ice_ms', float('nan')):.1f} ms, offer->DTLS connected {bench.get('dtls_ms', float('nan')):.1f} ms, "
+            f"janus CPU while echoing {bench.get('cpu', float('nan')) * 100:.2f} %")
+    if opts.bench_json:
+        ms = lambda k: result[k] - result["offerMs"] if result.get(k) and result.get("offerMs") else None
+        rec = {"answer_ms": ms("answerMs"), "client_ice_ms": ms("iceMs"), "client_dtls_ms": ms("dtlsMs"),
+               "janus_ice_ms": bench.get("ice_ms"), "janus_dtls_ms": bench.get("dtls_ms"),
+               "cpu_frac": bench.get("cpu"), "cpu_window_s": bench.get("window"), "ok": bool(result.get("ok"))}
+        with open(opts.bench_json, "a") as f:
+            f.write(json.dumps(rec) + "\n")
     if not result.get("ok"):
         log("FAIL: the page's result: " + json.dumps(result)[:2000])
         return 1
@@ -846,6 +944,8 @@ def main():
                     help="sessions one after another; with more than one, Janus's threads, fds and RSS must stay flat")
     ap.add_argument("--client", choices=("aiortc", "chromium"), default="aiortc",
                     help="aiortc (audio and a data channel) or headless Chromium (fake camera and microphone)")
+    ap.add_argument("--bench-json", metavar="FILE",
+                    help="append one JSON line per session (timings, Janus's CPU) to FILE (tests/janus/bench.py)")
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--janus-pid", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--expect-lib", help=argparse.SUPPRESS)
@@ -856,7 +956,10 @@ def main():
         except Exception as e:  # report, do not hang
             log(f"FAIL: {e!r}")
             rc = 1
-        sys.exit(rc)
+        # Not sys.exit: asyncio.run's executor would wait for a thread still
+        # in a long poll of Janus (up to 30 s) before the process ends.
+        sys.stdout.flush()
+        os._exit(rc)
     sys.exit(outside(opts))
 
 
