@@ -240,6 +240,7 @@ func runSoak(args []string) {
 	}
 
 	var c soakCounters
+	commit := gitCommit() // the code this run is of, not what is checked out when it ends
 	start := time.Now()
 	ps := make([]*soakPair, 0, *pairs)
 	var mu sync.Mutex
@@ -358,7 +359,7 @@ func runSoak(args []string) {
 	tick.Stop()
 	close(stop)
 	workers.Wait()
-	rep := soakReport(samples, *warmup, len(ps), strings.Join(os.Args, " "), *loss)
+	rep := soakReport(samples, *warmup, len(ps), strings.Join(os.Args, " "), *loss, commit)
 	for _, p := range ps {
 		p.close()
 	}
@@ -376,10 +377,10 @@ func runSoak(args []string) {
 // soakReport writes the table and the verdict: after the warm-up, RSS,
 // goroutines and fds grow by at most 5 % over their first value, and no
 // component FAILED.
-func soakReport(ss []soakSample, warmup time.Duration, pairs int, cmdline string, loss int) string {
+func soakReport(ss []soakSample, warmup time.Duration, pairs int, cmdline string, loss int, commit string) string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# nicebench soak\n\n- date: %s, gonice %s, %s, %d CPUs\n- %d pairs (%d agents) on lo in a network namespace of their own, %d %% of UDP dropped\n- command: `%s`\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), gitCommit(), runtime.Version(), runtime.NumCPU(), pairs, 2*pairs, loss, cmdline)
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), commit, runtime.Version(), runtime.NumCPU(), pairs, 2*pairs, loss, cmdline)
 	fmt.Fprintf(&b, "| time | RSS KB | Go heap live KB | goroutines | fds | READY pairs | FAILED | restarts (failed) | streams added+removed (failed) | data received/sent |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range ss {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %d (%d) | %d (%d) | %d / %d |\n", s.at.Round(time.Second), s.rssKB, s.heapKB,

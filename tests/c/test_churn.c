@@ -5,8 +5,9 @@
  * delivery, the default), gather on 127.0.0.1, exchange credentials and
  * candidates, wait until both are READY, free both. After a warm-up the
  * process's RSS, threads and fds are read; at the end they must not have
- * grown (RSS by at most 10 %; threads and fds not at all, once the freed
- * agents' threads have gone). Under AddressSanitizer RSS also holds
+ * grown (RSS by at most 10 %; fds not at all; threads by at most the few
+ * the Go runtime may add for itself, once the freed agents' threads have
+ * gone). Under AddressSanitizer RSS also holds
  * ASan's records of every thread ever made (two per cycle here), so there
  * the bytes malloc'd and not freed are held flat instead (the Go core's
  * own heap is not malloc'd; the plain build's RSS check covers it).
@@ -224,7 +225,10 @@ int main(int argc, char **argv) {
   if (UNDER_ASAN)
     printf(", malloc'd %ld -> %ld KB", heap0 >> 10, heap1 >> 10);
   printf("\n");
-  CHECK(threads1 <= threads0);
+  /* The Go runtime may start an OS thread of its own at any time (an M for
+   * a goroutine blocked in a system call, under load) and keeps it: a few
+   * are allowed. A thread left per agent would be thousands here. */
+  CHECK(threads1 <= threads0 + 4);
   CHECK(fds1 <= fds0);
   if (UNDER_ASAN)
     CHECK(heap1 <= heap0 + heap0 / 10 + (64 << 10));
