@@ -14,6 +14,43 @@ import (
 	"github.com/pion/stun"
 )
 
+// foundAddrs are the interfaces' addresses, listed by findAddrs.
+type foundAddrs struct {
+	addrs []netip.Addr
+	err   error
+}
+
+// findAddrs lists the interfaces' addresses when no local address was
+// added (AddLocalAddress), off the loop: interface discovery may block (a
+// netlink dump). Called by a method, not on the loop.
+func (a *Agent) findAddrs() (foundAddrs, error) {
+	var detect bool
+	if err := a.do(func(time.Time) error { detect = len(a.localAddrs) == 0; return nil }); err != nil {
+		return foundAddrs{}, err
+	}
+	var f foundAddrs
+	if detect {
+		f.addrs, f.err = a.net.InterfaceAddrs()
+	}
+	return f, nil
+}
+
+// gatherAddrs returns the addresses to gather on: the local addresses
+// added, or else those found. Called on the loop.
+func (a *Agent) gatherAddrs(found foundAddrs) ([]netip.Addr, error) {
+	addrs := a.localAddrs
+	if len(addrs) == 0 {
+		if found.err != nil {
+			return nil, fmt.Errorf("%w: listing interfaces: %v", ErrNoAddress, found.err)
+		}
+		addrs = found.addrs
+	}
+	if a.cfg.DisableUDP || len(addrs) == 0 {
+		return nil, ErrNoAddress
+	}
+	return addrs, nil
+}
+
 // GatherCandidates opens the stream's sockets and starts gathering: host
 // candidates at once, server-reflexive ones from the STUN server, relayed
 // ones from the TURN servers (SetRelayInfo). Each candidate is signalled
@@ -22,19 +59,11 @@ import (
 // A second call is a no-op, as in libnice. It fails with ErrNoAddress when
 // no usable address or port exists.
 func (a *Agent) GatherCandidates(streamID int) error {
-	// Interface discovery may block (a netlink dump): do it off the loop,
-	// and only when no local address was added.
-	var detect bool
-	if err := a.do(func(time.Time) error { detect = len(a.localAddrs) == 0; return nil }); err != nil {
+	found, err := a.findAddrs()
+	if err != nil {
 		return err
 	}
-	var detected []netip.Addr
-	var listErr error
-	if detect {
-		detected, listErr = a.net.InterfaceAddrs()
-	}
 	return a.do(func(now time.Time) error {
-		var addrs []netip.Addr
 		s, err := a.stream(streamID)
 		if err != nil {
 			return err
@@ -42,15 +71,9 @@ func (a *Agent) GatherCandidates(streamID int) error {
 		if s.gathering {
 			return nil
 		}
-		addrs = a.localAddrs
-		if len(addrs) == 0 {
-			if listErr != nil {
-				return fmt.Errorf("%w: listing interfaces: %v", ErrNoAddress, listErr)
-			}
-			addrs = detected
-		}
-		if a.cfg.DisableUDP || len(addrs) == 0 {
-			return ErrNoAddress
+		addrs, err := a.gatherAddrs(found)
+		if err != nil {
+			return err
 		}
 		if err := a.openSockets(s, addrs); err != nil {
 			return err

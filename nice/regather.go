@@ -33,14 +33,9 @@ import (
 // ErrInvalidArgument; with no usable address left it fails with
 // ErrNoAddress and changes nothing.
 func (a *Agent) Regather(streamID int) error {
-	var detect bool
-	if err := a.do(func(time.Time) error { detect = len(a.localAddrs) == 0; return nil }); err != nil {
+	found, err := a.findAddrs()
+	if err != nil {
 		return err
-	}
-	var detected []netip.Addr
-	var listErr error
-	if detect {
-		detected, listErr = a.net.InterfaceAddrs()
 	}
 	return a.do(func(now time.Time) error {
 		s, err := a.stream(streamID)
@@ -50,15 +45,9 @@ func (a *Agent) Regather(streamID int) error {
 		if !s.gathering {
 			return fmt.Errorf("%w: stream %d has not gathered", ErrInvalidArgument, streamID)
 		}
-		addrs := a.localAddrs
-		if len(addrs) == 0 {
-			if listErr != nil {
-				return fmt.Errorf("%w: listing interfaces: %v", ErrNoAddress, listErr)
-			}
-			addrs = detected
-		}
-		if a.cfg.DisableUDP || len(addrs) == 0 {
-			return ErrNoAddress
+		addrs, err := a.gatherAddrs(found)
+		if err != nil {
+			return err
 		}
 		a.regather(s, addrs, now)
 		return nil
