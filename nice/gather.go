@@ -139,27 +139,36 @@ func (a *Agent) openSockets(s *stream, addrs []netip.Addr) error {
 	}
 	for _, c := range s.comps {
 		for i, ip := range addrs {
-			conn, err := a.bind(ip, c.minPort, c.maxPort)
-			if err != nil {
-				if a.debugOn(LogGather) {
-					a.log.Debug("gather.bind-failed", "stream", s.id, "component", c.id, "addr", ip, "err", err)
-				}
-				continue
+			if sk := a.openSocket(c, ip, i); sk != nil {
+				c.socks = append(c.socks, sk)
+				opened = append(opened, sk)
 			}
-			if s.tos != 0 {
-				if err := applyTOS(conn, s.tos); err != nil {
-					a.log.Warn("nice: cannot set TOS", "stream", s.id, "addr", ip, "err", err)
-				}
-			}
-			sk := &socket{conn: conn, comp: c, local: conn.LocalAddrPort(), addrIndex: i}
-			c.socks = append(c.socks, sk)
-			opened = append(opened, sk)
 		}
 		if len(c.socks) == 0 {
 			return fail(fmt.Errorf("%w: component %d of stream %d", ErrNoAddress, c.id, s.id))
 		}
 	}
 	return nil
+}
+
+// openSocket opens component c's socket on ip (the addrIndex-th address
+// gathered on), with the stream's TOS; nil if it cannot be bound. Called
+// on the loop.
+func (a *Agent) openSocket(c *component, ip netip.Addr, addrIndex int) *socket {
+	s := c.s
+	conn, err := a.bind(ip, c.minPort, c.maxPort)
+	if err != nil {
+		if a.debugOn(LogGather) {
+			a.log.Debug("gather.bind-failed", "stream", s.id, "component", c.id, "addr", ip, "err", err)
+		}
+		return nil
+	}
+	if s.tos != 0 {
+		if err := applyTOS(conn, s.tos); err != nil {
+			a.log.Warn("nice: cannot set TOS", "stream", s.id, "addr", ip, "err", err)
+		}
+	}
+	return &socket{conn: conn, comp: c, local: conn.LocalAddrPort(), addrIndex: addrIndex}
 }
 
 // bind opens a socket on ip within [minPort, maxPort] (any port if 0): the

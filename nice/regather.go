@@ -75,19 +75,10 @@ func (a *Agent) regather(s *stream, addrs []netip.Addr, now time.Time) {
 			if slices.ContainsFunc(c.socks, func(sk *socket) bool { return sk.local.Addr() == ip }) {
 				continue
 			}
-			conn, err := a.bind(ip, c.minPort, c.maxPort)
-			if err != nil {
-				if a.debugOn(LogGather) {
-					a.log.Debug("gather.bind-failed", "stream", s.id, "component", c.id, "addr", ip, "err", err)
-				}
+			sk := a.openSocket(c, ip, next)
+			if sk == nil {
 				continue
 			}
-			if s.tos != 0 {
-				if err := applyTOS(conn, s.tos); err != nil {
-					a.log.Warn("nice: cannot set TOS", "stream", s.id, "addr", ip, "err", err)
-				}
-			}
-			sk := &socket{conn: conn, comp: c, local: conn.LocalAddrPort(), addrIndex: next}
 			next++
 			c.socks = append(c.socks, sk)
 			if a.debugOn(LogGather) {
