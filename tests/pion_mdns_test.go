@@ -172,18 +172,7 @@ func TestPionMDNS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	connCh := make(chan *ice.Conn, 1)
-	go func() {
-		c, err := pa.Accept(ctx, gUfrag, gPwd)
-		if err != nil {
-			t.Errorf("pion Accept: %v", err)
-		}
-		connCh <- c
-	}()
-	pconn := <-connCh
-	if pconn == nil {
-		t.FailNow()
-	}
+	pconn := pionConnect(t, ctx, pa, true, gUfrag, gPwd)
 	select {
 	case <-readyCh:
 	case <-ctx.Done():
@@ -348,18 +337,7 @@ func TestPionMDNSHidden(t *testing.T) {
 	if err := pa.AddRemoteCandidate(pc); err != nil {
 		t.Fatal(err)
 	}
-	connCh := make(chan *ice.Conn, 1)
-	go func() {
-		c, err := pa.Dial(ctx, gUfrag, gPwd)
-		if err != nil {
-			t.Errorf("pion Dial: %v", err)
-		}
-		connCh <- c
-	}()
-	pconn := <-connCh
-	if pconn == nil {
-		t.FailNow()
-	}
+	pconn := pionConnect(t, ctx, pa, false, gUfrag, gPwd)
 	select {
 	case <-ready:
 	case <-ctx.Done():

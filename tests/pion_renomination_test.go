@@ -182,29 +182,7 @@ func runPionRenomination(t *testing.T, controlling bool) {
 		}
 	}
 
-	connCh := make(chan *ice.Conn, 1)
-	go func() {
-		var c *ice.Conn
-		var err error
-		if controlling {
-			c, err = pa.Accept(ctx, gUfrag, gPwd)
-		} else {
-			c, err = pa.Dial(ctx, gUfrag, gPwd)
-		}
-		if err != nil {
-			t.Errorf("pion connect: %v", err)
-		}
-		connCh <- c
-	}()
-	var pconn *ice.Conn
-	select {
-	case pconn = <-connCh:
-		if pconn == nil {
-			t.FailNow()
-		}
-	case <-ctx.Done():
-		t.Fatal("timed out waiting for pion to connect")
-	}
+	pconn := pionConnect(t, ctx, pa, controlling, gUfrag, gPwd)
 	select {
 	case <-ready:
 	case <-ctx.Done():

@@ -205,32 +205,7 @@ func runPionInterop(t *testing.T, controlling bool, nomination nice.NominationMo
 		}
 	}
 
-	// pion takes the other role: Dial is controlling, Accept controlled.
-	type connResult struct {
-		conn *ice.Conn
-		err  error
-	}
-	connCh := make(chan connResult, 1)
-	go func() {
-		var c *ice.Conn
-		var err error
-		if controlling {
-			c, err = pa.Accept(ctx, gUfrag, gPwd)
-		} else {
-			c, err = pa.Dial(ctx, gUfrag, gPwd)
-		}
-		connCh <- connResult{c, err}
-	}()
-	var pconn *ice.Conn
-	select {
-	case r := <-connCh:
-		if r.err != nil {
-			t.Fatalf("pion connect: %v", r.err)
-		}
-		pconn = r.conn
-	case <-ctx.Done():
-		t.Fatal("timed out waiting for pion to connect")
-	}
+	pconn := pionConnect(t, ctx, pa, controlling, gUfrag, gPwd)
 	select {
 	case <-ready:
 	case <-failed:
@@ -318,6 +293,24 @@ func transfer(t *testing.T, ctx context.Context, what string, w interface{ Write
 }
 
 // waitGoroutines waits until no more than base+slack goroutines run.
+// pionConnect connects pion's agent in the role opposite gonice's (Accept,
+// controlled, when gonice is controlling; Dial otherwise) and returns its
+// conn; pion's error, or ctx ending first, fails t.
+func pionConnect(t *testing.T, ctx context.Context, pa *ice.Agent, goniceControlling bool, ufrag, pwd string) *ice.Conn {
+	t.Helper()
+	var c *ice.Conn
+	var err error
+	if goniceControlling {
+		c, err = pa.Accept(ctx, ufrag, pwd)
+	} else {
+		c, err = pa.Dial(ctx, ufrag, pwd)
+	}
+	if err != nil {
+		t.Fatalf("pion connect: %v", err)
+	}
+	return c
+}
+
 func waitGoroutines(t *testing.T, base, slack int) {
 	t.Helper()
 	deadline := time.Now().Add(interopTimeout)
