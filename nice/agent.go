@@ -496,8 +496,9 @@ func (a *Agent) RemoteCandidates(streamID, componentID int) ([]Candidate, error)
 }
 
 // SetRemoteCandidates adds remote candidates to a component (trickle: at any
-// time, before or after checks started) and returns how many were added or
-// updated. Candidates the agent cannot use (TCP, an address family it has no
+// time, before or after checks started) and returns how many it took: added,
+// updated, or already known (signalled again, or learnt as peer-reflexive
+// from the peer's checks first), as libnice counts them. Candidates the agent cannot use (TCP, an address family it has no
 // socket for) are kept but not paired.
 func (a *Agent) SetRemoteCandidates(streamID, componentID int, cands []Candidate) (int, error) {
 	for _, c := range cands {

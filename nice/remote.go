@@ -19,10 +19,12 @@ func (a *Agent) setRemoteCredentials(s *stream, ufrag, pwd string, now time.Time
 	}
 }
 
-// addRemoteCandidates adds candidates to a component and pairs them.
-// Called on the loop.
+// addRemoteCandidates adds candidates to a component and pairs them. It
+// returns how many it took, counting, as libnice does, those it already
+// had (signalled again, or learnt as peer-reflexive before the peer
+// signalled them). Called on the loop.
 func (a *Agent) addRemoteCandidates(c *component, cands []Candidate, now time.Time) int {
-	n := 0
+	n, known := 0, 0
 	for _, rc := range cands {
 		rc.StreamID, rc.ComponentID = c.s.id, c.id
 		if rc.Hostname != "" && !rc.Addr.Addr().IsValid() {
@@ -41,6 +43,8 @@ func (a *Agent) addRemoteCandidates(c *component, cands []Candidate, now time.Ti
 				old.Priority = rc.Priority
 				c.s.checks.resort(a.controlling)
 				n++
+			} else {
+				known++
 			}
 			continue
 		}
@@ -63,7 +67,7 @@ func (a *Agent) addRemoteCandidates(c *component, cands []Candidate, now time.Ti
 			a.setState(c, ComponentStateConnecting)
 		}
 	}
-	return n
+	return n + known
 }
 
 // findRemoteTarget returns the remote candidate with rc's transport and address.
