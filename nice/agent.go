@@ -89,6 +89,14 @@ func NewAgent(cfg Config) (*Agent, error) {
 	if cfg.Nomination != NominationRegular && cfg.Nomination != NominationAggressive {
 		return nil, fmt.Errorf("%w: nomination mode %d", ErrInvalidArgument, cfg.Nomination)
 	}
+	for i, m := range cfg.Muxes {
+		if m == nil {
+			return nil, fmt.Errorf("%w: Muxes[%d] is nil", ErrInvalidArgument, i)
+		}
+		if slices.Contains(cfg.Muxes[:i], m) {
+			return nil, fmt.Errorf("%w: Muxes[%d] is listed twice", ErrInvalidArgument, i)
+		}
+	}
 	var stunServer netip.AddrPort
 	if cfg.STUNServer != "" {
 		ap, err := resolveServer(cfg.STUNServer, DefaultSTUNPort)
@@ -429,16 +437,22 @@ func (a *Agent) LocalCredentials(streamID int) (ufrag, pwd string, err error) {
 // SetLocalCredentials replaces the stream's generated local credentials.
 // RFC 8445 §5.3 requires a ufrag of at least 4 and a password of at least 22
 // ice-chars; libnice accepts shorter ones, and so does gonice (at least 1).
+// For an agent on a UDPMux the ufrag names the stream on the mux: it fails
+// with ErrUfragInUse if another agent on one of its muxes has it.
 func (a *Agent) SetLocalCredentials(streamID int, ufrag, pwd string) error {
 	if !validICEString(ufrag, 1) || !validICEString(pwd, 1) {
 		return fmt.Errorf("%w: credentials must be 1-256 ice-chars", ErrInvalidArgument)
 	}
 	return a.do(func(time.Time) error {
 		s, err := a.stream(streamID)
-		if err == nil {
-			s.ufrag, s.pwd = ufrag, pwd
+		if err != nil {
+			return err
 		}
-		return err
+		if err := a.setLocalUfrag(s, ufrag); err != nil {
+			return err
+		}
+		s.pwd, s.ufragSet = pwd, true
+		return nil
 	})
 }
 

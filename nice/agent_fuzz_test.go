@@ -45,7 +45,7 @@ func fuzzState(now time.Time, cfg Config) (*Agent, *socket) {
 	s.comps = []*component{newComponent(s, 1), newComponent(s, 2)}
 	a.streams = []*stream{s}
 	lo := netip.MustParseAddr("127.0.0.1")
-	if err := a.openSockets(s, []netip.Addr{lo}); err != nil {
+	if err := a.openSockets(s, []netip.Addr{lo}, nil); err != nil {
 		panic(err)
 	}
 	s.gathering = true

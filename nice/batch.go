@@ -22,6 +22,9 @@ type batchWriter interface {
 // or nil (the in-memory network of nicetest: SendMessages then sends one
 // datagram at a time).
 func newBatchWriter(conn PacketConn) batchWriter {
+	if mc, ok := conn.(*muxConn); ok {
+		conn = mc.shared() // a socket on a mux batches on the mux's socket
+	}
 	oc, ok := conn.(*osConn)
 	if !ok {
 		return nil

@@ -110,6 +110,11 @@ type Config struct {
 	// Renomination turns aggressive nomination off (the draft's rule).
 	// Off by default, as libnice's.
 	Renomination bool
+	// Muxes are the UDPMuxes component 1 of each stream gathers on: one
+	// host candidate per mux (its Address), no socket of its own (server
+	// mode: see UDPMux). Typically one per address family. Nil: the agent
+	// binds its own sockets, as libnice.
+	Muxes []*UDPMux
 	// MulticastDNS resolves remote candidates given as mDNS names
 	// ("<uuid>.local", draft-ietf-mmusic-mdns-ice-candidates, as browsers
 	// hide host addresses), with pion/mdns unless MDNSResolver is set, off

@@ -23,9 +23,15 @@ type foundAddrs struct {
 // findAddrs lists the interfaces' addresses when no local address was
 // added (AddLocalAddress), off the loop: interface discovery may block (a
 // netlink dump). Called by a method, not on the loop.
-func (a *Agent) findAddrs() (foundAddrs, error) {
+func (a *Agent) findAddrs(streamID int) (foundAddrs, error) {
 	var detect bool
-	if err := a.do(func(time.Time) error { detect = len(a.localAddrs) == 0; return nil }); err != nil {
+	if err := a.do(func(time.Time) error {
+		detect = len(a.localAddrs) == 0
+		if s, err := a.stream(streamID); err == nil && !slices.ContainsFunc(s.comps, a.needsOwnSockets) {
+			detect = false // every component is on the muxes: no interface is needed
+		}
+		return nil
+	}); err != nil {
 		return foundAddrs{}, err
 	}
 	var f foundAddrs
@@ -59,7 +65,7 @@ func (a *Agent) gatherAddrs(found foundAddrs) ([]netip.Addr, error) {
 // A second call is a no-op, as in libnice. It fails with ErrNoAddress when
 // no usable address or port exists.
 func (a *Agent) GatherCandidates(streamID int) error {
-	found, err := a.findAddrs()
+	found, err := a.findAddrs(streamID)
 	if err != nil {
 		return err
 	}
@@ -71,11 +77,9 @@ func (a *Agent) GatherCandidates(streamID int) error {
 		if s.gathering {
 			return nil
 		}
-		addrs, err := a.gatherAddrs(found)
-		if err != nil {
-			return err
-		}
-		if err := a.openSockets(s, addrs); err != nil {
+		// Addresses are needed only by components not on a mux.
+		addrs, addrErr := a.gatherAddrs(found)
+		if err := a.openSockets(s, addrs, addrErr); err != nil {
 			return err
 		}
 		s.gathering = true
@@ -89,7 +93,9 @@ func (a *Agent) GatherCandidates(streamID int) error {
 		}
 		for _, c := range s.comps {
 			for _, sk := range c.socks {
-				go a.readLoop(a.workers.start(), sk) // the socket's reader, until the socket closes
+				if sk.mux == nil { // the mux's reader reads for a socket on a mux
+					go a.readLoop(a.workers.start(), sk) // the socket's reader, until the socket closes
+				}
 			}
 		}
 		// No server-reflexive discovery under force-relay (libnice).
@@ -124,9 +130,11 @@ func (a *Agent) GatherCandidates(streamID int) error {
 	})
 }
 
-// openSockets binds one UDP socket per component and address. Called on
-// the loop. On failure nothing stays open.
-func (a *Agent) openSockets(s *stream, addrs []netip.Addr) error {
+// openSockets binds one UDP socket per component and address, and puts
+// the components that go on the agent's muxes on them (addrs, or addrErr
+// why there are none, matter only to the others). Called on the loop. On
+// failure nothing stays open.
+func (a *Agent) openSockets(s *stream, addrs []netip.Addr, addrErr error) error {
 	var opened []*socket
 	fail := func(err error) error {
 		for _, sk := range opened {
@@ -138,8 +146,24 @@ func (a *Agent) openSockets(s *stream, addrs []netip.Addr) error {
 		return err
 	}
 	for _, c := range s.comps {
+		first := 0 // address index of the first own socket (local preference)
+		if a.onMux(c) {
+			socks, err := a.joinMuxes(c)
+			if err != nil {
+				return fail(err)
+			}
+			c.socks = append(c.socks, socks...)
+			opened = append(opened, socks...)
+			first = len(socks)
+		}
+		if !a.needsOwnSockets(c) {
+			continue
+		}
+		if addrErr != nil {
+			return fail(addrErr)
+		}
 		for i, ip := range addrs {
-			if sk := a.openSocket(c, ip, i); sk != nil {
+			if sk := a.openSocket(c, ip, first+i); sk != nil {
 				c.socks = append(c.socks, sk)
 				opened = append(opened, sk)
 			}

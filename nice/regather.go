@@ -31,9 +31,11 @@ import (
 // credentials, by an ICE restart (RestartStream after this call lists only
 // the candidates that remain). Regather before GatherCandidates fails with
 // ErrInvalidArgument; with no usable address left it fails with
-// ErrNoAddress and changes nothing.
+// ErrNoAddress and changes nothing. Sockets on a UDPMux are not bound to
+// an interface's address and stay as they are (a stream with no other
+// socket has nothing to regather).
 func (a *Agent) Regather(streamID int) error {
-	found, err := a.findAddrs()
+	found, err := a.findAddrs(streamID)
 	if err != nil {
 		return err
 	}
@@ -44,6 +46,9 @@ func (a *Agent) Regather(streamID int) error {
 		}
 		if !s.gathering {
 			return fmt.Errorf("%w: stream %d has not gathered", ErrInvalidArgument, streamID)
+		}
+		if !slices.ContainsFunc(s.comps, a.needsOwnSockets) {
+			return nil // only sockets on muxes
 		}
 		addrs, err := a.gatherAddrs(found)
 		if err != nil {
@@ -59,8 +64,11 @@ func (a *Agent) Regather(streamID int) error {
 func (a *Agent) regather(s *stream, addrs []netip.Addr, now time.Time) {
 	started := false
 	for _, c := range s.comps {
+		if !a.needsOwnSockets(c) {
+			continue
+		}
 		for _, sk := range slices.Clone(c.socks) {
-			if !slices.Contains(addrs, sk.local.Addr()) {
+			if sk.mux == nil && !slices.Contains(addrs, sk.local.Addr()) {
 				if a.debugOn(LogGather) {
 					a.log.Debug("gather.address-gone", "stream", s.id, "component", c.id, "local", sk.local)
 				}
@@ -72,7 +80,7 @@ func (a *Agent) regather(s *stream, addrs []netip.Addr, now time.Time) {
 			next = max(next, sk.addrIndex+1)
 		}
 		for _, ip := range addrs {
-			if slices.ContainsFunc(c.socks, func(sk *socket) bool { return sk.local.Addr() == ip }) {
+			if slices.ContainsFunc(c.socks, func(sk *socket) bool { return sk.mux == nil && sk.local.Addr() == ip }) {
 				continue
 			}
 			sk := a.openSocket(c, ip, next)

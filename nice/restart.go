@@ -11,7 +11,9 @@ import (
 // restartStream restarts ICE on s (RFC 8445 §9). Called on the loop.
 func (a *Agent) restartStream(s *stream, now time.Time) {
 	s.gen++
-	s.ufrag, s.pwd = randomICEString(4), randomICEString(22)
+	_ = a.setLocalUfrag(s, a.freeUfrag(s)) // free on the stream's muxes: cannot fail
+	s.pwd = randomICEString(22)
+	s.ufragSet = false
 	s.rufrag, s.rpwd = "", ""
 	s.checks.reset()
 	s.pendingRequests = nil
@@ -39,8 +41,7 @@ func (a *Agent) restartStream(s *stream, now time.Time) {
 		// Keep the old path's peer allowed until a new pair is selected,
 		// so data keeps flowing during the restart.
 		if p := c.path.Load(); p != nil {
-			m := map[netip.AddrPort]*flowCounters{p.remote: c.rxFor(p.remote)}
-			c.peers.Store(&m)
+			c.publishPeers(map[netip.AddrPort]*flowCounters{p.remote: c.rxFor(p.remote)})
 		} else {
 			c.updatePeers()
 		}

@@ -18,6 +18,7 @@ type stream struct {
 	comps []*component // comps[i].id == i+1
 
 	ufrag, pwd   string // local credentials
+	ufragSet     bool   // ufrag came from SetLocalCredentials (else generated: a mux may replace it)
 	rufrag, rpwd string // remote credentials, empty until set
 
 	gen uint32 // incremented by restart; stale transactions are dropped
@@ -128,7 +129,10 @@ type socket struct {
 	addrIndex int // index of the address in the agent's address list
 	turnIndex int // relay: the TURN server's index in the component's list
 	relay     *relayAlloc
-	closed    atomic.Bool
+	// mux: the socket is a component's place on a UDPMux (conn is then
+	// a *muxConn, and the mux's reader reads for it).
+	mux    *muxEntry
+	closed atomic.Bool
 	// draining: the component ended but the socket still carries TURN
 	// allocations being released; only their servers' packets are read.
 	draining atomic.Bool
@@ -227,7 +231,18 @@ func (c *component) updatePeers() {
 	for _, r := range c.remote {
 		m[r.Addr] = c.rxFor(r.Addr)
 	}
+	c.publishPeers(m)
+}
+
+// publishPeers publishes m as the remote addresses that may send data, to
+// the data path and to the muxes the component is on. Called on the loop.
+func (c *component) publishPeers(m map[netip.AddrPort]*flowCounters) {
 	c.peers.Store(&m)
+	for _, sk := range c.socks {
+		if sk.mux != nil {
+			sk.mux.setRoutes(m)
+		}
+	}
 }
 
 // rxFor returns the receive counters of a remote address, made on first

@@ -298,6 +298,9 @@ func (a *Agent) startRelays(c *component) {
 			if ip.Is4() != srv.addr.Addr().Is4() || ip.IsLinkLocalUnicast() {
 				continue
 			}
+			if sk.mux != nil && srv.typ == RelayTypeTURNUDP {
+				continue // a mux's socket is one 5-tuple for all its agents: UDP allocations go from the agent's own sockets
+			}
 			if srv.typ == RelayTypeTURNUDP && slices.ContainsFunc(c.relays, func(r *relayAlloc) bool {
 				return r.host == sk && r.srv.typ == RelayTypeTURNUDP && r.srv.addr == srv.addr
 			}) {

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -56,7 +57,11 @@ func (ra *relayAlloc) connect(ctx context.Context) (net.Conn, error) {
 	if !ok {
 		return nil, errors.New("Config.Net cannot open TCP connections (it is no nice.TCPDialer)")
 	}
-	conn, err := d.DialTCP(ctx, ra.host.local.Addr(), ra.srv.addr)
+	laddr := ra.host.local.Addr()
+	if ra.host.mux != nil {
+		laddr = netip.Addr{} // a mux's address may be one this host does not have (Address): any
+	}
+	conn, err := d.DialTCP(ctx, laddr, ra.srv.addr)
 	if err != nil {
 		return nil, err
 	}

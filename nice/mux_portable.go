@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: MIT
+
+//go:build !(linux && (amd64 || arm64))
+
+package nice
+
+// muxReader is the portable reader of a mux (no recvmmsg here).
+type muxReader = muxSingle
+
+func newMuxReader(conn PacketConn) *muxReader { return newMuxSingle(conn) }

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+
+package nice
+
+import "net/netip"
+
+// muxSingle reads a mux's socket one datagram at a time: on platforms
+// without the recvmmsg reader, and for the in-memory sockets of nicetest.
+type muxSingle struct {
+	conn PacketConn
+	raw  *rawReader
+	buf  []byte
+	msg  [1]muxMsg
+}
+
+func newMuxSingle(conn PacketConn) *muxSingle {
+	s := &muxSingle{conn: conn, raw: newRawReader(conn)}
+	if s.raw == nil {
+		s.buf = make([]byte, maxDatagram)
+	}
+	return s
+}
+
+func (s *muxSingle) read() ([]muxMsg, error) {
+	var (
+		p    []byte
+		from netip.AddrPort
+		err  error
+	)
+	if s.raw != nil {
+		p, from, err = s.raw.read()
+	} else {
+		var n int
+		n, from, err = s.conn.ReadFromUDPAddrPort(s.buf)
+		p = s.buf[:n]
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.msg[0] = muxMsg{p: p, from: netip.AddrPortFrom(from.Addr().Unmap(), from.Port())}
+	return s.msg[:], nil
+}
+
+func (s *muxSingle) release() {
+	if s.raw != nil {
+		s.raw.release()
+	}
+}
