@@ -459,6 +459,7 @@ type libniceCase struct {
 	libniceICETCP     bool          // libnice also gathers (and signals) TCP candidates
 	consentHold       time.Duration // stay connected this long with consent checks both ways, then send again
 	addrs             []string      // local addresses of both agents; none: every interface
+	mux               bool          // gonice's component 1 on a nice.UDPMux (on addrs[0]) shared with other agents
 }
 
 // variant names what the case adds to plain SDP signalling.
@@ -484,6 +485,9 @@ func (tc libniceCase) variant() string {
 	}
 	if len(tc.addrs) == 0 {
 		v = append(v, "all-interfaces")
+	}
+	if tc.mux {
+		v = append(v, "mux")
 	}
 	if len(v) == 0 {
 		return "SDP"
@@ -572,6 +576,27 @@ func TestLibniceTrickle(t *testing.T) {
 				goniceNomination: nice.NominationRegular, libniceNomination: nice.NominationAggressive,
 				trickle: tr, addrs: two})
 		}
+	}
+	runLibniceMatrix(t, bin, cases)
+}
+
+// TestLibniceMux: gonice's agent on a nice.UDPMux (server mode) that
+// other gonice agents share: its component 1 is the mux's one host
+// candidate; both roles, 1 and 2 components (component 2 binds its own
+// socket), and trickle to gonice, where libnice's first checks reach the
+// mux before gonice knows its candidates.
+func TestLibniceMux(t *testing.T) {
+	bin := buildLibniceProgram(t, "peer")
+	loopback := []string{"127.0.0.1"}
+	var cases []libniceCase
+	for _, controlling := range []bool{true, false} {
+		for _, comps := range []int{1, 2} {
+			cases = append(cases, libniceCase{goniceControlling: controlling, comps: comps, mux: true,
+				goniceNomination: nice.NominationRegular, libniceNomination: nice.NominationAggressive, addrs: loopback})
+		}
+		cases = append(cases, libniceCase{goniceControlling: controlling, comps: 1, mux: true, trickle: trickleToGonice,
+			goniceNomination: nice.NominationRegular, libniceNomination: nice.NominationAggressive,
+			addrs: []string{"127.0.0.1", "127.0.0.2"}})
 	}
 	runLibniceMatrix(t, bin, cases)
 }
@@ -725,6 +750,11 @@ func runLibniceCase(t *testing.T, bin string, tc libniceCase, res *libniceResult
 		// Many consent checks to libnice during the hold, and a loss of
 		// consent would show within it.
 		cfg.ConsentInterval, cfg.ConsentTimeout = 250*time.Millisecond, 3*time.Second
+	}
+	var mux *nice.UDPMux
+	if tc.mux {
+		mux = sharedMux(t, netip.MustParseAddr(tc.addrs[0]))
+		cfg.Muxes = []*nice.UDPMux{mux}
 	}
 	ga, err := nice.NewAgent(cfg)
 	if err != nil {
@@ -892,6 +922,11 @@ func runLibniceCase(t *testing.T, bin string, tc libniceCase, res *libniceResult
 
 	// Data, both ways, on every component.
 	exchangeLibniceData(t, s, ga, sid, peer, tc.comps, 1)
+	if mux != nil {
+		if local, _, err := ga.SelectedPair(sid, 1); err != nil || local.Addr != mux.LocalAddr() {
+			t.Errorf("gonice's component 1 selected %v (%v), want its local candidate on the mux %v", local, err, mux.LocalAddr())
+		}
+	}
 	if tc.consentHold > 0 {
 		time.Sleep(tc.consentHold)
 		check(noFailure())

@@ -50,10 +50,13 @@ func TestPionInterop(t *testing.T) {
 		name        string
 		controlling bool // gonice's role; pion takes the other one
 		nomination  nice.NominationMode
+		mux         bool // gonice's agent on a nice.UDPMux shared with another agent
 	}{
 		{name: "gonice controlling, pion Accept", controlling: true, nomination: nice.NominationRegular},
 		{name: "gonice controlled, pion Dial", controlling: false, nomination: nice.NominationRegular},
 		{name: "gonice controlling aggressive, pion Accept", controlling: true, nomination: nice.NominationAggressive},
+		{name: "gonice on a mux controlling, pion Accept", controlling: true, nomination: nice.NominationRegular, mux: true},
+		{name: "gonice on a mux controlled, pion Dial", controlling: false, nomination: nice.NominationRegular, mux: true},
 	}
 	var (
 		mu      sync.Mutex
@@ -61,7 +64,7 @@ func TestPionInterop(t *testing.T) {
 	)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runPionInterop(t, tc.controlling, tc.nomination)
+			r := runPionInterop(t, tc.controlling, tc.nomination, tc.mux)
 			mu.Lock()
 			results = append(results, r)
 			mu.Unlock()
@@ -75,17 +78,28 @@ func TestPionInterop(t *testing.T) {
 	t.Logf("gonice <-> pion/ice v4 on 127.0.0.1:\n%s", b.String())
 }
 
-func runPionInterop(t *testing.T, controlling bool, nomination nice.NominationMode) pionResult {
+func runPionInterop(t *testing.T, controlling bool, nomination nice.NominationMode, onMux bool) pionResult {
 	base := runtime.NumGoroutine()
 	res := pionResult{role: "controlled", nomination: nomination}
 	if controlling {
 		res.role = "controlling"
 	}
+	if onMux {
+		res.role += ", on a mux"
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
 	defer cancel()
 
 	// The gonice agent.
-	ga, err := nice.NewAgent(nice.Config{Controlling: controlling, Nomination: nomination})
+	cfg := nice.Config{Controlling: controlling, Nomination: nomination}
+	closeMux := func() {}
+	if onMux {
+		m, neighbour := muxWithNeighbour(t, netip.MustParseAddr("127.0.0.1"))
+		cfg.Muxes = []*nice.UDPMux{m}
+		closeMux = func() { closeAgents(t, neighbour...); m.Close() }
+		defer closeMux()
+	}
+	ga, err := nice.NewAgent(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,6 +234,9 @@ func runPionInterop(t *testing.T, controlling bool, nomination nice.NominationMo
 		t.Fatalf("gonice SelectedPair: %v", err)
 	}
 	res.gonicePair = fmt.Sprintf("%s %s -> %s %s", local.Type, local.Addr, remote.Type, remote.Addr)
+	if m := cfg.Muxes; len(m) > 0 && local.Addr != m[0].LocalAddr() {
+		t.Errorf("gonice selected %v, want its local candidate on the mux %v", local.Addr, m[0].LocalAddr())
+	}
 	if pair, err := pa.GetSelectedCandidatePair(); err == nil && pair != nil {
 		res.pionPair = fmt.Sprintf("%s %s:%d -> %s %s:%d", pair.Local.Type(), pair.Local.Address(), pair.Local.Port(),
 			pair.Remote.Type(), pair.Remote.Address(), pair.Remote.Port())
@@ -244,6 +261,7 @@ func runPionInterop(t *testing.T, controlling bool, nomination nice.NominationMo
 	}
 	closePion()
 	closeGonice()
+	closeMux()
 	waitGoroutines(t, base, pionGoroutineSlack)
 	return res
 }
