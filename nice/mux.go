@@ -43,9 +43,10 @@ import (
 // is one 5-tuple for all its agents. Close the agents on a mux before the
 // mux: once it is closed their sends fail.
 type UDPMux struct {
-	conn  PacketConn
-	local netip.AddrPort // what host candidates on the mux carry
-	log   *slog.Logger
+	conn     PacketConn
+	local    netip.AddrPort // what host candidates on the mux carry
+	log      *slog.Logger
+	maxDgram int
 
 	mu     sync.RWMutex
 	ufrags map[string]*muxEntry         // a stream's local ufrag → its component 1
@@ -122,7 +123,18 @@ type UDPMuxConfig struct {
 	Address netip.Addr
 	// Logger receives the mux's warnings (nil: slog's default).
 	Logger *slog.Logger
+	// MaxDatagram is the largest datagram the mux reads whole (default
+	// DefaultMuxMaxDatagram, at most 65536): its reader has 32 slots of
+	// this size (one recvmmsg fills them), so a server with many muxes
+	// pays for it per mux. A larger datagram is dropped and counted
+	// (MuxStats.Truncated); ICE, DTLS, SCTP and RTP on the Internet stay
+	// under the path MTU.
+	MaxDatagram int
 }
+
+// DefaultMuxMaxDatagram is UDPMuxConfig.MaxDatagram's default: an
+// Ethernet MTU's datagram with room to spare.
+const DefaultMuxMaxDatagram = 2048
 
 // MuxStats counts what a mux's reader did.
 type MuxStats struct {
@@ -134,10 +146,11 @@ type MuxStats struct {
 	UnknownUfrag  uint64 // Binding requests for a ufrag no agent had (after OnUnknownUfrag)
 	NoRoute       uint64 // other datagrams from an address no agent has
 	DroppedClosed uint64 // datagrams for an agent that was closing
+	Truncated     uint64 // datagrams larger than UDPMuxConfig.MaxDatagram, dropped
 }
 
 type muxCounters struct {
-	received, batches, delivered, unknown, noRoute, droppedClosed atomic.Uint64
+	received, batches, delivered, unknown, noRoute, droppedClosed, truncated atomic.Uint64
 }
 
 // ErrUfragInUse is returned when an agent on a mux is given a local ufrag
@@ -158,6 +171,13 @@ func NewUDPMux(laddr netip.AddrPort, cfg UDPMuxConfig) (*UDPMux, error) {
 	if !adv.IsValid() || adv.IsUnspecified() {
 		return nil, fmt.Errorf("%w: a mux on %v needs UDPMuxConfig.Address, the address its candidates carry", ErrInvalidArgument, laddr)
 	}
+	maxDgram := cfg.MaxDatagram
+	if maxDgram == 0 {
+		maxDgram = DefaultMuxMaxDatagram
+	}
+	if maxDgram < 576 || maxDgram > maxDatagram {
+		return nil, fmt.Errorf("%w: MaxDatagram %d (576–65536)", ErrInvalidArgument, cfg.MaxDatagram)
+	}
 	if adv.Unmap().Is4() != laddr.Addr().Unmap().Is4() {
 		return nil, fmt.Errorf("%w: mux address %v is not of the family of %v", ErrInvalidArgument, adv, laddr)
 	}
@@ -172,8 +192,9 @@ func NewUDPMux(laddr netip.AddrPort, cfg UDPMuxConfig) (*UDPMux, error) {
 	m := &UDPMux{
 		conn:   conn,
 		local:  netip.AddrPortFrom(adv.Unmap(), conn.LocalAddrPort().Port()),
-		log:    log,
-		ufrags: map[string]*muxEntry{},
+		log:      log,
+		maxDgram: maxDgram,
+		ufrags:   map[string]*muxEntry{},
 		routes: map[netip.AddrPort]*muxRoute{},
 		done:   make(chan struct{}),
 	}
@@ -211,6 +232,7 @@ func (m *UDPMux) Stats() MuxStats {
 	st.UnknownUfrag = m.stats.unknown.Load()
 	st.NoRoute = m.stats.noRoute.Load()
 	st.DroppedClosed = m.stats.droppedClosed.Load()
+	st.Truncated = m.stats.truncated.Load()
 	return st
 }
 
@@ -402,7 +424,7 @@ type muxMsg struct {
 // dispatches them until the socket is closed.
 func (m *UDPMux) readLoop() {
 	defer close(m.done)
-	r := newMuxReader(m.conn)
+	r := newMuxReader(m.conn, m.maxDgram)
 	defer r.release()
 	for {
 		batch, err := r.read()
@@ -418,6 +440,12 @@ func (m *UDPMux) readLoop() {
 		}
 		m.stats.batches.Add(1)
 		m.stats.received.Add(uint64(len(batch)))
+		if t := r.truncated(); t > 0 {
+			if m.stats.truncated.Add(uint64(t)) == uint64(t) {
+				m.log.Warn("nice: a datagram larger than the mux's MaxDatagram was dropped (MuxStats.Truncated counts them)",
+					"local", m.local, "max", m.maxDgram)
+			}
+		}
 		m.dispatch(batch)
 	}
 }

@@ -10,8 +10,7 @@ import (
 )
 
 // muxBatchSize is how many datagrams one recvmmsg(2) of a mux's reader
-// takes at most. Each slot holds the largest datagram, so nothing is ever
-// truncated: 32 × 64 KB per mux (one per server port, not per agent).
+// takes at most, each in a slot of UDPMuxConfig.MaxDatagram bytes.
 const muxBatchSize = 32
 
 // mmsghdr is struct mmsghdr of <sys/socket.h> on 64-bit Linux.
@@ -33,29 +32,31 @@ type muxReader struct {
 	bufs   [muxBatchSize][]byte
 	msgs   [muxBatchSize]muxMsg
 	n      int
+	trunc  int // datagrams of the last batch larger than a slot (left out of it)
 	errno  syscall.Errno
 	readFn func(fd uintptr) bool
 	raw    rawReader  // for its address decoding (zones)
 	single *muxSingle // the portable reader, for a socket that is not the OS's
 }
 
-func newMuxReader(conn PacketConn) *muxReader {
+func newMuxReader(conn PacketConn, slot int) *muxReader {
 	r := &muxReader{}
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
-		r.single = newMuxSingle(conn)
+		r.single = newMuxSingle(conn, slot)
 		return r
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		r.single = newMuxSingle(conn)
+		r.single = newMuxSingle(conn, slot)
 		return r
 	}
 	r.rc = rc
+	mem := make([]byte, muxBatchSize*slot)
 	for i := range r.hdrs {
-		r.bufs[i] = make([]byte, maxDatagram)
+		r.bufs[i] = mem[i*slot : (i+1)*slot : (i+1)*slot]
 		r.iovs[i].Base = &r.bufs[i][0]
-		r.iovs[i].SetLen(maxDatagram)
+		r.iovs[i].SetLen(slot)
 		r.hdrs[i].hdr.Name = (*byte)(unsafe.Pointer(&r.names[i]))
 		r.hdrs[i].hdr.Iov = &r.iovs[i]
 		r.hdrs[i].hdr.Iovlen = 1
@@ -100,12 +101,27 @@ func (r *muxReader) read() ([]muxMsg, error) {
 	if r.errno != 0 {
 		return nil, r.errno
 	}
+	k := 0
+	r.trunc = 0
 	for i := 0; i < r.n; i++ {
+		if r.hdrs[i].hdr.Flags&syscall.MSG_TRUNC != 0 {
+			r.trunc++
+			continue
+		}
 		r.raw.sa = r.names[i]
-		from := r.raw.from()
-		r.msgs[i] = muxMsg{p: r.bufs[i][:r.hdrs[i].n], from: from}
+		r.msgs[k] = muxMsg{p: r.bufs[i][:r.hdrs[i].n], from: r.raw.from()}
+		k++
 	}
-	return r.msgs[:r.n], nil
+	return r.msgs[:k], nil
+}
+
+// truncated is how many datagrams the last read left out: larger than a
+// slot.
+func (r *muxReader) truncated() int {
+	if r.single != nil {
+		return r.single.truncated()
+	}
+	return r.trunc
 }
 
 func (r *muxReader) release() {

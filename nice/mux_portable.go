@@ -7,4 +7,4 @@ package nice
 // muxReader is the portable reader of a mux (no recvmmsg here).
 type muxReader = muxSingle
 
-func newMuxReader(conn PacketConn) *muxReader { return newMuxSingle(conn) }
+func newMuxReader(conn PacketConn, slot int) *muxReader { return newMuxSingle(conn, slot) }

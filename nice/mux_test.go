@@ -486,3 +486,41 @@ func TestZeroAllocMuxDataPath(t *testing.T) {
 		}
 	}
 }
+
+// TestMuxMaxDatagram: a datagram of MaxDatagram bytes arrives; a larger
+// one is dropped and counted, and the next one arrives.
+func TestMuxMaxDatagram(t *testing.T) {
+	m, err := nice.NewUDPMux(netip.AddrPortFrom(agentpair.Loopback, 0), nice.UDPMuxConfig{MaxDatagram: 1200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if _, err := nice.NewUDPMux(netip.AddrPortFrom(agentpair.Loopback, 0), nice.UDPMuxConfig{MaxDatagram: 100}); !errors.Is(err, nice.ErrInvalidArgument) {
+		t.Errorf("MaxDatagram 100: %v, want ErrInvalidArgument", err)
+	}
+	a, b, sa, sb := agentpair.Connect(t, 1, nice.Config{Controlling: true}, nice.Config{Muxes: []*nice.UDPMux{m}})
+	got := make(chan int, 4)
+	if err := b.AttachRecv(sb, 1, func(_, _ int, p []byte) { got <- len(p) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1200, 1201, 300} {
+		p := make([]byte, n)
+		p[0] = 0x80
+		if _, err := a.Send(sa, 1, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []int{1200, 300} {
+		select {
+		case n := <-got:
+			if n != want {
+				t.Fatalf("received %d bytes, want %d", n, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the %d-byte datagram did not arrive", want)
+		}
+	}
+	if st := m.Stats(); st.Truncated != 1 {
+		t.Errorf("Truncated = %d, want 1", st.Truncated)
+	}
+}

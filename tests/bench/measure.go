@@ -172,6 +172,7 @@ type options struct {
 	consent               string
 	burst                 int
 	profile               string
+	lite                  bool
 }
 
 func parseOptions(args []string) options {
@@ -191,6 +192,7 @@ func parseOptions(args []string) options {
 	fs.StringVar(&o.consent, "consent", "on", "gonice: RFC 7675 consent freshness on or off")
 	fs.IntVar(&o.burst, "burst", 1, "throughput (gonice): datagrams per SendMessages call; 1 uses Send")
 	fs.StringVar(&o.profile, "profile", "", "srtp: the SRTP profile; throughput (gonice): through DTLS-SRTP with it (aes-cm-80, aes-cm-32, gcm-128, gcm-256)")
+	fs.BoolVar(&o.lite, "lite", false, "mux (gonice): the server agents are ICE-lite")
 	_ = fs.Parse(args)
 	return o
 }

@@ -17,7 +17,7 @@ import (
 // lie in 4–6 s; one longer than 6 s is a late timer (or a loop that did not
 // keep up). It also reports the age of the last consent response (consent
 // expires at 30 s).
-func consentProbe(all []*gnPair, d time.Duration) map[string]any {
+func consentProbe(all []*gnPair, d time.Duration, bothSides bool) map[string]any {
 	type side struct {
 		a    *nice.Agent
 		sid  int
@@ -25,7 +25,10 @@ func consentProbe(all []*gnPair, d time.Duration) map[string]any {
 	}
 	var sides []*side
 	for _, p := range all {
-		sides = append(sides, &side{a: p.a, sid: p.sa}, &side{a: p.b, sid: p.sb})
+		sides = append(sides, &side{a: p.a, sid: p.sa})
+		if bothSides {
+			sides = append(sides, &side{a: p.b, sid: p.sb})
+		}
 	}
 	var intervals, ages, sweeps []float64
 	responses0, responses := uint64(0), uint64(0)

@@ -190,6 +190,8 @@ func goniceWorker(test string, o options) {
 		}))
 	case "srtp":
 		goniceSRTP(o)
+	case "mux":
+		muxScale(o)
 	case "idle", "scale":
 		pairs := o.pairs
 		if test == "scale" {
@@ -264,7 +266,7 @@ func idleRun(o options, pairs int, scale bool) {
 		return p, later(p.readyA, p.readyB), nil
 	})
 	if scale {
-		res["consent"] = consentProbe(all, secs(o.probeFor))
+		res["consent"] = consentProbe(all, secs(o.probeFor), true)
 	}
 	ready := 0
 	for _, p := range all {
