@@ -44,7 +44,7 @@ type driver struct {
 func runDriver(args []string) {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	rounds := fs.Int("rounds", 5, "alternating rounds")
-	tests := fs.String("tests", "connect,throughput,idle,scale,srtp,srtp-path", "tests to run")
+	tests := fs.String("tests", "connect,throughput,idle,scale,srtp,srtp-path,mux", "tests to run")
 	quick := fs.Bool("quick", false, "smoke run: 1 round, few runs, short windows (checks the harness; figures mean little)")
 	out := fs.String("out", "", "also write the report (markdown) to this file")
 	bin := fs.String("bin", "build/bench", "directory of the C workers")
@@ -81,6 +81,11 @@ func runDriver(args []string) {
 	}
 	if want["scale"] {
 		d.runOne("scale", variant{name: "gonice", impl: "gonice"}, d.testArgs("scale"))
+	}
+	if want["mux"] {
+		for _, v := range variants("mux") {
+			d.runOne("mux", v, d.testArgs("mux"))
+		}
 	}
 	var rep bytes.Buffer
 	rep.WriteString(header)
@@ -135,6 +140,10 @@ func variants(test string) []variant {
 			vs = append(vs, variant{p, "gonice", []string{"--profile", p}})
 		}
 		return vs
+	case "mux":
+		return []variant{
+			{"full server agents", "gonice", nil}, {"ICE-lite server agents", "gonice", []string{"--lite"}},
+		}
 	case "idle":
 		return []variant{
 			{"gonice", "gonice", nil}, {"gonice consent off", "gonice", []string{"--consent", "off"}},
@@ -167,6 +176,10 @@ func (d *driver) testArgs(test string) []string {
 		// checks, twelve and a half of pion's 2 s keepalive checks.
 		return []string{"--pairs", pick("200", "10"), "--mem-at", pick("2", "1"),
 			"--cpu-from", pick("12", "1"), "--cpu-to", pick("37", "2")}
+	case "mux":
+		// 100,000 server agents on one port and as many clients.
+		return []string{"--agents", pick("200000", "2000"), "--mem-at", pick("3", "1"),
+			"--cpu-from", pick("12", "2"), "--cpu-to", pick("37", "7"), "--probe-for", pick("12", "6")}
 	case "scale":
 		return []string{"--agents", pick("10000", "200"), "--mem-at", pick("2", "1"),
 			"--cpu-from", pick("12", "1"), "--cpu-to", pick("37", "2"), "--probe-for", pick("30", "5")}

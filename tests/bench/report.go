@@ -55,6 +55,9 @@ func (d *driver) report(w io.Writer, rounds int) {
 	if rs := d.results["srtp-path"]; rs != nil {
 		d.reportSRTPPath(w, rs)
 	}
+	if rs := d.results["mux"]; rs != nil {
+		d.reportMux(w, rs)
+	}
 }
 
 func samples(r result) []float64 {
