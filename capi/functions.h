@@ -7,9 +7,10 @@
  * others expand to nothing, and all are undefined at its end.
  *   capi/core_abi.h           GONICE_CORE: the fields of GoniceCoreTable
  *   capi/table.c              GONICE_CORE: the core's table of Go functions
- *   capi/loader/gonice.c      GONICE_FN, GONICE_CONN_FN: the public functions that forward
- *   tests/c/test_functions.c  GONICE_FN, GONICE_CONN_FN, GONICE_OWN: the names, which a
- *                             test holds equal to gonice.h's and the exports
+ *   capi/loader/gonice.c      GONICE_FN, GONICE_CONN_FN, GONICE_MUX_FN: the public functions
+ *                             that forward
+ *   tests/c/test_functions.c  GONICE_FN, GONICE_CONN_FN, GONICE_MUX_FN, GONICE_OWN: the names,
+ *                             which a test holds equal to gonice.h's and the exports
  *
  * GONICE_CORE(entry, export, (params))
  *   GoniceCoreTable.entry, of type int (*) params, is the Go function export
@@ -31,6 +32,9 @@
  * GONICE_CONN_FN(name, (params), entry, (args), (checks))
  *   GONICE_FN for a function whose first parameter is GoniceConnection *conn
  *   (h is the connection as uintptr_t).
+ * GONICE_MUX_FN(name, (params), entry, (args), (checks))
+ *   GONICE_FN for a function whose first parameter is GoniceMux *mux (h is
+ *   the mux as uintptr_t).
  * GONICE_OWN(name)
  *   a function of include/gonice.h written by hand in the loader: it needs
  *   no core, or no handle.
@@ -43,6 +47,9 @@
 #endif
 #ifndef GONICE_CONN_FN
 #define GONICE_CONN_FN(name, params, entry, args, checks)
+#endif
+#ifndef GONICE_MUX_FN
+#define GONICE_MUX_FN(name, params, entry, args, checks)
 #endif
 #ifndef GONICE_OWN
 #define GONICE_OWN(name)
@@ -412,7 +419,31 @@ GONICE_CONN_FN(gonice_connection_get_fd, (GoniceConnection *conn), conn_get_fd, 
 GONICE_CORE(conn_dispatch, goniceCoreConnDispatch, (char *err, uintptr_t h))
 GONICE_CONN_FN(gonice_connection_dispatch, (GoniceConnection *conn), conn_dispatch, (h), ())
 
+/* Muxes (server mode). */
+GONICE_CORE(mux_new, goniceCoreMuxNew,
+            (char *err, uintptr_t *out, char *local, unsigned int port, char *advertised))
+GONICE_OWN(gonice_mux_new)
+GONICE_CORE(mux_free, goniceCoreMuxFree, (char *err, uintptr_t h))
+GONICE_MUX_FN(gonice_mux_free, (GoniceMux *mux), mux_free, (h), ())
+GONICE_CORE(mux_get_local_address, goniceCoreMuxGetLocalAddress,
+            (char *err, uintptr_t h, char *addr, uint16_t *port))
+GONICE_MUX_FN(gonice_mux_get_local_address,
+              (GoniceMux *mux, char *addr_out, uint16_t *port_out), mux_get_local_address,
+              (h, addr_out, port_out), (NONNULL(addr_out)))
+GONICE_CORE(mux_get_stats, goniceCoreMuxGetStats, (char *err, uintptr_t h, GoniceMuxStats *out))
+GONICE_MUX_FN(gonice_mux_get_stats, (GoniceMux *mux, GoniceMuxStats *stats_out), mux_get_stats,
+              (h, stats_out), (NONNULL(stats_out)))
+GONICE_CORE(mux_set_unknown_ufrag_cb, goniceCoreMuxSetUnknownUfragCb,
+            (char *err, uintptr_t h, void *fn, void *user_data))
+GONICE_MUX_FN(gonice_mux_set_unknown_ufrag_cb,
+              (GoniceMux *mux, gonice_mux_unknown_ufrag_cb cb, void *user_data),
+              mux_set_unknown_ufrag_cb, (h, (void *)cb, user_data), ())
+GONICE_CORE(agent_add_mux, goniceCoreAgentAddMux, (char *err, uintptr_t h, uintptr_t mux))
+GONICE_FN(gonice_agent_add_mux, (GoniceAgent *agent, GoniceMux *mux), agent_add_mux,
+          (h, (uintptr_t)mux), ())
+
 #undef GONICE_CORE
 #undef GONICE_FN
 #undef GONICE_CONN_FN
+#undef GONICE_MUX_FN
 #undef GONICE_OWN

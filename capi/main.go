@@ -60,7 +60,8 @@ func codeOf(err error) int {
 	case errors.Is(err, nice.ErrNotReady), errors.Is(err, nice.ErrConsentLost),
 		errors.Is(err, nice.ErrTimeout), errors.Is(err, nice.ErrRenomination):
 		return C.GONICE_EAGAIN
-	case errors.Is(err, nice.ErrAlreadyGathering), errors.Is(err, nice.ErrRecvAttached):
+	case errors.Is(err, nice.ErrAlreadyGathering), errors.Is(err, nice.ErrRecvAttached),
+		errors.Is(err, nice.ErrUfragInUse):
 		return C.GONICE_EBUSY
 	case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.ENOBUFS):
 		return C.GONICE_EAGAIN
@@ -125,22 +126,30 @@ func onAgent(errbuf *C.char, h C.uintptr_t, f func(a *nice.Agent) (int, error)) 
 const handleBase = 0x6e1ce0000001
 
 var registry struct {
-	mu   sync.Mutex
-	next uintptr
-	m    map[uintptr]*entry
+	mu    sync.Mutex
+	next  uintptr
+	m     map[uintptr]*entry
+	muxes map[uintptr]*muxHandle // GoniceMux handles (mux.go), from the same ids
 }
 
 func register(e *entry) uintptr {
 	registry.mu.Lock()
 	defer registry.mu.Unlock()
+	h := nextHandleLocked()
+	registry.m[h] = e
+	e.h = h
+	return h
+}
+
+// nextHandleLocked issues an id (of any kind). registry.mu is held.
+func nextHandleLocked() uintptr {
 	if registry.m == nil {
 		registry.m = map[uintptr]*entry{}
+		registry.muxes = map[uintptr]*muxHandle{}
 		registry.next = handleBase
 	}
 	h := registry.next
 	registry.next++
-	registry.m[h] = e
-	e.h = h
 	return h
 }
 
@@ -166,8 +175,12 @@ func lookupConn(h C.uintptr_t) (*entry, error) {
 func lookupAny(h C.uintptr_t, what string) (*entry, error) {
 	registry.mu.Lock()
 	e := registry.m[uintptr(h)]
+	_, isMux := registry.muxes[uintptr(h)]
 	registry.mu.Unlock()
 	if e == nil {
+		if isMux {
+			return nil, errf(C.GONICE_EBADHANDLE, "gonice: %s handle %#x is a mux handle", what, uintptr(h))
+		}
 		if h == 0 {
 			return nil, errf(C.GONICE_EBADHANDLE, "gonice: %s handle is NULL", what)
 		}

@@ -173,7 +173,7 @@ GONICE_API int gonice_version(int *major, int *minor, int *patch);
 
 #define GONICE_OK 0           /* success */
 #define GONICE_EINVAL (-1)    /* an argument is invalid (NULL, out of range, malformed) */
-#define GONICE_EBADHANDLE (-2) /* the agent (or connection) handle is NULL, unknown or freed */
+#define GONICE_EBADHANDLE (-2) /* the agent (connection, mux) handle is NULL, unknown or freed */
 #define GONICE_ENOTFOUND (-3) /* no such stream or component (or no usable address) */
 #define GONICE_EAGAIN (-4)    /* not possible now: no selected pair yet, consent lost, queue full */
 #define GONICE_ECLOSED (-5)   /* the agent was closed (gonice_agent_close_async) or the stream removed */
@@ -711,7 +711,8 @@ GONICE_API int gonice_agent_set_stream_tos(GoniceAgent *agent, unsigned int stre
  * next gonice_agent_dispatch() delivers them, as libnice emits them inside
  * nice_agent_gather_candidates. A second call is a no-op.
  * Returns: 0; GONICE_EBADHANDLE; GONICE_ENOTFOUND (no such stream, or no
- * usable local address/port); GONICE_ECLOSED.
+ * usable local address/port); GONICE_ECLOSED (also: a mux of the agent was
+ * freed); GONICE_EBUSY (the local ufrag set for a mux was taken meanwhile).
  */
 GONICE_API int gonice_agent_gather_candidates(GoniceAgent *agent, unsigned int stream_id);
 
@@ -732,7 +733,9 @@ GONICE_API int gonice_agent_get_local_credentials(GoniceAgent *agent, unsigned i
  * gonice_agent_set_local_credentials / set_remote_credentials: ufrag and pwd
  * are 1..256 ice-chars ([A-Za-z0-9+/]). Setting remote credentials starts
  * the checks that waited for them.
- * Returns: 0; GONICE_EBADHANDLE; GONICE_EINVAL; GONICE_ENOTFOUND; GONICE_ECLOSED.
+ * Returns: 0; GONICE_EBADHANDLE; GONICE_EINVAL; GONICE_ENOTFOUND; GONICE_ECLOSED;
+ * GONICE_EBUSY (a local ufrag another agent on one of the agent's muxes has:
+ * gonice_agent_add_mux).
  */
 GONICE_API int gonice_agent_set_local_credentials(GoniceAgent *agent, unsigned int stream_id,
                                                   const char *ufrag, const char *pwd);
@@ -1317,6 +1320,167 @@ GONICE_API int gonice_connection_write_rtcp(GoniceConnection *conn, const void *
  */
 GONICE_API int gonice_connection_get_fd(GoniceConnection *conn);
 GONICE_API int gonice_connection_dispatch(GoniceConnection *conn);
+
+/* ------------------------------------------------------------------------ */
+/* Muxes (server mode: many agents on one UDP port)                          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A GoniceMux is one UDP socket shared by many agents: a media server's one
+ * port for all its peers (Go: nice.UDPMux). An agent given the mux with
+ * gonice_agent_add_mux() puts component 1 of each of its streams on it: one
+ * host candidate, the mux's address, and no socket of its own (other
+ * components bind their own sockets, as without a mux). One library thread,
+ * the mux's reader, reads the socket in batches and hands each datagram to
+ * its agent: a Binding request by the local ufrag in its USERNAME (a
+ * stream's local ufrag is unique on a mux), a STUN response by its
+ * transaction, anything else by its source address, which must be a
+ * remote candidate of the component. A Binding request for a ufrag that no
+ * agent has is first shown to the unknown-ufrag callback, which may create
+ * the agent it is for: an ICE-lite server needs no signalling before the
+ * client's first check.
+ * Porting: libnice has no mux (each NiceAgent binds ports of its own), so
+ * none of these functions has a libnice twin; libjuice's juice_mux_listen
+ * is the nearest thing. docs/porting-from-libnice.md, "gonice only".
+ *
+ *     GoniceMux *mux;
+ *     gonice_mux_new(&mux, "0.0.0.0", 3478, "203.0.113.7");
+ *     gonice_mux_set_unknown_ufrag_cb(mux, on_unknown, app);   (ICE-lite)
+ *     ... per peer: gonice_agent_new(&agent, ...);
+ *     gonice_agent_add_mux(agent, mux);   (before the agent starts)
+ *     ... gonice_agent_add_stream, gather, credentials as usual
+ *     gonice_agent_free(agent);   (every agent on the mux first)
+ *     gonice_mux_free(mux);
+ *
+ * Handles are an agent's (OVERVIEW): GoniceMux * is an opaque id, never
+ * reused; a stale or made-up one, or an agent's or a connection's, gives
+ * GONICE_EBADHANDLE (as a mux handle does to gonice_agent_* and
+ * gonice_connection_*). Agents on a mux deliver their callbacks as any
+ * agent (their library thread, or gonice_agent_dispatch()); their received
+ * data is read by the mux's reader, so a receive callback that is slow
+ * delays only its own agent's queue, but a reader that cannot keep up
+ * delays every agent on the mux.
+ */
+typedef struct GoniceMux GoniceMux; /* opaque handle, never dereferenced */
+
+/*
+ * Unknown-ufrag callback: a Binding request reached the mux for a local
+ * ufrag no agent on it has. local_ufrag is the first half of its USERNAME
+ * (the ufrag the check is for), remote_ufrag the second (the sender's),
+ * from_addr/from_port where it came from ("192.0.2.1"; no brackets). The
+ * strings are valid only during the call. Nothing is authenticated: the
+ * callback sees every such check, spoofed ones included, and decides which
+ * deserve an agent.
+ *
+ * THREAD: it runs SYNCHRONOUSLY ON THE MUX'S READER THREAD, a library
+ * thread, never the application's - also when the agents are in dispatch
+ * mode (as libjuice's juice_mux_listen callback). No datagram is read
+ * while it runs, for any agent on the mux: it must not block for long.
+ * It may call any gonice_* function: if it creates an agent on the mux,
+ * gives its stream local_ufrag with gonice_agent_set_local_credentials()
+ * and gathers it (gonice_agent_gather_candidates) before it returns, the
+ * check is delivered to that agent (an ICE-lite server loses no first
+ * check; it is not counted in GoniceMuxStats.unknown_ufrag).
+ * gonice_mux_free() of its own mux from inside it does not wait (see
+ * there). Calls are one at a time per mux.
+ */
+typedef void (*gonice_mux_unknown_ufrag_cb)(GoniceMux *mux, const char *local_ufrag,
+                                            const char *remote_ufrag, const char *from_addr,
+                                            uint16_t from_port, void *user_data);
+
+/*
+ * gonice_mux_new: opens a UDP socket on local_address:port and starts its
+ * reader thread.
+ * out: receives the handle (set to NULL on failure).
+ * local_address: an IPv4 or IPv6 literal (borrowed), "0.0.0.0" or "::" for
+ * every address of the family. port: 0 for any free port
+ * (gonice_mux_get_local_address() tells which), else 1..65535.
+ * advertised_address: the address the host candidates of agents on the mux
+ * carry, where peers reach the server (a public address, or the one
+ * address of a socket bound to all); NULL or "" means local_address, which
+ * must then not be unspecified. Same family as local_address. A server
+ * with several addresses opens a mux for each.
+ * Ownership: free with gonice_mux_free().
+ * Returns: 0; GONICE_EINVAL (out or local_address NULL, an address that
+ * does not parse, port > 65535, an unspecified local_address without
+ * advertised_address, an advertised address of the other family);
+ * GONICE_EIO (the socket could not be bound: the port is in use, no such
+ * local address); GONICE_EINTERNAL (the core could not be loaded).
+ */
+GONICE_API int gonice_mux_new(GoniceMux **out, const char *local_address, unsigned int port,
+                              const char *advertised_address);
+
+/*
+ * gonice_mux_free: closes the mux's socket, waits for its reader thread to
+ * finish (an unknown-ufrag callback in progress on it returns first) and
+ * invalidates the handle. Free the agents on the mux first: an agent still
+ * on it stays valid, but receives nothing more on the mux and its sends
+ * there fail (GONICE_EIO); an agent given the mux that gathers afterwards
+ * gets GONICE_ECLOSED.
+ * From the mux's own unknown-ufrag callback it does not wait (that would
+ * wait for itself): the handle is invalid at once, no further callback
+ * runs, and the socket closes as soon as the callback returns.
+ * Returns: 0; GONICE_EBADHANDLE (NULL, stale, freed twice, not a mux).
+ */
+GONICE_API int gonice_mux_free(GoniceMux *mux);
+
+/*
+ * gonice_mux_get_local_address: the address and port the host candidates
+ * of agents on the mux carry (the advertised address and the bound port).
+ * addr_out: at least GONICE_ADDRESS_STRING_LEN bytes, receives the address
+ * as text; port_out (may be NULL): the port.
+ * Returns: 0; GONICE_EBADHANDLE; GONICE_EINVAL (addr_out NULL).
+ */
+GONICE_API int gonice_mux_get_local_address(GoniceMux *mux, char *addr_out, uint16_t *port_out);
+
+/* GoniceMuxStats: what a mux's reader did (Go: nice.MuxStats). */
+typedef struct GoniceMuxStats {
+  unsigned int agents;     /* components on the mux (one per stream of each agent) */
+  unsigned int routes;     /* remote addresses routed to them */
+  uint64_t received;       /* datagrams read */
+  uint64_t batches;        /* reads (recvmmsg calls) that returned datagrams */
+  uint64_t delivered;      /* datagrams handed to an agent */
+  uint64_t unknown_ufrag;  /* Binding requests for a ufrag no agent had, after the
+                              unknown-ufrag callback (one it delivered is not counted) */
+  uint64_t no_route;       /* other datagrams from an address no agent has */
+  uint64_t dropped_closed; /* datagrams for an agent that was closing */
+} GoniceMuxStats;
+
+/*
+ * gonice_mux_get_stats: fills stats_out with the mux's counters.
+ * Returns: 0; GONICE_EBADHANDLE; GONICE_EINVAL (stats_out NULL).
+ */
+GONICE_API int gonice_mux_get_stats(GoniceMux *mux, GoniceMuxStats *stats_out);
+
+/*
+ * gonice_mux_set_unknown_ufrag_cb: sets the unknown-ufrag callback
+ * (replacing the previous one; NULL unsets: such checks are then dropped and
+ * counted) with its user_data. Any time; a callback in progress finishes
+ * with the old one.
+ * Returns: 0; GONICE_EBADHANDLE.
+ */
+GONICE_API int gonice_mux_set_unknown_ufrag_cb(GoniceMux *mux, gonice_mux_unknown_ufrag_cb cb,
+                                               void *user_data);
+
+/*
+ * gonice_agent_add_mux: component 1 of every stream of the agent goes on
+ * mux (the property Go's nice.Config.Muxes; typically one mux per address
+ * family, each added once): one host candidate per mux, its address. Host
+ * candidates of other local addresses are not gathered for component 1. A
+ * stream's local ufrag names it on the mux: a generated one is chosen free;
+ * gonice_agent_set_local_credentials() with a ufrag another agent on the
+ * mux has gives GONICE_EBUSY, as gathering does when one was taken
+ * meanwhile. A component with UDP TURN servers also binds sockets of its
+ * own for them (an allocation is one per 5-tuple). The agent keeps no
+ * reference: free the agent before the mux (gonice_mux_free).
+ * Before the agent starts (as the properties: before its first stream,
+ * local address or other call that is not a property setter or a
+ * gonice_agent_connect_*).
+ * Returns: 0; GONICE_EBADHANDLE (agent or mux NULL, stale or of another
+ * kind); GONICE_EINVAL (the mux was added already); GONICE_EBUSY (the
+ * agent has started or is closing).
+ */
+GONICE_API int gonice_agent_add_mux(GoniceAgent *agent, GoniceMux *mux);
 
 #ifdef __cplusplus
 } /* extern "C" */

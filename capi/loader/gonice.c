@@ -343,6 +343,21 @@ int gonice_connection_new(GoniceConnection **out, unsigned int options) {
   return rc;
 }
 
+int gonice_mux_new(GoniceMux **out, const char *local_address, unsigned int port,
+                   const char *advertised_address) {
+  REQUIRE(out != NULL, "out is NULL");
+  *out = NULL;
+  REQUIRE(local_address != NULL, "local_address is NULL");
+  const GoniceCoreTable *t = core();
+  if (t == NULL)
+    return GONICE_EINTERNAL;
+  uintptr_t h = 0;
+  int rc = t->mux_new(last_error, &h, (char *)local_address, port, (char *)advertised_address);
+  if (rc >= 0)
+    *out = (GoniceMux *)h;
+  return rc;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Every other function: the GONICE_FN lines of functions.h                  */
 /* ------------------------------------------------------------------------ */
@@ -376,6 +391,17 @@ int gonice_connection_new(GoniceConnection **out, unsigned int options) {
     if (t == NULL)                                                                                 \
       return GONICE_EINTERNAL;                                                                     \
     uintptr_t h = (uintptr_t)conn;                                                                 \
+    return t->entry(last_error, UNPAREN args);                                                     \
+  }
+#define GONICE_MUX_FN(name, params, entry, args, checks)                                           \
+  int name params {                                                                                \
+    UNPAREN checks                                                                                 \
+    if (mux == NULL)                                                                               \
+      return fail(GONICE_EBADHANDLE, "gonice: mux is NULL");                                       \
+    const GoniceCoreTable *t = core();                                                             \
+    if (t == NULL)                                                                                 \
+      return GONICE_EINTERNAL;                                                                     \
+    uintptr_t h = (uintptr_t)mux;                                                                  \
     return t->entry(last_error, UNPAREN args);                                                     \
   }
 #include "functions.h"

@@ -12,6 +12,7 @@
 #define NAME(name) {#name, (void (*)(void))name},
 #define GONICE_FN(name, params, entry, args, checks) NAME(name)
 #define GONICE_CONN_FN(name, params, entry, args, checks) NAME(name)
+#define GONICE_MUX_FN(name, params, entry, args, checks) NAME(name)
 #define GONICE_OWN(name) NAME(name)
 static const struct {
   const char *name;
