@@ -50,7 +50,7 @@ func codeOf(err error) int {
 		return C.GONICE_OK
 	case errors.As(err, &ae):
 		return ae.code
-	case errors.Is(err, nice.ErrClosed):
+	case errors.Is(err, nice.ErrClosed), errors.Is(err, nice.ErrMuxClosed):
 		return C.GONICE_ECLOSED
 	case errors.Is(err, nice.ErrInvalidStream), errors.Is(err, nice.ErrInvalidComponent),
 		errors.Is(err, nice.ErrNoAddress), errors.Is(err, nice.ErrNoPair):

@@ -97,6 +97,7 @@ func goniceCoreMuxGetStats(errbuf *C.char, h C.uintptr_t, out *C.GoniceMuxStats)
 			unknown_ufrag:  C.uint64_t(st.UnknownUfrag),
 			no_route:       C.uint64_t(st.NoRoute),
 			dropped_closed: C.uint64_t(st.DroppedClosed),
+			truncated:      C.uint64_t(st.Truncated),
 		}
 		return 0, nil
 	})

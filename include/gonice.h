@@ -176,7 +176,7 @@ GONICE_API int gonice_version(int *major, int *minor, int *patch);
 #define GONICE_EBADHANDLE (-2) /* the agent (connection, mux) handle is NULL, unknown or freed */
 #define GONICE_ENOTFOUND (-3) /* no such stream or component (or no usable address) */
 #define GONICE_EAGAIN (-4)    /* not possible now: no selected pair yet, consent lost, queue full */
-#define GONICE_ECLOSED (-5)   /* the agent was closed (gonice_agent_close_async) or the stream removed */
+#define GONICE_ECLOSED (-5)   /* the agent was closed (gonice_agent_close_async), the stream removed, or the mux freed */
 #define GONICE_ENOMEM (-6)    /* out of memory */
 #define GONICE_ERANGE (-7)    /* a caller buffer is too short */
 #define GONICE_ENOTSUP (-8)   /* not supported (yet) by gonice */
@@ -1415,8 +1415,8 @@ GONICE_API int gonice_mux_new(GoniceMux **out, const char *local_address, unsign
  * finish (an unknown-ufrag callback in progress on it returns first) and
  * invalidates the handle. Free the agents on the mux first: an agent still
  * on it stays valid, but receives nothing more on the mux and its sends
- * there fail (GONICE_EIO); an agent given the mux that gathers afterwards
- * gets GONICE_ECLOSED.
+ * there fail with GONICE_ECLOSED ("nice: mux closed"); an agent given the
+ * mux that gathers afterwards gets the same.
  * From the mux's own unknown-ufrag callback it does not wait (that would
  * wait for itself): the handle is invalid at once, no further callback
  * runs, and the socket closes as soon as the callback returns.
@@ -1444,6 +1444,7 @@ typedef struct GoniceMuxStats {
                               unknown-ufrag callback (one it delivered is not counted) */
   uint64_t no_route;       /* other datagrams from an address no agent has */
   uint64_t dropped_closed; /* datagrams for an agent that was closing */
+  uint64_t truncated;      /* datagrams larger than the mux's largest (2048 bytes), dropped */
 } GoniceMuxStats;
 
 /*

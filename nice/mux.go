@@ -153,6 +153,10 @@ type muxCounters struct {
 	received, batches, delivered, unknown, noRoute, droppedClosed, truncated atomic.Uint64
 }
 
+// ErrMuxClosed is returned by an agent's sends and gathering on a mux
+// that was closed.
+var ErrMuxClosed = errors.New("nice: mux closed")
+
 // ErrUfragInUse is returned when an agent on a mux is given a local ufrag
 // that another agent on that mux has.
 var ErrUfragInUse = errors.New("nice: ufrag in use on the mux")
@@ -252,7 +256,7 @@ func (m *UDPMux) Close() error {
 // ufrag and returns its socket. Called on a's loop.
 func (m *UDPMux) join(a *Agent, c *component, addrIndex int) (*socket, error) {
 	if m.closed.Load() {
-		return nil, fmt.Errorf("%w: the mux on %v is closed", ErrClosed, m.local)
+		return nil, fmt.Errorf("%w: %v", ErrMuxClosed, m.local)
 	}
 	e := &muxEntry{m: m, a: a}
 	e.refs.Store(1)
@@ -581,6 +585,9 @@ func (c *muxConn) WriteToUDPAddrPort(p []byte, addr netip.AddrPort) (int, error)
 	e := c.e
 	if e.gone.Load() {
 		return 0, net.ErrClosed
+	}
+	if e.m.closed.Load() {
+		return 0, ErrMuxClosed
 	}
 	if len(p) > 0 && p[0] < 2 {
 		e.m.noteTx(p, e)

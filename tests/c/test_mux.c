@@ -566,7 +566,7 @@ static void test_badinput(void) {
     wait_until(&cli.got, 1, "data from the mux agent");
 
     EXPECT(gonice_mux_free(mux), 0);
-    EXPECT(gonice_agent_send(agent, (unsigned)sid, 1, 4, "gone"), GONICE_EIO);
+    EXPECT(gonice_agent_send(agent, (unsigned)sid, 1, 4, "gone"), GONICE_ECLOSED);
     printf("send after the mux was freed: %s\n", gonice_last_error());
     EXPECT(gonice_agent_gather_candidates(agent2, (unsigned)sid2), GONICE_ECLOSED);
     printf("gathering after the mux was freed: %s\n", gonice_last_error());
