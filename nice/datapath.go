@@ -102,7 +102,10 @@ func (a *Agent) readLoop(w *worker, s *socket) {
 }
 
 // route hands a datagram that arrived on s from from: STUN to the loop,
-// anything else to the component. Called on a reader goroutine.
+// anything else to the component. Called on a reader goroutine: the
+// socket's own, which runs the loop itself if it was idle, or a mux's
+// (s.mux set), which serves every agent on the mux and starts the loop on
+// a goroutine of its own instead.
 func (a *Agent) route(w *worker, s *socket, from netip.AddrPort, p []byte) {
 	if stunx.IsSTUN(p) {
 		pk := getPacket(p)
@@ -114,7 +117,10 @@ func (a *Agent) route(w *worker, s *socket, from netip.AddrPort, p []byte) {
 			// drop, as a full socket buffer would.
 			putPacket(pk)
 		}
-		if run {
+		switch {
+		case run && s.mux != nil:
+			go a.runLoop() // the loop was idle: it runs off the mux's reader (the loop is claimed; Close waits for loopDone)
+		case run:
 			a.runLoop() // the loop was idle: this reader runs it
 		}
 		return

@@ -92,6 +92,7 @@ func muxScale(o options) {
 	var mu sync.Mutex
 	sem := make(chan struct{}, 256)
 	var wg sync.WaitGroup
+	rb0 := rcvbufErrors()
 	start := time.Now()
 	for i := range n {
 		sem <- struct{}{}
@@ -114,7 +115,9 @@ func muxScale(o options) {
 				case t := <-ch:
 					last = later(last, t)
 				case <-timeout:
-					fatalf("pair %d did not become READY (%d server agents made so far)", i, made.Load())
+					cst := a.ComponentState(sid, 1)
+					fatalf("pair %d did not become READY in 30 s: client %v, %d server agents made so far; server mux %+v; UDP receive-buffer drops since the start %d",
+						i, cst, made.Load(), srv.Stats(), rcvbufErrors()-rb0)
 				}
 			}
 			mu.Lock()
@@ -124,6 +127,7 @@ func muxScale(o options) {
 	}
 	wg.Wait()
 	connectSeconds := lastReady.Sub(start).Seconds()
+	rbConnect := rcvbufErrors() - rb0
 
 	// Idle: memory, then CPU over the window, as idleMeasure.
 	time.Sleep(time.Until(lastReady.Add(secs(o.memAt))))
@@ -131,9 +135,9 @@ func muxScale(o options) {
 	writeProfiles()
 	time.Sleep(time.Until(lastReady.Add(secs(o.cpuFrom))))
 	stop := startCPUProfile()
-	c0, w0 := cpuUS(), time.Now()
+	c0, w0, rb1 := cpuUS(), time.Now(), rcvbufErrors()
 	time.Sleep(time.Until(lastReady.Add(secs(o.cpuTo))))
-	c1, w1 := cpuUS(), time.Now()
+	c1, w1, rbIdle := cpuUS(), time.Now(), rcvbufErrors()-rb1
 	stop()
 	st := srv.Stats()
 
@@ -165,6 +169,7 @@ func muxScale(o options) {
 		"rss_kb": s.rss - base.rss, "heap_kb": s.heap - base.heap,
 		"fds": s.fds - base.fds, "threads": s.threads - base.threads, "goroutines": s.gorouts - base.gorouts,
 		"cpu_us": c1 - c0, "cpu_seconds": w1.Sub(w0).Seconds(),
+		"rcvbuf_errors_connect": rbConnect, "rcvbuf_errors_idle": rbIdle,
 		"mux_received": st.Received, "mux_batches": st.Batches, "mux_unknown": st.UnknownUfrag, "mux_noroute": st.NoRoute,
 		"consent": consent, "still_ready": ready,
 		"send_p50_us_1": lat1[0], "send_p99_us_1": lat1[1], "send_p50_us_n": latN[0], "send_p99_us_n": latN[1],
