@@ -19,23 +19,23 @@ import (
 	"syscall"
 )
 
-// maxPoolThreads bounds GONICE_THREADS.
+// maxPoolThreads bounds GONICE_THREADS and gonice_set_thread_pool_size.
 const maxPoolThreads = 1024
 
 var pool struct {
 	once sync.Once
-	max  int // the pool's size: threads are started up to it
 
 	mu      sync.Mutex
+	max     int        // the pool's size: threads are started up to it
 	cond    *sync.Cond // a pool thread waits here for the run queue
 	runq    []*entry   // entries with callbacks to deliver, oldest first
 	head    int        // runq[head:] is the queue
 	threads int        // pool threads started
-	idle    int        // pool threads waiting in cond
+	idle    int        // pool threads waiting in cond, not yet woken
 }
 
-// poolSize is the pool's size: GONICE_THREADS if it is a number from 1 to
-// maxPoolThreads, otherwise max(4, GOMAXPROCS).
+// poolSize is the pool's initial size: GONICE_THREADS if it is a number
+// from 1 (larger is maxPoolThreads), otherwise max(4, GOMAXPROCS).
 func poolSize() int {
 	if v, err := strconv.Atoi(os.Getenv("GONICE_THREADS")); err == nil && v >= 1 {
 		return min(v, maxPoolThreads)
@@ -43,13 +43,41 @@ func poolSize() int {
 	return max(4, runtime.GOMAXPROCS(0))
 }
 
-// schedule puts e on the run queue, starting a pool thread if none is idle
-// and the pool is not full. e.qmu is held and e.scheduled was false.
-func (e *entry) schedule() {
+// poolInit sizes the pool, once, on first use.
+func poolInit() {
 	pool.once.Do(func() {
 		pool.max = poolSize()
 		pool.cond = sync.NewCond(&pool.mu)
 	})
+}
+
+// setPoolSize sets the pool's size to n if n > 0 (gonice_set_thread_pool_size)
+// and returns the size it had.
+func setPoolSize(n int) int {
+	poolInit()
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	old := pool.max
+	if n <= 0 {
+		return old
+	}
+	pool.max = n
+	// Threads above n end when they find the queue empty; entries that
+	// wait with no thread idle get the threads a larger pool allows.
+	waiting := len(pool.runq) - pool.head - pool.idle
+	pool.cond.Broadcast()
+	pool.idle = 0
+	for ; waiting > 0 && pool.threads < pool.max; waiting-- {
+		pool.threads++
+		go poolThread()
+	}
+	return old
+}
+
+// schedule puts e on the run queue, starting a pool thread if none is idle
+// and the pool is not full. e.qmu is held and e.scheduled was false.
+func (e *entry) schedule() {
+	poolInit()
 	pool.mu.Lock()
 	if pool.head > 0 && 2*pool.head >= len(pool.runq) { // reuse the taken half
 		n := copy(pool.runq, pool.runq[pool.head:])
@@ -58,10 +86,11 @@ func (e *entry) schedule() {
 	}
 	pool.runq = append(pool.runq, e)
 	if pool.idle > 0 {
+		pool.idle-- // so that the next entry wakes another
 		pool.cond.Signal()
 	} else if pool.threads < pool.max {
 		pool.threads++
-		go poolThread() // a library thread, for the life of the process
+		go poolThread() // a library thread, until the pool is made smaller
 	}
 	pool.mu.Unlock()
 }
@@ -74,9 +103,15 @@ func poolThread() {
 	for {
 		pool.mu.Lock()
 		for pool.head == len(pool.runq) {
-			pool.idle++
+			if pool.threads > pool.max { // the pool was made smaller
+				pool.threads--
+				pool.mu.Unlock()
+				// The OS thread ends with its locked goroutine (but
+				// for the runtime's m0, which it parks for good).
+				return
+			}
+			pool.idle++ // the waker takes it back
 			pool.cond.Wait()
-			pool.idle--
 		}
 		e := pool.runq[pool.head]
 		pool.runq[pool.head] = nil

@@ -77,13 +77,16 @@
  *      (environment variable: set it before the first call that loads the
  *      core; 1 to 1024, larger is 1024; by default, or if it is not a
  *      number, the larger of 4 and the Go runtime's GOMAXPROCS, the number
- *      of CPUs unless set), each started when first needed and kept until
- *      the process exits. An agent's callbacks
+ *      of CPUs unless set; gonice_set_thread_pool_size() changes it), each
+ *      started when first needed and kept until the process exits or the
+ *      pool is made smaller. An agent's callbacks
  *      - signals and received data - run one at a time, in the order the
  *      events happened, each on one of these threads (not always the same
  *      one: thread-local state does not carry from one callback to the
- *      next); different agents' callbacks run in parallel on different
- *      threads. Never on an application thread.
+ *      next, but memory does - what a callback wrote is visible to the
+ *      agent's next one, without a lock of the application's); different
+ *      agents' callbacks run in parallel on different threads. Never on an
+ *      application thread.
  *  (b) dispatch mode (GONICE_AGENT_OPTION_DISPATCH): the agent exposes a
  *      pollable file descriptor (gonice_agent_get_fd()); when it is readable
  *      the application calls gonice_agent_dispatch() on its own thread, which
@@ -434,6 +437,23 @@ GONICE_API int gonice_candidate_relay_address(const GoniceCandidate *c, char *ad
  */
 GONICE_API int gonice_candidate_stun_server_address(const GoniceCandidate *c, char *addr_out,
                                                     uint16_t *port_out);
+
+/* ------------------------------------------------------------------------ */
+/* Library threads (thread mode: OVERVIEW, "Threads and callbacks")          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * gonice_set_thread_pool_size: sets the number of threads of the pool that
+ * runs thread-mode callbacks (GONICE_THREADS's value, or its default, until
+ * then), from 1 to 1024; n = 0 changes nothing. A larger pool starts its
+ * threads as callbacks need them; a smaller one ends the threads above n as
+ * they become idle (a callback that runs goes on to its end; one of them
+ * may stay, asleep, if it was the Go runtime's first thread). Loads the
+ * core. Thread: any, callbacks included.
+ * Returns: the size before the call (>= 1); GONICE_EINVAL (n > 1024);
+ * GONICE_EINTERNAL (the core could not be loaded).
+ */
+GONICE_API int gonice_set_thread_pool_size(unsigned int n);
 
 /* ------------------------------------------------------------------------ */
 /* Agent lifetime                                                            */
