@@ -72,21 +72,20 @@
  * They are delivered one at a time, in order, in one of two modes chosen at
  * gonice_agent_new():
  *
- *  (a) default ("thread mode"): the library's threads run the callbacks - a
- *      pool shared by all agents and connections, of GONICE_THREADS threads
- *      (environment variable: set it before the first call that loads the
- *      core; 1 to 1024, larger is 1024; by default, or if it is not a
- *      number, the larger of 4 and the Go runtime's GOMAXPROCS, the number
- *      of CPUs unless set; gonice_set_thread_pool_size() changes it), each
- *      started when first needed and kept until the process exits or the
- *      pool is made smaller. An agent's callbacks
- *      - signals and received data - run one at a time, in the order the
- *      events happened, each on one of these threads (not always the same
- *      one: thread-local state does not carry from one callback to the
- *      next, but memory does - what a callback wrote is visible to the
- *      agent's next one, without a lock of the application's); different
- *      agents' callbacks run in parallel on different threads. Never on an
- *      application thread.
+ *  (a) default ("thread mode"): the library's threads run the callbacks, a
+ *      pool shared by all agents and connections. Its size is
+ *      GONICE_THREADS (environment variable, set before the first call that
+ *      loads the core: 1 to 1024, larger is 1024), else the larger of 4 and
+ *      the Go runtime's GOMAXPROCS (the number of CPUs unless set), and
+ *      gonice_set_thread_pool_size() changes it; each thread is started
+ *      when first needed and kept until the process exits or the pool is
+ *      made smaller. An agent's callbacks - signals and received data - run
+ *      one at a time, in the order the events happened, each on one of
+ *      these threads, not always the same one: thread-local state does not
+ *      carry from one callback to the next, but memory does (what a callback
+ *      wrote is visible to the agent's next one without a lock of the
+ *      application's). Different agents' callbacks run in parallel on
+ *      different threads; none runs on an application thread.
  *  (b) dispatch mode (GONICE_AGENT_OPTION_DISPATCH): the agent exposes a
  *      pollable file descriptor (gonice_agent_get_fd()); when it is readable
  *      the application calls gonice_agent_dispatch() on its own thread, which
@@ -110,13 +109,14 @@
  * Callbacks must not block for long: they hold up the agent's other
  * callbacks. In thread mode a blocked callback also holds one thread of the
  * pool: the other agents' callbacks go on on the other threads, and wait
- * only when every thread of the pool is blocked. So a callback must not
- * wait for another agent's callback (or for an application thread that
- * waits for one) unless GONICE_THREADS leaves a thread for it; with more
- * such callbacks at once than GONICE_THREADS, they deadlock.
- * Data received while a dispatch-mode application does not
- * dispatch is queued up to GONICE_MAX_QUEUED_PACKETS packets per agent, then
- * dropped (as a full socket buffer drops).
+ * only while every thread of the pool is blocked. A callback that waits for
+ * another agent's callback (or for an application thread that waits for
+ * one) therefore needs a free thread for that callback: as many such
+ * waiting callbacks at once as the pool has threads deadlock (one thread
+ * per agent never did; raise the pool's size if the application does this).
+ * Data received while a dispatch-mode application does not dispatch is
+ * queued up to GONICE_MAX_QUEUED_PACKETS packets per agent, then dropped
+ * (as a full socket buffer drops).
  *
  * ----------------------------------------------------------------------------
  * Seeing inside
