@@ -61,10 +61,8 @@ import "C"
 
 import (
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"unsafe"
 
 	"github.com/gonice/gonice/nice"
@@ -127,11 +125,14 @@ type entry struct {
 
 	conn *connEntry // a GoniceConnection's; nil for an agent
 
-	qmu      sync.Mutex // guards q, spare, nData, signaled, efd, fp, sender
-	q, spare []item
-	nData    int
-	signaled bool
-	efd      C.int
+	qmu       sync.Mutex // guards q, spare, nData, signaled, scheduled, runTid, efd, fp, sender
+	q, spare  []item
+	nData     int
+	signaled  bool
+	scheduled bool      // thread mode: on the pool's run queue, or being run (pool.go)
+	runTid    int64     // thread mode: the pool thread delivering q, 0 if none
+	idle      sync.Cond // thread mode, on qmu: runTid went to 0 after e was freed
+	efd       C.int
 	// fp is an agent's data path in C in dispatch mode (fastpath.c): its
 	// eventfd is efd, it signals it, and received datagrams go there while
 	// q is empty; nil for a connection, in thread mode, and once freed.
@@ -142,10 +143,6 @@ type entry struct {
 
 	freed       atomic.Bool
 	dispatching atomic.Bool
-	notify      chan struct{}
-	stop        chan struct{}
-	libDone     chan struct{}
-	libTid      atomic.Int64
 }
 
 func newEntry(options uint, cfg nice.Config) (*entry, error) {
@@ -154,22 +151,17 @@ func newEntry(options uint, cfg nice.Config) (*entry, error) {
 		cfg:      withLogSink(cfg),
 		recv:     map[[2]int]callback{},
 		efd:      -1,
-		notify:   make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		libDone:  make(chan struct{}),
 	}
+	e.idle.L = &e.qmu
 	if e.dispatch {
 		fd, err := C.new_eventfd()
 		if fd < 0 {
 			return nil, errf(C.GONICE_EIO, "gonice: eventfd: %v", err)
 		}
 		e.efd = fd
-		close(e.libDone)
-	} else {
-		started := make(chan struct{})
-		go e.libLoop(started) // the agent's library thread (C callbacks), until gonice_agent_free
-		<-started
 	}
+	// In thread mode the callbacks run on the pool's threads (pool.go),
+	// started when the first callback is queued.
 	return e, nil
 }
 
@@ -293,9 +285,9 @@ func (e *entry) wakeLocked() {
 		}
 		return
 	}
-	select {
-	case e.notify <- struct{}{}:
-	default:
+	if !e.scheduled {
+		e.scheduled = true
+		e.schedule()
 	}
 }
 
@@ -303,6 +295,11 @@ func (e *entry) wakeLocked() {
 func (e *entry) take() []item {
 	e.qmu.Lock()
 	defer e.qmu.Unlock()
+	return e.takeLocked()
+}
+
+// takeLocked is take with qmu held.
+func (e *entry) takeLocked() []item {
 	batch := e.q
 	e.q = e.spare[:0]
 	e.spare = nil
@@ -363,24 +360,6 @@ func (e *entry) dispatchNow() (int, error) {
 	n := e.run(batch)
 	e.recycle(batch)
 	return n, nil
-}
-
-// libLoop is the library thread of a default-mode agent.
-func (e *entry) libLoop(started chan<- struct{}) {
-	runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-	e.libTid.Store(int64(syscall.Gettid()))
-	close(started)
-	defer close(e.libDone)
-	for {
-		select {
-		case <-e.notify:
-		case <-e.stop:
-			return
-		}
-		batch := e.take()
-		e.run(batch)
-		e.recycle(batch)
-	}
 }
 
 func (e *entry) getCallback(sig int) callback {
@@ -508,10 +487,8 @@ func (e *entry) free() {
 	if a != nil {
 		_ = a.Close()
 	}
-	close(e.stop)
-	onLib := e.libTid.Load() == int64(syscall.Gettid())
-	if !e.dispatch && !onLib {
-		<-e.libDone
+	if !e.dispatch {
+		e.waitCallbacks() // unless called from one: it goes on, and no other starts
 	}
 	e.qmu.Lock()
 	for i := range e.q {

@@ -3,8 +3,9 @@
 package main
 
 // The GoniceConnection functions (gonice.h, "Connections"): a
-// webrtc.Connection behind an entry of its own, whose queue, library
-// thread, eventfd and dispatch are the agent's (agent.go). Its events and
+// webrtc.Connection behind an entry of its own, whose queue, delivery on
+// the pool's threads (pool.go), eventfd and dispatch are the agent's
+// (agent.go). Its events and
 // media only queue there; the C callbacks run where an agent's do.
 
 /*

@@ -29,6 +29,16 @@ const (
 	maxCands     = 100000  // candidates per set_remote_candidates call
 )
 
+//export goniceCoreSetThreadPoolSize
+func goniceCoreSetThreadPoolSize(errbuf *C.char, n C.uint) C.int {
+	return call(errbuf, func() (int, error) {
+		if n > maxPoolThreads {
+			return 0, errf(C.GONICE_EINVAL, "gonice: a pool of %d threads is more than %d", uint(n), maxPoolThreads)
+		}
+		return setPoolSize(int(n)), nil
+	})
+}
+
 //export goniceCoreAgentNew
 func goniceCoreAgentNew(errbuf *C.char, out *C.uintptr_t, options C.uint) C.int {
 	return call(errbuf, func() (int, error) {

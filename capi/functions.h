@@ -75,6 +75,10 @@ GONICE_CORE(set_log_handler, goniceCoreSetLogHandler,
             (char *err, void *fn, void *categories, void *ud))
 GONICE_OWN(gonice_set_log_handler)
 
+/* The pool of library threads. */
+GONICE_CORE(set_thread_pool_size, goniceCoreSetThreadPoolSize, (char *err, unsigned int n))
+GONICE_OWN(gonice_set_thread_pool_size)
+
 /* Agent lifetime. */
 GONICE_CORE(agent_new, goniceCoreAgentNew, (char *err, uintptr_t *out, unsigned int options))
 GONICE_OWN(gonice_agent_new)

@@ -72,9 +72,20 @@
  * They are delivered one at a time, in order, in one of two modes chosen at
  * gonice_agent_new():
  *
- *  (a) default: one library thread per agent (created by gonice_agent_new) runs all
- *      of the agent's callbacks - signals and received data - serialized, in
- *      the order the events happened.
+ *  (a) default ("thread mode"): the library's threads run the callbacks, a
+ *      pool shared by all agents and connections. Its size is
+ *      GONICE_THREADS (environment variable, set before the first call that
+ *      loads the core: 1 to 1024, larger is 1024), else the larger of 4 and
+ *      the Go runtime's GOMAXPROCS (the number of CPUs unless set), and
+ *      gonice_set_thread_pool_size() changes it; each thread is started
+ *      when first needed and kept until the process exits or the pool is
+ *      made smaller. An agent's callbacks - signals and received data - run
+ *      one at a time, in the order the events happened, each on one of
+ *      these threads, not always the same one: thread-local state does not
+ *      carry from one callback to the next, but memory does (what a callback
+ *      wrote is visible to the agent's next one without a lock of the
+ *      application's). Different agents' callbacks run in parallel on
+ *      different threads; none runs on an application thread.
  *  (b) dispatch mode (GONICE_AGENT_OPTION_DISPATCH): the agent exposes a
  *      pollable file descriptor (gonice_agent_get_fd()); when it is readable
  *      the application calls gonice_agent_dispatch() on its own thread, which
@@ -96,9 +107,16 @@
  * A callback may call any gonice_* function, on its own agent or another,
  * including gonice_agent_free() on its own agent (see gonice_agent_free()).
  * Callbacks must not block for long: they hold up the agent's other
- * callbacks. Data received while a dispatch-mode application does not
- * dispatch is queued up to GONICE_MAX_QUEUED_PACKETS packets per agent, then
- * dropped (as a full socket buffer drops).
+ * callbacks. In thread mode a blocked callback also holds one thread of the
+ * pool: the other agents' callbacks go on on the other threads, and wait
+ * only while every thread of the pool is blocked. A callback that waits for
+ * another agent's callback (or for an application thread that waits for
+ * one) therefore needs a free thread for that callback: as many such
+ * waiting callbacks at once as the pool has threads deadlock (one thread
+ * per agent never did; raise the pool's size if the application does this).
+ * Data received while a dispatch-mode application does not dispatch is
+ * queued up to GONICE_MAX_QUEUED_PACKETS packets per agent, then dropped
+ * (as a full socket buffer drops).
  *
  * ----------------------------------------------------------------------------
  * Seeing inside
@@ -421,6 +439,23 @@ GONICE_API int gonice_candidate_stun_server_address(const GoniceCandidate *c, ch
                                                     uint16_t *port_out);
 
 /* ------------------------------------------------------------------------ */
+/* Library threads (thread mode: OVERVIEW, "Threads and callbacks")          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * gonice_set_thread_pool_size: sets the number of threads of the pool that
+ * runs thread-mode callbacks (GONICE_THREADS's value, or its default, until
+ * then), from 1 to 1024; n = 0 changes nothing. A larger pool starts its
+ * threads as callbacks need them; a smaller one ends the threads above n as
+ * they become idle (a callback that runs goes on to its end; one of them
+ * may stay, asleep, if it was the Go runtime's first thread). Loads the
+ * core. Thread: any, callbacks included.
+ * Returns: the size before the call (>= 1); GONICE_EINVAL (n > 1024);
+ * GONICE_EINTERNAL (the core could not be loaded).
+ */
+GONICE_API int gonice_set_thread_pool_size(unsigned int n);
+
+/* ------------------------------------------------------------------------ */
 /* Agent lifetime                                                            */
 /* ------------------------------------------------------------------------ */
 
@@ -470,7 +505,8 @@ typedef void (*gonice_streams_removed_cb)(GoniceAgent *agent, const unsigned int
  * gonice_agent_new: creates an agent.
  * out: receives the handle (set to NULL on failure).
  * options: GoniceAgentOption bits; GONICE_AGENT_OPTION_DISPATCH selects
- *   dispatch delivery (see OVERVIEW), otherwise a library thread per agent.
+ *   dispatch delivery (see OVERVIEW), otherwise thread mode (the library's
+ *   pool of threads).
  * The agent starts (its ICE machinery is created with the configured
  * properties) on the first call that is not a property setter/getter or a
  * gonice_agent_connect_*; set properties before.
@@ -484,9 +520,9 @@ GONICE_API int gonice_agent_new(GoniceAgent **out, unsigned int options);
 /*
  * gonice_agent_free: closes the agent (sockets, checks) and releases its
  * handle, which becomes invalid at once (GONICE_EBADHANDLE afterwards).
- * From any other thread than the agent's callback thread it waits until the
- * agent's library thread has finished its current callback: no callback of
- * this agent runs after it returns. Called from one of the agent's own
+ * From any other thread than the one running the agent's current callback
+ * it waits until that callback has returned: no callback of this agent
+ * runs after it returns. Called from one of the agent's own
  * callbacks, it does not wait for that callback; the callback continues,
  * later gonice_* calls on the handle give GONICE_EBADHANDLE, and no further
  * callback of the agent is delivered (pending ones are discarded).
@@ -501,8 +537,8 @@ GONICE_API int gonice_agent_free(GoniceAgent *agent);
 /*
  * gonice_agent_close_async: closes the agent in the background (like
  * nice_agent_close_async) and then calls cb(agent, user_data) as a callback
- * of the agent (its library thread, or gonice_agent_dispatch() in dispatch
- * mode). The handle stays valid: free it with gonice_agent_free(), typically
+ * of the agent (on a library thread, or in gonice_agent_dispatch() in
+ * dispatch mode). The handle stays valid: free it with gonice_agent_free(), typically
  * from cb. Afterwards, calls on the agent give GONICE_ECLOSED.
  * cb may be NULL. Returns: 0; GONICE_EBADHANDLE; GONICE_EBUSY (already closing).
  */
@@ -953,7 +989,7 @@ GONICE_API int gonice_agent_send_messages_nonblocking(GoniceAgent *agent, unsign
 /*
  * gonice_agent_attach_recv: sets the component's receive callback (NULL
  * detaches: data then queues for gonice_agent_recv()). The callback runs as
- * described in OVERVIEW (library thread or gonice_agent_dispatch()).
+ * described in OVERVIEW (a library thread, or gonice_agent_dispatch()).
  * Returns: 0; GONICE_EBADHANDLE; GONICE_ENOTFOUND; GONICE_ECLOSED.
  */
 GONICE_API int gonice_agent_attach_recv(GoniceAgent *agent, unsigned int stream_id,
@@ -1153,9 +1189,10 @@ GONICE_API int gonice_agent_dispatch(GoniceAgent *agent);
  * Handles, return codes, ownership, threads and callbacks are an agent's
  * (OVERVIEW): GoniceConnection * is an opaque id, never reused (a stale,
  * made-up or agent handle gives GONICE_EBADHANDLE, as a connection handle
- * does to gonice_agent_*); callbacks run one at a time, in order, on one
- * library thread per connection or, with GONICE_CONNECTION_OPTION_DISPATCH,
- * in gonice_connection_dispatch() on the application's thread; received
+ * does to gonice_agent_*); callbacks run one at a time, in order, on the
+ * library's pool of threads (shared with the agents, OVERVIEW) or, with
+ * GONICE_CONNECTION_OPTION_DISPATCH, in gonice_connection_dispatch() on the
+ * application's thread; received
  * packets queue up to GONICE_MAX_QUEUED_PACKETS.
  */
 typedef struct GoniceConnection GoniceConnection; /* opaque handle, never dereferenced */

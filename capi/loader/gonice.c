@@ -330,6 +330,13 @@ int gonice_set_log_handler(gonice_log_cb cb, const char *categories, void *user_
   return t->set_log_handler(last_error, (void *)cb, (void *)categories, user_data);
 }
 
+int gonice_set_thread_pool_size(unsigned int n) {
+  const GoniceCoreTable *t = core();
+  if (t == NULL)
+    return GONICE_EINTERNAL;
+  return t->set_thread_pool_size(last_error, n);
+}
+
 int gonice_connection_new(GoniceConnection **out, unsigned int options) {
   REQUIRE(out != NULL, "out is NULL");
   *out = NULL;

@@ -6,11 +6,12 @@
  * candidates, wait until both are READY, free both. After a warm-up the
  * process's RSS, threads and fds are read; at the end they must not have
  * grown (RSS by at most 10 %; fds not at all; threads by at most the few
- * the Go runtime may add for itself, once the freed agents' threads have
- * gone). Under AddressSanitizer RSS also holds
- * ASan's records of every thread ever made (two per cycle here), so there
- * the bytes malloc'd and not freed are held flat instead (the Go core's
- * own heap is not malloc'd; the plain build's RSS check covers it).
+ * the Go runtime may add for itself: the library's pool of callback
+ * threads was started by the warm-up). Under AddressSanitizer RSS also
+ * holds ASan's records of every thread ever made (two per cycle when each
+ * agent had its own library thread), so there the bytes malloc'd and not
+ * freed are held flat instead (the Go core's own heap is not malloc'd; the
+ * plain build's RSS check covers it).
  *
  * Usage: test_churn [CYCLES [THREADS]]   (default 10000 cycles, 8 threads)
  */

@@ -7,8 +7,8 @@
  *   gonice_worker throughput --size B --seconds S --warmup W [--mode M]
  *   gonice_worker idle       --pairs N --mem-at S --cpu-from S --cpu-to S [--mode M]
  *
- * --mode thread (default): the default delivery mode, each agent's callbacks
- * on its own library thread. --mode dispatch: every agent is created with
+ * --mode thread (default): the default delivery mode, the agents' callbacks
+ * on the library's pool of threads. --mode dispatch: every agent is created with
  * GONICE_AGENT_OPTION_DISPATCH and ONE application thread (the "poller")
  * poll()s the fds of all agents and calls gonice_agent_dispatch() for the
  * ready ones - the shape of libnice's one-GMainContext-thread program.
