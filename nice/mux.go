@@ -93,7 +93,9 @@ type muxEntry struct {
 	w *worker
 	// Under m.mu.
 	ufrag string
-	addrs map[netip.AddrPort]struct{}
+	// addrs are the remote addresses routed to the entry: the
+	// component's peers map as last published (its values unused here).
+	addrs map[netip.AddrPort]*flowCounters
 	// refs is 1 while the entry is registered, plus one per delivery in
 	// progress; the worker exits when it drops to 0.
 	refs atomic.Int32
@@ -305,7 +307,9 @@ func (e *muxEntry) rekey(ufrag string) error {
 }
 
 // setRoutes makes the remote addresses routed to e those of peers (the
-// component's remote candidates). Called on the loop.
+// component's remote candidates, as published to the data path: such a
+// map is never modified once published, so e keeps it rather than a
+// copy). Called on the loop.
 func (e *muxEntry) setRoutes(peers map[netip.AddrPort]*flowCounters) {
 	m := e.m
 	m.mu.Lock()
@@ -313,20 +317,17 @@ func (e *muxEntry) setRoutes(peers map[netip.AddrPort]*flowCounters) {
 	if e.gone.Load() {
 		return
 	}
-	for addr := range e.addrs {
+	old := e.addrs
+	e.addrs = peers
+	for addr := range old {
 		if _, keep := peers[addr]; !keep {
 			m.removeRouteLocked(addr, e)
-			delete(e.addrs, addr)
 		}
 	}
 	for addr := range peers {
-		if _, have := e.addrs[addr]; have {
+		if _, have := old[addr]; have {
 			continue
 		}
-		if e.addrs == nil {
-			e.addrs = map[netip.AddrPort]struct{}{}
-		}
-		e.addrs[addr] = struct{}{}
 		r := m.routes[addr]
 		if r == nil {
 			r = &muxRoute{}

@@ -524,3 +524,55 @@ func TestMuxMaxDatagram(t *testing.T) {
 		t.Errorf("Truncated = %d, want 1", st.Truncated)
 	}
 }
+
+// TestMuxRemoteBeforeGather: remote candidates given before the agent
+// gathers (before it is on the mux) are routed to it once it is: data
+// from the peer arrives.
+func TestMuxRemoteBeforeGather(t *testing.T) {
+	m := newMux(t)
+	newAgent := func(cfg nice.Config) (*nice.Agent, int, chan struct{}) {
+		a, err := nice.NewAgent(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Close() })
+		ready := make(chan struct{}, 1)
+		a.OnComponentStateChanged(func(_, _ int, s nice.ComponentState) {
+			if s == nice.ComponentStateReady {
+				ready <- struct{}{}
+			}
+		})
+		if err := a.AddLocalAddress(agentpair.Loopback); err != nil {
+			t.Fatal(err)
+		}
+		sid, err := a.AddStream(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, sid, ready
+	}
+	cli, sc, cliReady := newAgent(nice.Config{Controlling: true})
+	srv, ss, srvReady := newAgent(nice.Config{Muxes: []*nice.UDPMux{m}})
+	gathered := make(chan struct{})
+	cli.OnCandidateGatheringDone(func(int) { close(gathered) })
+	if err := cli.GatherCandidates(sc); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	agentpair.Exchange(t, cli, srv, sc, ss, 1) // before srv gathers
+	if err := srv.GatherCandidates(ss); err != nil {
+		t.Fatal(err)
+	}
+	if st := m.Stats(); st.Routes != 1 {
+		t.Fatalf("routes after gathering: %d, want 1 (the client's candidate)", st.Routes)
+	}
+	agentpair.Exchange(t, srv, cli, ss, sc, 1)
+	for _, ch := range []chan struct{}{cliReady, srvReady} {
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Fatal("not READY")
+		}
+	}
+	roundTrip(t, cli, srv, sc, ss, "remote candidates before gathering")
+}
