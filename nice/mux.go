@@ -196,13 +196,13 @@ func NewUDPMux(laddr netip.AddrPort, cfg UDPMuxConfig) (*UDPMux, error) {
 		log = slog.Default()
 	}
 	m := &UDPMux{
-		conn:   conn,
-		local:  netip.AddrPortFrom(adv.Unmap(), conn.LocalAddrPort().Port()),
+		conn:     conn,
+		local:    netip.AddrPortFrom(adv.Unmap(), conn.LocalAddrPort().Port()),
 		log:      log,
 		maxDgram: maxDgram,
 		ufrags:   map[string]*muxEntry{},
-		routes: map[netip.AddrPort]*muxRoute{},
-		done:   make(chan struct{}),
+		routes:   map[netip.AddrPort]*muxRoute{},
+		done:     make(chan struct{}),
 	}
 	go m.readLoop() // the mux's reader, until Close
 	return m, nil
