@@ -173,6 +173,7 @@ type options struct {
 	burst                 int
 	profile               string
 	lite                  bool
+	senders               int
 }
 
 func parseOptions(args []string) options {
@@ -183,7 +184,7 @@ func parseOptions(args []string) options {
 	fs.IntVar(&o.size, "size", 1200, "throughput: packet size")
 	fs.Float64Var(&o.seconds, "seconds", 3, "throughput: window (s)")
 	fs.Float64Var(&o.warmup, "warmup", 0.2, "throughput: warm-up (s)")
-	fs.IntVar(&o.pairs, "pairs", 200, "idle: connected pairs")
+	fs.IntVar(&o.pairs, "pairs", 200, "idle, mux-pps: connected pairs")
 	fs.IntVar(&o.agents, "agents", 10000, "scale: agents")
 	fs.Float64Var(&o.memAt, "mem-at", 2, "idle/scale: memory read this long after the last READY (s)")
 	fs.Float64Var(&o.cpuFrom, "cpu-from", 12, "idle/scale: CPU window start after the last READY (s)")
@@ -192,6 +193,7 @@ func parseOptions(args []string) options {
 	fs.StringVar(&o.consent, "consent", "on", "gonice: RFC 7675 consent freshness on or off")
 	fs.IntVar(&o.burst, "burst", 1, "throughput (gonice): datagrams per SendMessages call; 1 uses Send")
 	fs.StringVar(&o.profile, "profile", "", "srtp: the SRTP profile; throughput (gonice): through DTLS-SRTP with it (aes-cm-80, aes-cm-32, gcm-128, gcm-256)")
+	fs.IntVar(&o.senders, "senders", 2, "mux-pps: sender goroutines")
 	fs.BoolVar(&o.lite, "lite", false, "mux (gonice): the server agents are ICE-lite")
 	_ = fs.Parse(args)
 	return o

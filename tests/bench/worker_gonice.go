@@ -192,6 +192,8 @@ func goniceWorker(test string, o options) {
 		goniceSRTP(o)
 	case "mux":
 		muxScale(o)
+	case "mux-pps":
+		muxPPS(o)
 	case "idle", "scale":
 		pairs := o.pairs
 		if test == "scale" {
