@@ -44,7 +44,7 @@ type driver struct {
 func runDriver(args []string) {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	rounds := fs.Int("rounds", 5, "alternating rounds")
-	tests := fs.String("tests", "connect,throughput,idle,scale,srtp,srtp-path,mux", "tests to run")
+	tests := fs.String("tests", "connect,throughput,idle,scale,srtp,srtp-path,mux,mux-pps", "tests to run")
 	quick := fs.Bool("quick", false, "smoke run: 1 round, few runs, short windows (checks the harness; figures mean little)")
 	out := fs.String("out", "", "also write the report (markdown) to this file")
 	bin := fs.String("bin", "build/bench", "directory of the C workers")
@@ -73,7 +73,7 @@ func runDriver(args []string) {
 	header := d.header(*rounds, strings.Join(os.Args, " "))
 	fmt.Fprint(os.Stderr, header)
 	for r := range *rounds {
-		for _, t := range []string{"connect", "throughput", "idle", "srtp", "srtp-path"} {
+		for _, t := range []string{"connect", "throughput", "mux-pps", "idle", "srtp", "srtp-path"} {
 			if want[t] {
 				d.round(t, r)
 			}
@@ -144,6 +144,10 @@ func variants(test string) []variant {
 		return []variant{
 			{"full server agents", "gonice", nil}, {"ICE-lite server agents", "gonice", []string{"--lite"}},
 		}
+	case "mux-pps":
+		// Many clients flooding one mux port; the reference is the same
+		// traffic between plain sockets (recvmmsg, sendmmsg).
+		return []variant{{"gonice", "gonice", nil}, {"raw-c", "raw-c", nil}}
 	case "idle":
 		return []variant{
 			{"gonice", "gonice", nil}, {"gonice consent off", "gonice", []string{"--consent", "off"}},
@@ -176,6 +180,11 @@ func (d *driver) testArgs(test string) []string {
 		// checks, twelve and a half of pion's 2 s keepalive checks.
 		return []string{"--pairs", pick("200", "10"), "--mem-at", pick("2", "1"),
 			"--cpu-from", pick("12", "1"), "--cpu-to", pick("37", "2")}
+	case "mux-pps":
+		// 2 senders, 32 datagrams per sendmmsg (SendMessages), as in
+		// issue 12's goal: 1,000 pairs, 1200 B.
+		return []string{"--pairs", pick("1000", "100"), "--senders", "2", "--burst", "32",
+			"--size", "1200", "--seconds", pick("3", "0.3"), "--warmup", pick("0.5", "0.2")}
 	case "mux":
 		// 100,000 server agents on one port and as many clients.
 		return []string{"--agents", pick("200000", "2000"), "--mem-at", pick("3", "1"),
@@ -211,7 +220,11 @@ func (d *driver) runOne(test string, v variant, args []string) {
 	case "libnice":
 		cmd = exec.Command(filepath.Join(d.bin, "libnice_worker"), full...)
 	case "raw-c":
-		cmd = exec.Command(filepath.Join(d.bin, "rawudp_worker"), full...)
+		prog := "rawudp_worker"
+		if test == "mux-pps" {
+			prog = "rawmux_worker"
+		}
+		cmd = exec.Command(filepath.Join(d.bin, prog), full...)
 	case "libsrtp2":
 		cmd = exec.Command(filepath.Join(d.bin, "srtp_worker"), full...)
 	default:

@@ -43,6 +43,9 @@ func (d *driver) report(w io.Writer, rounds int) {
 	if rs := d.results["throughput"]; rs != nil {
 		d.reportThroughput(w, rs)
 	}
+	if rs := d.results["mux-pps"]; rs != nil {
+		d.reportMuxPPS(w, rs)
+	}
 	if rs := d.results["idle"]; rs != nil {
 		d.reportIdle(w, rs)
 	}

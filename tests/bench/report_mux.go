@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 )
 
 // reportMux prints the mux test (server mode): one run per variant
@@ -55,4 +56,92 @@ func (d *driver) reportMux(w io.Writer, rs map[string][]result) {
 				r.f("send_p99_us_n")/r.f("send_p99_us_1"), d.verdict(r.f("send_p99_us_n") <= 2*r.f("send_p99_us_1")))
 		}
 	}
+}
+
+// lossAll is the exact loss of a mux-pps run: every datagram sent against
+// every one received once the senders stopped and the socket drained.
+func lossAll(r result) float64 {
+	if r.f("tx_all") == 0 {
+		return loss(r)
+	}
+	return max(0, 100*(1-r.f("rx_all")/r.f("tx_all")))
+}
+
+// offered is what the senders sent per second in the window.
+func offered(r result) float64 { return r.f("tx") / r.f("seconds") }
+
+// reportMuxPPS prints the mux-pps test: the packet rate into one mux port
+// against the raw C reference, with issue 12's goal.
+func (d *driver) reportMuxPPS(w io.Writer, rs map[string][]result) {
+	if len(rs["gonice"]) == 0 {
+		return
+	}
+	r0 := rs["gonice"][0]
+	fmt.Fprintf(w, "## Aggregate packets into one mux port: %.0f connected pairs, 1200-byte datagrams\n\n", r0.f("pairs"))
+	fmt.Fprintf(w, "gonice: %.0f server agents on one nice.UDPMux (127.0.0.1), each connected to a client agent on a socket of its own; "+
+		"%.0f sender goroutines, each looping over its share of the clients, `SendMessages` of %.0f datagrams per call (sendmmsg); "+
+		"the server agents' receive functions count. raw-c: one socket read by one thread with recvmmsg (32 slots of 2 KB, the mux's), "+
+		"%.0f sockets sending with sendmmsg from %.0f threads, same burst. %s window after the warm-up. "+
+		"pps is what was received in the window; loss is exact (all sent against all received after the senders stopped and the socket drained); "+
+		"offered is what the senders sent per second; per read is datagrams per recvmmsg. Ratios are medians of per-round ratios.\n\n",
+		r0.f("pairs"), r0.f("senders"), r0.f("burst"), r0.f("pairs"), r0.f("senders"), d.muxPPSWindow())
+	fmt.Fprintf(w, "| variant | rx pps | round values | offered pps | loss %% | RcvbufErrors | per read | CPU %% | CPU µs/pkt | × raw-c |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	ratio := func(x, y result) float64 { return pps(x) / pps(y) }
+	for _, v := range variants("mux-pps") {
+		runs := rs[v.name]
+		if len(runs) == 0 {
+			continue
+		}
+		var p, off, l, rb, per, cpu, cpp []float64
+		var rounds []string
+		for _, r := range runs {
+			p = append(p, pps(r))
+			rounds = append(rounds, thousands(pps(r)))
+			off = append(off, offered(r))
+			l = append(l, lossAll(r))
+			rb = append(rb, r.f("rcvbuf_errors"))
+			per = append(per, r.f("read")/max(1, r.f("batches")))
+			cpu = append(cpu, 100*r.f("cpu_s")/r.f("seconds"))
+			cpp = append(cpp, 1e6*r.f("cpu_s")/max(1, r.f("rx")))
+		}
+		fmt.Fprintf(w, "| %s | **%s** | %s | %s | %.2f | %.0f | %.1f | %.0f | %.2f | %s |\n", v.name, thousands(median(p)),
+			strings.Join(rounds, ", "), thousands(median(off)), median(l), median(rb), median(per), median(cpu), median(cpp),
+			ratioCell(rs, v.name, "raw-c", ratio))
+	}
+	x, ok := perRound(rs, "gonice", "raw-c", ratio)
+	if !ok {
+		fmt.Fprintln(w)
+		return
+	}
+	var lg, lc []float64
+	for _, r := range rs["gonice"] {
+		lg = append(lg, lossAll(r))
+	}
+	for _, r := range rs["raw-c"] {
+		lc = append(lc, lossAll(r))
+	}
+	met := x >= 0.9 && median(lg) < 0.1
+	fmt.Fprintf(w, "\nGoal ≥ 0.9× raw C (recvmmsg/sendmmsg) with loss < 0.1 %%: %.3g×, loss %.2f %%: %s.\n", x, median(lg), d.verdict(met))
+	if !met && !d.quick {
+		// Which side limits: did the senders offer less, or did the
+		// receiver not take what they offered?
+		offRatio, _ := perRound(rs, "gonice", "raw-c", func(x, y result) float64 { return offered(x) / offered(y) })
+		fmt.Fprintf(w, "\nWhat limits it: gonice's senders offered %.3g× raw C's rate; its receiver took %.1f %% of what was sent (raw C's %.1f %%). ",
+			offRatio, 100-median(lg), 100-median(lc))
+		if median(lg) > median(lc)+0.1 {
+			fmt.Fprintf(w, "The mux's reader (one goroutine: recvmmsg, routing, the agent's receive path, the receive function) does not keep up "+
+				"with what the clients send: the rest overflows its socket's receive buffer (RcvbufErrors) before it is read. "+
+				"NICEBENCH_CPUPROFILE on `nicebench worker gonice mux-pps` shows where its time goes (tests/bench/README.md).\n")
+		} else {
+			fmt.Fprintf(w, "The receiver keeps up with what it is sent: the send side (SendMessages from the clients) is the limit.\n")
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+func (d *driver) muxPPSWindow() string {
+	if d.quick {
+		return "0.3 s"
+	}
+	return "3 s"
 }
