@@ -131,7 +131,7 @@ func (d *driver) reportMuxPPS(w io.Writer, rs map[string][]result) {
 		if median(lg) > median(lc)+0.1 {
 			fmt.Fprintf(w, "The mux's reader (one goroutine: recvmmsg, routing, the agent's receive path, the receive function) does not keep up "+
 				"with what the clients send: the rest overflows its socket's receive buffer (RcvbufErrors) before it is read. "+
-				"NICEBENCH_CPUPROFILE on `nicebench worker gonice mux-pps` shows where its time goes (tests/bench/README.md).\n")
+				"tests/bench/README.md (mux-pps) gives what a CPU profile of the window (NICEBENCH_CPUPROFILE) showed.\n")
 		} else {
 			fmt.Fprintf(w, "The receiver keeps up with what it is sent: the send side (SendMessages from the clients) is the limit.\n")
 		}
