@@ -174,6 +174,7 @@ type options struct {
 	profile               string
 	lite                  bool
 	senders               int
+	sends                 int
 }
 
 func parseOptions(args []string) options {
@@ -195,6 +196,7 @@ func parseOptions(args []string) options {
 	fs.StringVar(&o.profile, "profile", "", "srtp: the SRTP profile; throughput (gonice): through DTLS-SRTP with it (aes-cm-80, aes-cm-32, gcm-128, gcm-256)")
 	fs.IntVar(&o.senders, "senders", 2, "mux-pps: sender goroutines")
 	fs.BoolVar(&o.lite, "lite", false, "mux (gonice): the server agents are ICE-lite")
+	fs.IntVar(&o.sends, "sends", 20000, "mux (gonice): Sends timed per latency figure (2,000 a second)")
 	_ = fs.Parse(args)
 	return o
 }
