@@ -102,16 +102,7 @@ static int wait_both(Pair *p, size_t off) {
 }
 
 static void give(Side *from, Side *to) {
-  char *ufrag = NULL, *pwd = NULL;
-  CHECK(gonice_agent_get_local_credentials(from->agent, (unsigned)from->sid, &ufrag, &pwd) == 0);
-  CHECK(gonice_agent_set_remote_credentials(to->agent, (unsigned)to->sid, ufrag, pwd) == 0);
-  gonice_free(ufrag);
-  gonice_free(pwd);
-  GoniceCandidate *cands = NULL;
-  int n = gonice_agent_get_local_candidates(from->agent, (unsigned)from->sid, 1, &cands);
-  CHECK(n >= 1 && cands != NULL);
-  CHECK(gonice_agent_set_remote_candidates(to->agent, (unsigned)to->sid, 1, cands, (size_t)n) == n);
-  gonice_free(cands);
+  CHECK(check_signal(from->agent, from->sid, to->agent, to->sid) == 0);
 }
 
 /* cycle makes, connects and frees one pair. */

@@ -174,16 +174,7 @@ static void new_peer(Peer *p, GoniceMux *mux, unsigned int options, int controll
 
 /* give passes from's credentials and candidates to to. */
 static void give(Peer *from, Peer *to) {
-  char *ufrag = NULL, *pwd = NULL;
-  CHECK(gonice_agent_get_local_credentials(from->agent, (unsigned)from->sid, &ufrag, &pwd) == 0);
-  CHECK(gonice_agent_set_remote_credentials(to->agent, (unsigned)to->sid, ufrag, pwd) == 0);
-  gonice_free(ufrag);
-  gonice_free(pwd);
-  GoniceCandidate *cands = NULL;
-  int n = gonice_agent_get_local_candidates(from->agent, (unsigned)from->sid, 1, &cands);
-  CHECK(n >= 1 && cands != NULL);
-  CHECK(gonice_agent_set_remote_candidates(to->agent, (unsigned)to->sid, 1, cands, (size_t)n) == n);
-  gonice_free(cands);
+  CHECK(check_signal(from->agent, from->sid, to->agent, to->sid) == 0);
 }
 
 static void send_text(Peer *p, const char *msg) {
@@ -424,24 +415,7 @@ static void test_lite(void) {
 /* 3. Bad input                                                              */
 /* ------------------------------------------------------------------------ */
 
-static int ncases, nfail;
-
-/* EXPECT(call, code): call returns exactly code, and a failure leaves a
- * non-empty last error. */
-#define EXPECT(call, code)                                                                         \
-  do {                                                                                             \
-    int rc_ = (call);                                                                              \
-    ncases++;                                                                                      \
-    if (rc_ != (code)) {                                                                           \
-      fprintf(stderr, "%s:%d: %s = %d (%s), want %d (%s); last error: %s\n", __FILE__, __LINE__,   \
-              #call, rc_, gonice_strerror(rc_), (int)(code), gonice_strerror(code),                \
-              gonice_last_error());                                                                \
-      nfail++;                                                                                     \
-    } else if (rc_ < 0 && gonice_last_error()[0] == '\0') {                                        \
-      fprintf(stderr, "%s:%d: %s: no last error\n", __FILE__, __LINE__, #call);                    \
-      nfail++;                                                                                     \
-    }                                                                                              \
-  } while (0)
+#include "expect.h"
 
 static struct {
   int calls, freed_inside, after_free;

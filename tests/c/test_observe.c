@@ -103,16 +103,7 @@ static void start(Peer *p, int controlling) {
 }
 
 static void give(Peer *from, Peer *to) {
-  char *ufrag = NULL, *pwd = NULL;
-  CHECK(gonice_agent_get_local_credentials(from->agent, (unsigned)from->sid, &ufrag, &pwd) == 0);
-  CHECK(gonice_agent_set_remote_credentials(to->agent, (unsigned)to->sid, ufrag, pwd) == 0);
-  gonice_free(ufrag);
-  gonice_free(pwd);
-  GoniceCandidate *cands = NULL;
-  int n = gonice_agent_get_local_candidates(from->agent, (unsigned)from->sid, 1, &cands);
-  CHECK(n >= 1);
-  CHECK(gonice_agent_set_remote_candidates(to->agent, (unsigned)to->sid, 1, cands, (size_t)n) == n);
-  gonice_free(cands);
+  CHECK(check_signal(from->agent, from->sid, to->agent, to->sid) == 0);
 }
 
 /* connect_and_send: A (controlling) and B connect, then A sends NPKT
