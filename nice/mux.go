@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/gonice/gonice/nice/internal/stunx"
 )
@@ -58,10 +59,12 @@ type UDPMux struct {
 	// consent and server-reflexive checks): a response goes to the entry
 	// that sent the request, whoever else has its source address. Two
 	// generations, swapped every muxTxLifetime, so that a request never
-	// answered is forgotten without a timer or a scan.
+	// answered is forgotten without a timer or a scan. The entries are
+	// weak: a closed agent's last unanswered request does not keep the
+	// agent in memory until its generation is dropped.
 	txMu      sync.Mutex
-	txCur     map[[12]byte]*muxEntry
-	txPrev    map[[12]byte]*muxEntry
+	txCur     map[[12]byte]weak.Pointer[muxEntry]
+	txPrev    map[[12]byte]weak.Pointer[muxEntry]
 	txRotated time.Time
 
 	closed atomic.Bool
@@ -100,6 +103,7 @@ type muxEntry struct {
 	// progress; the worker exits when it drops to 0.
 	refs atomic.Int32
 	gone atomic.Bool
+	weak weak.Pointer[muxEntry] // made once (weak.Make allocates), for the transaction maps
 }
 
 // UnknownCheck is a Binding request that reached a mux for a ufrag no
@@ -261,6 +265,7 @@ func (m *UDPMux) join(a *Agent, c *component, addrIndex int) (*socket, error) {
 		return nil, fmt.Errorf("%w: %v", ErrMuxClosed, m.local)
 	}
 	e := &muxEntry{m: m, a: a}
+	e.weak = weak.Make(e)
 	e.refs.Store(1)
 	sk := &socket{comp: c, local: m.local, addrIndex: addrIndex, mux: e}
 	sk.conn = &muxConn{e: e}
@@ -547,9 +552,9 @@ func (m *UDPMux) noteTx(p []byte, e *muxEntry) {
 	now := time.Now()
 	m.txMu.Lock()
 	if m.txCur == nil || now.Sub(m.txRotated) >= muxTxLifetime {
-		m.txPrev, m.txCur, m.txRotated = m.txCur, map[[12]byte]*muxEntry{}, now
+		m.txPrev, m.txCur, m.txRotated = m.txCur, map[[12]byte]weak.Pointer[muxEntry]{}, now
 	}
-	m.txCur[id] = e
+	m.txCur[id] = e.weak
 	m.txMu.Unlock()
 }
 
@@ -561,11 +566,11 @@ func (m *UDPMux) takeTx(p []byte) *muxEntry {
 	defer m.txMu.Unlock()
 	if e, ok := m.txCur[id]; ok {
 		delete(m.txCur, id)
-		return e
+		return e.Value()
 	}
 	if e, ok := m.txPrev[id]; ok {
 		delete(m.txPrev, id)
-		return e
+		return e.Value()
 	}
 	return nil
 }

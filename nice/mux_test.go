@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/pion/stun"
 	"golang.org/x/net/ipv4"
@@ -575,4 +577,53 @@ func TestMuxRemoteBeforeGather(t *testing.T) {
 		}
 	}
 	roundTrip(t, cli, srv, sc, ss, "remote candidates before gathering")
+}
+
+// TestMuxForgetsClosedAgent: an agent on a mux whose checks were never
+// answered is garbage once closed: the mux's record of its requests does
+// not keep it (weak entries), nor do its routes or its ufrag.
+func TestMuxForgetsClosedAgent(t *testing.T) {
+	m := newMux(t)
+	silent, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close() // reads nothing, answers nothing
+	a, err := nice.NewAgent(nice.Config{Controlling: true, Muxes: []*nice.UDPMux{m}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, _ := a.AddStream(1)
+	if err := a.SetRemoteCredentials(sid, "peer", "peerpasswordof22chars0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.GatherCandidates(sid); err != nil {
+		t.Fatal(err)
+	}
+	peer := nice.Candidate{Type: nice.CandidateTypeHost, Transport: nice.TransportUDP,
+		Addr: silent.LocalAddr().(*net.UDPAddr).AddrPort(), ComponentID: 1, Foundation: "9", Priority: 2130706431}
+	if _, err := a.SetRemoteCandidates(sid, 1, []nice.Candidate{peer}); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1500)
+	_ = silent.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, _, err := silent.ReadFromUDPAddrPort(buf); err != nil { // a check went out, through the mux
+		t.Fatal(err)
+	}
+	wa := weak.Make(a)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	<-a.Done()
+	a = nil
+	for i := 0; i < 50 && wa.Value() != nil; i++ {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if wa.Value() != nil {
+		t.Error("a closed agent on the mux is still reachable")
+	}
+	if st := m.Stats(); st.Agents != 0 || st.Routes != 0 {
+		t.Errorf("after Close: %+v, want no agents and no routes", st)
+	}
 }
