@@ -80,6 +80,9 @@ type foundationKey struct {
 	base   netip.Addr
 	server netip.AddrPort
 	relay  RelayType // relayed candidates: the transport to the server
+	// transport: libnice gives UDP, TCP-active and TCP-passive candidates
+	// of one address foundations of their own.
+	transport Transport
 }
 
 // NewAgent creates an agent. The zero Config is a sound agent (see Config).
@@ -404,7 +407,7 @@ func (a *Agent) SetStreamTOS(streamID, tos int) error {
 		}
 		s.tos = tos
 		for _, c := range s.comps {
-			for _, sk := range c.socks {
+			for _, sk := range slices.Concat(c.socks, c.tcp) {
 				if err := applyTOS(sk.conn, tos); err != nil {
 					return fmt.Errorf("nice: setting TOS on %v: %w", sk.local, err)
 				}

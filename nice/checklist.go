@@ -3,6 +3,7 @@
 package nice
 
 import (
+	"context"
 	"slices"
 	"time"
 )
@@ -25,9 +26,14 @@ func (s pairState) String() string { return pairStateNames[s] }
 // pair is a candidate pair of a checklist. Its state changes only through
 // checklist.setState, which keeps the checklist's counts.
 type pair struct {
-	comp        *component
-	local       *localCandidate
-	remote      *Candidate
+	comp   *component
+	local  *localCandidate
+	remote *Candidate
+	// sk is the socket the pair's checks and data go on: the local
+	// candidate's for UDP; for ICE-TCP its connection, nil until one is
+	// made (dialCancel stops a dial in progress).
+	sk          *socket
+	dialCancel  context.CancelFunc
 	prio        uint64
 	state       pairState
 	foundation  string
@@ -48,7 +54,11 @@ type pair struct {
 
 // newPair makes the pair (l, r) of component c, not yet in a checklist.
 func newPair(c *component, l *localCandidate, r *Candidate) *pair {
-	return &pair{comp: c, local: l, remote: r, foundation: l.c.Foundation + ":" + r.Foundation, out: new(flowCounters)}
+	p := &pair{comp: c, local: l, remote: r, foundation: l.c.Foundation + ":" + r.Foundation, out: new(flowCounters)}
+	if !l.c.Transport.isTCP() {
+		p.sk = l.sock
+	}
+	return p
 }
 
 // computePriority sets the pair priority for the agent's current role.
@@ -76,6 +86,10 @@ type checklist struct {
 	// trace, when set, is told every state change (the debug event
 	// pair.state): the agent sets it when LogState is on.
 	trace func(p *pair, from, to pairState)
+	// tcpPrune is set when an ICE-TCP connection may have lost its last
+	// user (a pair on one failed, a new pair was selected, a restart):
+	// the agent looks for connections to close after the event.
+	tcpPrune bool
 }
 
 // setState moves p to st, keeping the counts.
@@ -96,6 +110,9 @@ func (cl *checklist) setState(p *pair, st pairState) {
 	}
 	if cl.trace != nil {
 		cl.trace(p, p.state, st)
+	}
+	if st == pairFailed && p.sk != nil && p.sk.tcp != nil {
+		cl.tcpPrune = true
 	}
 	p.state = st
 	cl.changed = true
@@ -176,7 +193,7 @@ func (cl *checklist) resort(controlling bool) {
 }
 
 // reset empties the checklist (restart).
-func (cl *checklist) reset() { *cl = checklist{changed: true, trace: cl.trace} }
+func (cl *checklist) reset() { *cl = checklist{changed: true, trace: cl.trace, tcpPrune: true} }
 
 // byPriority orders pairs by priority, highest first.
 func byPriority(x, y *pair) int {
@@ -192,7 +209,21 @@ func byPriority(x, y *pair) int {
 // addPair forms the pair (l, r) if usable and new, and returns it.
 // Called on the loop.
 func (a *Agent) addPair(c *component, l *localCandidate, r *Candidate, now time.Time) *pair {
-	if l.c.Addr.Addr().Is4() != r.Addr.Addr().Is4() || r.Transport != TransportUDP || !r.Addr.Addr().IsValid() || r.Addr.Port() == 0 {
+	return a.addPairOn(c, l, r, nil, now)
+}
+
+// addPairOn is addPair for a check that came on socket sk (nil: none):
+// an ICE-TCP connection the peer made pairs our passive candidate with
+// the peer's active one. Called on the loop.
+func (a *Agent) addPairOn(c *component, l *localCandidate, r *Candidate, sk *socket, now time.Time) *pair {
+	if l.c.Addr.Addr().Is4() != r.Addr.Addr().Is4() || !r.Addr.Addr().IsValid() {
+		return nil
+	}
+	if l.c.Transport.isTCP() {
+		if !tcpPairable(l.c.Transport, r, sk != nil && sk.tcp != nil && sk.tcp.accepted) {
+			return nil
+		}
+	} else if r.Transport != TransportUDP || r.Addr.Port() == 0 {
 		return nil
 	}
 	cl := &c.s.checks

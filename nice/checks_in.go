@@ -65,6 +65,7 @@ func (a *Agent) handleRequest(now time.Time, sk *socket, from netip.AddrPort, m 
 		a.sendError(sk, from, m, stun.CodeUnauthorized, "")
 		return
 	}
+	sk.tcpAuthenticated()
 	if s.rufrag != "" && u[colon+1:] != s.rufrag {
 		// A check for an older or newer generation of the peer's
 		// credentials: authenticated, but not for this session.
@@ -134,16 +135,22 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 	if c.s.comps[c.id-1] != c || sk.closed.Load() {
 		return
 	}
-	r := c.findRemote(from)
+	r := c.findRemoteOn(sk, from)
 	if r == nil && len(c.remote) >= a.cfg.MaxChecks {
 		return // bound what a peer can make us allocate
 	}
 	learned := r == nil
 	if r == nil {
+		tr := TransportUDP
+		if sk.tcp != nil {
+			// ICE-TCP: the peer's end of a connection (RFC 6544 §7.2:
+			// one the peer made is its active candidate).
+			tr = tcpRemoteTransport(sk.tcp.cand.c.Transport)
+		}
 		c.remotePrflxCount++
 		r = &Candidate{
 			Type:        CandidateTypePeerReflexive,
-			Transport:   TransportUDP,
+			Transport:   tr,
 			Addr:        from,
 			Base:        from,
 			Priority:    prio,
@@ -163,9 +170,12 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 	if l == nil || !a.pairable(l) {
 		return
 	}
-	p := a.addPair(c, l, r, now)
+	p := a.addPairOn(c, l, r, sk, now)
 	if p == nil {
 		return
+	}
+	if sk.tcp != nil && (p.sk == nil || p.sk.closed.Load()) {
+		p.sk = sk // the pair's connection is the one its peer checks on
 	}
 	p.ctr.requestsReceived++
 	p.ctr.responsesSent++

@@ -67,8 +67,20 @@ func (a *Agent) sendCheck(p *pair, now time.Time, nominate bool) {
 		a.txs.remove(p.tx)
 		p.tx = nil
 	}
-	tx := a.newTransaction(txCheck, s, c, p.local.sock, p.remote.Addr)
-	tx.pair = p
+	if p.local.c.Transport.isTCP() && (p.sk == nil || p.sk.closed.Load()) {
+		// ICE-TCP: the check goes on the pair's connection. A local
+		// active candidate connects (the check is sent once it is made);
+		// a passive one cannot: its connection is gone.
+		p.sk = nil
+		if p.local.c.Transport != TransportTCPActive {
+			if p.state != pairSucceeded {
+				s.checks.setState(p, pairFailed)
+			}
+			return
+		}
+		a.tcpConnect(p, now)
+	}
+	tx := a.newPairTransaction(txCheck, p)
 	tx.nominate = nominate
 	tx.control = a.controlling
 	if nominate && a.renominating(s) && c.nomSent < stunx.MaxNomination {
@@ -156,6 +168,13 @@ func (a *Agent) onCheckResponse(tx *transaction, from netip.AddrPort, m *stun.Me
 	// The valid pair (§7.2.5.3.2): the local candidate whose address is the
 	// mapped address; a new peer-reflexive one if none is (§7.2.5.3.1).
 	l := c.findLocal(mapped, tx.sock)
+	if tx.sock.tcp != nil {
+		// ICE-TCP: the mapped address is the connection's source port,
+		// which no candidate advertises (an active one says 9); the pair's
+		// own candidate is the valid one. (Peer-reflexive TCP candidates
+		// behind a NAT are not learned, as libnice does not.)
+		l = p.local
+	}
 	if l == nil && c.localPrflx() >= maxPeerReflexive {
 		// Bound what a peer can make us allocate: use the base.
 		l = p.local

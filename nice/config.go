@@ -97,6 +97,19 @@ type Config struct {
 	// DisableUDP turns off UDP candidates (ice-udp=FALSE). With no other
 	// transport, gathering then finds nothing.
 	DisableUDP bool
+	// ICETCP turns on ICE-TCP (RFC 6544; libnice's ice-tcp): per host
+	// address, a TCP candidate with tcptype passive (a listening socket)
+	// and one with tcptype active (port 9 in SDP; an ICE-lite agent has
+	// none), with libnice's priorities, below UDP's. A local active
+	// candidate connects to the peer's passive ones; a peer's active
+	// candidate connects to ours, and its check makes a peer-reflexive
+	// candidate. Checks, consent and data go over the connection in RFC
+	// 4571 frames; a send never blocks (a slow peer's backlog is bounded,
+	// beyond it datagrams are dropped). Components on a UDPMux get TCP
+	// candidates too, on the host's addresses. Needs a Net that listens
+	// and dials (TCPListener, TCPDialer; the operating system's does).
+	// Off by default (libnice's default is on).
+	ICETCP bool
 	// Renomination turns on ICE renomination (libnice's
 	// support-renomination; draft-thatcher-ice-renomination-01, as libwebrtc
 	// and pion/ice v4 do it): as controlled agent, a NOMINATION attribute

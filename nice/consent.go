@@ -155,8 +155,7 @@ func (a *Agent) tickConsent(c *component, now time.Time) {
 		if !a.checksPossible(c.s) {
 			return
 		}
-		tx := a.newTransaction(txConsent, c.s, c, p.local.sock, p.remote.Addr)
-		tx.pair = p
+		tx := a.newPairTransaction(txConsent, p)
 		tx.control = a.controlling
 		// The controlling agent's consent checks repeat the nomination
 		// of its selected pair (USE-CANDIDATE on the pair it nominated;
@@ -184,7 +183,7 @@ func (a *Agent) tickConsent(c *component, now time.Time) {
 		if err := m.Build(stun.TransactionID, stun.NewType(stun.MethodBinding, stun.ClassIndication), stun.Fingerprint); err != nil {
 			return
 		}
-		if _, err := p.local.sock.conn.WriteToUDPAddrPort(m.Raw, p.remote.Addr); err == nil {
+		if _, err := p.sk.conn.WriteToUDPAddrPort(m.Raw, p.remote.Addr); err == nil {
 			c.consent.stats.IndicationsSent++
 			if a.debugOn(LogConsent) {
 				a.logPair("consent.keepalive", p)
@@ -247,7 +246,7 @@ func (a *Agent) consentExpired(c *component, now time.Time) {
 	var next *pair
 	if old != nil && freshness(&a.cfg) {
 		for _, p := range c.s.checks.pairs {
-			if p.comp != c || !p.valid || p == old || (p.local.sock == old.local.sock && p.remote.Addr == old.remote.Addr) {
+			if p.comp != c || !p.valid || p == old || (p.sk == old.sk && p.remote.Addr == old.remote.Addr) {
 				continue
 			}
 			if p.local.sock == old.local.sock && old.local.sock.relay != nil {

@@ -27,7 +27,7 @@ func (a *Agent) findAddrs(streamID int) (foundAddrs, error) {
 	var detect bool
 	if err := a.do(func(time.Time) error {
 		detect = len(a.localAddrs) == 0
-		if s, err := a.stream(streamID); err == nil && !slices.ContainsFunc(s.comps, a.needsOwnSockets) {
+		if s, err := a.stream(streamID); err == nil && !slices.ContainsFunc(s.comps, a.needsOwnSockets) && !a.cfg.ICETCP {
 			detect = false // every component is on the muxes: no interface is needed
 		}
 		return nil
@@ -51,8 +51,15 @@ func (a *Agent) gatherAddrs(found foundAddrs) ([]netip.Addr, error) {
 		}
 		addrs = found.addrs
 	}
-	if a.cfg.DisableUDP || len(addrs) == 0 {
+	if a.cfg.DisableUDP && !a.cfg.ICETCP || len(addrs) == 0 {
 		return nil, ErrNoAddress
+	}
+	if a.cfg.DisableUDP {
+		_, l := a.net.(TCPListener)
+		_, d := a.net.(TCPDialer)
+		if !l && !d {
+			return nil, fmt.Errorf("%w: UDP is disabled and Config.Net cannot listen or dial on TCP", ErrNoAddress)
+		}
 	}
 	return addrs, nil
 }
@@ -89,6 +96,17 @@ func (a *Agent) GatherCandidates(streamID int) error {
 		for _, c := range s.comps {
 			for _, sk := range c.socks {
 				a.addHostCandidate(c, sk, now)
+			}
+		}
+		if a.cfg.ICETCP && addrErr == nil {
+			for _, c := range s.comps {
+				first := 0 // address index of the first own address, as for UDP (openSockets)
+				for _, sk := range c.socks {
+					if sk.mux != nil {
+						first++
+					}
+				}
+				a.gatherTCP(c, addrs, first, now)
 			}
 		}
 		for _, c := range s.comps {
@@ -161,6 +179,9 @@ func (a *Agent) openSockets(s *stream, addrs []netip.Addr, addrErr error) error 
 		}
 		if addrErr != nil {
 			return fail(addrErr)
+		}
+		if a.cfg.DisableUDP {
+			continue // ICE-TCP only (gatherTCP)
 		}
 		for i, ip := range addrs {
 			if sk := a.openSocket(c, ip, first+i); sk != nil {
@@ -266,7 +287,7 @@ func (a *Agent) addLocalCandidate(c *component, l *localCandidate, now time.Time
 	l.id = a.nextCandID
 	c.local = append(c.local, l)
 	if a.debugOn(LogGather) {
-		a.log.Debug("gather.candidate", "stream", c.s.id, "component", c.id, "id", localID(l), "type", l.c.Type,
+		a.log.Debug("gather.candidate", "stream", c.s.id, "component", c.id, "id", localID(l), "type", l.c.Type, "transport", l.c.Transport,
 			"addr", l.c.Addr, "base", l.c.Base, "priority", l.c.Priority, "foundation", l.c.Foundation, "server", l.c.Server)
 	}
 	if !a.visible(l.c) {

@@ -222,6 +222,14 @@ func (a *Agent) afterEvent(now time.Time) {
 				a.checkFailure(c, now)
 			}
 		}
+		if s.checks.tcpPrune {
+			s.checks.tcpPrune = false
+			for _, c := range s.comps {
+				if len(c.tcp) > 0 {
+					a.pruneTCP(c)
+				}
+			}
+		}
 	}
 	a.pace(now)
 	a.rearm(now)

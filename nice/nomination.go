@@ -44,13 +44,16 @@ func (a *Agent) updateSelection(c *component, now time.Time) {
 	if sel != c.selected {
 		c.selected = sel
 		c.selectedChanges++
-		path := &sendPath{conn: sel.local.sock.conn, remote: sel.remote.Addr, out: sel.out}
-		if sel.local.sock.relay == nil {
-			path.sock, path.udpAddr = sel.local.sock, net.UDPAddrFromAddrPort(sel.remote.Addr)
+		path := &sendPath{conn: sel.sk.conn, remote: sel.remote.Addr, out: sel.out}
+		if sel.sk.relay == nil && sel.sk.tcp == nil {
+			path.sock, path.udpAddr = sel.sk, net.UDPAddrFromAddrPort(sel.remote.Addr)
 		}
 		c.path.Store(path)
 		c.lost.Store(false)
-		if tx := c.consent.tx; tx != nil && (tx.sock != sel.local.sock || tx.dest != sel.remote.Addr) {
+		if len(c.tcp) > 0 {
+			c.s.checks.tcpPrune = true // the old path's connection may be unused now
+		}
+		if tx := c.consent.tx; tx != nil && (tx.sock != sel.sk || tx.dest != sel.remote.Addr) {
 			// A consent request of the old pair, still retransmitted
 			// (for up to 7.5 s with the defaults), would hold back the
 			// new pair's requests (consent.tick sends one at a time), and

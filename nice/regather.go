@@ -102,6 +102,9 @@ func (a *Agent) regather(s *stream, addrs []netip.Addr, now time.Time) {
 		if started && !a.cfg.Lite {
 			a.startRelays(c) // only the new sockets: one allocation per 5-tuple
 		}
+		if a.cfg.ICETCP && a.regatherTCP(c, addrs, now) {
+			started = true
+		}
 	}
 	if !started {
 		return
@@ -112,6 +115,32 @@ func (a *Agent) regather(s *stream, addrs []netip.Addr, now time.Time) {
 	} else {
 		a.finishGathering(s)
 	}
+}
+
+// regatherTCP withdraws component c's TCP candidates on addresses not in
+// addrs and gathers TCP candidates on the new ones. It reports whether it
+// added any. Called on the loop.
+func (a *Agent) regatherTCP(c *component, addrs []netip.Addr, now time.Time) bool {
+	next := 0
+	for _, sk := range slices.Clone(c.tcp) {
+		if sk.tcp.conn != nil {
+			continue
+		}
+		next = max(next, sk.addrIndex+1)
+		if !slices.Contains(addrs, sk.local.Addr()) && slices.Contains(c.tcp, sk) {
+			if a.debugOn(LogGather) {
+				a.log.Debug("gather.address-gone", "stream", c.s.id, "component", c.id, "local", sk.local, "transport", sk.tcp.cand.c.Transport)
+			}
+			a.dropTCPBase(c, sk, now)
+		}
+	}
+	var fresh []netip.Addr
+	for _, ip := range addrs {
+		if !slices.ContainsFunc(c.tcp, func(sk *socket) bool { return sk.tcp.conn == nil && sk.local.Addr() == ip }) {
+			fresh = append(fresh, ip)
+		}
+	}
+	return len(fresh) > 0 && a.gatherTCP(c, fresh, next, now)
 }
 
 // dropSocket withdraws a host socket whose address is gone: its

@@ -52,11 +52,9 @@ func (a *Agent) addRemoteCandidates(c *component, cands []Candidate, now time.Ti
 		*r = rc
 		a.addRemote(c, r)
 		n++
-		if r.Transport == TransportUDP {
-			for _, l := range c.local {
-				if a.pairable(l) {
-					a.addPair(c, l, r, now)
-				}
+		for _, l := range c.local {
+			if a.pairable(l) {
+				a.addPair(c, l, r, now)
 			}
 		}
 	}

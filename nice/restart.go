@@ -15,6 +15,7 @@ func (a *Agent) restartStream(s *stream, now time.Time) {
 	s.pwd = randomICEString(22)
 	s.ufragSet = false
 	s.rufrag, s.rpwd = "", ""
+	a.cancelDials(s)
 	s.checks.reset()
 	s.pendingRequests = nil
 	s.peerGatheringDone = false

@@ -65,6 +65,7 @@ type component struct {
 	state            ComponentState
 	minPort, maxPort uint16
 	socks            []*socket     // host sockets
+	tcp              []*socket     // ICE-TCP: candidates' bases and connections (tcp.go)
 	turn             []turnServer  // SetRelayInfo
 	relays           []*relayAlloc // TURN allocations, in progress or made
 	local            []*localCandidate
@@ -131,7 +132,10 @@ type socket struct {
 	relay     *relayAlloc
 	// mux: the socket is a component's place on a UDPMux (conn is then
 	// a *muxConn, and the mux's reader reads for it).
-	mux    *muxEntry
+	mux *muxEntry
+	// tcp: the socket is the base of an ICE-TCP candidate (conn is then a
+	// noConn) or one of its connections (conn is the *tcpConn).
+	tcp    *tcpSocket
 	closed atomic.Bool
 	// draining: the component ended but the socket still carries TURN
 	// allocations being released; only their servers' packets are read.
@@ -156,6 +160,9 @@ func (sk *socket) batchWriter() batchWriter {
 // peer-reflexive candidate with the socket's local preference
 // (RFC 8445 §7.2.2).
 func (sk *socket) checkPriority(componentID int) uint32 {
+	if sk.tcp != nil {
+		return tcpPriority(CandidateTypePeerReflexive, sk.tcp.cand.c.Transport, sk.addrIndex, componentID)
+	}
 	return candidatePriority(CandidateTypePeerReflexive, udpLocalPreference(sk.addrIndex, sk.turnIndex), componentID)
 }
 
@@ -201,6 +208,7 @@ func (c *component) queue() chan *packet {
 func (a *Agent) closeComponent(c *component) {
 	c.path.Store(nil)
 	c.closeMu.Do(func() { close(c.closed) })
+	a.closeTCP(c)
 	socks := c.socks
 	closeSocks := func() {
 		for _, sk := range socks {
@@ -284,6 +292,24 @@ func (c *component) findRemote(addr netip.AddrPort) *Candidate {
 	return nil
 }
 
+// findRemoteOn returns the remote candidate that a message from addr on
+// socket sk comes from: on a TCP connection, a TCP candidate at the
+// connection's remote end, of the kind that pairs with the connection's
+// local candidate (passive for a connection we made, active for one the
+// peer made); else findRemote's. Called on the loop.
+func (c *component) findRemoteOn(sk *socket, addr netip.AddrPort) *Candidate {
+	if sk.tcp == nil {
+		return c.findRemote(addr)
+	}
+	want := tcpRemoteTransport(sk.tcp.cand.c.Transport)
+	for _, r := range c.remote {
+		if r.Transport == want && r.Addr == addr {
+			return r
+		}
+	}
+	return nil
+}
+
 // findLocal returns the local candidate with this address on sock.
 func (c *component) findLocal(addr netip.AddrPort, sock *socket) *localCandidate {
 	for _, l := range c.local {
@@ -297,6 +323,9 @@ func (c *component) findLocal(addr netip.AddrPort, sock *socket) *localCandidate
 // baseOf returns the candidate whose base is sock: its host candidate, or
 // for a relay socket the relayed candidate.
 func (c *component) baseOf(sock *socket) *localCandidate {
+	if sock.tcp != nil {
+		return sock.tcp.cand
+	}
 	want := CandidateTypeHost
 	if sock.relay != nil {
 		want = CandidateTypeRelayed

@@ -36,6 +36,10 @@ type transaction struct {
 	control  bool   // the role the request claimed
 	priority uint32
 	pwd      string // the remote password that signed the request
+	// reliable: the request goes over TCP (ICE-TCP): no retransmission,
+	// one timeout (Agent.tcpCheckTimeout); sock is nil while the
+	// connection is being made.
+	reliable bool
 }
 
 // newTransaction registers a transaction. Called on the loop.
@@ -67,11 +71,30 @@ func (a *Agent) sendTransaction(tx *transaction, now time.Time) {
 	if tx.sends > 1 {
 		a.logRetransmit(tx)
 	}
+	if tx.sock != nil {
+		a.writeTransaction(tx)
+	}
+}
+
+// writeTransaction writes tx's request on its socket. Called on the loop.
+func (a *Agent) writeTransaction(tx *transaction) {
 	if _, err := tx.sock.conn.WriteToUDPAddrPort(tx.raw, tx.dest); err != nil {
 		if a.dbg != 0 {
 			a.log.Debug("stun.send-failed", "local", tx.sock.local, "remote", tx.dest, "tx", txID(tx), "err", err)
 		}
 	}
+}
+
+// newPairTransaction registers a check or consent transaction on pair p,
+// from the pair's socket; over ICE-TCP it is reliable. Called on the loop.
+func (a *Agent) newPairTransaction(kind txKind, p *pair) *transaction {
+	tx := a.newTransaction(kind, p.comp.s, p.comp, p.sk, p.remote.Addr)
+	tx.pair = p
+	if p.local.c.Transport.isTCP() {
+		tx.reliable = true
+		tx.rto = a.tcpCheckTimeout()
+	}
+	return tx
 }
 
 // expireTransactions retransmits or fails transactions whose deadline
@@ -82,7 +105,7 @@ func (a *Agent) expireTransactions(now time.Time) {
 		if tx == nil {
 			return
 		}
-		if tx.sends <= a.cfg.STUNMaxRetransmissions {
+		if !tx.reliable && tx.sends <= a.cfg.STUNMaxRetransmissions {
 			tx.rto *= 2
 			a.sendTransaction(tx, now)
 			continue

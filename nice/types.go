@@ -101,8 +101,8 @@ func (t CandidateType) typePreference() uint32 {
 type Transport int
 
 // Transports. The values equal libnice's NICE_CANDIDATE_TRANSPORT_*.
-// gonice gathers and checks UDP candidates; TCP candidates (RFC 6544) from a
-// peer are parsed and kept, but never paired.
+// TCP candidates (RFC 6544) are gathered and checked with Config.ICETCP;
+// without it a peer's TCP candidates are kept but never paired.
 const (
 	TransportUDP        Transport = 0
 	TransportTCPActive  Transport = 1

@@ -33,10 +33,18 @@ func Connect(tb testing.TB, ncomp int, cfgA, cfgB nice.Config) (a, b *nice.Agent
 	for _, ag := range []*nice.Agent{a, b} {
 		ag.OnComponentStateChanged(func(_, _ int, s nice.ComponentState) {
 			if s == nice.ComponentStateReady {
-				ready <- struct{}{}
+				select {
+				case ready <- struct{}{}:
+				default: // later READYs (a restart): the handler stays connected and must not block
+				}
 			}
 		})
-		ag.OnCandidateGatheringDone(func(int) { gathered <- struct{}{} })
+		ag.OnCandidateGatheringDone(func(int) {
+			select {
+			case gathered <- struct{}{}:
+			default:
+			}
+		})
 		if err := ag.AddLocalAddress(Loopback); err != nil {
 			tb.Fatal(err)
 		}

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+
+package nice_test
+
+import (
+	"bytes"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gonice/gonice/nice"
+	"github.com/gonice/gonice/nice/internal/agentpair"
+)
+
+// tcpOnly is an agent configuration with ICE-TCP and no UDP.
+func tcpOnly(controlling bool) nice.Config {
+	return nice.Config{Controlling: controlling, ICETCP: true, DisableUDP: true}
+}
+
+func isTCP(t nice.Transport) bool {
+	return t == nice.TransportTCPActive || t == nice.TransportTCPPassive || t == nice.TransportTCPSO
+}
+
+// recvChan attaches a receive function that copies each datagram into ch.
+func recvChan(t *testing.T, a *nice.Agent, sid, cid int) chan []byte {
+	t.Helper()
+	ch := make(chan []byte, 64)
+	if err := a.AttachRecv(sid, cid, func(_, _ int, p []byte) {
+		select {
+		case ch <- bytes.Clone(p):
+		default:
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
+// sendExpect sends msg from a and waits for it at ch.
+func sendExpect(t *testing.T, from *nice.Agent, sid, cid int, ch chan []byte, msg []byte) {
+	t.Helper()
+	if _, err := from.Send(sid, cid, msg); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	select {
+	case got := <-ch:
+		if !bytes.Equal(got, msg) {
+			t.Fatalf("received %q, want %q", got, msg)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%q not received", msg)
+	}
+}
+
+// TestTCPConnect connects two agents over ICE-TCP only (UDP off) on
+// loopback, one and two components: each side gathers an active (port 0)
+// and a passive candidate per component, the selected pairs are TCP, one
+// side's active with the other's passive, and data goes both ways, large
+// datagrams included.
+func TestTCPConnect(t *testing.T) {
+	for _, ncomp := range []int{1, 2} {
+		a, b, sa, sb := agentpair.Connect(t, ncomp, tcpOnly(true), tcpOnly(false))
+		for cid := 1; cid <= ncomp; cid++ {
+			cands, err := a.LocalCandidates(sa, cid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var active, passive int
+			for _, c := range cands {
+				switch c.Transport {
+				case nice.TransportTCPActive:
+					active++
+					if c.Addr.Port() != 0 {
+						t.Errorf("active candidate %v has a port", c.Addr)
+					}
+				case nice.TransportTCPPassive:
+					passive++
+				default:
+					t.Errorf("candidate %v with transport %v, want TCP only", c.Addr, c.Transport)
+				}
+			}
+			if active != 1 || passive != 1 {
+				t.Errorf("component %d: %d active and %d passive candidates, want 1 and 1", cid, active, passive)
+			}
+			la, ra, err := a.SelectedPair(sa, cid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !isTCP(la.Transport) || !isTCP(ra.Transport) || la.Transport == ra.Transport {
+				t.Errorf("component %d: selected %v %v – %v %v, want TCP active with passive", cid, la.Transport, la.Addr, ra.Transport, ra.Addr)
+			}
+			chA, chB := recvChan(t, a, sa, cid), recvChan(t, b, sb, cid)
+			sendExpect(t, a, sa, cid, chB, []byte("a to b"))
+			sendExpect(t, b, sb, cid, chA, []byte("b to a"))
+			big := bytes.Repeat([]byte{0xab}, 60000)
+			sendExpect(t, a, sa, cid, chB, big)
+		}
+	}
+}
+
+// TestTCPBesideUDP: with ICE-TCP on and UDP too, each component has a UDP,
+// a TCP active and a TCP passive candidate; TCP candidates rank below UDP
+// ones (libnice's priorities), the selected pair is UDP, and the SDP
+// carries the TCP candidates with their tcptype, the active one on port 9.
+func TestTCPBesideUDP(t *testing.T) {
+	a, _, sa, _ := agentpair.Connect(t, 1, nice.Config{Controlling: true, ICETCP: true}, nice.Config{ICETCP: true})
+	cands, err := a.LocalCandidates(sa, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var udp, tcp []nice.Candidate
+	for _, c := range cands {
+		if isTCP(c.Transport) {
+			tcp = append(tcp, c)
+		} else {
+			udp = append(udp, c)
+		}
+	}
+	if len(udp) != 1 || len(tcp) != 2 {
+		t.Fatalf("%d UDP and %d TCP candidates, want 1 and 2", len(udp), len(tcp))
+	}
+	for _, c := range tcp {
+		if c.Priority >= udp[0].Priority {
+			t.Errorf("TCP candidate %v priority %d ≥ UDP's %d", c.Transport, c.Priority, udp[0].Priority)
+		}
+		if c.Foundation == udp[0].Foundation {
+			t.Errorf("TCP candidate %v shares the UDP foundation %s", c.Transport, c.Foundation)
+		}
+	}
+	la, ra, err := a.SelectedPair(sa, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if la.Transport != nice.TransportUDP || ra.Transport != nice.TransportUDP {
+		t.Errorf("selected %v – %v, want UDP", la.Transport, ra.Transport)
+	}
+	sdp := a.GenerateLocalSDP()
+	if !strings.Contains(sdp, " 9 typ host tcptype active") || !strings.Contains(sdp, "typ host tcptype passive") {
+		t.Errorf("SDP without the TCP candidates:\n%s", sdp)
+	}
+}
+
+// TestTCPPeerGoes: when the peer closes its agent, its connections end;
+// the pairs on them fail, the component FAILS (no other path), Send says
+// so, and after Close nothing of the agent is left: no goroutine, no
+// socket, no connection.
+func TestTCPPeerGoes(t *testing.T) {
+	fds, gs := openFDs(t), runtime.NumGoroutine()
+	a, b, sa, _ := agentpair.Connect(t, 1, tcpOnly(true), tcpOnly(false))
+	failed := make(chan struct{}, 1)
+	a.OnComponentStateChanged(func(_, _ int, st nice.ComponentState) {
+		if st == nice.ComponentStateFailed {
+			select {
+			case failed <- struct{}{}:
+			default:
+			}
+		}
+	})
+	b.Close()
+	select {
+	case <-failed:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("component %v 10 s after the peer closed, want failed", a.ComponentState(sa, 1))
+	}
+	if _, err := a.Send(sa, 1, []byte("x")); err == nil {
+		t.Error("Send on a failed component succeeded")
+	}
+	a.Close()
+	checkNoLeak(t, gs)
+	if n := openFDs(t); n > fds {
+		t.Errorf("%d fds open after Close, %d before", n, fds)
+	}
+}
+
+// TestTCPRestart restarts ICE on a TCP-only pair: both READY again, data
+// both ways, and the connection of the old path is reused by the new
+// checks rather than dialed anew (the active side dials nothing more).
+func TestTCPRestart(t *testing.T) {
+	a, b, sa, sb := agentpair.Connect(t, 1, tcpOnly(true), tcpOnly(false))
+	ready := make(chan struct{}, 4)
+	for _, ag := range []*nice.Agent{a, b} {
+		ag.OnComponentStateChanged(func(_, _ int, st nice.ComponentState) {
+			if st == nice.ComponentStateReady {
+				ready <- struct{}{}
+			}
+		})
+	}
+	for round := range 2 {
+		if err := a.RestartStream(sa); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.RestartStream(sb); err != nil {
+			t.Fatal(err)
+		}
+		agentpair.Exchange(t, a, b, sa, sb, 1)
+		agentpair.Exchange(t, b, a, sb, sa, 1)
+		for range 2 {
+			select {
+			case <-ready:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("restart %d: not READY", round)
+			}
+		}
+		chA, chB := recvChan(t, a, sa, 1), recvChan(t, b, sb, 1)
+		sendExpect(t, a, sa, 1, chB, []byte("after restart"))
+		sendExpect(t, b, sb, 1, chA, []byte("and back"))
+	}
+}
