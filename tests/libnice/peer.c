@@ -9,7 +9,7 @@
  * Command line:
  *
  *   peer --controlling 0|1 [--components N] [--nomination regular|aggressive]
- *        [--address IP]... [--ice-tcp] [--consent-freshness]
+ *        [--address IP]... [--ice-tcp] [--no-udp] [--consent-freshness]
  *        [--renomination]
  *
  *   --controlling   the agent's controlling-mode (required)
@@ -22,6 +22,10 @@
  *                   libnice uses every interface
  *   --ice-tcp       keep ICE-TCP on (libnice's default); without it the peer
  *                   sets ice-tcp FALSE and gathers UDP only
+ *   --no-udp        set ice-udp FALSE: no UDP candidates; with --ice-tcp the
+ *                   peer does ICE-TCP only (RFC 6544 host candidates, tcptype
+ *                   active and passive, RFC 4571 framing); without it the
+ *                   peer gathers nothing
  *   --consent-freshness
  *                   NICE_AGENT_OPTION_CONSENT_FRESHNESS (RFC 7675: Binding
  *                   requests on the selected pair every 5 s or so)
@@ -381,7 +385,7 @@ usage(const char *argv0)
 {
   fprintf(stderr, "usage: %s --controlling 0|1 [--components N] "
       "[--nomination regular|aggressive] [--address IP]... [--ice-tcp] "
-      "[--consent-freshness] [--renomination]\n",
+      "[--no-udp] [--consent-freshness] [--renomination]\n",
       argv0);
 }
 
@@ -390,6 +394,7 @@ main(int argc, char *argv[])
 {
   int controlling = -1;
   gboolean ice_tcp = FALSE;
+  gboolean ice_udp = TRUE;
   NiceAgentOption options = NICE_AGENT_OPTION_NONE;
   GPtrArray *addresses = g_ptr_array_new();
   GIOChannel *in;
@@ -402,6 +407,10 @@ main(int argc, char *argv[])
 
     if (strcmp(opt, "--ice-tcp") == 0) {
       ice_tcp = TRUE;
+      continue;
+    }
+    if (strcmp(opt, "--no-udp") == 0) {
+      ice_udp = FALSE;
       continue;
     }
     if (strcmp(opt, "--consent-freshness") == 0) {
@@ -459,6 +468,7 @@ main(int argc, char *argv[])
       "controlling-mode", controlling ? TRUE : FALSE,
       "upnp", FALSE,
       "ice-tcp", ice_tcp,
+      "ice-udp", ice_udp,
       NULL);
   for (i = 0; i < addresses->len; i++) {
     NiceAddress addr;
