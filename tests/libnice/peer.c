@@ -51,6 +51,11 @@
  *                                 nice_component_state_to_string()'s name
  *                                 (disconnected, gathering, connecting,
  *                                 connected, ready, failed)
+ *   TRANSPORTS <comp> <local> <remote>
+ *                                 new-selected-pair-full, printed just
+ *                                 before its SELECTED line: the transports
+ *                                 of the pair's candidates, one of udp,
+ *                                 tcp-active, tcp-passive, tcp-so
  *   SELECTED <comp> <local> <remote>
  *                                 new-selected-pair-full; addresses as
  *                                 ip:port ([ip]:port for IPv6)
@@ -157,6 +162,23 @@ cb_state_changed(NiceAgent *a, guint sid, guint cid, guint state,
       nice_component_state_to_string((NiceComponentState)state));
 }
 
+/* transport_name names a candidate transport for the TRANSPORTS line. */
+static const char *
+transport_name(NiceCandidateTransport t)
+{
+  switch (t) {
+  case NICE_CANDIDATE_TRANSPORT_UDP:
+    return "udp";
+  case NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE:
+    return "tcp-active";
+  case NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE:
+    return "tcp-passive";
+  case NICE_CANDIDATE_TRANSPORT_TCP_SO:
+    return "tcp-so";
+  }
+  return "unknown";
+}
+
 static void
 cb_selected_pair(NiceAgent *a, guint sid, guint cid, NiceCandidate *local,
     NiceCandidate *remote, gpointer data)
@@ -169,6 +191,8 @@ cb_selected_pair(NiceAgent *a, guint sid, guint cid, NiceCandidate *local,
     return;
   format_addr(&local->addr, l, sizeof(l));
   format_addr(&remote->addr, r, sizeof(r));
+  emit("TRANSPORTS %u %s %s", cid, transport_name(local->transport),
+      transport_name(remote->transport));
   emit("SELECTED %u %s %s", cid, l, r);
 }
 

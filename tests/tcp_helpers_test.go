@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+
+package tests
+
+// The other side of the ICE-TCP (RFC 6544) interop tests, proven on its own
+// before gonice does ICE-TCP: libnice 0.1.21 against libnice (two
+// tests/libnice/peer processes with --ice-tcp --no-udp) and pion/ice v4
+// against pion/ice v4 (TCP4 only: a passive candidate on a TCPMux, active
+// candidates made for the remote passive ones), on 127.0.0.1. tcp_test.go
+// (build tag icetcp) uses the same helpers against gonice.
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// libniceTCPArgs are the peer's arguments for ICE-TCP only on addr.
+func libniceTCPArgs(controlling bool, comps int, addr string) []string {
+	c := "0"
+	if controlling {
+		c = "1"
+	}
+	return []string{"--controlling", c, "--components", strconv.Itoa(comps),
+		"--address", addr, "--ice-tcp", "--no-udp"}
+}
+
+// checkTCPOnlySDP checks that an SDP has candidates and that all of them
+// are TCP, one active and one passive per component (RFC 6544 §4.5 host
+// candidates: the active one with port 9).
+func checkTCPOnlySDP(t *testing.T, who, sdp string, comps int) {
+	t.Helper()
+	_, _, cands := sdpParts(sdp)
+	active, passive := map[int]int{}, map[int]int{}
+	for _, l := range cands {
+		f := strings.Fields(l)
+		if len(f) < 8 || f[2] != "TCP" {
+			t.Errorf("%s's candidate %q is not TCP", who, l)
+			continue
+		}
+		comp, _ := strconv.Atoi(f[1])
+		switch {
+		case strings.HasSuffix(l, " tcptype active"):
+			active[comp]++
+			if f[5] != "9" {
+				t.Errorf("%s's active candidate %q: port %s, want 9", who, l, f[5])
+			}
+		case strings.HasSuffix(l, " tcptype passive"):
+			passive[comp]++
+		default:
+			t.Errorf("%s's candidate %q: no tcptype active or passive", who, l)
+		}
+	}
+	for c := 1; c <= comps; c++ {
+		if active[c] != 1 || passive[c] != 1 {
+			t.Errorf("%s's component %d: %d active and %d passive TCP candidates, want 1 and 1:\n%s", who, c, active[c], passive[c], sdp)
+		}
+	}
+}
+
+// TestLibniceTCPSelf: two libnice 0.1.21 peers, ICE-TCP only (ice-udp
+// FALSE, ice-tcp TRUE) on 127.0.0.1, 1 and 2 components: both READY, the
+// same pair seen from both ends, one end tcp-active and the other
+// tcp-passive, and data both ways on every component. It proves the peer
+// that TestLibniceTCP puts against gonice.
+func TestLibniceTCPSelf(t *testing.T) {
+	bin := buildLibniceProgram(t, "peer")
+	for _, comps := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%dcomp", comps), func(t *testing.T) {
+			runLibniceTCPSelf(t, bin, comps)
+		})
+	}
+}
+
+func runLibniceTCPSelf(t *testing.T, bin string, comps int) {
+	// Each peer is the "libnice" side of a session of its own.
+	sa, sb := newSession(), newSession()
+	a := startLibnicePeer(t, bin, sa, libniceTCPArgs(true, comps, "127.0.0.1")...)
+	b := startLibnicePeer(t, bin, sb, libniceTCPArgs(false, comps, "127.0.0.1")...)
+	t.Cleanup(func() {
+		if t.Failed() || os.Getenv("GONICE_LIBNICE_LOGS") != "" {
+			for _, p := range []struct {
+				name string
+				p    *libnicePeer
+			}{{"controlling", a}, {"controlled", b}} {
+				t.Logf("%s libnice peer stdout:\n%s", p.name, p.p.stdout.String())
+				t.Logf("%s libnice peer stderr, last lines:\n%s", p.name, tail(p.p.stderr.String(), 150))
+			}
+		}
+	})
+	check := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sdps [2]string
+	for i, s := range []*session{sa, sb} {
+		check(s.waitFor("gathering", func() (bool, error) { return s.libnice.gathered, s.peerError() }))
+		s.read(func() { sdps[i] = s.libniceSDP })
+	}
+	checkTCPOnlySDP(t, "the controlling peer", sdps[0], comps)
+	checkTCPOnlySDP(t, "the controlled peer", sdps[1], comps)
+	t.Logf("the controlling peer's SDP:\n%s", sdps[0])
+
+	start := time.Now()
+	_, _, candsA := sdpParts(sdps[0])
+	_, _, candsB := sdpParts(sdps[1])
+	reply, err := b.command("SDP " + base64.StdEncoding.EncodeToString([]byte(sdps[0])))
+	check(err)
+	if want := fmt.Sprintf("OK %d", len(candsA)); reply != want {
+		t.Errorf("controlled peer parsed the SDP: %q, want %q", reply, want)
+	}
+	reply, err = a.command("SDP " + base64.StdEncoding.EncodeToString([]byte(sdps[1])))
+	check(err)
+	if want := fmt.Sprintf("OK %d", len(candsB)); reply != want {
+		t.Errorf("controlling peer parsed the SDP: %q, want %q", reply, want)
+	}
+	for _, s := range []*session{sa, sb} {
+		check(s.waitFor("READY on every component", func() (bool, error) {
+			return s.libnice.reachedReady(comps), errjoin(s.peerError(), s.libnice.anyFailed("libnice", comps))
+		}))
+	}
+	t.Logf("both READY %v after the SDP exchange", time.Since(start).Round(time.Millisecond))
+
+	// Data both ways on every component.
+	for c := 1; c <= comps; c++ {
+		_, err := a.command(fmt.Sprintf("SEND %d controlling to controlled on %d", c, c))
+		check(err)
+		_, err = b.command(fmt.Sprintf("SEND %d controlled to controlling on %d", c, c))
+		check(err)
+	}
+	for c := 1; c <= comps; c++ {
+		for _, x := range []struct {
+			s    *session
+			want string
+		}{{sb, fmt.Sprintf("controlling to controlled on %d", c)}, {sa, fmt.Sprintf("controlled to controlling on %d", c)}} {
+			check(x.s.waitFor(fmt.Sprintf("%q", x.want), func() (bool, error) {
+				for _, got := range x.s.libnice.recv[c] {
+					if got == x.want {
+						return true, nil
+					}
+				}
+				return false, x.s.peerError()
+			}))
+		}
+	}
+
+	// The selected pairs: TCP, the same pair from both ends (the active
+	// end's local address is its connection's, not port 9).
+	for c := 1; c <= comps; c++ {
+		var selA, selB, trA, trB string
+		sa.read(func() { selA, trA = sa.libnice.selected[c], sa.libnice.pairTransports[c] })
+		sb.read(func() { selB, trB = sb.libnice.selected[c], sb.libnice.pairTransports[c] })
+		t.Logf("component %d: controlling selected %s (%s), controlled %s (%s)", c, selA, trA, selB, trB)
+		la, ra, _ := strings.Cut(selA, " ")
+		lb, rb, _ := strings.Cut(selB, " ")
+		if la != rb || ra != lb {
+			t.Errorf("component %d: the controlling peer selected %q, the controlled %q: not the same pair", c, selA, selB)
+		}
+		want := map[string]string{"tcp-active tcp-passive": "tcp-passive tcp-active", "tcp-passive tcp-active": "tcp-active tcp-passive"}
+		if w, ok := want[trA]; !ok || trB != w {
+			t.Errorf("component %d: pair transports %q (controlling) and %q (controlled), want tcp-active/tcp-passive at opposite ends", c, trA, trB)
+		}
+	}
+	check(a.quit())
+	check(b.quit())
+}
+
+// errjoin is errors.Join for two.
+func errjoin(a, b error) error {
+	if a == nil {
+		return b
+	}
+	if b == nil {
+		return a
+	}
+	return fmt.Errorf("%w; %w", a, b)
+}
