@@ -10,13 +10,19 @@ package tests
 // (build tag icetcp) uses the same helpers against gonice.
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/logging"
 )
 
 // libniceTCPArgs are the peer's arguments for ICE-TCP only on addr.
@@ -180,4 +186,186 @@ func errjoin(a, b error) error {
 		return a
 	}
 	return fmt.Errorf("%w; %w", a, b)
+}
+
+// pionTCPAgent is a pion/ice v4 agent that does ICE-TCP only on 127.0.0.1:
+// network type TCP4 alone, host candidates alone. Its passive candidate is
+// the listener of a TCPMux (ice.NewTCPMuxDefault over a net.TCPListener);
+// pion gathers no active candidate: it makes one, with a connection dialed
+// from a real local port (not 9), for each remote passive candidate it is
+// given (AddRemoteCandidate), and it ignores remote active candidates.
+type pionTCPAgent struct {
+	*ice.Agent
+	mux      *ice.TCPMuxDefault
+	log      lockedBuffer // pion's debug log
+	gathered chan struct{}
+
+	mu    sync.Mutex
+	cands []ice.Candidate // every local candidate signalled, also those after gathering (active ones)
+}
+
+// newPionTCPAgent makes the agent and gathers its candidates; t.Cleanup
+// closes the agent and then the mux (which closes the listener), and logs
+// pion's debug log if t failed.
+func newPionTCPAgent(t *testing.T, name string) *pionTCPAgent {
+	t.Helper()
+	pa := &pionTCPAgent{gathered: make(chan struct{})}
+	l, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lf := &logging.DefaultLoggerFactory{Writer: &pa.log, DefaultLogLevel: logging.LogLevelDebug}
+	pa.mux = ice.NewTCPMuxDefault(ice.TCPMuxParams{Listener: l, Logger: lf.NewLogger("tcpmux"), ReadBufferSize: 32})
+	pa.Agent, err = ice.NewAgentWithOptions(
+		ice.WithNetworkTypes([]ice.NetworkType{ice.NetworkTypeTCP4}),
+		ice.WithCandidateTypes([]ice.CandidateType{ice.CandidateTypeHost}),
+		ice.WithTCPMux(pa.mux),
+		ice.WithIncludeLoopback(),
+		ice.WithIPFilter(func(ip net.IP) bool { return ip.Equal(net.IPv4(127, 0, 0, 1)) }),
+		ice.WithMulticastDNSMode(ice.MulticastDNSModeDisabled),
+		ice.WithLoggerFactory(lf),
+	)
+	if err != nil {
+		_ = pa.mux.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := pa.Close(); err != nil {
+			t.Errorf("pion %s Close: %v", name, err)
+		}
+		if err := pa.mux.Close(); err != nil {
+			t.Errorf("pion %s TCPMux Close: %v", name, err)
+		}
+		if t.Failed() || os.Getenv("GONICE_PION_LOGS") != "" {
+			t.Logf("pion %s debug log, last lines:\n%s", name, tail(pa.log.String(), 150))
+		}
+	})
+	var once sync.Once
+	if err := pa.OnCandidate(func(c ice.Candidate) {
+		if c == nil {
+			once.Do(func() { close(pa.gathered) })
+			return
+		}
+		pa.mu.Lock()
+		pa.cands = append(pa.cands, c)
+		pa.mu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pa.GatherCandidates(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-pa.gathered:
+	case <-time.After(interopTimeout):
+		t.Fatalf("pion %s: gathering did not end within %v", name, interopTimeout)
+	}
+	return pa
+}
+
+// candidateLines returns the a=candidate lines of the local candidates
+// signalled so far. pion/ice v4.4.8's Marshal of the gathered passive one:
+// "<foundation> 1 tcp 1671430143 127.0.0.1 <port> typ host tcptype passive
+// ufrag <ufrag> generation 0"; of an active one (signalled after gathering
+// is done, once a remote passive candidate made it): "<foundation> 1 tcp
+// 1675624447 127.0.0.1 <its real port> typ host tcptype active".
+func (pa *pionTCPAgent) candidateLines() []string {
+	pa.mu.Lock()
+	defer pa.mu.Unlock()
+	var lines []string
+	for _, c := range pa.cands {
+		lines = append(lines, "a=candidate:"+c.Marshal())
+	}
+	return lines
+}
+
+// checkPionTCPPair checks that pion's selected pair is TCP, one end active
+// and the other passive, and returns its candidates. A remote candidate pion
+// learned from a connection to its TCPMux is peer-reflexive and has no
+// tcptype (TCPTypeUnspecified); with a local passive one it counts as active.
+func checkPionTCPPair(t *testing.T, name string, pa *pionTCPAgent) (local, remote ice.Candidate) {
+	t.Helper()
+	pair, err := pa.GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		t.Fatalf("pion %s GetSelectedCandidatePair: %v, %v", name, pair, err)
+	}
+	l, r := pair.Local, pair.Remote
+	if l.NetworkType() != ice.NetworkTypeTCP4 || r.NetworkType() != ice.NetworkTypeTCP4 {
+		t.Errorf("pion %s selected %s -> %s: not TCP4", name, l, r)
+	}
+	remoteActive := r.TCPType() == ice.TCPTypeActive ||
+		r.TCPType() == ice.TCPTypeUnspecified && r.Type() == ice.CandidateTypePeerReflexive
+	if !(l.TCPType() == ice.TCPTypeActive && r.TCPType() == ice.TCPTypePassive ||
+		l.TCPType() == ice.TCPTypePassive && remoteActive) {
+		t.Errorf("pion %s selected %s (tcptype %s) -> %s (tcptype %s): want active and passive", name, l, l.TCPType(), r, r.TCPType())
+	}
+	return l, r
+}
+
+// TestPionTCPSelf: two pion/ice v4 agents made by newPionTCPAgent connect
+// over ICE-TCP on 127.0.0.1 (one Dials, the other Accepts), and data goes
+// both ways. It proves the helper that TestPionTCP puts against gonice.
+func TestPionTCPSelf(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
+	defer cancel()
+	a := newPionTCPAgent(t, "dialer")
+	b := newPionTCPAgent(t, "acceptor")
+	linesA, linesB := a.candidateLines(), b.candidateLines()
+	t.Logf("pion's candidates after gathering: %q", linesA)
+	for _, x := range []struct {
+		who   string
+		lines []string
+	}{{"dialer", linesA}, {"acceptor", linesB}} {
+		if len(x.lines) != 1 || !strings.Contains(x.lines[0], " tcp ") || !strings.Contains(x.lines[0], " typ host tcptype passive") {
+			t.Fatalf("pion %s's candidates %q, want one TCP host candidate, tcptype passive", x.who, x.lines)
+		}
+	}
+	give := func(to *pionTCPAgent, lines []string) {
+		for _, l := range lines {
+			c, err := ice.UnmarshalCandidate(strings.TrimPrefix(l, "a="))
+			if err != nil {
+				t.Fatalf("pion cannot parse %q: %v", l, err)
+			}
+			if err := to.AddRemoteCandidate(c); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	give(a, linesB)
+	give(b, linesA)
+	ua, pwa, err := a.GetLocalUserCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ub, pwb, err := b.GetLocalUserCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		conn *ice.Conn
+		err  error
+	}
+	accepted := make(chan result, 1)
+	go func() {
+		c, err := b.Accept(ctx, ua, pwa)
+		accepted <- result{c, err}
+	}()
+	ca, err := a.Dial(ctx, ub, pwb)
+	if err != nil {
+		t.Fatalf("pion Dial: %v", err)
+	}
+	r := <-accepted
+	if r.err != nil {
+		t.Fatalf("pion Accept: %v", r.err)
+	}
+	cb := r.conn
+	transfer(t, ctx, "dialer -> acceptor", ca, cb, []byte("hello acceptor, over TCP"))
+	transfer(t, ctx, "acceptor -> dialer", cb, ca, []byte("hello dialer, over TCP"))
+	la, ra := checkPionTCPPair(t, "dialer", a)
+	lb, rb := checkPionTCPPair(t, "acceptor", b)
+	t.Logf("dialer selected %s -> %s; acceptor selected %s -> %s", la, ra, lb, rb)
+	t.Logf("pion's candidates at the end: dialer %q, acceptor %q", a.candidateLines(), b.candidateLines())
+	if la.Port() != rb.Port() || ra.Port() != lb.Port() {
+		t.Errorf("not the same pair from both ends")
+	}
 }
