@@ -68,21 +68,55 @@ func checkTCPOnlySDP(t *testing.T, who, sdp string, comps int) {
 	}
 }
 
+// tcpDirection says which end of the TCP connection a test wants and how
+// the signalling forces it: an agent whose peer is not told its passive
+// candidates cannot connect, so it can only be the passive end.
+type tcpDirection int
+
+const (
+	tcpEither      tcpDirection = iota // both get every candidate: priorities decide
+	tcpFirstDials                      // the second agent is not told the first one's passive candidates
+	tcpSecondDials                     // the first agent is not told the second one's passive candidates
+)
+
+func (d tcpDirection) String() string {
+	return [...]string{"either-dials", "first-dials", "second-dials"}[d]
+}
+
+// withoutPassive returns an SDP (or candidate lines) without its tcptype
+// passive candidate lines.
+func withoutPassive(sdp string) string {
+	var out []string
+	for _, l := range strings.Split(sdp, "\n") {
+		if strings.HasPrefix(l, "a=candidate:") && strings.Contains(l, " tcptype passive") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
+}
+
 // TestLibniceTCPSelf: two libnice 0.1.21 peers, ICE-TCP only (ice-udp
-// FALSE, ice-tcp TRUE) on 127.0.0.1, 1 and 2 components: both READY, the
-// same pair seen from both ends, one end tcp-active and the other
+// FALSE, ice-tcp TRUE) on 127.0.0.1, 1 and 2 components, with every
+// candidate signalled and with one peer's passive candidates kept from the
+// other (so that the direction of the connection is forced both ways): both
+// READY, the same pair seen from both ends, one end tcp-active and the other
 // tcp-passive, and data both ways on every component. It proves the peer
 // that TestLibniceTCP puts against gonice.
 func TestLibniceTCPSelf(t *testing.T) {
 	bin := buildLibniceProgram(t, "peer")
-	for _, comps := range []int{1, 2} {
-		t.Run(fmt.Sprintf("%dcomp", comps), func(t *testing.T) {
-			runLibniceTCPSelf(t, bin, comps)
-		})
+	for _, dir := range []tcpDirection{tcpEither, tcpFirstDials, tcpSecondDials} {
+		for _, comps := range []int{1, 2} {
+			name := map[tcpDirection]string{tcpEither: "either-dials", tcpFirstDials: "controlling-dials", tcpSecondDials: "controlled-dials"}[dir]
+			t.Run(fmt.Sprintf("%dcomp/%s", comps, name), func(t *testing.T) {
+				runLibniceTCPSelf(t, bin, comps, dir)
+			})
+		}
 	}
 }
 
-func runLibniceTCPSelf(t *testing.T, bin string, comps int) {
+// runLibniceTCPSelf runs one case; the controlling peer is the first of dir.
+func runLibniceTCPSelf(t *testing.T, bin string, comps int, dir tcpDirection) {
 	// Each peer is the "libnice" side of a session of its own.
 	sa, sb := newSession(), newSession()
 	a := startLibnicePeer(t, bin, sa, libniceTCPArgs(true, comps, "127.0.0.1")...)
@@ -113,15 +147,23 @@ func runLibniceTCPSelf(t *testing.T, bin string, comps int) {
 	checkTCPOnlySDP(t, "the controlled peer", sdps[1], comps)
 	t.Logf("the controlling peer's SDP:\n%s", sdps[0])
 
+	toB, toA := sdps[0], sdps[1]
+	switch dir {
+	case tcpFirstDials:
+		toB = withoutPassive(toB)
+	case tcpSecondDials:
+		toA = withoutPassive(toA)
+	case tcpEither:
+	}
 	start := time.Now()
-	_, _, candsA := sdpParts(sdps[0])
-	_, _, candsB := sdpParts(sdps[1])
-	reply, err := b.command("SDP " + base64.StdEncoding.EncodeToString([]byte(sdps[0])))
+	_, _, candsA := sdpParts(toB)
+	_, _, candsB := sdpParts(toA)
+	reply, err := b.command("SDP " + base64.StdEncoding.EncodeToString([]byte(toB)))
 	check(err)
 	if want := fmt.Sprintf("OK %d", len(candsA)); reply != want {
 		t.Errorf("controlled peer parsed the SDP: %q, want %q", reply, want)
 	}
-	reply, err = a.command("SDP " + base64.StdEncoding.EncodeToString([]byte(sdps[1])))
+	reply, err = a.command("SDP " + base64.StdEncoding.EncodeToString([]byte(toA)))
 	check(err)
 	if want := fmt.Sprintf("OK %d", len(candsB)); reply != want {
 		t.Errorf("controlling peer parsed the SDP: %q, want %q", reply, want)
@@ -171,6 +213,9 @@ func runLibniceTCPSelf(t *testing.T, bin string, comps int) {
 		want := map[string]string{"tcp-active tcp-passive": "tcp-passive tcp-active", "tcp-passive tcp-active": "tcp-active tcp-passive"}
 		if w, ok := want[trA]; !ok || trB != w {
 			t.Errorf("component %d: pair transports %q (controlling) and %q (controlled), want tcp-active/tcp-passive at opposite ends", c, trA, trB)
+		}
+		if dir == tcpFirstDials && trA != "tcp-active tcp-passive" || dir == tcpSecondDials && trA != "tcp-passive tcp-active" {
+			t.Errorf("component %d: the controlling peer's pair is %q, but %s", c, trA, dir)
 		}
 	}
 	check(a.quit())
