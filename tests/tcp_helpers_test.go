@@ -414,3 +414,99 @@ func TestPionTCPSelf(t *testing.T) {
 		t.Errorf("not the same pair from both ends")
 	}
 }
+
+// TestPionLibniceTCP puts the two proven peers against each other: pion/ice
+// v4 (newPionTCPAgent) and libnice 0.1.21 (peer --ice-tcp --no-udp), ICE-TCP
+// only on 127.0.0.1, both roles, data both ways. pion ignores remote active
+// candidates, so pion dials libnice's passive candidate; libnice, told pion's
+// passive one, may dial pion's too.
+func TestPionLibniceTCP(t *testing.T) {
+	bin := buildLibniceProgram(t, "peer")
+	for _, pionControlling := range []bool{true, false} {
+		t.Run("pion-"+roleName(pionControlling), func(t *testing.T) {
+			runPionLibniceTCP(t, bin, pionControlling)
+		})
+	}
+}
+
+func runPionLibniceTCP(t *testing.T, bin string, pionControlling bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
+	defer cancel()
+	s := newSession()
+	peer := startLibnicePeer(t, bin, s, libniceTCPArgs(!pionControlling, 1, "127.0.0.1")...)
+	t.Cleanup(func() {
+		if t.Failed() || os.Getenv("GONICE_LIBNICE_LOGS") != "" {
+			t.Logf("libnice peer stdout:\n%s", peer.stdout.String())
+			t.Logf("libnice peer stderr, last lines:\n%s", tail(peer.stderr.String(), 150))
+		}
+	})
+	pa := newPionTCPAgent(t, roleName(pionControlling))
+	check := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(s.waitFor("libnice to gather", func() (bool, error) { return s.libnice.gathered, s.peerError() }))
+	var libSDP string
+	s.read(func() { libSDP = s.libniceSDP })
+	libUfrag, libPwd, libCands := sdpParts(libSDP)
+
+	// pion's candidates and credentials to libnice.
+	pUfrag, pPwd, err := pa.GetLocalUserCredentials()
+	check(err)
+	_, err = peer.command("CRED " + pUfrag + " " + pPwd)
+	check(err)
+	pionLines := pa.candidateLines()
+	giveLibnice(t, peer, pionLines)
+	// libnice's to pion (it drops the active one).
+	for _, l := range libCands {
+		c, err := ice.UnmarshalCandidate(strings.TrimPrefix(l, "a="))
+		if err != nil {
+			t.Fatalf("pion cannot parse libnice's %q: %v", l, err)
+		}
+		check(pa.AddRemoteCandidate(c))
+	}
+	var conn *ice.Conn
+	if pionControlling {
+		conn, err = pa.Dial(ctx, libUfrag, libPwd)
+	} else {
+		conn, err = pa.Accept(ctx, libUfrag, libPwd)
+	}
+	if err != nil {
+		t.Fatalf("pion connect: %v", err)
+	}
+	check(s.waitFor("libnice READY", func() (bool, error) {
+		return s.libnice.reachedReady(1), errjoin(s.peerError(), s.libnice.anyFailed("libnice", 1))
+	}))
+	// pion -> libnice.
+	if _, err := conn.Write([]byte("pion to libnice over TCP")); err != nil {
+		t.Fatal(err)
+	}
+	check(s.waitFor("libnice to receive pion's data", func() (bool, error) {
+		return len(s.libnice.recv[1]) > 0, s.peerError()
+	}))
+	s.read(func() {
+		if got := s.libnice.recv[1]; got[0] != "pion to libnice over TCP" {
+			t.Errorf("libnice received %q", got)
+		}
+	})
+	// libnice -> pion.
+	_, err = peer.command("SEND 1 libnice to pion over TCP")
+	check(err)
+	check(conn.SetReadDeadline(time.Now().Add(interopTimeout)))
+	buf := make([]byte, 1500)
+	n, err := conn.Read(buf)
+	check(err)
+	if string(buf[:n]) != "libnice to pion over TCP" {
+		t.Errorf("pion received %q", buf[:n])
+	}
+	l, r := checkPionTCPPair(t, "pion", pa)
+	var libSel, libTr string
+	s.read(func() { libSel, libTr = s.libnice.selected[1], s.libnice.pairTransports[1] })
+	t.Logf("pion selected %s -> %s; libnice selected %s (%s)", l, r, libSel, libTr)
+	if want := fmt.Sprintf("127.0.0.1:%d 127.0.0.1:%d", r.Port(), l.Port()); libSel != want {
+		t.Errorf("libnice selected %q, pion the reverse of %q", libSel, want)
+	}
+	check(peer.quit())
+}
