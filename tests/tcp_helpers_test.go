@@ -417,19 +417,25 @@ func TestPionTCPSelf(t *testing.T) {
 
 // TestPionLibniceTCP puts the two proven peers against each other: pion/ice
 // v4 (newPionTCPAgent) and libnice 0.1.21 (peer --ice-tcp --no-udp), ICE-TCP
-// only on 127.0.0.1, both roles, data both ways. pion ignores remote active
-// candidates, so pion dials libnice's passive candidate; libnice, told pion's
-// passive one, may dial pion's too.
+// only on 127.0.0.1, both roles, data both ways; with every candidate
+// signalled, with libnice not told pion's passive candidate (pion must
+// dial), and with pion not told libnice's (libnice must dial pion's
+// TCPMux; pion then has no remote candidate at all, as it drops remote
+// active ones).
 func TestPionLibniceTCP(t *testing.T) {
 	bin := buildLibniceProgram(t, "peer")
 	for _, pionControlling := range []bool{true, false} {
-		t.Run("pion-"+roleName(pionControlling), func(t *testing.T) {
-			runPionLibniceTCP(t, bin, pionControlling)
-		})
+		for _, dir := range []tcpDirection{tcpEither, tcpFirstDials, tcpSecondDials} {
+			name := map[tcpDirection]string{tcpEither: "either-dials", tcpFirstDials: "pion-dials", tcpSecondDials: "libnice-dials"}[dir]
+			t.Run("pion-"+roleName(pionControlling)+"/"+name, func(t *testing.T) {
+				runPionLibniceTCP(t, bin, pionControlling, dir)
+			})
+		}
 	}
 }
 
-func runPionLibniceTCP(t *testing.T, bin string, pionControlling bool) {
+// runPionLibniceTCP runs one case; in dir, pion is the first agent.
+func runPionLibniceTCP(t *testing.T, bin string, pionControlling bool, dir tcpDirection) {
 	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
 	defer cancel()
 	s := newSession()
@@ -457,9 +463,13 @@ func runPionLibniceTCP(t *testing.T, bin string, pionControlling bool) {
 	check(err)
 	_, err = peer.command("CRED " + pUfrag + " " + pPwd)
 	check(err)
-	pionLines := pa.candidateLines()
-	giveLibnice(t, peer, pionLines)
+	if dir != tcpFirstDials {
+		giveLibnice(t, peer, pa.candidateLines())
+	}
 	// libnice's to pion (it drops the active one).
+	if dir == tcpSecondDials {
+		libCands = strings.Split(withoutPassive(strings.Join(libCands, "\n")), "\n")
+	}
 	for _, l := range libCands {
 		c, err := ice.UnmarshalCandidate(strings.TrimPrefix(l, "a="))
 		if err != nil {
@@ -502,6 +512,9 @@ func runPionLibniceTCP(t *testing.T, bin string, pionControlling bool) {
 		t.Errorf("pion received %q", buf[:n])
 	}
 	l, r := checkPionTCPPair(t, "pion", pa)
+	if dir == tcpFirstDials && l.TCPType() != ice.TCPTypeActive || dir == tcpSecondDials && l.TCPType() != ice.TCPTypePassive {
+		t.Errorf("pion's selected local candidate %s has tcptype %s, but %s", l, l.TCPType(), dir)
+	}
 	var libSel, libTr string
 	s.read(func() { libSel, libTr = s.libnice.selected[1], s.libnice.pairTransports[1] })
 	t.Logf("pion selected %s -> %s; libnice selected %s (%s)", l, r, libSel, libTr)
