@@ -6,8 +6,10 @@ package tests
 // before gonice does ICE-TCP: libnice 0.1.21 against libnice (two
 // tests/libnice/peer processes with --ice-tcp --no-udp) and pion/ice v4
 // against pion/ice v4 (TCP4 only: a passive candidate on a TCPMux, active
-// candidates made for the remote passive ones), on 127.0.0.1. tcp_test.go
-// (build tag icetcp) uses the same helpers against gonice.
+// candidates made for the remote passive ones), and the two against each
+// other, on 127.0.0.1 (TestLibniceTCPSelf, TestPionTCPSelf,
+// TestPionLibniceTCP). tcp_test.go (build tag icetcp) uses the same helpers
+// against gonice.
 
 import (
 	"context"
