@@ -172,22 +172,24 @@ func (b *board) waitForUpTo(d time.Duration, what string, cond func() (bool, err
 
 // sideState is what one agent's signals said, per component.
 type sideState struct {
-	gathered bool
-	state    map[int]string    // libnice's state names
-	readyAt  map[int]time.Time // when the component first reached READY
-	failed   map[int]bool      // the component went FAILED at some point
-	selected map[int]string    // "local remote" of the last new-selected-pair
-	recv     map[int][]string  // data received
-	prflx    int               // remote candidates learned from checks
+	gathered       bool
+	state          map[int]string    // libnice's state names
+	readyAt        map[int]time.Time // when the component first reached READY
+	failed         map[int]bool      // the component went FAILED at some point
+	selected       map[int]string    // "local remote" of the last new-selected-pair
+	pairTransports map[int]string    // "local remote" transports of that pair (the peer's TRANSPORTS line)
+	recv           map[int][]string  // data received
+	prflx          int               // remote candidates learned from checks
 }
 
 func newSideState() sideState {
 	return sideState{
-		state:    map[int]string{},
-		readyAt:  map[int]time.Time{},
-		failed:   map[int]bool{},
-		selected: map[int]string{},
-		recv:     map[int][]string{},
+		state:          map[int]string{},
+		readyAt:        map[int]time.Time{},
+		failed:         map[int]bool{},
+		selected:       map[int]string{},
+		pairTransports: map[int]string{},
+		recv:           map[int][]string{},
 	}
 }
 
@@ -296,6 +298,13 @@ func (s *session) handleLine(line string) {
 			return
 		}
 		s.libnice.selected[c] = pair
+	case "TRANSPORTS":
+		c, transports, ok := comp()
+		if !ok {
+			bad()
+			return
+		}
+		s.libnice.pairTransports[c] = transports
 	case "REMOTE":
 		s.libnice.prflx++
 	case "RECV":

@@ -9,7 +9,7 @@
  * Command line:
  *
  *   peer --controlling 0|1 [--components N] [--nomination regular|aggressive]
- *        [--address IP]... [--ice-tcp] [--consent-freshness]
+ *        [--address IP]... [--ice-tcp] [--no-udp] [--consent-freshness]
  *        [--renomination]
  *
  *   --controlling   the agent's controlling-mode (required)
@@ -22,6 +22,10 @@
  *                   libnice uses every interface
  *   --ice-tcp       keep ICE-TCP on (libnice's default); without it the peer
  *                   sets ice-tcp FALSE and gathers UDP only
+ *   --no-udp        set ice-udp FALSE: no UDP candidates; with --ice-tcp the
+ *                   peer does ICE-TCP only (RFC 6544 host candidates, tcptype
+ *                   active and passive, RFC 4571 framing); without it the
+ *                   peer gathers nothing
  *   --consent-freshness
  *                   NICE_AGENT_OPTION_CONSENT_FRESHNESS (RFC 7675: Binding
  *                   requests on the selected pair every 5 s or so)
@@ -47,6 +51,11 @@
  *                                 nice_component_state_to_string()'s name
  *                                 (disconnected, gathering, connecting,
  *                                 connected, ready, failed)
+ *   TRANSPORTS <comp> <local> <remote>
+ *                                 new-selected-pair-full, printed just
+ *                                 before its SELECTED line: the transports
+ *                                 of the pair's candidates, one of udp,
+ *                                 tcp-active, tcp-passive, tcp-so
  *   SELECTED <comp> <local> <remote>
  *                                 new-selected-pair-full; addresses as
  *                                 ip:port ([ip]:port for IPv6)
@@ -153,6 +162,23 @@ cb_state_changed(NiceAgent *a, guint sid, guint cid, guint state,
       nice_component_state_to_string((NiceComponentState)state));
 }
 
+/* transport_name names a candidate transport for the TRANSPORTS line. */
+static const char *
+transport_name(NiceCandidateTransport t)
+{
+  switch (t) {
+  case NICE_CANDIDATE_TRANSPORT_UDP:
+    return "udp";
+  case NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE:
+    return "tcp-active";
+  case NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE:
+    return "tcp-passive";
+  case NICE_CANDIDATE_TRANSPORT_TCP_SO:
+    return "tcp-so";
+  }
+  return "unknown";
+}
+
 static void
 cb_selected_pair(NiceAgent *a, guint sid, guint cid, NiceCandidate *local,
     NiceCandidate *remote, gpointer data)
@@ -165,6 +191,8 @@ cb_selected_pair(NiceAgent *a, guint sid, guint cid, NiceCandidate *local,
     return;
   format_addr(&local->addr, l, sizeof(l));
   format_addr(&remote->addr, r, sizeof(r));
+  emit("TRANSPORTS %u %s %s", cid, transport_name(local->transport),
+      transport_name(remote->transport));
   emit("SELECTED %u %s %s", cid, l, r);
 }
 
@@ -381,7 +409,7 @@ usage(const char *argv0)
 {
   fprintf(stderr, "usage: %s --controlling 0|1 [--components N] "
       "[--nomination regular|aggressive] [--address IP]... [--ice-tcp] "
-      "[--consent-freshness] [--renomination]\n",
+      "[--no-udp] [--consent-freshness] [--renomination]\n",
       argv0);
 }
 
@@ -390,6 +418,7 @@ main(int argc, char *argv[])
 {
   int controlling = -1;
   gboolean ice_tcp = FALSE;
+  gboolean ice_udp = TRUE;
   NiceAgentOption options = NICE_AGENT_OPTION_NONE;
   GPtrArray *addresses = g_ptr_array_new();
   GIOChannel *in;
@@ -402,6 +431,10 @@ main(int argc, char *argv[])
 
     if (strcmp(opt, "--ice-tcp") == 0) {
       ice_tcp = TRUE;
+      continue;
+    }
+    if (strcmp(opt, "--no-udp") == 0) {
+      ice_udp = FALSE;
       continue;
     }
     if (strcmp(opt, "--consent-freshness") == 0) {
@@ -459,6 +492,7 @@ main(int argc, char *argv[])
       "controlling-mode", controlling ? TRUE : FALSE,
       "upnp", FALSE,
       "ice-tcp", ice_tcp,
+      "ice-udp", ice_udp,
       NULL);
   for (i = 0; i < addresses->len; i++) {
     NiceAddress addr;
