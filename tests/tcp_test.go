@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: MIT
 
-//go:build icetcp
-
 package tests
 
 // ICE-TCP (RFC 6544) interop: gonice with Config{ICETCP: true, DisableUDP:
@@ -12,11 +10,6 @@ package tests
 // candidates cannot connect, so it can only be the passive end). The other
 // side of every case is proven on its own in tcp_helpers_test.go
 // (TestLibniceTCPSelf, TestPionTCPSelf, TestPionLibniceTCP).
-//
-// The build tag keeps the package compiling while the agent has no
-// Config.ICETCP:
-//
-//	go test -tags icetcp -run 'TestLibniceTCP$|TestPionTCP$' .
 
 import (
 	"context"
