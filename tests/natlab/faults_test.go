@@ -472,7 +472,7 @@ func TestTURNRestart(t *testing.T) {
 	}
 	s := startSession(t, l, append([]string{"--force-relay"}, mediaArgs...), mediaArgs)
 	before := selected(s.wa, 0)
-	if f := strings.Fields(before); len(f) != 4 || f[0] != "relay" {
+	if f := strings.Fields(before); len(f) != 6 || f[0] != "relay" {
 		t.Fatalf("A selected %q, want a relayed local candidate", before)
 	}
 	oldRelay := strings.Fields(before)[2]
@@ -528,7 +528,7 @@ func TestTURNRestart(t *testing.T) {
 	after := selected(s.wa, ma)
 	t.Logf("TURN restart: media interrupted A→B %s, B→A %s; back %s after the ICE restart; A selected before: %s; after: %s",
 		gapText(ab), gapText(ba), ms(time.Since(t1)), before, after)
-	if f := strings.Fields(after); len(f) != 4 || f[0] != "relay" || f[2] == oldRelay {
+	if f := strings.Fields(after); len(f) != 6 || f[0] != "relay" || f[2] == oldRelay {
 		t.Errorf("A selected %q after the restart, want the new relayed candidate", after)
 	}
 	if bound := consentTimeout + 5*time.Second; ab > bound || ba > bound {

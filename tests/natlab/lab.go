@@ -63,6 +63,7 @@ type Site struct {
 	NAT       NAT
 	LossPct   int  // random drop of this percentage of the packets arriving on the WAN link
 	BlockSTUN bool // drop everything the LAN sends to the STUN server (it does not answer)
+	BlockUDP  bool // drop every UDP datagram the router would forward, both ways (a network that allows only TCP)
 }
 
 // Lab is one running lab.
@@ -425,7 +426,10 @@ func Ruleset(s Site) (string, error) {
 	default:
 		return "", fmt.Errorf("unknown NAT type %q", s.NAT)
 	}
-	loss, block := "", ""
+	loss, block, udp := "", "", ""
+	if s.BlockUDP {
+		udp = `meta l4proto udp counter drop comment "blockudp"`
+	}
 	if s.LossPct > 0 {
 		// Drop N % of what arrives from the public segment, before
 		// conntrack (raw priority). Every packet between the two LANs, and
@@ -458,12 +462,13 @@ func Ruleset(s Site) (string, error) {
   }
   chain forward { type filter hook forward priority filter; policy accept;
     %s
+    %s
     iifname "wan" ct state established,related accept
     iifname "wan" ct status dnat accept
     iifname "wan" counter drop
   }%s
 }
-`, pre, masq, learn, block, loss), nil
+`, pre, masq, learn, udp, block, loss), nil
 }
 
 // delNS kills the processes in a lab namespace and deletes it, if it exists.
@@ -651,6 +656,27 @@ func (l *Lab) Exec(node string, timeout time.Duration, args ...string) (string, 
 		<-done
 		return out.String(), -1, fmt.Errorf("%s: timed out after %v", strings.Join(args, " "), timeout)
 	}
+}
+
+// UDPDropped returns how many UDP datagrams site i's router dropped
+// because of Site.BlockUDP.
+func (l *Lab) UDPDropped(i int) (int, error) {
+	out, _, err := l.Exec(fmt.Sprintf("r%d", i), commandWait, "nft", "list", "chain", "ip", "natlab", "forward")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, "blockudp") {
+			continue
+		}
+		f := strings.Fields(line)
+		for j := 0; j+1 < len(f); j++ {
+			if f[j] == "packets" {
+				return strconv.Atoi(f[j+1])
+			}
+		}
+	}
+	return 0, fmt.Errorf("no blockudp rule in site %d's router:\n%s", i, out)
 }
 
 // Blackhole drops (on) or stops dropping (off) every packet that router i

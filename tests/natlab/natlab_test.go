@@ -175,6 +175,8 @@ type result struct {
 	remote     string // selected remote candidate type, controlling side
 	localAddr  string
 	remoteAddr string
+	localTr    string // selected local candidate's transport (udp, tcp-act, tcp-pass), controlling side
+	remoteTr   string
 	peerLocal  string // selected local candidate type, controlled side
 	connect    time.Duration
 	gatherA    gathered
@@ -191,15 +193,22 @@ func (r result) direct() bool {
 // both are ready and sends data both ways.
 func connectPair(t *testing.T, l *Lab, timeout time.Duration, extraA, extraB []string) result {
 	t.Helper()
+	return connectPairOn(t, l, "h1", "h2", true, timeout, extraA, extraB)
+}
+
+// connectPairOn is connectPair with agent A in node nodeA, B in nodeB and
+// A controlling or not (B the other role).
+func connectPairOn(t *testing.T, l *Lab, nodeA, nodeB string, aControlling bool, timeout time.Duration, extraA, extraB []string) result {
+	t.Helper()
 	bin := filepath.Join(binDir, "natagent")
 	var r result
-	a, err := l.StartAgent("A", "h1", bin, agentArgs(true, extraA...)...)
+	a, err := l.StartAgent("A", nodeA, bin, agentArgs(aControlling, extraA...)...)
 	if err != nil {
 		r.err = err.Error()
 		return r
 	}
 	defer a.Stop()
-	b, err := l.StartAgent("B", "h2", bin, agentArgs(false, extraB...)...)
+	b, err := l.StartAgent("B", nodeB, bin, agentArgs(!aControlling, extraB...)...)
 	if err != nil {
 		r.err = err.Error()
 		return r
@@ -240,8 +249,8 @@ func connectPair(t *testing.T, l *Lab, timeout time.Duration, extraA, extraB []s
 			switch ln.Kind {
 			case "selected":
 				f := strings.Fields(ln.Arg)
-				if len(f) == 4 {
-					r.local, r.remote, r.localAddr, r.remoteAddr = f[0], f[1], f[2], f[3]
+				if len(f) == 6 {
+					r.local, r.remote, r.localAddr, r.remoteAddr, r.localTr, r.remoteTr = f[0], f[1], f[2], f[3], f[4], f[5]
 				}
 			case "state":
 				if ln.Arg == "ready" && !readyA {
@@ -264,7 +273,7 @@ func connectPair(t *testing.T, l *Lab, timeout time.Duration, extraA, extraB []s
 			}
 			switch ln.Kind {
 			case "selected":
-				if f := strings.Fields(ln.Arg); len(f) == 4 {
+				if f := strings.Fields(ln.Arg); len(f) == 6 {
 					r.peerLocal = f[0]
 				}
 			case "state":

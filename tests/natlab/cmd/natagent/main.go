@@ -66,7 +66,10 @@ func emit(format string, args ...any) {
 
 func main() {
 	stunAddr := flag.String("stun", "", "STUN server host:port")
-	turnAddr := flag.String("turn", "", "TURN server host:port (UDP)")
+	turnAddr := flag.String("turn", "", "TURN server host:port")
+	turnTransport := flag.String("turn-transport", "udp", "TURN transport: udp or tcp")
+	iceTCP := flag.Bool("ice-tcp", false, "ICE-TCP candidates too (Config.ICETCP)")
+	noUDP := flag.Bool("no-udp", false, "no UDP candidates (Config.DisableUDP)")
 	turnUser := flag.String("turn-user", "", "TURN user")
 	turnPass := flag.String("turn-pass", "", "TURN password")
 	controlling := flag.Bool("controlling", false, "controlling role")
@@ -92,6 +95,8 @@ func main() {
 		Controlling:      *controlling,
 		STUNServer:       *stunAddr,
 		ForceRelay:       *forceRelay,
+		ICETCP:           *iceTCP,
+		DisableUDP:       *noUDP,
 		GatheringTimeout: *gatherTimeout,
 		Logger:           logger,
 
@@ -112,7 +117,16 @@ func main() {
 		os.Exit(1)
 	}
 	if *turnAddr != "" {
-		if err := agent.SetRelayInfo(sid, 1, *turnAddr, *turnUser, *turnPass, nice.RelayTypeTURNUDP); err != nil {
+		rt := nice.RelayTypeTURNUDP
+		switch *turnTransport {
+		case "udp":
+		case "tcp":
+			rt = nice.RelayTypeTURNTCP
+		default:
+			emit("error --turn-transport %q: want udp or tcp", *turnTransport)
+			os.Exit(2)
+		}
+		if err := agent.SetRelayInfo(sid, 1, *turnAddr, *turnUser, *turnPass, rt); err != nil {
 			emit("error SetRelayInfo: %v", err)
 			os.Exit(1)
 		}
@@ -136,7 +150,7 @@ func main() {
 		}
 	})
 	agent.OnNewSelectedPair(func(_, _ int, l, r nice.Candidate) {
-		emit("selected %s %s %s %s", l.Type, r.Type, l.Addr, r.Addr)
+		emit("selected %s %s %s %s %s %s", l.Type, r.Type, l.Addr, r.Addr, l.Transport, r.Transport)
 	})
 	var (
 		mediaMu   sync.Mutex // the receive function may run on several sockets' readers
