@@ -4,7 +4,11 @@ package nice_test
 
 import (
 	"bytes"
+	"io"
+	"net"
+	"net/netip"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +209,109 @@ func TestTCPRestart(t *testing.T) {
 		chA, chB := recvChan(t, a, sa, 1), recvChan(t, b, sb, 1)
 		sendExpect(t, a, sa, 1, chB, []byte("after restart"))
 		sendExpect(t, b, sb, 1, chA, []byte("and back"))
+	}
+}
+
+// TestTCPFailedAttemptsLeaveNothing: checks toward passive candidates that
+// refuse the connection, and toward a peer that accepts connections but
+// never answers a check (a stalled peer), all fail; the component FAILS,
+// and the agent keeps nothing of the attempts: no connection, no
+// goroutine beyond those it had after gathering. The agent's own
+// connections toward the silent peer are closed (its accepted ends see
+// EOF).
+func TestTCPFailedAttemptsLeaveNothing(t *testing.T) {
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	accepted := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				close(accepted)
+				return
+			}
+			accepted <- c
+		}
+	}()
+	refused := make([]netip.AddrPort, 0, 4)
+	for range 4 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused = append(refused, netip.MustParseAddrPort(ln.Addr().String()))
+		ln.Close() // nothing listens there now
+	}
+
+	cfg := tcpOnly(true)
+	cfg.STUNInitialTimeout = 50 * time.Millisecond // a check over TCP waits 0.75 s
+	a, err := nice.NewAgent(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	gathered := make(chan struct{}, 1)
+	failed := make(chan struct{}, 1)
+	a.OnCandidateGatheringDone(func(int) { gathered <- struct{}{} })
+	a.OnComponentStateChanged(func(_, _ int, st nice.ComponentState) {
+		if st == nice.ComponentStateFailed {
+			select {
+			case failed <- struct{}{}:
+			default:
+			}
+		}
+	})
+	if err := a.AddLocalAddress(agentpair.Loopback); err != nil {
+		t.Fatal(err)
+	}
+	sid, err := a.AddStream(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.GatherCandidates(sid); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	time.Sleep(50 * time.Millisecond)
+	fds, gs := openFDs(t), runtime.NumGoroutine()
+	if err := a.SetRemoteCredentials(sid, "peerufrag", "peerpasswordpeerpassword"); err != nil {
+		t.Fatal(err)
+	}
+	var cands []nice.Candidate
+	for i, ap := range append(refused, netip.MustParseAddrPort(silent.Addr().String())) {
+		cands = append(cands, nice.Candidate{Type: nice.CandidateTypeHost, Transport: nice.TransportTCPPassive, Addr: ap,
+			Priority: uint32(1000 + i), Foundation: "p" + strconv.Itoa(i), ComponentID: 1})
+	}
+	if _, err := a.SetRemoteCandidates(sid, 1, cands); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.PeerCandidateGatheringDone(sid); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-failed:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("component %v, want failed", a.ComponentState(sid, 1))
+	}
+	// The silent peer saw our connection, and its end is closed again.
+	c, ok := <-accepted
+	if !ok {
+		t.Fatal("the agent never connected to the silent peer")
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Errorf("the agent's connection to the silent peer: %v, want closed (EOF)", err)
+	}
+	c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > gs || openFDs(t) > fds {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the failed attempts: %d goroutines (%d after gathering), %d fds (%d)",
+				runtime.NumGoroutine(), gs, openFDs(t), fds)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
