@@ -119,13 +119,19 @@ type session struct {
 // until both are READY and receive media.
 func startSession(t *testing.T, l *Lab, extraA, extraB []string) *session {
 	t.Helper()
+	return startSessionOn(t, l, "h1", "h2", extraA, extraB)
+}
+
+// startSessionOn is startSession with A in node nodeA and B in nodeB.
+func startSessionOn(t *testing.T, l *Lab, nodeA, nodeB string, extraA, extraB []string) *session {
+	t.Helper()
 	bin := filepath.Join(binDir, "natagent")
-	a, err := l.StartAgent("A", "h1", bin, agentArgs(true, extraA...)...)
+	a, err := l.StartAgent("A", nodeA, bin, agentArgs(true, extraA...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Stop)
-	b, err := l.StartAgent("B", "h2", bin, agentArgs(false, extraB...)...)
+	b, err := l.StartAgent("B", nodeB, bin, agentArgs(false, extraB...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,3 +82,70 @@ func checkUDPDropped(t *testing.T, l *Lab, i int) {
 	}
 	t.Logf("router %d dropped %d UDP datagrams", i, n)
 }
+
+// TestICETCPPathLoss: a session over ICE-TCP (UDP blocked, A behind a NAT,
+// B on the public segment) whose path goes silent (router 1 drops
+// everything: the connection stalls, TCP retransmits into nothing).
+// Consent expires on both sides and FAILED is signalled at about
+// ConsentTimeout. When the path returns, an ICE restart connects over TCP
+// again and media flows.
+func TestICETCPPathLoss(t *testing.T) {
+	const consentTimeout = 3 * time.Second
+	l := newLab(t)
+	if err := l.SetSite(1, Site{NAT: PortRestricted, BlockUDP: true}); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"--ice-tcp", "--turn-transport", "tcp"}, mediaArgs...)
+	s := startSessionOn(t, l, "h1", "pub", args, args)
+	before := selected(s.wa, 0)
+	t.Logf("connected: A selected %s, B selected %s", before, selected(s.wb, 0))
+	if f := strings.Fields(before); len(f) != 6 || f[4] != "tcp-act" {
+		t.Fatalf("A selected %q, want its active TCP candidate", before)
+	}
+	s.settle(consentTimeout)
+	ma, mb := s.wa.mark(), s.wb.mark()
+	t0 := time.Now()
+	if err := l.Blackhole(1, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []*watcher{s.wa, s.wb} {
+		m := ma
+		if w == s.wb {
+			m = mb
+		}
+		ln, ok := w.wait(m, isKind("state", "failed"), consentTimeout+10*time.Second)
+		if !ok {
+			t.Fatalf("%s: no FAILED within %v of the blackhole:\n%s", w.a.Name, consentTimeout+10*time.Second, s.logs())
+		}
+		d := ln.At.Sub(t0)
+		t.Logf("TCP path loss: %s signalled FAILED %s after the path went silent (ConsentTimeout %v)", w.a.Name, ms(d), consentTimeout)
+		if d < consentTimeout-time.Second || d > consentTimeout+3*time.Second {
+			t.Errorf("%s: FAILED %v after the blackhole, want about ConsentTimeout (%v)", w.a.Name, d, consentTimeout)
+		}
+	}
+	if err := l.Blackhole(1, false); err != nil {
+		t.Fatal(err)
+	}
+	t1 := time.Now()
+	s.restart()
+	for _, w := range []*watcher{s.wa, s.wb} {
+		m := ma
+		if w == s.wb {
+			m = mb
+		}
+		if _, ok := w.wait(m, isKind("state", "ready"), 15*time.Second); !ok {
+			t.Fatalf("%s not READY after the restart:\n%s", w.a.Name, s.logs())
+		}
+	}
+	ra, okA := s.wa.wait(ma, gapAtLeast(1000), 10*time.Second)
+	rb, okB := s.wb.wait(mb, gapAtLeast(1000), 10*time.Second)
+	if !okA || !okB {
+		t.Fatalf("media did not resume after the restart:\n%s", s.logs())
+	}
+	after := selected(s.wa, ma)
+	t.Logf("TCP path loss: after the path returned, the restart brought media back in %s (B→A) and %s (A→B); A selected %s",
+		ms(ra.At.Sub(t1)), ms(rb.At.Sub(t1)), after)
+	if f := strings.Fields(after); len(f) != 6 || f[4] != "tcp-act" {
+		t.Errorf("A selected %q after the restart, want its active TCP candidate", after)
+	}
+}
