@@ -72,7 +72,7 @@ func (a *Agent) sendCheck(p *pair, now time.Time, nominate bool) {
 		// active candidate connects (the check is sent once it is made);
 		// a passive one cannot: its connection is gone.
 		p.sk = nil
-		if p.local.c.Transport != TransportTCPActive {
+		if p.local.c.Transport == TransportTCPPassive {
 			if p.state != pairSucceeded {
 				s.checks.setState(p, pairFailed)
 			}

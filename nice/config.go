@@ -110,6 +110,16 @@ type Config struct {
 	// and dials (TCPListener, TCPDialer; the operating system's does).
 	// Off by default (libnice's default is on).
 	ICETCP bool
+	// TCPSimultaneousOpen adds, with ICETCP, a tcptype so candidate per
+	// host address (RFC 6544 §4.1): a port that listens and that checks
+	// connect from, to the peer's so candidates, both agents at once, so
+	// that the two connection attempts cross NATs that keep a port's
+	// mapping for every destination; with STUNServer also its
+	// server-reflexive candidate, from a STUN Binding over TCP to the same
+	// server address. libnice, pion/ice and browsers gather none, so only
+	// such peers pair with them. Needs the operating system's network on
+	// Linux (the port is shared with SO_REUSEPORT). Off by default.
+	TCPSimultaneousOpen bool
 	// Renomination turns on ICE renomination (libnice's
 	// support-renomination; draft-thatcher-ice-renomination-01, as libwebrtc
 	// and pion/ice v4 do it): as controlled agent, a NOMINATION attribute

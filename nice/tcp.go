@@ -145,6 +145,9 @@ func (a *Agent) gatherTCP(c *component, addrs []netip.Addr, first int, now time.
 			a.addTCPBase(c, TransportTCPActive, netip.AddrPortFrom(ip, 0), i, nil, now)
 			added = true
 		}
+		if a.cfg.TCPSimultaneousOpen && !a.cfg.Lite && a.gatherTCPSO(c, ip, i, now) {
+			added = true
+		}
 	}
 	return added
 }
@@ -307,19 +310,31 @@ func (a *Agent) tcpConnect(p *pair, now time.Time) {
 	if p.dialCancel != nil {
 		return // dialing
 	}
-	d, ok := a.net.(TCPDialer)
-	if !ok {
-		return // no pair without a dialer: gatherTCP made no active candidate
+	var dial func(ctx context.Context) (net.Conn, error)
+	raddr := p.remote.Addr
+	if p.local.c.Transport == TransportTCPSO {
+		so, ok := a.net.(soNet)
+		if !ok {
+			return // gatherTCPSO made no S-O candidate
+		}
+		laddr := p.local.sock.local // from the S-O port, which the peer's check may be coming to at the same time
+		dial = func(ctx context.Context) (net.Conn, error) { return so.dialTCPFrom(ctx, laddr, raddr) }
+	} else {
+		d, ok := a.net.(TCPDialer)
+		if !ok {
+			return // no pair without a dialer: gatherTCP made no active candidate
+		}
+		laddr := p.local.c.Base.Addr()
+		dial = func(ctx context.Context) (net.Conn, error) { return d.DialTCP(ctx, laddr, raddr) }
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), a.tcpCheckTimeout())
 	p.dialCancel = cancel
-	laddr, raddr := p.local.c.Base.Addr(), p.remote.Addr
 	if a.debugOn(LogChecks) {
 		a.logPair("tcp.dial", p)
 	}
 	go func(w *worker) { // dials the pair's connection and hands it to the loop; ends then
 		defer w.exit()
-		conn, err := d.DialTCP(ctx, laddr, raddr)
+		conn, err := dial(ctx)
 		cancel()
 		if e := a.do(func(now time.Time) error {
 			a.tcpDialed(p, conn, err, now)
@@ -540,6 +555,8 @@ func tcpPairable(l Transport, r *Candidate, accepted bool) bool {
 		return r.Transport == TransportTCPPassive && r.Addr.Port() != 0
 	case TransportTCPPassive:
 		return accepted && r.Transport == TransportTCPActive
+	case TransportTCPSO:
+		return r.Transport == TransportTCPSO && r.Addr.Port() != 0
 	}
 	return false
 }

@@ -315,3 +315,90 @@ func TestTCPFailedAttemptsLeaveNothing(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestTCPSimultaneousOpen connects two agents by their simultaneous-open
+// candidates alone (each is given only the other's tcptype so
+// candidates): both connect from their S-O port to the other's at once,
+// one connection results (crossed SYNs, or one side's listener taking the
+// other's), both select the so–so pair, and data goes both ways.
+func TestTCPSimultaneousOpen(t *testing.T) {
+	cfg := func(controlling bool) nice.Config {
+		c := tcpOnly(controlling)
+		c.TCPSimultaneousOpen = true
+		return c
+	}
+	var agents [2]*nice.Agent
+	var sids [2]int
+	ready := make(chan struct{}, 8)
+	gathered := make(chan struct{}, 2)
+	for i := range agents {
+		a, err := nice.NewAgent(cfg(i == 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Close() })
+		a.OnComponentStateChanged(func(_, _ int, st nice.ComponentState) {
+			if st == nice.ComponentStateReady {
+				ready <- struct{}{}
+			}
+		})
+		a.OnCandidateGatheringDone(func(int) { gathered <- struct{}{} })
+		if err := a.AddLocalAddress(agentpair.Loopback); err != nil {
+			t.Fatal(err)
+		}
+		if sids[i], err = a.AddStream(1); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.GatherCandidates(sids[i]); err != nil {
+			t.Fatal(err)
+		}
+		agents[i] = a
+	}
+	<-gathered
+	<-gathered
+	for i, from := range agents {
+		to, toSID := agents[1-i], sids[1-i]
+		u, p, err := from.LocalCredentials(sids[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := to.SetRemoteCredentials(toSID, u, p); err != nil {
+			t.Fatal(err)
+		}
+		cands, err := from.LocalCandidates(sids[i], 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var so []nice.Candidate
+		for _, c := range cands {
+			if c.Transport == nice.TransportTCPSO {
+				so = append(so, c)
+			}
+		}
+		if len(so) != 1 || so[0].Addr.Port() == 0 {
+			t.Fatalf("agent %d: S-O candidates %v, want one with a port", i, so)
+		}
+		if _, err := to.SetRemoteCandidates(toSID, 1, so); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		select {
+		case <-ready:
+		case <-time.After(10 * time.Second):
+			t.Fatal("not READY over simultaneous open")
+		}
+	}
+	for i, a := range agents {
+		l, r, err := a.SelectedPair(sids[i], 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Transport != nice.TransportTCPSO || r.Transport != nice.TransportTCPSO {
+			t.Errorf("agent %d selected %v %v – %v %v, want so – so", i, l.Transport, l.Addr, r.Transport, r.Addr)
+		}
+	}
+	ch0, ch1 := recvChan(t, agents[0], sids[0], 1), recvChan(t, agents[1], sids[1], 1)
+	sendExpect(t, agents[0], sids[0], 1, ch1, []byte("so 0 to 1"))
+	sendExpect(t, agents[1], sids[1], 1, ch0, []byte("so 1 to 0"))
+}

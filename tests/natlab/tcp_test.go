@@ -17,9 +17,14 @@ import (
 //     the public segment (a server with a public address): the agent behind
 //     the NAT connects from its active TCP candidate to the server's
 //     passive one; the selected pair is TCP, host to host, in both roles.
-//   - Where it does not: both agents behind NATs (their TCP candidates are
-//     private addresses, and no TCP connection gets through a NAT without
-//     a mapping): they connect through TURN over TCP, relay candidates on
+//   - Both agents behind NATs (port-restricted cone: a port keeps its
+//     mapping for every destination) with simultaneous-open candidates:
+//     each learns its S-O port's mapping by STUN over TCP, both connect
+//     at once, the SYNs cross the NATs, and the selected pair is so–so
+//     (to the peer's server-reflexive S-O candidate).
+//   - Without that (active and passive candidates only: private
+//     addresses, and no TCP connection gets through a NAT without a
+//     mapping): they connect through TURN over TCP, relay candidates on
 //     the selected pair.
 //
 // Each case also reads the routers' counter of dropped UDP datagrams: the
@@ -50,6 +55,28 @@ func TestICETCPNoUDP(t *testing.T) {
 			checkUDPDropped(t, l, 1)
 		})
 	}
+	t.Run("both behind NATs: simultaneous open", func(t *testing.T) {
+		for i := 1; i <= 2; i++ {
+			if err := l.SetSite(i, Site{NAT: PortRestricted, BlockUDP: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The server-reflexive S-O candidates come from a STUN Binding
+		// over TCP: coturn answers STUN over TCP (the lab's stunserver is
+		// UDP only). No TURN: TCP must get through by itself.
+		so := []string{"--ice-tcp", "--tcp-so", "--stun", TURNAddr, "--turn", ""}
+		r := connectPair(t, l, 40*time.Second, so, so)
+		if !r.ok {
+			t.Fatalf("no connection: %s", r.err)
+		}
+		t.Logf("A selected %s %s (%s) – %s %s (%s); B's local %s; connected in %v",
+			r.local, r.localAddr, r.localTr, r.remote, r.remoteAddr, r.remoteTr, r.peerLocal, r.connect.Round(time.Millisecond))
+		if r.localTr != "tcp-so" || r.remoteTr != "tcp-so" || r.remote != "srflx" {
+			t.Errorf("A selected %s %s – %s %s, want its S-O candidate to B's server-reflexive S-O candidate", r.local, r.localTr, r.remote, r.remoteTr)
+		}
+		checkUDPDropped(t, l, 1)
+		checkUDPDropped(t, l, 2)
+	})
 	t.Run("both behind NATs: TURN over TCP", func(t *testing.T) {
 		for i := 1; i <= 2; i++ {
 			if err := l.SetSite(i, Site{NAT: PortRestricted, BlockUDP: true}); err != nil {

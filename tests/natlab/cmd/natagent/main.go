@@ -70,6 +70,7 @@ func main() {
 	turnTransport := flag.String("turn-transport", "udp", "TURN transport: udp or tcp")
 	iceTCP := flag.Bool("ice-tcp", false, "ICE-TCP candidates too (Config.ICETCP)")
 	noUDP := flag.Bool("no-udp", false, "no UDP candidates (Config.DisableUDP)")
+	tcpSO := flag.Bool("tcp-so", false, "simultaneous-open TCP candidates (Config.TCPSimultaneousOpen)")
 	turnUser := flag.String("turn-user", "", "TURN user")
 	turnPass := flag.String("turn-pass", "", "TURN password")
 	controlling := flag.Bool("controlling", false, "controlling role")
@@ -97,6 +98,8 @@ func main() {
 		ForceRelay:       *forceRelay,
 		ICETCP:           *iceTCP,
 		DisableUDP:       *noUDP,
+
+		TCPSimultaneousOpen: *tcpSO,
 		GatheringTimeout: *gatherTimeout,
 		Logger:           logger,
 
