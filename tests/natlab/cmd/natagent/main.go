@@ -93,15 +93,15 @@ func main() {
 
 	start = time.Now()
 	agent, err := nice.NewAgent(nice.Config{
-		Controlling:      *controlling,
-		STUNServer:       *stunAddr,
-		ForceRelay:       *forceRelay,
-		ICETCP:           *iceTCP,
-		DisableUDP:       *noUDP,
+		Controlling: *controlling,
+		STUNServer:  *stunAddr,
+		ForceRelay:  *forceRelay,
+		ICETCP:      *iceTCP,
+		DisableUDP:  *noUDP,
 
 		TCPSimultaneousOpen: *tcpSO,
-		GatheringTimeout: *gatherTimeout,
-		Logger:           logger,
+		GatheringTimeout:    *gatherTimeout,
+		Logger:              logger,
 
 		STUNInitialTimeout:     *rto,
 		STUNMaxRetransmissions: *retrans,
