@@ -38,8 +38,28 @@ type tcpSocket struct {
 	cand     *localCandidate // the TCP candidate: its own for a base, the one it belongs to for a connection
 	ln       net.Listener    // passive base
 	conn     *tcpConn        // a connection
-	accepted bool            // the peer connected (to a passive candidate)
+	accepted bool            // the peer connected (to a passive or S-O candidate)
 	authed   bool            // an authenticated check came on it (loop-owned)
+	// stopDiscovery ends an S-O base's STUN Binding over TCP in progress
+	// (nil when none runs); loop-owned.
+	stopDiscovery context.CancelFunc
+}
+
+// close closes a TCP socket of ICE-TCP: a base's listener (and STUN over
+// TCP in progress) or a connection. Called on the loop.
+func (sk *socket) closeTCP() {
+	sk.closed.Store(true)
+	t := sk.tcp
+	if t.stopDiscovery != nil {
+		t.stopDiscovery()
+		t.stopDiscovery = nil
+	}
+	if t.ln != nil {
+		_ = t.ln.Close()
+	}
+	if t.conn != nil {
+		_ = t.conn.Close()
+	}
 }
 
 // TCPListener is implemented by a Net that can listen on TCP, which
@@ -445,8 +465,7 @@ func (a *Agent) pruneTCP(c *component) {
 		if a.debugOn(LogChecks) {
 			a.log.Debug("tcp.pruned", "stream", c.s.id, "component", c.id, "local", sk.local, "remote", t.conn.remote)
 		}
-		sk.closed.Store(true)
-		_ = t.conn.Close()
+		sk.closeTCP()
 		return true
 	})
 }
@@ -474,13 +493,7 @@ func (a *Agent) closeTCP(c *component) {
 		}
 	}
 	for _, sk := range c.tcp {
-		sk.closed.Store(true)
-		if sk.tcp.ln != nil {
-			_ = sk.tcp.ln.Close()
-		}
-		if sk.tcp.conn != nil {
-			_ = sk.tcp.conn.Close()
-		}
+		sk.closeTCP()
 	}
 	c.tcp = nil
 }
@@ -522,13 +535,7 @@ func (a *Agent) dropTCPBase(c *component, base *socket, now time.Time) {
 		if !mine(sk) {
 			return false
 		}
-		sk.closed.Store(true)
-		if sk.tcp.ln != nil {
-			_ = sk.tcp.ln.Close()
-		}
-		if sk.tcp.conn != nil {
-			_ = sk.tcp.conn.Close()
-		}
+		sk.closeTCP()
 		return true
 	})
 }

@@ -65,9 +65,10 @@ func (a *Agent) startTCPDiscovery(c *component, sk *socket, so soNet) {
 	if a.debugOn(LogGather) {
 		a.log.Debug("gather.stun-sent", "stream", s.id, "component", c.id, "local", sk.local, "server", server, "transport", "tcp")
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	sk.tcp.stopDiscovery = cancel
 	go func(w *worker) { // one STUN Binding over TCP; hands the answer to the loop and ends
 		defer w.exit()
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		mapped, err := stunOverTCP(ctx, so, sk.local, server)
 		_ = a.do(func(now time.Time) error {
@@ -82,6 +83,7 @@ func (a *Agent) startTCPDiscovery(c *component, sk *socket, so soNet) {
 func (a *Agent) onTCPDiscovery(c *component, sk *socket, mapped netip.AddrPort, err error, now time.Time) {
 	s := c.s
 	defer a.discoveryDone(s)
+	sk.tcp.stopDiscovery = nil
 	if s.comps[c.id-1] != c || sk.closed.Load() {
 		return
 	}
