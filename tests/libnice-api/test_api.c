@@ -787,14 +787,16 @@ static void on_gathered_flag(NiceAgent *agent, guint sid, gpointer data) {
 
 /* gather_transports gathers on 127.0.0.1 with ice-udp and ice-tcp as given
  * (-1: the default) and counts the host candidates per transport; each TCP
- * active one has port 0 (9 in SDP), each passive one a port. */
+ * active one has port 0 (9 in SDP), each passive one a port; the default
+ * candidate follows. */
 static void gather_transports(int udp, int tcp, guint n[4]) {
   GMainContext *ctx = g_main_context_new();
   NiceAgent *agent = nice_agent_new(ctx, NICE_COMPATIBILITY_RFC5245);
   NiceAddress lo;
   volatile gint done = 0;
   GSList *cands;
-  gchar *sdp;
+  NiceCandidate *def;
+  gchar *sdp, *mline;
   guint sid;
 
   g_object_set(agent, "upnp", FALSE, NULL);
@@ -821,6 +823,19 @@ static void gather_transports(int udp, int tcp, guint n[4]) {
         g_assert_cmpuint(nice_address_get_port(&c->addr), !=, 0);
     }
     g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+    /* The default candidate is the lowest priority's: TCP passive when
+     * there is one (TCP's priorities are below UDP's), and the m= line's. */
+    def = nice_agent_get_default_local_candidate(agent, sid, 1);
+    g_assert_nonnull(def);
+    g_assert_cmpint(def->transport, ==,
+                    n[NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE] > 0 ? NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE
+                                                                : NICE_CANDIDATE_TRANSPORT_UDP);
+    sdp = nice_agent_generate_local_sdp(agent);
+    mline = g_strdup_printf("m=- %u ICE/SDP\n", nice_address_get_port(&def->addr));
+    g_assert_true(g_str_has_prefix(sdp, mline));
+    g_free(mline);
+    g_free(sdp);
+    nice_candidate_free(def);
     sdp = nice_agent_generate_local_stream_sdp(agent, sid, FALSE);
     g_assert_nonnull(sdp);
     if (n[NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE] > 0)
