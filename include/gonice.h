@@ -574,8 +574,28 @@ GONICE_API int gonice_agent_set_consent_freshness(GoniceAgent *agent, int enable
 GONICE_API int gonice_agent_set_renomination(GoniceAgent *agent, int enabled);
 /* keepalive-conncheck: keepalives as Binding requests (1) or indications (0). */
 GONICE_API int gonice_agent_set_keepalive_conncheck(GoniceAgent *agent, int enabled);
-/* ice-udp: 0 disables UDP candidates (then gathering finds nothing). */
+/* ice-udp: 1 gathers and uses UDP candidates (the default, as libnice's),
+ * 0 turns them off: then only ICE-TCP candidates are gathered (see
+ * gonice_agent_set_ice_tcp), none with ice-tcp off too. Any nonzero enabled
+ * turns it on. */
 GONICE_API int gonice_agent_set_ice_udp(GoniceAgent *agent, int enabled);
+/* ice-tcp: 1 gathers and uses ICE-TCP (RFC 6544) host candidates: per local
+ * address one with transport GONICE_CANDIDATE_TRANSPORT_TCP_PASSIVE (a
+ * listening port) and one TCP_ACTIVE (port 0; 9 in SDP), none active for an
+ * ICE-lite agent, with libnice's priorities, below UDP's. A local active
+ * candidate connects to the peer's passive ones, the peer's active ones
+ * connect to ours; checks and data then go over the connection, framed as
+ * RFC 4571 says, and gonice_agent_send() on a TCP pair never blocks: what
+ * the kernel does not take waits in a backlog of at most 256 KiB per
+ * connection, beyond which the datagram is dropped and the send fails
+ * (GONICE_EIO). No server-reflexive or relayed TCP candidates (TURN over
+ * TCP is gonice_agent_set_relay_info's GONICE_RELAY_TYPE_TURN_TCP, a
+ * separate thing). Remote TCP candidates are paired only with ice-tcp on.
+ * Default 0 (off) in gonice's C API; libnice's ice-tcp defaults to TRUE
+ * (the libnice drop-in keeps libnice's default). Any nonzero enabled turns
+ * it on. Any thread; before start only (GONICE_EBUSY afterwards); returns 0,
+ * GONICE_EBADHANDLE, GONICE_EBUSY. */
+GONICE_API int gonice_agent_set_ice_tcp(GoniceAgent *agent, int enabled);
 /* stun-pacing-timer: Ta in ms, 1..60000 (default 20). */
 GONICE_API int gonice_agent_set_ta(GoniceAgent *agent, unsigned int ms);
 /* max-connectivity-checks: 1..100000 (default 100). */

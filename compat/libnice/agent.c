@@ -372,6 +372,9 @@ static void apply_prop(NiceAgent *a, guint id) {
   case PROP_ICE_UDP:
     rc = gonice_agent_set_ice_udp(a->h, prop_bool(a, id));
     break;
+  case PROP_ICE_TCP:
+    rc = gonice_agent_set_ice_tcp(a->h, prop_bool(a, id));
+    break;
   case PROP_KEEPALIVE_CONNCHECK:
     rc = gonice_agent_set_keepalive_conncheck(a->h, prop_bool(a, id));
     break;
@@ -544,7 +547,7 @@ static void nice_agent_class_init(NiceAgentClass *klass) {
   props[PROP_ICE_UDP] = g_param_spec_boolean("ice-udp", "Use ICE-UDP",
       "Gather and use UDP candidates", TRUE, rw);
   props[PROP_ICE_TCP] = g_param_spec_boolean("ice-tcp", "Use ICE-TCP",
-      "Gather and use TCP candidates (gonice has no ICE-TCP: no effect)", TRUE, rw);
+      "Gather and use TCP candidates", TRUE, rw);
   props[PROP_BYTESTREAM_TCP] = g_param_spec_boolean("bytestream-tcp", "Bytestream TCP",
       "Bytestream semantics on TCP (no effect)", FALSE, rw);
   props[PROP_KEEPALIVE_CONNCHECK] = g_param_spec_boolean("keepalive-conncheck",

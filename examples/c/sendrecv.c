@@ -63,6 +63,7 @@ static const char usage_text[] =
     "  sendrecv [--controlling] [--stun HOST[:PORT]] [--address IP]... [--sdp]\n"
     "           [--turn HOST:PORT [--turn-user U] [--turn-pass P]\n"
     "            [--turn-transport udp|tcp|tls]]... [--force-relay]\n"
+    "           [--ice-tcp [--no-udp]]\n"
     "  sendrecv 0|1 [stun_addr [stun_port]]\n"
     "\n"
     "sendrecv is an ICE peer built on libgonice, like libnice's simple-example,\n"
@@ -81,6 +82,12 @@ static const char usage_text[] =
     "                      credentials and transport (default udp) of the --turn\n"
     "                      before them; given before any --turn: of every server\n"
     "  --force-relay       use and signal relayed candidates only\n"
+    "  --ice-tcp           also gather and use ICE-TCP candidates (libnice's\n"
+    "                      ice-tcp): per address a TCP passive and a TCP active\n"
+    "                      one; needs --sdp (simple-example's line has no\n"
+    "                      transport)\n"
+    "  --no-udp            no UDP candidates (libnice's ice-udp FALSE): TCP only;\n"
+    "                      needs --ice-tcp\n"
     "  --help              show this help\n"
     "\n"
     "Exit status: 0 after end of input or when the peer quit, 1 when ICE failed\n"
@@ -137,9 +144,9 @@ static void on_gathered(GoniceAgent *a, unsigned int sid, void *ud) {
 
 static void on_new_candidate(GoniceAgent *a, const GoniceCandidate *c, void *ud) {
   (void)a, (void)ud;
-  logf_("signal new-candidate: %s %s:%u (base %s:%u) priority %u foundation %s",
-        gonice_candidate_type_to_string(c->type), c->addr, c->port, c->base_addr, c->base_port, c->priority,
-        c->foundation);
+  logf_("signal new-candidate: %s %s %s:%u (base %s:%u) priority %u foundation %s",
+        gonice_candidate_type_to_string(c->type), gonice_candidate_transport_to_string(c->transport),
+        c->addr, c->port, c->base_addr, c->base_port, c->priority, c->foundation);
 }
 
 static void on_new_remote_candidate(GoniceAgent *a, const GoniceCandidate *c, void *ud) {
@@ -167,11 +174,26 @@ static void on_state(GoniceAgent *a, unsigned int sid, unsigned int cid, GoniceC
     st.failed = 1;
 }
 
+/* tcp_note: " over " and an ICE-TCP candidate's transport, "" for UDP. */
+static const char *tcp_note(const GoniceCandidate *c) {
+  switch (c->transport) {
+  case GONICE_CANDIDATE_TRANSPORT_TCP_ACTIVE:
+    return " over tcp-act";
+  case GONICE_CANDIDATE_TRANSPORT_TCP_PASSIVE:
+    return " over tcp-pass";
+  case GONICE_CANDIDATE_TRANSPORT_TCP_SO:
+    return " over tcp-so";
+  default:
+    return "";
+  }
+}
+
 static void on_pair(GoniceAgent *a, unsigned int sid, unsigned int cid, const GoniceCandidate *l,
                     const GoniceCandidate *r, void *ud) {
   (void)a, (void)ud;
-  logf_("signal new-selected-pair: stream %u component %u local %s %s:%u remote %s %s:%u", sid,
-        cid, gonice_candidate_type_to_string(l->type), l->addr, l->port, gonice_candidate_type_to_string(r->type), r->addr, r->port);
+  logf_("signal new-selected-pair: stream %u component %u local %s %s:%u%s remote %s %s:%u%s", sid,
+        cid, gonice_candidate_type_to_string(l->type), l->addr, l->port, tcp_note(l),
+        gonice_candidate_type_to_string(r->type), r->addr, r->port, tcp_note(r));
 }
 
 static void on_recv(GoniceAgent *a, unsigned int sid, unsigned int cid, unsigned int len,
@@ -583,7 +605,7 @@ int main(int argc, char **argv) {
   const char *addresses[MAX_ADDRESSES];
   int naddr = 0;
   TurnServer turns[MAX_TURN], turn_default = {NULL, NULL, NULL, NULL};
-  int nturn = 0, force_relay = 0;
+  int nturn = 0, force_relay = 0, ice_tcp = 0, no_udp = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *val = NULL;
@@ -600,6 +622,10 @@ int main(int argc, char **argv) {
       st.sdp = 1;
     } else if (strcmp(a, "--force-relay") == 0) {
       force_relay = 1;
+    } else if (strcmp(a, "--ice-tcp") == 0) {
+      ice_tcp = 1;
+    } else if (strcmp(a, "--no-udp") == 0) {
+      no_udp = 1;
     } else if (NEEDS_VALUE("--turn-user") || NEEDS_VALUE("--turn-pass") ||
                NEEDS_VALUE("--turn-transport") || NEEDS_VALUE("--turn")) {
       if (val == NULL) {
@@ -653,6 +679,13 @@ int main(int argc, char **argv) {
     if (positional_controlled && controlling)
       return usage_error("positional 0 (controlled) contradicts --controlling%s", "");
   }
+  if (ice_tcp && !st.sdp)
+    return usage_error("--ice-tcp needs --sdp: simple-example's line cannot tell a TCP candidate "
+                       "from a UDP one%s",
+                       "");
+  if (no_udp && !ice_tcp)
+    return usage_error("--no-udp needs --ice-tcp: without either transport nothing is gathered%s",
+                       "");
   char stun_host[256] = "", stun_ip[64] = "";
   unsigned stun_port = 3478;
   if (npos >= 2) {
@@ -687,6 +720,13 @@ int main(int argc, char **argv) {
   TRY(gonice_agent_set_controlling_mode(st.agent, controlling));
   if (force_relay)
     TRY(gonice_agent_set_force_relay(st.agent, 1)); /* before the agent starts */
+  if (ice_tcp) { /* before the agent starts, as ice-udp */
+    TRY(gonice_agent_set_ice_tcp(st.agent, 1));
+    if (no_udp)
+      TRY(gonice_agent_set_ice_udp(st.agent, 0));
+    if (rc >= 0)
+      logf_("%s", no_udp ? "ICE-TCP only: no UDP candidates" : "ICE-TCP candidates besides UDP ones");
+  }
   if (stun_ip[0] != '\0') {
     TRY(gonice_agent_set_stun_server(st.agent, stun_ip, stun_port));
     if (rc >= 0)

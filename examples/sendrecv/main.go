@@ -81,9 +81,9 @@ const (
 const usageText = `Usage:
   sendrecv [--controlling] [--stun HOST[:PORT]] [--address IP]... [--sdp] [--aggressive]
            [--turn HOST[:PORT] [--turn-user U] [--turn-pass P] [--turn-transport udp|tcp|tls]]...
-           [--force-relay] [--verbose] [--stats SECONDS]
+           [--force-relay] [--ice-tcp [--no-udp]] [--verbose] [--stats SECONDS]
   sendrecv 0|1 [stun_addr [stun_port]]
-  sendrecv --demo [--sdp] [--aggressive] [--verbose]
+  sendrecv --demo [--sdp [--ice-tcp [--no-udp]]] [--aggressive] [--verbose]
 
 sendrecv is an ICE peer (RFC 8445) built on gonice, like libnice's
 simple-example, or sdp-example with --sdp. Run one copy on each side. Each
@@ -119,6 +119,12 @@ Options:
                     the system's roots
   --force-relay     use only relayed candidates (libnice's force-relay): only
                     they are printed and checked; needs --turn
+  --ice-tcp         also gather and use ICE-TCP candidates (libnice's ice-tcp,
+                    RFC 6544): per address a TCP passive one (a listening
+                    port) and an active one (port 9 in SDP); needs --sdp, as
+                    simple-example's line has no transport
+  --no-udp          no UDP candidates (libnice's ice-udp FALSE): TCP only;
+                    needs --ice-tcp
   --verbose         the agent's debug log on standard error: every check,
                     state change, gathering and TURN event (as GONICE_DEBUG=1;
                     GONICE_DEBUG=checks,state chooses categories; see
@@ -190,6 +196,8 @@ type options struct {
 	aggressive  bool
 	turns       []turnOption
 	forceRelay  bool
+	iceTCP      bool // --ice-tcp
+	noUDP       bool // --no-udp
 	verbose     bool
 	stats       time.Duration // --stats: the interval, 0 for none
 }
@@ -210,7 +218,8 @@ type turnSettings struct {
 // or GONICE_DEBUG set, the debug log goes to logw (the console's standard
 // error, so that it keeps off the prompt line).
 func (o options) config(logw io.Writer) nice.Config {
-	cfg := nice.Config{Controlling: o.controlling, STUNServer: o.stun, ForceRelay: o.forceRelay}
+	cfg := nice.Config{Controlling: o.controlling, STUNServer: o.stun, ForceRelay: o.forceRelay,
+		ICETCP: o.iceTCP, DisableUDP: o.noUDP}
 	if o.aggressive {
 		cfg.Nomination = nice.NominationAggressive
 	}
@@ -221,6 +230,18 @@ func (o options) config(logw io.Writer) nice.Config {
 		}
 	}
 	return cfg
+}
+
+// transports says which transports --ice-tcp and --no-udp chose, empty
+// for UDP only (the default).
+func (o options) transports() string {
+	switch {
+	case o.iceTCP && o.noUDP:
+		return "ICE-TCP only: no UDP candidates"
+	case o.iceTCP:
+		return "ICE-TCP candidates besides UDP ones"
+	}
+	return ""
 }
 
 // parseArgs parses flags and libnice's positional arguments, which may be
@@ -244,6 +265,8 @@ func parseArgs(args []string) (options, error) {
 	fs.BoolVar(&o.demo, "demo", false, "run two peers in this process")
 	fs.BoolVar(&o.aggressive, "aggressive", false, "aggressive nomination")
 	fs.BoolVar(&o.forceRelay, "force-relay", false, "use only relayed candidates")
+	fs.BoolVar(&o.iceTCP, "ice-tcp", false, "gather and use ICE-TCP candidates")
+	fs.BoolVar(&o.noUDP, "no-udp", false, "no UDP candidates")
 	fs.BoolVar(&o.verbose, "verbose", false, "the agent's debug log on standard error")
 	fs.Func("stats", "statistics as JSON every SECONDS on standard error", func(s string) error {
 		secs, err := strconv.ParseFloat(s, 64)
@@ -331,7 +354,13 @@ func parseArgs(args []string) (options, error) {
 		o.stun = net.JoinHostPort(pos[1], port)
 	}
 	if o.demo && (len(pos) > 0 || o.controlling || o.stun != "" || len(o.addresses) > 0 || len(o.turns) > 0 || o.forceRelay || o.stats > 0) {
-		return o, errors.New("--demo chooses roles, addresses and the STUN server itself; only --sdp, --aggressive and --verbose go with it")
+		return o, errors.New("--demo chooses roles, addresses and the STUN server itself; only --sdp, --ice-tcp, --no-udp, --aggressive and --verbose go with it")
+	}
+	if o.iceTCP && !o.sdp {
+		return o, errors.New("--ice-tcp needs --sdp: simple-example's line cannot tell a TCP candidate from a UDP one")
+	}
+	if o.noUDP && !o.iceTCP {
+		return o, errors.New("--no-udp needs --ice-tcp: without either transport nothing is gathered")
 	}
 	if len(o.turns) == 0 && (defaults.user != nil || defaults.pass != nil || defaults.transport != nil) {
 		return o, errors.New("--turn-user, --turn-pass and --turn-transport need a --turn")
@@ -541,8 +570,8 @@ func (p *peer) setup(addrs []netip.Addr, turns []turnOption, streamName string, 
 		}
 	})
 	a.OnNewSelectedPair(func(sid, cid int, local, remote nice.Candidate) {
-		p.log.printf("signal new-selected-pair: stream %d component %d local %s %s remote %s %s",
-			sid, cid, local.Type, local.Addr, remote.Type, remote.Addr)
+		p.log.printf("signal new-selected-pair: stream %d component %d local %s %s%s remote %s %s%s",
+			sid, cid, local.Type, local.Addr, tcpNote(local), remote.Type, remote.Addr, tcpNote(remote))
 	})
 	err = a.AttachRecv(sid, 1, func(_, _ int, b []byte) {
 		if len(b) == 1 && b[0] == 0 {
@@ -596,6 +625,15 @@ func (p *peer) close() {
 	if err := p.agent.Close(); err != nil {
 		p.log.printf("closing the agent: %v", err)
 	}
+}
+
+// tcpNote is " over " and an ICE-TCP candidate's transport (tcp-act,
+// tcp-pass), empty for UDP.
+func tcpNote(c nice.Candidate) string {
+	if c.Transport == nice.TransportUDP {
+		return ""
+	}
+	return " over " + c.Transport.String()
 }
 
 // describe returns a candidate for the signal lines.
@@ -670,8 +708,12 @@ func (p *peer) applyRemoteData(line string, sdp bool) error {
 
 // srflxNote says so when the stream has no server-reflexive candidate
 // although a STUN server was given, and why that can be expected.
-func (p *peer) srflxNote(stun string, onLoopback bool) {
+func (p *peer) srflxNote(stun string, onLoopback, noUDP bool) {
 	if stun == "" {
+		return
+	}
+	if noUDP {
+		p.log.printf("note: no srflx candidate, as expected: STUN server %s is asked over UDP, which --no-udp turned off", stun)
 		return
 	}
 	cands, err := p.agent.LocalCandidates(p.sid, 1)
@@ -750,6 +792,9 @@ func runPeer(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.forceRelay {
 		log.printf("force-relay: only relayed candidates are used")
 	}
+	if note := o.transports(); note != "" {
+		log.printf("%s", note)
+	}
 	p, err := newPeer(o.config(errw), o.addresses, o.turns, streamName, log, func(b []byte) {
 		_, _ = out.Write(b) // printed raw, as simple-example
 	})
@@ -770,7 +815,7 @@ func runPeer(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 		log.printf("error: the component failed during gathering")
 		return exitFailed
 	}
-	p.srflxNote(o.stun, false)
+	p.srflxNote(o.stun, false, o.noUDP)
 	if errs, _ := p.agent.RelayErrors(p.sid); len(errs) > 0 {
 		for _, e := range errs {
 			log.printf("error: %v", e)
@@ -891,6 +936,9 @@ func runDemo(o options, stdout, stderr io.Writer) int {
 		exchange = "SDP"
 	}
 	say.printf("left is controlling, right is controlled; %s nomination; exchanging %s", o.config(nil).Nomination, exchange)
+	if note := o.transports(); note != "" {
+		say.printf("%s", note)
+	}
 
 	loopback := []netip.Addr{netip.MustParseAddr("127.0.0.1")}
 	streamName := ""
@@ -941,7 +989,7 @@ func runDemo(o options, stdout, stderr io.Writer) int {
 	}
 	say.printf("both peers gathered their candidates")
 	for _, p := range peers {
-		p.srflxNote(stunAddr, true)
+		p.srflxNote(stunAddr, true, o.noUDP)
 	}
 
 	// Exchange the signalling data as two humans would, in the formats the

@@ -75,6 +75,11 @@ func TestParseArgs(t *testing.T) {
 		{name: "stats not a number", args: []string{"--stats", "often"}, bad: true},
 		{name: "demo verbose", args: []string{"--demo", "--verbose"}, want: options{demo: true, verbose: true}},
 		{name: "demo stats", args: []string{"--demo", "--stats", "1"}, bad: true},
+		{name: "ice-tcp", args: []string{"--sdp", "--ice-tcp"}, want: options{sdp: true, iceTCP: true}},
+		{name: "tcp only", args: []string{"--no-udp", "--sdp", "--ice-tcp"}, want: options{sdp: true, iceTCP: true, noUDP: true}},
+		{name: "demo tcp only", args: []string{"--demo", "--sdp", "--ice-tcp", "--no-udp"}, want: options{demo: true, sdp: true, iceTCP: true, noUDP: true}},
+		{name: "ice-tcp without sdp", args: []string{"--ice-tcp"}, bad: true},
+		{name: "no-udp without ice-tcp", args: []string{"--sdp", "--no-udp"}, bad: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,7 +97,8 @@ func TestParseArgs(t *testing.T) {
 			if got.controlling != tt.want.controlling || got.stun != tt.want.stun || got.sdp != tt.want.sdp ||
 				got.demo != tt.want.demo || got.aggressive != tt.want.aggressive || !slices.Equal(got.addresses, tt.want.addresses) ||
 				got.forceRelay != tt.want.forceRelay || !slices.Equal(got.turns, tt.want.turns) ||
-				got.verbose != tt.want.verbose || got.stats != tt.want.stats {
+				got.verbose != tt.want.verbose || got.stats != tt.want.stats ||
+				got.iceTCP != tt.want.iceTCP || got.noUDP != tt.want.noUDP {
 				t.Fatalf("parseArgs(%q) = %+v, want %+v", tt.args, got, tt.want)
 			}
 		})
@@ -104,7 +110,7 @@ func TestHelpAndUsage(t *testing.T) {
 	if code := run([]string{"--help"}, strings.NewReader(""), &out, &errb); code != exitOK {
 		t.Fatalf("--help: exit %d, want %d; stderr:\n%s", code, exitOK, errb.String())
 	}
-	for _, want := range []string{"--controlling", "--stun", "--address", "--sdp", "--demo", "--aggressive", "--turn", "--turn-user", "--turn-pass", "--turn-transport", "--force-relay", "--verbose", "--stats SECONDS", "0|1 [stun_addr [stun_port]]", "terminal 1$", "terminal 2$"} {
+	for _, want := range []string{"--controlling", "--stun", "--address", "--sdp", "--demo", "--aggressive", "--turn", "--turn-user", "--turn-pass", "--turn-transport", "--force-relay", "--ice-tcp", "--no-udp", "--verbose", "--stats SECONDS", "0|1 [stun_addr [stun_port]]", "terminal 1$", "terminal 2$"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help output lacks %q", want)
 		}
@@ -121,7 +127,7 @@ func TestHelpAndUsage(t *testing.T) {
 
 // TestDemo runs --demo in this process, in both exchange modes.
 func TestDemo(t *testing.T) {
-	for _, args := range [][]string{{"--demo"}, {"--demo", "--sdp", "--aggressive"}} {
+	for _, args := range [][]string{{"--demo"}, {"--demo", "--sdp", "--aggressive"}, {"--demo", "--sdp", "--ice-tcp", "--no-udp"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			base := runtime.NumGoroutine()
 			var out, errb bytes.Buffer
@@ -130,13 +136,30 @@ func TestDemo(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitOK, errb.String())
 			}
+			tcp := slices.Contains(args, "--no-udp")
+			newCand, pair := "[left ] signal new-candidate: host udp 127.0.0.1:", "[left ] signal new-selected-pair: stream 1 component 1 local host 127.0.0.1:"
+			if tcp {
+				// TCP only: candidates, pairs and the SDP say so.
+				newCand = "[left ] signal new-candidate: host tcp-pass 127.0.0.1:"
+				if !regexp.MustCompile(`\[left \] signal new-selected-pair: .* over tcp-(act|pass) remote .* over tcp-(act|pass)\n`).MatchString(out.String()) {
+					t.Errorf("--ice-tcp: left's selected pair is not a TCP pair")
+				}
+				for _, bad := range []string{" udp ", " 1 UDP "} { // a candidate's signal, an SDP line
+					if strings.Contains(out.String(), bad) {
+						t.Errorf("--no-udp: the output has %q", bad)
+					}
+				}
+				if !strings.Contains(out.String(), " typ host tcptype passive") {
+					t.Errorf("--ice-tcp: the SDP has no passive TCP candidate")
+				}
+			}
 			for _, want := range []string{
 				"STUN server on 127.0.0.1:",
 				"[left ] signal candidate-gathering-done: stream 1",
 				"[right] signal candidate-gathering-done: stream 1",
-				"[left ] signal new-candidate: host udp 127.0.0.1:",
+				newCand,
 				"[right] signal component-state-changed: stream 1 component 1 ready",
-				"[left ] signal new-selected-pair: stream 1 component 1 local host 127.0.0.1:",
+				pair,
 				"demo: left is READY on ([127.0.0.1]:",
 				`demo: right received "hello from left\n"`,
 				`demo: left received "hello from right\n"`,
@@ -182,13 +205,16 @@ func TestTwoProcesses(t *testing.T) {
 		t.Skip("builds and runs the program")
 	}
 	bin := buildSendrecv(t)
-	for _, mode := range []string{"simple", "sdp", "simple with STUN", "simple through TURN", "simple verbose with stats"} {
+	for _, mode := range []string{"simple", "sdp", "sdp over ICE-TCP only", "simple with STUN", "simple through TURN", "simple verbose with stats"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			var extra []string
 			switch mode {
 			case "sdp":
 				extra = []string{"--sdp"}
+			case "sdp over ICE-TCP only":
+				extra = []string{"--sdp", "--ice-tcp", "--no-udp"}
+				mode = "sdp"
 			case "simple with STUN":
 				srv, addr, err := stunserver.ListenAndServe("127.0.0.1:0")
 				if err != nil {
@@ -279,6 +305,17 @@ func TestTwoProcesses(t *testing.T) {
 						if !strings.Contains(p.stderr.String(), want) {
 							t.Errorf("--verbose: stderr of %s lacks %q:\n%s", p.name, want, p.stderr.String())
 						}
+					}
+				}
+				if slices.Contains(extra, "--no-udp") {
+					// Only TCP candidates in the SDP, and a TCP pair selected.
+					sdp := sdpBlock(t, map[*proc]string{a: lineA, b: lineB}[p])
+					if strings.Contains(sdp, " 1 UDP ") || !strings.Contains(sdp, " TCP ") || !strings.Contains(sdp, " typ host tcptype passive") ||
+						!strings.Contains(sdp, " 9 typ host tcptype active") {
+						t.Errorf("--ice-tcp --no-udp: SDP of %s:\n%s", p.name, sdp)
+					}
+					if !regexp.MustCompile(`signal new-selected-pair: .* over tcp-(act|pass) remote .* over tcp-(act|pass)\n`).MatchString(p.stderr.String()) {
+						t.Errorf("stderr of %s: no TCP pair selected:\n%s", p.name, p.stderr.String())
 					}
 				}
 				if slices.Contains(extra, "--force-relay") && !strings.Contains(p.stderr.String(), "signal new-selected-pair: stream 1 component 1 local relay 127.0.0.1:") {
@@ -641,7 +678,7 @@ func TestSTUNNotAnswering(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("gathering did not end")
 	}
-	p.srflxNote(cfg.STUNServer, false)
+	p.srflxNote(cfg.STUNServer, false, false)
 	got := buf.String()
 	if !strings.Contains(got, "note: no srflx candidate: STUN request to "+cfg.STUNServer) || !strings.Contains(got, "no answer from the STUN server") {
 		t.Errorf("log lacks the note that the server did not answer:\n%s", got)

@@ -153,6 +153,9 @@ int main(void) {
   TRUE_(rerrs == NULL);
   EXPECT(gonice_agent_get_relay_errors(NULL, 1, &rerrs), GONICE_EBADHANDLE);
   EXPECT(gonice_agent_set_force_relay(stale, 1), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_set_ice_tcp(stale, 1), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_set_ice_tcp(NULL, 1), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_set_ice_tcp(bogus, 0), GONICE_EBADHANDLE);
   EXPECT(gonice_agent_generate_local_sdp(stale, &s), GONICE_EBADHANDLE);
 
   /* Properties: out of range, and too late. */
@@ -185,6 +188,8 @@ int main(void) {
   EXPECT(gonice_agent_set_force_relay(agent, 1), 0);
   EXPECT(gonice_agent_set_force_relay(agent, 0), 0);
   EXPECT(gonice_agent_set_ice_lite(agent, 0), 0);
+  EXPECT(gonice_agent_set_ice_tcp(agent, -7), 0); /* any nonzero is on */
+  EXPECT(gonice_agent_set_ice_tcp(agent, 0), 0);
   EXPECT(gonice_agent_get_fd(agent), GONICE_EINVAL); /* not in dispatch mode */
   EXPECT(gonice_agent_dispatch(agent), GONICE_EINVAL);
 
@@ -196,6 +201,8 @@ int main(void) {
   EXPECT(gonice_agent_add_local_address(agent, buf), GONICE_EINVAL);
   EXPECT(gonice_agent_add_local_address(agent, "127.0.0.1"), 0);
   EXPECT(gonice_agent_set_ta(agent, 20), GONICE_EBUSY);
+  EXPECT(gonice_agent_set_ice_tcp(agent, 1), GONICE_EBUSY);
+  EXPECT(gonice_agent_set_ice_udp(agent, 0), GONICE_EBUSY);
   EXPECT(gonice_agent_set_force_relay(agent, 1), 0); /* live */
   EXPECT(gonice_agent_set_force_relay(agent, 0), 0);
   EXPECT(gonice_agent_set_stun_server(agent, "192.0.2.1", 3478), GONICE_EBUSY);

@@ -3,7 +3,8 @@
  * test_connect: two agents in one process connect on 127.0.0.1, with 1 and
  * with 2 components, exchange data both ways on every component, and see
  * every signal in a valid order - in both delivery modes (default: library
- * thread; dispatch: poll() on the fds + gonice_agent_dispatch()).
+ * thread; dispatch: poll() on the fds + gonice_agent_dispatch()); and the
+ * same over ICE-TCP only (ice-udp off, ice-tcp on), 2 components.
  * Also: a callback calls back into gonice; streams-removed; close_async with
  * gonice_agent_free from its callback; an agent freed from its own callback.
  *
@@ -34,7 +35,7 @@ typedef struct Ev {
 typedef struct Peer {
   const char *name;
   GoniceAgent *agent;
-  int sid, ncomp, dispatch;
+  int sid, ncomp, dispatch, tcp;
   pthread_mutex_t mu;
   Ev ev[MAXEV];
   int nev;
@@ -88,7 +89,13 @@ static void on_new_cand_full(GoniceAgent *a, const GoniceCandidate *c, void *ud)
   Peer *p = ud;
   CHECK(a == p->agent);
   CHECK(c != NULL && c->type == GONICE_CANDIDATE_TYPE_HOST);
-  CHECK(strcmp(c->addr, "127.0.0.1") == 0 && c->port != 0 && c->priority > 0);
+  CHECK(strcmp(c->addr, "127.0.0.1") == 0 && c->priority > 0);
+  if (!p->tcp)
+    CHECK(c->transport == GONICE_CANDIDATE_TRANSPORT_UDP && c->port != 0);
+  else if (c->transport == GONICE_CANDIDATE_TRANSPORT_TCP_ACTIVE)
+    CHECK(c->port == 0); /* active: no port of its own (9 in SDP) */
+  else
+    CHECK(c->transport == GONICE_CANDIDATE_TRANSPORT_TCP_PASSIVE && c->port != 0);
   CHECK(c->foundation[0] != '\0');
   record(p, EV_NEWCAND, (int)c->stream_id, (int)c->component_id, 0);
 }
@@ -117,11 +124,26 @@ static void on_state(GoniceAgent *a, unsigned int sid, unsigned int cid, GoniceC
   }
   record(p, EV_STATE, (int)sid, (int)cid, (int)st);
 }
+/* check_pair_transports: a pair of UDP candidates, or over ICE-TCP a local
+ * active and a remote passive one or the other way round. */
+static void check_pair_transports(const Peer *p, const GoniceCandidate *l,
+                                  const GoniceCandidate *r) {
+  if (!p->tcp) {
+    CHECK(l->transport == GONICE_CANDIDATE_TRANSPORT_UDP &&
+          r->transport == GONICE_CANDIDATE_TRANSPORT_UDP);
+    return;
+  }
+  CHECK((l->transport == GONICE_CANDIDATE_TRANSPORT_TCP_ACTIVE &&
+         r->transport == GONICE_CANDIDATE_TRANSPORT_TCP_PASSIVE) ||
+        (l->transport == GONICE_CANDIDATE_TRANSPORT_TCP_PASSIVE &&
+         r->transport == GONICE_CANDIDATE_TRANSPORT_TCP_ACTIVE));
+}
 static void on_pair_full(GoniceAgent *a, unsigned int sid, unsigned int cid,
                          const GoniceCandidate *l, const GoniceCandidate *r, void *ud) {
   Peer *p = ud;
   CHECK(a == p->agent && l != NULL && r != NULL);
   CHECK(strcmp(l->addr, "127.0.0.1") == 0 && strcmp(r->addr, "127.0.0.1") == 0);
+  check_pair_transports(p, l, r);
   record(p, EV_PAIR, (int)sid, (int)cid, 0);
 }
 static void on_pair(GoniceAgent *a, unsigned int sid, unsigned int cid, const char *lf,
@@ -252,13 +274,18 @@ static int all_removed(Peer **p, int n) {
   return 1;
 }
 
-static void setup(Peer *p, const char *name, int ncomp, int dispatch, int controlling) {
+static void setup(Peer *p, const char *name, int ncomp, int dispatch, int tcp, int controlling) {
   memset(p, 0, sizeof *p);
   pthread_mutex_init(&p->mu, NULL);
   p->name = name;
   p->ncomp = ncomp;
   p->dispatch = dispatch;
+  p->tcp = tcp;
   CHECK(gonice_agent_new(&p->agent, dispatch ? GONICE_AGENT_OPTION_DISPATCH : 0) == 0);
+  if (tcp) {
+    CHECK(gonice_agent_set_ice_udp(p->agent, 0) == 0);
+    CHECK(gonice_agent_set_ice_tcp(p->agent, 1) == 0);
+  }
   CHECK(gonice_agent_set_controlling_mode(p->agent, controlling) == 0);
   CHECK(gonice_agent_set_ta(p->agent, 5) == 0);
   CHECK(gonice_agent_get_controlling_mode(p->agent) == controlling);
@@ -292,6 +319,8 @@ static void give(Peer *from, Peer *to) {
     int n = gonice_agent_get_local_candidates(from->agent, (unsigned)from->sid, (unsigned)c, &cands);
     CHECK(n >= 1 && cands != NULL);
     CHECK((int)cands[0].component_id == c);
+    if (from->tcp) /* one active, one passive on 127.0.0.1 */
+      CHECK(n == 2 && cands[0].transport != cands[1].transport);
     int added = gonice_agent_set_remote_candidates(to->agent, (unsigned)to->sid, (unsigned)c, cands,
                                                    (size_t)n);
     CHECK(added == n);
@@ -354,11 +383,11 @@ static void check_order(Peer *p) {
   }
 }
 
-static void run_pair(int ncomp, int dispatch) {
+static void run_pair(int ncomp, int dispatch, int tcp) {
   Peer a, b;
   Peer *peers[2] = {&a, &b};
-  setup(&a, "A", ncomp, dispatch, 1);
-  setup(&b, "B", ncomp, dispatch, 0);
+  setup(&a, "A", ncomp, dispatch, tcp, 1);
+  setup(&b, "B", ncomp, dispatch, tcp, 0);
   wait_for(peers, 2, all_gathered, "gathering done");
   give(&a, &b);
   give(&b, &a);
@@ -367,6 +396,7 @@ static void run_pair(int ncomp, int dispatch) {
   GoniceCandidate l, r;
   CHECK(gonice_agent_get_selected_pair(a.agent, (unsigned)a.sid, 1, &l, &r) == 0);
   CHECK(strcmp(l.addr, "127.0.0.1") == 0 && strcmp(r.addr, "127.0.0.1") == 0);
+  check_pair_transports(&a, &l, &r);
 
   for (int c = 1; c <= ncomp; c++) {
     char msg[64];
@@ -416,7 +446,8 @@ static void run_pair(int ncomp, int dispatch) {
   /* A flood: FLOOD datagrams from A, sent one by one as fast as the loop
    * goes (in dispatch mode most are queued and sent by the library, and
    * B's are delivered by its C data path while its reader queues more):
-   * every one arrives, in order (loopback, 4 MB socket buffers). */
+   * every one arrives, in order (loopback, 4 MB socket buffers; over ICE-TCP
+   * the stream and its send backlog). */
   for (int i = 0; i < FLOOD; i++) {
     char msg[32];
     int len = snprintf(msg, sizeof msg, "flood %d", i);
@@ -443,8 +474,9 @@ static void run_pair(int ncomp, int dispatch) {
   CHECK(gonice_agent_free(a.agent) == GONICE_EBADHANDLE);
   pthread_mutex_destroy(&a.mu);
   pthread_mutex_destroy(&b.mu);
-  printf("ok: %s mode, %d component(s): connected, data both ways, a flood in order, signals in order\n",
-         dispatch ? "dispatch" : "thread", ncomp);
+  printf("ok: %s mode, %d component(s)%s: connected, data both ways, a flood in order, signals in "
+         "order\n",
+         dispatch ? "dispatch" : "thread", ncomp, tcp ? ", ICE-TCP only" : "");
 }
 
 /* close_async, with gonice_agent_free from its callback; and an agent that
@@ -523,8 +555,9 @@ int main(int argc, char **argv) {
     nmodes = 1;
   }
   for (int m = 0; m < nmodes; m++) {
-    run_pair(1, modes[m]);
-    run_pair(2, modes[m]);
+    run_pair(1, modes[m], 0);
+    run_pair(2, modes[m], 0);
+    run_pair(2, modes[m], 1);
     run_lifecycle(modes[m]);
   }
   printf("PASS\n");

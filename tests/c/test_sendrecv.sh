@@ -5,14 +5,21 @@
 # (examples/sendrecv) over pipes on 127.0.0.1: each pastes the other's
 # simple-example line, both print "Negotiation complete", a line goes each
 # way, then the C peer's input ends: it sends the NUL byte and both exit 0.
-# With --sdp as second argument, the same with sdp-example's base64 SDP.
+# With --sdp, the same with sdp-example's base64 SDP; with --sdp --ice-tcp
+# --no-udp, over ICE-TCP only: both SDPs carry TCP candidates only and
+# both peers select a TCP pair. The options after the program go to both
+# peers.
 #
-#   tests/c/test_sendrecv.sh path/to/c/sendrecv [--sdp]
+#   tests/c/test_sendrecv.sh path/to/c/sendrecv [--sdp [--ice-tcp [--no-udp]]]
 #
 # Environment: GO (the go command; default: go on PATH or /usr/local/go/bin).
 set -euo pipefail
 cbin=$(realpath "$1")
-mode=${2:-}
+shift
+mode="$*"
+sdp= tcponly=
+case " $mode " in *" --sdp "*) sdp=1 ;; esac
+case " $mode " in *" --no-udp "*) tcponly=1 ;; esac
 cd "$(dirname "$0")/../.."
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 
@@ -58,7 +65,7 @@ gpid=$!
 sleep 0.2
 exec 3>"$tmp/c.in" 4>"$tmp/go.in"
 
-if [ "$mode" = --sdp ]; then
+if [ -n "$sdp" ]; then
 	copy='Copy the following line to remote client:'
 else
 	copy='Copy this line to remote client:'
@@ -75,10 +82,23 @@ printf '%s\n' "$cline" >&4
 
 wait_for "$tmp/c.out" 'Send lines to remote' 30
 wait_for "$tmp/go.out" 'Send lines to remote' 30
-if [ "$mode" != --sdp ]; then
+if [ -z "$sdp" ]; then
 	grep -q 'Negotiation complete: (\[127.0.0.1\]:[0-9]*, \[127.0.0.1\]:[0-9]*)' "$tmp/c.out" ||
 		fail "C: no Negotiation complete line"
 	grep -q 'Negotiation complete: (\[127.0.0.1\]:' "$tmp/go.out" || fail "Go: no Negotiation complete line"
+fi
+if [ -n "$tcponly" ]; then
+	for who in c:"$cline" go:"$gline"; do
+		sdptext=$(printf '%s' "${who#*:}" | base64 -d) || fail "${who%%:*}: the line is not base64"
+		if grep -q '^a=candidate:.* UDP ' <<<"$sdptext" || ! grep -q ' typ host tcptype passive' <<<"$sdptext" ||
+			! grep -q ' 9 typ host tcptype active' <<<"$sdptext"; then
+			fail "${who%%:*}: the SDP is not TCP only: $sdptext"
+		fi
+	done
+	grep -q 'signal new-selected-pair: .* over tcp-\(act\|pass\) remote .* over tcp-\(act\|pass\)$' "$tmp/c.err" ||
+		fail "C: no TCP pair selected"
+	grep -q 'signal new-selected-pair: .* over tcp-\(act\|pass\) remote .* over tcp-\(act\|pass\)$' "$tmp/go.err" ||
+		fail "Go: no TCP pair selected"
 fi
 
 echo 'hello from C' >&3

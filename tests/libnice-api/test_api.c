@@ -776,6 +776,99 @@ static void test_close_async(void) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* ice-udp and ice-tcp: the transports gathered                              */
+/* ------------------------------------------------------------------------ */
+
+static void on_gathered_flag(NiceAgent *agent, guint sid, gpointer data) {
+  (void)agent;
+  (void)sid;
+  g_atomic_int_set((volatile gint *)data, 1);
+}
+
+/* gather_transports gathers on 127.0.0.1 with ice-udp and ice-tcp as given
+ * (-1: the default) and counts the host candidates per transport; each TCP
+ * active one has port 0 (9 in SDP), each passive one a port; the default
+ * candidate follows. */
+static void gather_transports(int udp, int tcp, guint n[4]) {
+  GMainContext *ctx = g_main_context_new();
+  NiceAgent *agent = nice_agent_new(ctx, NICE_COMPATIBILITY_RFC5245);
+  NiceAddress lo;
+  volatile gint done = 0;
+  GSList *cands;
+  NiceCandidate *def;
+  gchar *sdp, *mline;
+  guint sid;
+
+  g_object_set(agent, "upnp", FALSE, NULL);
+  if (udp >= 0)
+    g_object_set(agent, "ice-udp", (gboolean)udp, NULL);
+  if (tcp >= 0)
+    g_object_set(agent, "ice-tcp", (gboolean)tcp, NULL);
+  g_signal_connect(agent, "candidate-gathering-done", G_CALLBACK(on_gathered_flag), (gpointer)&done);
+  nice_address_set_from_string(&lo, "127.0.0.1");
+  g_assert_true(nice_agent_add_local_address(agent, &lo));
+  sid = nice_agent_add_stream(agent, 1);
+  memset(n, 0, 4 * sizeof n[0]);
+  if (nice_agent_gather_candidates(agent, sid)) {
+    g_assert_true(iterate_until(ctx, &done));
+    cands = nice_agent_get_local_candidates(agent, sid, 1);
+    for (GSList *i = cands; i != NULL; i = i->next) {
+      NiceCandidate *c = i->data;
+      g_assert_cmpint(c->type, ==, NICE_CANDIDATE_TYPE_HOST);
+      g_assert_cmpuint(c->transport, <, 4);
+      n[c->transport]++;
+      if (c->transport == NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE)
+        g_assert_cmpuint(nice_address_get_port(&c->addr), ==, 0);
+      else
+        g_assert_cmpuint(nice_address_get_port(&c->addr), !=, 0);
+    }
+    g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+    /* The default candidate is the lowest priority's: TCP passive when
+     * there is one (TCP's priorities are below UDP's), and the m= line's. */
+    def = nice_agent_get_default_local_candidate(agent, sid, 1);
+    g_assert_nonnull(def);
+    g_assert_cmpint(def->transport, ==,
+                    n[NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE] > 0 ? NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE
+                                                                : NICE_CANDIDATE_TRANSPORT_UDP);
+    sdp = nice_agent_generate_local_sdp(agent);
+    mline = g_strdup_printf("m=- %u ICE/SDP\n", nice_address_get_port(&def->addr));
+    g_assert_true(g_str_has_prefix(sdp, mline));
+    g_free(mline);
+    g_free(sdp);
+    nice_candidate_free(def);
+    sdp = nice_agent_generate_local_stream_sdp(agent, sid, FALSE);
+    g_assert_nonnull(sdp);
+    if (n[NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE] > 0)
+      g_assert_nonnull(strstr(sdp, " 9 typ host tcptype active"));
+    if (n[NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE] > 0)
+      g_assert_nonnull(strstr(sdp, "typ host tcptype passive"));
+    g_free(sdp);
+  }
+  g_test_message("ice-udp %d ice-tcp %d: udp %u tcp-act %u tcp-pass %u tcp-so %u", udp, tcp, n[0],
+                 n[1], n[2], n[3]);
+  g_object_unref(agent);
+  g_main_context_unref(ctx);
+}
+
+/* ice-tcp is on by default: one address gives a UDP, a TCP active and a
+ * TCP passive host candidate; ice-tcp FALSE leaves UDP, ice-udp FALSE TCP. */
+static void test_transports(void) {
+  guint n[4];
+  gather_transports(-1, -1, n);
+  g_assert_cmpuint(n[NICE_CANDIDATE_TRANSPORT_UDP], ==, 1);
+  g_assert_cmpuint(n[NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE], ==, 1);
+  g_assert_cmpuint(n[NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE], ==, 1);
+  g_assert_cmpuint(n[NICE_CANDIDATE_TRANSPORT_TCP_SO], ==, 0);
+  gather_transports(-1, FALSE, n);
+  g_assert_cmpuint(n[NICE_CANDIDATE_TRANSPORT_UDP], ==, 1);
+  g_assert_cmpuint(n[1] + n[2] + n[3], ==, 0);
+  gather_transports(FALSE, -1, n);
+  g_assert_cmpuint(n[NICE_CANDIDATE_TRANSPORT_UDP], ==, 0);
+  g_assert_cmpuint(n[NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE], ==, 1);
+  g_assert_cmpuint(n[NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE], ==, 1);
+}
+
+/* ------------------------------------------------------------------------ */
 /* STUN: the calls Janus makes to test its STUN server                         */
 /* ------------------------------------------------------------------------ */
 
@@ -884,5 +977,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/libnice/connect", test_connect);
   g_test_add_func("/libnice/sdp", test_sdp);
   g_test_add_func("/libnice/close-async", test_close_async);
+  g_test_add_func("/libnice/transports", test_transports);
   return g_test_run();
 }
