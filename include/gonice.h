@@ -588,9 +588,10 @@ GONICE_API int gonice_agent_set_ice_udp(GoniceAgent *agent, int enabled);
  * RFC 4571 says, and gonice_agent_send() on a TCP pair never blocks: what
  * the kernel does not take waits in a backlog of at most 256 KiB per
  * connection, beyond which the datagram is dropped and the send fails
- * (GONICE_EIO). No server-reflexive or relayed TCP candidates (TURN over
- * TCP is gonice_agent_set_relay_info's GONICE_RELAY_TYPE_TURN_TCP, a
- * separate thing). Remote TCP candidates are paired only with ice-tcp on.
+ * (GONICE_EAGAIN, as a full UDP socket buffer). No server-reflexive or
+ * relayed TCP candidates, and no simultaneous-open ones (the Go API's
+ * Config.TCPSimultaneousOpen; TURN over TCP is gonice_agent_set_relay_info's
+ * GONICE_RELAY_TYPE_TURN_TCP, a separate thing). Remote TCP candidates are paired only with ice-tcp on.
  * Default 0 (off) in gonice's C API; libnice's ice-tcp defaults to TRUE
  * (the libnice drop-in keeps libnice's default). Any nonzero enabled turns
  * it on. Any thread; before start only (GONICE_EBUSY afterwards); returns 0,

@@ -3,7 +3,6 @@
 package nice
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -21,8 +20,9 @@ import (
 const tcpQueueLimit = 256 << 10
 
 // errTCPQueueFull is Send's error when a datagram is dropped because the
-// connection's send queue is full.
-var errTCPQueueFull = errors.New("nice: ICE-TCP send queue full: datagram dropped")
+// connection's send queue is full: it wraps syscall.EAGAIN, as a full UDP
+// socket buffer's error does (the C API's GONICE_EAGAIN).
+var errTCPQueueFull = fmt.Errorf("nice: ICE-TCP send queue full: datagram dropped: %w", syscall.EAGAIN)
 
 // tcpConn is one ICE-TCP connection as the agent's PacketConn: each
 // datagram is one RFC 4571 frame, and the only address it sends to or
