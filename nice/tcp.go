@@ -315,10 +315,11 @@ func (sk *socket) tcpAuthenticated() {
 	}
 }
 
-// tcpConnect gives pair p, whose local candidate is TCP active, its
+// tcpConnect gives pair p, whose local candidate is TCP active or S-O, its
 // connection: an open one of the same candidate to the same address (kept
-// across an ICE restart), or a new one, dialed on a goroutine of its own;
-// p.sk is nil until it is made. Called on the loop.
+// across an ICE restart, or for S-O accepted from the peer's own attempt),
+// or a new one, dialed on a goroutine of its own; p.sk is nil until it is
+// made. Called on the loop.
 func (a *Agent) tcpConnect(p *pair, now time.Time) {
 	c := p.comp
 	for _, sk := range c.tcp {
