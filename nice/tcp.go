@@ -30,7 +30,7 @@ const tcpMaxConns = 64
 
 // tcpUnauthTimeout is how long an accepted connection may stay without an
 // authenticated check before it is closed.
-const tcpUnauthTimeout = 10 * time.Second
+var tcpUnauthTimeout = 10 * time.Second
 
 // tcpSocket is what a socket of ICE-TCP has: the base of a TCP candidate
 // (a passive one listens), or one connection.

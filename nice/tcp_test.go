@@ -4,12 +4,15 @@ package nice_test
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -401,4 +404,113 @@ func TestTCPSimultaneousOpen(t *testing.T) {
 	ch0, ch1 := recvChan(t, agents[0], sids[0], 1), recvChan(t, agents[1], sids[1], 1)
 	sendExpect(t, agents[0], sids[0], 1, ch1, []byte("so 0 to 1"))
 	sendExpect(t, agents[1], sids[1], 1, ch0, []byte("so 1 to 0"))
+}
+
+// TestTCPConnFlood: 300 TCP connections to the passive candidate of an
+// agent whose TCP pair is READY: silent ones, ones that send a frame of
+// garbage, an empty frame, or checks with a stranger's credentials. The
+// pair stays READY and carries data; the agent holds at most 64
+// connections (those beyond are closed at once: of the 75 silent ones, at
+// least the 11 that cannot fit are closed well before the others), closes
+// every flood connection (at the latest when it has brought no
+// authenticated check for the unauthenticated timeout, 3 s here), answers
+// nothing larger than what it was sent, and keeps no fd of them.
+func TestTCPConnFlood(t *testing.T) {
+	const unauth = 3 * time.Second
+	defer nice.SetTCPUnauthTimeout(unauth)()
+	a, b, sa, sb := agentpair.Connect(t, 1, tcpOnly(true), tcpOnly(false))
+	left := make(chan nice.ComponentState, 8)
+	a.OnComponentStateChanged(func(_, _ int, st nice.ComponentState) { left <- st })
+	cands, err := a.LocalCandidates(sa, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var passive netip.AddrPort
+	for _, c := range cands {
+		if c.Transport == nice.TransportTCPPassive {
+			passive = c.Addr
+		}
+	}
+	ufrag, _, err := a.LocalCredentials(sa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fds := openFDs(t)
+	chA, chB := recvChan(t, a, sa, 1), recvChan(t, b, sb, 1)
+
+	const n = 300
+	var wg sync.WaitGroup
+	var closedByAgent, amplified, silentEarly atomic.Int32
+	start := time.Now()
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.DialTimeout("tcp", passive.String(), 5*time.Second)
+			if err != nil {
+				return // the listen backlog overflowed: refused or timed out, nothing held
+			}
+			defer c.Close()
+			var sent int
+			switch i % 4 {
+			case 1: // a frame of garbage
+				p := append([]byte{0, 8}, []byte("notstun!")...)
+				sent, _ = c.Write(p)
+			case 2: // an empty frame: not ICE
+				sent, _ = c.Write([]byte{0, 0})
+			case 3: // a check with a stranger's credentials, and one with our ufrag and a wrong key
+				for _, k := range []int{floodWrongUfrag, floodWrongKey} {
+					req := floodRequest(k, ufrag)
+					m, _ := c.Write(append([]byte{byte(len(req) >> 8), byte(len(req))}, req...))
+					sent += m
+				}
+			}
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			got, err := io.Copy(io.Discard, c)
+			if int(got) > sent {
+				amplified.Add(1)
+			}
+			var ne net.Error
+			if err == nil || !errors.As(err, &ne) || !ne.Timeout() {
+				closedByAgent.Add(1) // EOF or reset: the agent closed it
+				if i%4 == 0 && time.Since(start) < unauth/2 {
+					silentEarly.Add(1)
+				}
+			}
+		}()
+	}
+	// Data goes on both ways while the flood runs.
+	for i := range 10 {
+		sendExpect(t, a, sa, 1, chB, []byte("during the flood "+strconv.Itoa(i)))
+		sendExpect(t, b, sb, 1, chA, []byte("and back "+strconv.Itoa(i)))
+		time.Sleep(50 * time.Millisecond)
+	}
+	wg.Wait()
+	select {
+	case st := <-left:
+		t.Errorf("component went %v during the flood", st)
+	default:
+	}
+	if st := a.ComponentState(sa, 1); st != nice.ComponentStateReady {
+		t.Errorf("component %v after the flood, want ready", st)
+	}
+	if c := closedByAgent.Load(); c == 0 {
+		t.Error("the agent closed none of the flood's connections")
+	} else {
+		t.Logf("%d of %d flood connections were closed by the agent", c, n)
+	}
+	if e := silentEarly.Load(); e < 75-64 {
+		t.Errorf("%d silent connections were closed before half the unauthenticated timeout, want at least %d (the cap of 64)", e, 75-64)
+	}
+	if m := amplified.Load(); m > 0 {
+		t.Errorf("%d flood connections got more bytes than they sent", m)
+	}
+	sendExpect(t, a, sa, 1, chB, []byte("after the flood"))
+	deadline := time.Now().Add(5 * time.Second)
+	for openFDs(t) > fds {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d fds after the flood, %d before", openFDs(t), fds)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
