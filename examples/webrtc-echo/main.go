@@ -34,6 +34,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gonice/gonice/nice"
 	"github.com/gonice/gonice/nice/dtlssrtp"
 	"github.com/gonice/gonice/nice/webrtc"
 )
@@ -54,8 +55,9 @@ func main() {
 	httpAddr := flag.String("http", "127.0.0.1:8080", "HTTP address")
 	iceAddr := flag.String("ice", "127.0.0.1", "the one local address ICE gathers on (empty: every interface)")
 	dtlsServer := flag.Bool("dtls-server", false, "answer a=setup:passive (the browser is the DTLS client)")
+	iceTCP := flag.Bool("ice-tcp", false, "ICE-TCP candidates too: a browser whose UDP is blocked connects over TCP")
 	flag.Parse()
-	s := &server{dtlsServer: *dtlsServer, out: os.Stdout, sessions: map[string]*session{}}
+	s := &server{dtlsServer: *dtlsServer, iceTCP: *iceTCP, out: os.Stdout, sessions: map[string]*session{}}
 	if *iceAddr != "" {
 		a, err := netip.ParseAddr(*iceAddr)
 		if err != nil {
@@ -75,6 +77,7 @@ func main() {
 type server struct {
 	addrs      []netip.Addr
 	dtlsServer bool
+	iceTCP     bool // nice.Config.ICETCP
 	out        io.Writer
 	results    chan<- []byte // what pages POST to /result; nil: printed only
 
@@ -146,6 +149,7 @@ func (s *server) offer(w http.ResponseWriter, r *http.Request) {
 	s.sessions[ss.id] = ss
 	s.mu.Unlock()
 	conn, err := webrtc.New(webrtc.Config{
+		Agent:     nice.Config{ICETCP: s.iceTCP},
 		Addresses: s.addrs, NoTrickle: true, DTLSServer: s.dtlsServer,
 		SSRCs:   map[string]uint32{"audio": audioSSRC, "video": videoSSRC},
 		OnEvent: func(ev webrtc.Event, msg string) { s.event(ss, ev, msg) },
@@ -186,6 +190,9 @@ func (s *server) event(ss *session, ev webrtc.Event, msg string) {
 		msg = ss.conn.Transport().Profile().String()
 		if at := ss.answered.Load(); at != 0 {
 			msg += fmt.Sprintf(", %.1f ms after the answer", float64(time.Now().UnixNano()-at)/1e6)
+		}
+		if l, r, err := ss.conn.SelectedPair(); err == nil {
+			msg += fmt.Sprintf(", pair %s %v – %s %v", l.Transport, l.Addr, r.Transport, r.Addr)
 		}
 	}
 	s.printf("session %s: %v (%d) %s\n", ss.id, ev, int(ev), msg)

@@ -128,6 +128,65 @@ func TestChromium(t *testing.T) {
 	}
 }
 
+// TestChromiumICETCP: UDP is dropped in the test's network namespace
+// (nftables, every UDP datagram sent), as on a network that lets only TCP
+// through; the echo server has ICE-TCP on. Chromium's active TCP candidate
+// connects to the server's passive one, DTLS-SRTP runs over the TCP
+// connection, and the page gets its audio and video back. The server's
+// CONN_READY line names the pair: TCP passive, Chromium's end a
+// peer-reflexive active candidate. Not for the C example (WEBRTC_ECHO_BIN):
+// its connection API has no ICE-TCP switch yet.
+func TestChromiumICETCP(t *testing.T) {
+	if os.Getenv(netnsEnv) == "" {
+		t.Skip("needs root for a network namespace of its own (UDP is blocked in it)")
+	}
+	if os.Getenv(echoBinEnv) != "" {
+		t.Skip("the C example's connection API has no ICE-TCP switch yet")
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("Debian's chromium is not installed; ./run setup full installs it")
+		}
+		t.Skip("Debian's chromium is not installed (./run setup full installs it)")
+	}
+	rules := `table inet noudp {
+  chain out { type filter hook output priority filter; policy accept;
+    meta l4proto udp counter drop comment "noudp"
+  }
+}
+`
+	nft := exec.Command("nft", "-f", "-")
+	nft.Stdin = strings.NewReader(rules)
+	if out, err := nft.CombinedOutput(); err != nil {
+		t.Fatalf("nft: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("nft", "delete", "table", "inet", "noudp").Run() })
+	ts := startServer(t, false, "127.0.0.1", "-ice-tcp")
+	res := runChromium(t, ts.base+"/", ts.results)
+	ts.stop(t)
+	out := ts.out.String()
+	t.Logf("server said:\n%s", out)
+	var r result
+	if err := json.Unmarshal(res, &r); err != nil {
+		t.Fatalf("page result %q: %v", res, err)
+	}
+	t.Logf("page: %s", res)
+	if !r.OK {
+		t.Fatalf("no media back over TCP: %s", res)
+	}
+	if !strings.Contains(out, "pair tcp-pass") {
+		t.Errorf("the server's pair is not its passive TCP candidate")
+	}
+	// The rule must have dropped UDP: else the test proves nothing.
+	counters, err := exec.Command("nft", "list", "table", "inet", "noudp").CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft list: %v: %s", err, counters)
+	}
+	if strings.Contains(string(counters), "packets 0 ") {
+		t.Errorf("nothing sent over UDP was dropped:\n%s", counters)
+	}
+}
+
 // echoBinEnv names an echo server binary to test instead of this
 // package's server: the C example (examples/c/webrtc-echo.c), which takes
 // the same flags and prints the same lines. CTest's c_webrtc_echo sets it.
@@ -150,14 +209,16 @@ type testServer struct {
 	stopped bool
 }
 
-// startServer starts the echo server on 127.0.0.1 with ICE on ice; it is
-// stopped when the test ends, if not before.
-func startServer(t *testing.T, dtlsServer bool, ice string) *testServer {
+// startServer starts the echo server on 127.0.0.1 with ICE on ice and the
+// command-line flags extra (of main: "-ice-tcp"); it is stopped when the
+// test ends, if not before.
+func startServer(t *testing.T, dtlsServer bool, ice string, extra ...string) *testServer {
 	t.Helper()
 	ts := &testServer{results: make(chan []byte, 4), out: &syncWriter{w: new(bytes.Buffer)}}
 	bin := os.Getenv(echoBinEnv)
 	if bin == "" {
-		ts.s = &server{dtlsServer: dtlsServer, out: ts.out, results: ts.results, sessions: map[string]*session{}}
+		ts.s = &server{dtlsServer: dtlsServer, out: ts.out, results: ts.results, sessions: map[string]*session{},
+			iceTCP: slices.Contains(extra, "-ice-tcp")}
 		if ice != "" {
 			ts.s.addrs = []netip.Addr{netip.MustParseAddr(ice)}
 		}
@@ -169,6 +230,7 @@ func startServer(t *testing.T, dtlsServer bool, ice string) *testServer {
 	if dtlsServer {
 		args = append(args, "-dtls-server")
 	}
+	args = append(args, extra...)
 	argv := append(strings.Fields(os.Getenv(echoWrapperEnv)), bin)
 	ts.cmd = exec.Command(argv[0], append(argv[1:], args...)...)
 	ts.cmd.Stderr = ts.out

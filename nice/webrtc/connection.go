@@ -114,6 +114,18 @@ func New(cfg Config) (*Connection, error) {
 // Agent is the connection's ICE agent.
 func (c *Connection) Agent() *nice.Agent { return c.agent }
 
+// SelectedPair returns the candidates of the pair the connection's media
+// goes on (the bundle's first component), as nice.Agent.SelectedPair.
+func (c *Connection) SelectedPair() (local, remote nice.Candidate, err error) {
+	c.mu.Lock()
+	sid := c.sid
+	c.mu.Unlock()
+	if sid == 0 {
+		return nice.Candidate{}, nice.Candidate{}, fmt.Errorf("%w: no offer or answer yet", ErrState)
+	}
+	return c.agent.SelectedPair(sid, 1)
+}
+
 // Fingerprint is the local certificate's.
 func (c *Connection) Fingerprint() dtlssrtp.Fingerprint { return c.cert.Fingerprint() }
 
@@ -263,8 +275,8 @@ func (c *Connection) addStream(ncomp int) error {
 // SetRemoteDescription applies the peer's offer (before CreateAnswer) or
 // answer (after CreateOffer): ICE credentials and candidates of the m-line
 // that carries the bundle, fingerprints and a=setup, and emits
-// CONN_SDP_PROCESSED. A candidate this agent cannot use (TCP, an mDNS
-// name) is skipped.
+// CONN_SDP_PROCESSED. The agent keeps candidates it cannot use (TCP ones
+// without Config.Agent.ICETCP) unpaired.
 func (c *Connection) SetRemoteDescription(s string) error {
 	d, err := parseDescription(s)
 	if err != nil {
@@ -377,9 +389,6 @@ func (c *Connection) addCandidate(sid int, line string) error {
 	cand, err := c.agent.ParseRemoteCandidateSDP(sid, "a="+line)
 	if err != nil {
 		return err
-	}
-	if cand.Transport != nice.TransportUDP {
-		return fmt.Errorf("webrtc: %s candidate skipped", cand.Transport)
 	}
 	_, err = c.agent.SetRemoteCandidates(sid, cand.ComponentID, []nice.Candidate{cand})
 	return err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pion/sdp/v3"
 
+	"github.com/gonice/gonice/nice"
 	"github.com/gonice/gonice/nice/dtlssrtp"
 	"github.com/gonice/gonice/nice/webrtc"
 )
@@ -400,9 +401,11 @@ func TestChromiumOffer(t *testing.T) {
 			t.Errorf("m-line %d: fingerprint %q", i, fp)
 		}
 	}
+	// Both of the offer's candidates are kept; the TCP one is not paired
+	// (ICE-TCP is off: Config.Agent.ICETCP).
 	rc, err := B.Agent().RemoteCandidates(1, 1)
-	if err != nil || len(rc) != 1 || rc[0].Addr.Addr() != loopback {
-		t.Errorf("remote candidates %v, %v; want the offer's one UDP candidate", rc, err)
+	if err != nil || len(rc) != 2 || rc[0].Transport != nice.TransportUDP || rc[1].Transport != nice.TransportTCPActive || rc[0].Addr.Addr() != loopback {
+		t.Errorf("remote candidates %v, %v; want the offer's UDP and TCP active candidates", rc, err)
 	}
 	if ev := B.seq(); !slices.Equal(ev, []webrtc.Event{webrtc.ConnInitial, webrtc.ConnSDPProcessed, webrtc.ConnStarted, webrtc.ConnGathered, webrtc.ConnSDP}) {
 		t.Errorf("events %v", ev)
