@@ -87,6 +87,12 @@ const (
 	// turnMaxSends is Rc of RFC 5389 §7.2.1, turnLastWait its Rm.
 	turnMaxSends = 7
 	turnLastWait = 16
+	// turnProbeSends is Rc of a probe (a Refresh asked because a relayed
+	// path went silent): the path is already suspect, so it is given up
+	// after four sends, rto doubling, and a last wait of twice the last
+	// rto (7.5 s with rto 500 ms, as a connectivity check), not RFC 5389's
+	// 39.5 s.
+	turnProbeSends = 4
 	// turnMaxStale bounds the 438 retries of one request.
 	turnMaxStale = 1
 )
@@ -112,7 +118,8 @@ type turnTx struct {
 	ch     uint16         // ChannelBind
 	life   time.Duration  // Refresh: the LIFETIME asked (0 releases)
 	signed bool
-	stale  int // 438 answers so far
+	stale  int  // 438 answers so far
+	probe  bool // sent by probe: given up after turnProbeSends
 	raw    []byte
 	sends  int
 	wait   time.Duration // until the next retransmission or the timeout
@@ -155,10 +162,10 @@ func (t *turnAlloc) tick(now time.Time) {
 		if now.Before(tx.due) {
 			continue
 		}
-		if !t.reliable && tx.sends < turnMaxSends {
+		if maxSends := tx.maxSends(); !t.reliable && tx.sends < maxSends {
 			tx.sends++
 			tx.wait *= 2
-			if tx.sends == turnMaxSends {
+			if tx.sends == maxSends && !tx.probe {
 				tx.wait = turnLastWait * t.rto
 			}
 			tx.due = now.Add(tx.wait)
@@ -196,7 +203,15 @@ func (t *turnAlloc) probe(now time.Time) {
 		return
 	}
 	t.refreshAt = time.Time{}
-	t.request(now, &turnTx{method: stun.MethodRefresh, life: -1, signed: true})
+	t.request(now, &turnTx{method: stun.MethodRefresh, life: -1, signed: true, probe: true})
+}
+
+// maxSends is how many times tx is sent over UDP before it is given up.
+func (tx *turnTx) maxSends() int {
+	if tx.probe {
+		return turnProbeSends
+	}
+	return turnMaxSends
 }
 
 // permit asks for a permission for peer's address and, once granted, a
@@ -403,7 +418,7 @@ func (t *turnAlloc) retry(now time.Time, tx *turnTx) {
 		t.state = turnDone
 		return
 	}
-	t.request(now, &turnTx{method: tx.method, peer: tx.peer, ch: tx.ch, life: tx.life, signed: true, stale: tx.stale})
+	t.request(now, &turnTx{method: tx.method, peer: tx.peer, ch: tx.ch, life: tx.life, signed: true, stale: tx.stale, probe: tx.probe})
 }
 
 func (t *turnAlloc) succeeded(now time.Time, tx *turnTx, m *stun.Message) {

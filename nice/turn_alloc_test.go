@@ -472,3 +472,43 @@ func FuzzTurnAllocHandle(f *testing.F) {
 		}
 	})
 }
+
+// TestTurnAllocProbeQuick: a probe (the relayed path went silent) that the
+// server does not answer gives the allocation up after 4 sends and 7.5 s
+// (rto 500 ms), the time of a connectivity check, where a scheduled
+// Refresh waits RFC 5389's 39.5 s; a scheduled Refresh keeps that.
+func TestTurnAllocProbeQuick(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		start func(h *allocHarness, now time.Time) time.Time
+		sends int
+		after time.Duration
+	}{
+		{"probe", func(h *allocHarness, now time.Time) time.Time { h.a.probe(now); return now }, 4, 7500 * time.Millisecond},
+		{"scheduled refresh", func(h *allocHarness, now time.Time) time.Time {
+			now = now.Add(540 * time.Second)
+			h.a.tick(now)
+			return now
+		}, 7, 39500 * time.Millisecond},
+	} {
+		h, now := allocated(t)
+		start := c.start(h, now)
+		n0 := len(h.sent)
+		for h.lostErr == nil {
+			now = h.a.deadline()
+			if now.IsZero() {
+				t.Fatalf("%s: no deadline and not lost", c.name)
+			}
+			h.a.tick(now)
+		}
+		refreshes := 1 // the first send, before n0 was counted
+		for _, m := range h.sent[n0:] {
+			if m.Type.Method == stun.MethodRefresh {
+				refreshes++
+			}
+		}
+		if refreshes != c.sends || now.Sub(start) != c.after {
+			t.Errorf("%s: lost after %d Refresh sends and %v, want %d and %v", c.name, refreshes, now.Sub(start), c.sends, c.after)
+		}
+	}
+}

@@ -6,8 +6,11 @@ package nice_test
 // pion/turn server test here and the coturn test (turn_coturn_test.go).
 
 import (
+	"errors"
 	"net"
 	"runtime"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,14 +23,51 @@ import (
 // (user "u", password "p") and returns its two addresses.
 func pionLoopbackServer(t testing.TB) (udp, tcp string, srv *turn.Server) {
 	t.Helper()
+	udp, tcp, srv, _ = pionLoopbackServerTracked(t)
+	return udp, tcp, srv
+}
+
+// trackedListener records the connections it accepted, so that a test
+// can end them all (closeAll), as a server that restarts does; pion's
+// server's Close closes its listener only.
+type trackedListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (l *trackedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+// closeAll closes every connection accepted so far.
+func (l *trackedListener) closeAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		_ = c.Close()
+	}
+}
+
+// pionLoopbackServerTracked is pionLoopbackServer with its TCP listener,
+// which records what it accepted.
+func pionLoopbackServerTracked(t testing.TB) (udp, tcp string, srv *turn.Server, tl *trackedListener) {
+	t.Helper()
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	l := &trackedListener{Listener: ln}
 	gen := &turn.RelayAddressGeneratorStatic{RelayAddress: net.IPv4(127, 0, 0, 1), Address: "127.0.0.1"}
 	srv, err = turn.NewServer(turn.ServerConfig{
 		Realm: "gonice",
@@ -41,7 +81,7 @@ func pionLoopbackServer(t testing.TB) (udp, tcp string, srv *turn.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pc.LocalAddr().String(), l.Addr().String(), srv
+	return pc.LocalAddr().String(), l.Addr().String(), srv, l
 }
 
 // relayPair makes two force-relay agents on 127.0.0.1 with server as TURN
@@ -280,6 +320,50 @@ func BenchmarkTURNSend1200(b *testing.B) {
 		case <-got:
 		case <-time.After(time.Second):
 			b.Fatal("datagram lost")
+		}
+	}
+}
+
+// TestTURNTCPConnectionLost: an allocation over TCP lives as long as its
+// connection. When the server goes away (pion's server closed, and its
+// connections with it), each agent reports the allocation lost at once
+// (RelayErrors, ErrRelayLost), not at its next refresh or when consent
+// runs out, withdraws the relayed candidate, and tries to allocate again
+// (which fails here: the server is gone).
+func TestTURNTCPConnectionLost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real sockets; skipped in -short")
+	}
+	_, tcp, srv, tl := pionLoopbackServerTracked(t)
+	a, b, sa, sb := relayPair(t, tcp, nice.RelayTypeTURNTCP)
+	relayEcho(t, a, b, sa, sb)
+	start := time.Now()
+	_ = srv.Close()
+	tl.closeAll()
+	for _, x := range []struct {
+		ag  *nice.Agent
+		sid int
+	}{{a, sa}, {b, sb}} {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			errs, err := x.ag.RelayErrors(x.sid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.ContainsFunc(errs, func(e nice.RelayError) bool { return errors.Is(e.Err, nice.ErrRelayLost) }) {
+				t.Logf("allocation reported lost %v after the server closed: %v", time.Since(start).Round(time.Millisecond), errs)
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no lost allocation reported 5 s after the server closed; relay errors %v", errs)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cands, _ := x.ag.LocalCandidates(x.sid, 1)
+		for _, c := range cands {
+			if c.Type == nice.CandidateTypeRelayed {
+				t.Errorf("relayed candidate %v still listed after its allocation was lost", c.Addr)
+			}
 		}
 	}
 }

@@ -125,15 +125,35 @@ func (ra *relayAlloc) readStream(w *worker, st *turnStream) {
 	}
 }
 
-// ended logs why the reader stopped, unless the agent closed it.
+// ended handles the end of the connection, unless the agent closed it: an
+// allocation over TCP or TLS lives as long as its connection (RFC 8656
+// §3.1: the server deletes it when the connection closes), so a made one
+// is lost (turnAlloc.lose: reported, and made again) and one in progress
+// fails. Called on the connection's reader.
 func (st *turnStream) ended(ra *relayAlloc, err error) {
 	select {
 	case <-st.stop:
+		return
 	default:
-		if ra.a.debugOn(LogTURN) {
-			ra.a.log.Debug("turn.connection-ended", "server", ra.srv.addr, "transport", ra.srv.typ, "err", err)
-		}
 	}
+	a := ra.a
+	if a.debugOn(LogTURN) {
+		a.log.Debug("turn.connection-ended", "server", ra.srv.addr, "transport", ra.srv.typ, "err", err)
+	}
+	_ = a.do(func(now time.Time) error {
+		if ra.ended || ra.stream.Load() != st {
+			return nil
+		}
+		cause := fmt.Errorf("the connection to the TURN server ended: %v", err)
+		switch {
+		case ra.t.state == turnAllocated:
+			ra.t.lose(now, cause)
+		case ra.pending:
+			ra.t.cancel()
+			ra.allocFailed(cause)
+		}
+		return nil
+	})
 }
 
 // send queues pk for the writer, which gives it back to the pool.
