@@ -80,7 +80,7 @@ func (a *Agent) regather(s *stream, addrs []netip.Addr, now time.Time) {
 			next = max(next, sk.addrIndex+1)
 		}
 		for _, ip := range addrs {
-			if slices.ContainsFunc(c.socks, func(sk *socket) bool { return sk.mux == nil && sk.local.Addr() == ip }) {
+			if a.cfg.DisableUDP || slices.ContainsFunc(c.socks, func(sk *socket) bool { return sk.mux == nil && sk.local.Addr() == ip }) {
 				continue
 			}
 			sk := a.openSocket(c, ip, next)

@@ -3,9 +3,11 @@
 package nice_test
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -146,4 +148,89 @@ func TestRegather(t *testing.T) {
 	if got := hosts(); !slices.Equal(got, third) {
 		t.Fatalf("candidates %v after a failed Regather, want %v", got, third)
 	}
+}
+
+// tcpAddrNet is addrNet that also listens and dials TCP (ICE-TCP).
+type tcpAddrNet struct{ *addrNet }
+
+func (n tcpAddrNet) ListenTCP(laddr netip.AddrPort) (net.Listener, error) {
+	return net.ListenTCP("tcp4", net.TCPAddrFromAddrPort(laddr))
+}
+
+func (n tcpAddrNet) DialTCP(ctx context.Context, laddr netip.Addr, raddr netip.AddrPort) (net.Conn, error) {
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: laddr.AsSlice()}}
+	return d.DialContext(ctx, "tcp4", raddr.String())
+}
+
+// TestRegatherTCP: Regather with ICE-TCP only: the TCP candidates of an
+// address that is gone are withdrawn and the passive one's listener is
+// closed (nothing accepts on its port any more), the new address gets an
+// active and a passive candidate, signalled, then gathering-done again;
+// and after Close nothing of either is left.
+func TestRegatherTCP(t *testing.T) {
+	gs := runtime.NumGoroutine()
+	n := tcpAddrNet{&addrNet{}}
+	n.set("127.0.0.1")
+	a, err := nice.NewAgent(nice.Config{Net: n, ICETCP: true, DisableUDP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, _ := a.AddStream(1)
+	done := make(chan struct{}, 4)
+	a.OnCandidateGatheringDone(func(int) { done <- struct{}{} })
+	wait := func() {
+		t.Helper()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no candidate-gathering-done")
+		}
+	}
+	tcpCands := func() (active, passive []netip.AddrPort) {
+		t.Helper()
+		cands, err := a.LocalCandidates(sid, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cands {
+			switch c.Transport {
+			case nice.TransportTCPActive:
+				active = append(active, c.Addr)
+			case nice.TransportTCPPassive:
+				passive = append(passive, c.Addr)
+			default:
+				t.Errorf("a %v candidate with UDP disabled", c.Transport)
+			}
+		}
+		return active, passive
+	}
+	if err := a.GatherCandidates(sid); err != nil {
+		t.Fatal(err)
+	}
+	wait()
+	act, pas := tcpCands()
+	if len(act) != 1 || len(pas) != 1 || pas[0].Addr() != netip.MustParseAddr("127.0.0.1") {
+		t.Fatalf("active %v, passive %v: want one each on 127.0.0.1", act, pas)
+	}
+	old := pas[0]
+	if c, err := net.Dial("tcp4", old.String()); err != nil {
+		t.Fatalf("the passive candidate does not accept: %v", err)
+	} else {
+		c.Close()
+	}
+	n.set("127.0.0.2")
+	if err := a.Regather(sid); err != nil {
+		t.Fatal(err)
+	}
+	wait()
+	act, pas = tcpCands()
+	if len(act) != 1 || len(pas) != 1 || pas[0].Addr() != netip.MustParseAddr("127.0.0.2") || act[0].Addr() != pas[0].Addr() {
+		t.Fatalf("after the change: active %v, passive %v: want one each on 127.0.0.2", act, pas)
+	}
+	if c, err := net.Dial("tcp4", old.String()); err == nil {
+		c.Close()
+		t.Error("the withdrawn passive candidate's port still accepts")
+	}
+	a.Close()
+	checkNoLeak(t, gs)
 }
