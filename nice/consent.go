@@ -296,7 +296,10 @@ func (a *Agent) loseConsent(c *component, now time.Time) {
 		if p.comp == c {
 			p.valid = false
 			p.nominated = false
-			if p.state != pairSucceeded {
+			// A pair over ICE-TCP fails too: its connection carried
+			// nothing back for ConsentTimeout (stalled, or dead without a
+			// reset), and is closed (pruneTCP); a restart connects anew.
+			if p.state != pairSucceeded || p.sk != nil && p.sk.tcp != nil {
 				c.s.checks.setState(p, pairFailed)
 			}
 		}

@@ -114,8 +114,9 @@ func checkUDPDropped(t *testing.T, l *Lab, i int) {
 // B on the public segment) whose path goes silent (router 1 drops
 // everything: the connection stalls, TCP retransmits into nothing).
 // Consent expires on both sides and FAILED is signalled at about
-// ConsentTimeout. When the path returns, an ICE restart connects over TCP
-// again and media flows.
+// ConsentTimeout, and the stalled connection is closed. When the path
+// returns, an ICE restart connects over a new TCP connection and media
+// flows.
 func TestICETCPPathLoss(t *testing.T) {
 	const consentTimeout = 3 * time.Second
 	l := newLab(t)
@@ -149,6 +150,28 @@ func TestICETCPPathLoss(t *testing.T) {
 		if d < consentTimeout-time.Second || d > consentTimeout+3*time.Second {
 			t.Errorf("%s: FAILED %v after the blackhole, want about ConsentTimeout (%v)", w.a.Name, d, consentTimeout)
 		}
+	}
+	// The stalled connection was given up: A (behind the NAT) has no
+	// established TCP connection left but its TURN server's.
+	var est string
+	for i := 0; i < 50; i++ {
+		out, _, err := l.Exec("h1", commandWait, "ss", "-Htn", "state", "established")
+		if err != nil {
+			t.Fatal(err)
+		}
+		est = ""
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if line != "" && !strings.Contains(line, TURNAddr) {
+				est += line + "\n"
+			}
+		}
+		if est == "" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if est != "" {
+		t.Errorf("A still has established TCP connections after FAILED:\n%s", est)
 	}
 	if err := l.Blackhole(1, false); err != nil {
 		t.Fatal(err)
