@@ -44,6 +44,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import signal
 import string
@@ -101,7 +102,7 @@ nat: {{
 	nice_debug = false
 	full_trickle = {full_trickle}
 	ice_lite = {ice_lite}
-	ice_tcp = false
+	ice_tcp = {ice_tcp}
 	ignore_mdns = true
 	ice_enforce_list = "gnj0"
 {turn}}}
@@ -114,6 +115,13 @@ loggers: {{
 events: {{
 	broadcast = false
 }}
+"""
+
+NOUDP = """table inet noudp {
+  chain out { type filter hook output priority filter; policy accept;
+    meta l4proto udp counter drop
+  }
+}
 """
 
 HTTPCFG = """general: {
@@ -170,6 +178,10 @@ def outside(opts):
         sh("ip", "-n", ns, "addr", "add", f"{ADDR}/24", "dev", "gnj0")
         sh("ip", "-n", ns, "link", "set", "gnj0", "up")
         sh("ip", "-n", ns, "link", "set", "gnj1", "up")
+        if opts.ice_tcp:
+            # A network that lets only TCP through: every UDP datagram
+            # sent in the namespace is dropped (and counted).
+            subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], check=True, text=True, input=NOUDP)
         if opts.turn:
             turnserver = start_turnserver(ns, tmp)
         for sub in ("conf", "plugins", "transports", "events", "loggers"):
@@ -181,7 +193,8 @@ def outside(opts):
                     '\tturn_user = "janus"\n\tturn_pwd = "secret"\n\tallow_force_relay = true\n'
                     if opts.turn else "")
             f.write(JCFG.format(d=tmp, addr=ADDR, full_trickle="true" if opts.full_trickle else "false",
-                                ice_lite="true" if opts.ice_lite else "false", turn=turn))
+                                ice_lite="true" if opts.ice_lite else "false",
+                                ice_tcp="true" if opts.ice_tcp else "false", turn=turn))
         with open(f"{tmp}/conf/janus.transport.http.jcfg", "w") as f:
             f.write(HTTPCFG)
         with open(f"{tmp}/conf/janus.plugin.echotest.jcfg", "w") as f:
@@ -213,6 +226,15 @@ def outside(opts):
             + (["--bench-json", os.path.abspath(opts.bench_json)] if opts.bench_json else []),
             timeout=120 + 15 * opts.sessions)
         rc = client.returncode
+        if opts.ice_tcp:
+            out = subprocess.run(["ip", "netns", "exec", ns, "nft", "list", "table", "inet", "noudp"],
+                                 capture_output=True, text=True).stdout
+            m = re.search(r"packets (\d+)", out)
+            dropped = int(m.group(1)) if m else 0
+            log(f"UDP datagrams dropped in the namespace: {dropped}")
+            if dropped == 0 and rc == 0:
+                log("FAIL: no UDP was dropped: ICE-TCP was not what connected")
+                rc = 1
     except subprocess.TimeoutExpired:
         log("FAIL: the client did not finish in time")
         rc = 1
@@ -937,7 +959,10 @@ def main():
     ap.add_argument("--turn", action="store_true",
                     help="coturn in the namespace as Janus's TURN server; Janus's answer must carry a relay candidate")
     ap.add_argument("--force-relay", action="store_true", help="with --turn: the offer asks Janus to force relay")
-    ap.add_argument("--ice-lite", action="store_true", help="Janus's ice_lite = true (ice_tcp is always off)")
+    ap.add_argument("--ice-lite", action="store_true", help="Janus's ice_lite = true")
+    ap.add_argument("--ice-tcp", action="store_true",
+                    help="Janus's ice_tcp = true (Janus wants --ice-lite with it), and every UDP datagram in the "
+                    "namespace dropped (nftables): the client must reach Janus over ICE-TCP")
     ap.add_argument("--daemon", action="store_true", help="start janus --daemon (it forks before its first libnice call)")
     ap.add_argument("--seconds", type=int, default=4, help="how long media flows")
     ap.add_argument("--sessions", type=int, default=1,
