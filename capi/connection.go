@@ -121,7 +121,7 @@ func onConnection(errbuf *C.char, h C.uintptr_t, f func(c *webrtc.Connection) (i
 func goniceCoreConnNew(errbuf *C.char, out *C.uintptr_t, options C.uint) C.int {
 	return call(errbuf, func() (int, error) {
 		const known = C.GONICE_CONNECTION_OPTION_NO_TRICKLE | C.GONICE_CONNECTION_OPTION_NO_RTCP_MUX |
-			C.GONICE_CONNECTION_OPTION_DTLS_SERVER | C.GONICE_CONNECTION_OPTION_DISPATCH
+			C.GONICE_CONNECTION_OPTION_DTLS_SERVER | C.GONICE_CONNECTION_OPTION_ICE_TCP | C.GONICE_CONNECTION_OPTION_DISPATCH
 		opts := uint(options)
 		if opts&^uint(known) != 0 {
 			return 0, errf(C.GONICE_EINVAL, "gonice: unknown connection option bits %#x", opts&^uint(known))
@@ -130,7 +130,7 @@ func goniceCoreConnNew(errbuf *C.char, out *C.uintptr_t, options C.uint) C.int {
 			NoTrickle:  opts&C.GONICE_CONNECTION_OPTION_NO_TRICKLE != 0,
 			NoRTCPMux:  opts&C.GONICE_CONNECTION_OPTION_NO_RTCP_MUX != 0,
 			DTLSServer: opts&C.GONICE_CONNECTION_OPTION_DTLS_SERVER != 0,
-			Agent:      withLogSink(nice.Config{}),
+			Agent:      withLogSink(nice.Config{ICETCP: opts&C.GONICE_CONNECTION_OPTION_ICE_TCP != 0}),
 		}}
 		var eopts uint
 		if opts&C.GONICE_CONNECTION_OPTION_DISPATCH != 0 {

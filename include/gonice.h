@@ -1239,6 +1239,8 @@ typedef enum GoniceConnectionOption {
                                                     and create_answer return after gathering */
   GONICE_CONNECTION_OPTION_NO_RTCP_MUX = 1 << 1, /* offer RTCP on a second component */
   GONICE_CONNECTION_OPTION_DTLS_SERVER = 1 << 2, /* answer an actpass offer as the DTLS server */
+  GONICE_CONNECTION_OPTION_ICE_TCP = 1 << 3,     /* ICE-TCP candidates too (gonice_agent_set_ice_tcp):
+                                                    a browser whose UDP is blocked connects over TCP */
   GONICE_CONNECTION_OPTION_DISPATCH = 1 << 16    /* dispatch delivery mode */
 } GoniceConnectionOption;
 
@@ -1351,8 +1353,9 @@ GONICE_API int gonice_connection_create_answer(GoniceConnection *conn, char **sd
  * GONICE_CONN_CANDIDATE message); "" or "end-of-candidates" ends them.
  * After the remote description. candidate is borrowed (at most 1024 bytes).
  * Returns: 0; GONICE_EBADHANDLE; GONICE_EINVAL (NULL, malformed);
- * GONICE_EBUSY (no remote description yet); GONICE_ECLOSED; GONICE_EIO (a
- * candidate gonice cannot use, such as TCP).
+ * GONICE_EBUSY (no remote description yet); GONICE_ECLOSED; GONICE_EIO (the
+ * agent refused it). A TCP candidate is taken, and paired only with
+ * GONICE_CONNECTION_OPTION_ICE_TCP.
  */
 GONICE_API int gonice_connection_add_remote_candidate(GoniceConnection *conn,
                                                       const char *candidate);

@@ -11,7 +11,7 @@
  * own streams); the server asks for video key frames with a PLI every half
  * second, so that the echoed video decodes from the start.
  *
- *   webrtc-echo [-http 127.0.0.1:8080] [-ice 127.0.0.1] [-dtls-server]
+ *   webrtc-echo [-http 127.0.0.1:8080] [-ice 127.0.0.1] [-dtls-server] [-ice-tcp]
  *
  * Open http://127.0.0.1:8080/ in a browser (Chromium needs
  * --allow-loopback-in-peer-connection for ICE on 127.0.0.1). Progress
@@ -114,6 +114,7 @@ typedef struct Request {
 static struct {
   const char *ice;  /* NULL: every interface */
   int dtls_server;
+  int ice_tcp; /* GONICE_CONNECTION_OPTION_ICE_TCP */
   int listen_fd;
   Client clients[MAX_CLIENTS];
   Session sessions[MAX_SESSIONS];
@@ -371,6 +372,8 @@ static void offer(Client *c, const Request *r) {
   unsigned int opts = GONICE_CONNECTION_OPTION_DISPATCH | GONICE_CONNECTION_OPTION_NO_TRICKLE;
   if (srv.dtls_server)
     opts |= GONICE_CONNECTION_OPTION_DTLS_SERVER;
+  if (srv.ice_tcp)
+    opts |= GONICE_CONNECTION_OPTION_ICE_TCP;
   int rc = gonice_connection_new(&s->conn, opts);
   if (rc == 0 && srv.ice != NULL)
     rc = gonice_connection_add_local_address(s->conn, srv.ice);
@@ -745,7 +748,7 @@ static void on_signal(int sig) {
 
 static int usage(FILE *f, int code) {
   fprintf(f,
-          "Usage: webrtc-echo [-http ADDR:PORT] [-ice IP] [-dtls-server]\n"
+          "Usage: webrtc-echo [-http ADDR:PORT] [-ice IP] [-dtls-server] [-ice-tcp]\n"
           "\n"
           "A WebRTC echo server on libgonice: POST an offer (application/sdp) to /whip,\n"
           "and every RTP packet comes back; GET / serves a page that does it.\n"
@@ -753,7 +756,9 @@ static int usage(FILE *f, int code) {
           "  -http ADDR:PORT  HTTP address, IPv4 (default 127.0.0.1:8080; port 0: any free port)\n"
           "  -ice IP          the one local address ICE gathers on (default 127.0.0.1;\n"
           "                   empty: every interface)\n"
-          "  -dtls-server     answer a=setup:passive (the browser is the DTLS client)\n");
+          "  -dtls-server     answer a=setup:passive (the browser is the DTLS client)\n"
+          "  -ice-tcp         ICE-TCP candidates too: a browser whose UDP is blocked connects\n"
+          "                   over TCP\n");
   return code;
 }
 
@@ -824,6 +829,10 @@ int main(int argc, char **argv) {
       srv.dtls_server = 1;
     else if (argv[i][0] == '-' && strcmp(a, "dtls-server=false") == 0)
       srv.dtls_server = 0;
+    else if (argv[i][0] == '-' && (strcmp(a, "ice-tcp") == 0 || strcmp(a, "ice-tcp=true") == 0))
+      srv.ice_tcp = 1;
+    else if (argv[i][0] == '-' && strcmp(a, "ice-tcp=false") == 0)
+      srv.ice_tcp = 0;
     else if (argv[i][0] == '-' && (strcmp(a, "h") == 0 || strcmp(a, "help") == 0))
       return usage(stdout, 0);
     else if ((v = flag_value(argc, argv, &i, "http")) != NULL)
