@@ -728,6 +728,24 @@ func libniceVersion() string {
 	return strings.TrimSpace(string(out))
 }
 
+// logLibniceOnFailure logs, when the test fails (or GONICE_LIBNICE_LOGS is
+// set), both SDPs, the libnice peer's output and gonice's debug log, as
+// they are when the test ends. Register it first, so that it runs last.
+func logLibniceOnFailure(t *testing.T, peer **libnicePeer, libSDP, goSDP *string, goniceLog *lockedBuffer) {
+	t.Cleanup(func() {
+		if !t.Failed() && os.Getenv("GONICE_LIBNICE_LOGS") == "" {
+			return
+		}
+		t.Logf("libnice's SDP:\n%s", *libSDP)
+		t.Logf("gonice's SDP:\n%s", *goSDP)
+		if p := *peer; p != nil {
+			t.Logf("libnice peer stdout:\n%s", p.stdout.String())
+			t.Logf("libnice peer stderr (libnice debug log), last lines:\n%s", tail(p.stderr.String(), 150))
+		}
+		t.Logf("gonice debug log, last lines:\n%s", tail(goniceLog.String(), 150))
+	})
+}
+
 // runLibniceCase runs one case and fills in res as it goes.
 func runLibniceCase(t *testing.T, bin string, tc libniceCase, res *libniceResult) {
 	s := newSession()
@@ -736,18 +754,7 @@ func runLibniceCase(t *testing.T, bin string, tc libniceCase, res *libniceResult
 		libSDP, goSDP string
 	)
 	goniceLog := &lockedBuffer{}
-	t.Cleanup(func() { // registered first, so it runs last
-		if !t.Failed() && os.Getenv("GONICE_LIBNICE_LOGS") == "" {
-			return
-		}
-		t.Logf("libnice's SDP:\n%s", libSDP)
-		t.Logf("gonice's SDP:\n%s", goSDP)
-		if peer != nil {
-			t.Logf("libnice peer stdout:\n%s", peer.stdout.String())
-			t.Logf("libnice peer stderr (libnice debug log), last lines:\n%s", tail(peer.stderr.String(), 150))
-		}
-		t.Logf("gonice debug log, last lines:\n%s", tail(goniceLog.String(), 150))
-	})
+	logLibniceOnFailure(t, &peer, &libSDP, &goSDP, goniceLog) // registered first, so it runs last
 
 	// The gonice agent, one stream "text" with tc.comps components.
 	cfg := nice.Config{

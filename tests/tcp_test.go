@@ -111,6 +111,17 @@ func TestLibniceTCP(t *testing.T) {
 	}
 }
 
+// newGoniceTCPAgent makes a gonice agent with TCP host candidates only
+// and its debug log in log.
+func newGoniceTCPAgent(controlling bool, log *lockedBuffer) (*nice.Agent, error) {
+	return nice.NewAgent(nice.Config{
+		Controlling: controlling,
+		ICETCP:      true,
+		DisableUDP:  true,
+		Logger:      slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+}
+
 // runLibniceTCP runs one case; in dir, gonice is the first agent.
 func runLibniceTCP(t *testing.T, bin string, goniceControlling bool, comps int, dir tcpDirection) {
 	s := newSession()
@@ -119,18 +130,7 @@ func runLibniceTCP(t *testing.T, bin string, goniceControlling bool, comps int, 
 		libSDP, goSDP string
 	)
 	goniceLog := &lockedBuffer{}
-	t.Cleanup(func() { // registered first, so it runs last
-		if !t.Failed() && os.Getenv("GONICE_LIBNICE_LOGS") == "" {
-			return
-		}
-		t.Logf("libnice's SDP:\n%s", libSDP)
-		t.Logf("gonice's SDP:\n%s", goSDP)
-		if peer != nil {
-			t.Logf("libnice peer stdout:\n%s", peer.stdout.String())
-			t.Logf("libnice peer stderr (libnice debug log), last lines:\n%s", tail(peer.stderr.String(), 150))
-		}
-		t.Logf("gonice debug log, last lines:\n%s", tail(goniceLog.String(), 150))
-	})
+	logLibniceOnFailure(t, &peer, &libSDP, &goSDP, goniceLog) // registered first, so it runs last
 	check := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -139,12 +139,7 @@ func runLibniceTCP(t *testing.T, bin string, goniceControlling bool, comps int, 
 	}
 
 	// The gonice agent: TCP host candidates only, one stream "text".
-	ga, err := nice.NewAgent(nice.Config{
-		Controlling: goniceControlling,
-		ICETCP:      true,
-		DisableUDP:  true,
-		Logger:      slog.New(slog.NewTextHandler(goniceLog, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	ga, err := newGoniceTCPAgent(goniceControlling, goniceLog)
 	check(err)
 	t.Cleanup(func() {
 		if err := ga.Close(); err != nil {
@@ -320,12 +315,7 @@ func runPionTCP(t *testing.T, controlling bool, dir tcpDirection) {
 	}
 	goniceLog := &lockedBuffer{}
 	pa := newPionTCPAgent(t, "pion") // its cleanup logs pion's log on failure
-	ga, err := nice.NewAgent(nice.Config{
-		Controlling: controlling,
-		ICETCP:      true,
-		DisableUDP:  true,
-		Logger:      slog.New(slog.NewTextHandler(goniceLog, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	ga, err := newGoniceTCPAgent(controlling, goniceLog)
 	check(err)
 	t.Cleanup(func() {
 		if err := ga.Close(); err != nil {

@@ -215,6 +215,32 @@ func (s *session) restart() {
 	s.exchange(ca, la, cb, lb)
 }
 
+// waitFailedAtConsent waits until both agents signal FAILED (after marks
+// ma and mb) and checks that each did about consentTimeout after t0, when
+// the path went silent. what names the case in the log.
+func (s *session) waitFailedAtConsent(ma, mb int, t0 time.Time, consentTimeout time.Duration, what string) {
+	t := s.t
+	t.Helper()
+	for _, w := range []*watcher{s.wa, s.wb} {
+		m := ma
+		if w == s.wb {
+			m = mb
+		}
+		ln, ok := w.wait(m, isKind("state", "failed"), consentTimeout+10*time.Second)
+		if !ok {
+			t.Fatalf("%s: no FAILED within %v of the blackhole:\n%s", w.a.Name, consentTimeout+10*time.Second, s.logs())
+		}
+		d := ln.At.Sub(t0)
+		t.Logf("%s: %s signalled FAILED %s after the path went silent (ConsentTimeout %v)", what, w.a.Name, ms(d), consentTimeout)
+		// Consent was last refreshed at most one check interval (at most
+		// 600 ms, plus the grid's 200 ms) before the blackhole; the upper
+		// bound leaves room for a loaded machine.
+		if d < consentTimeout-time.Second || d > consentTimeout+3*time.Second {
+			t.Errorf("%s: FAILED %v after the blackhole, want about ConsentTimeout (%v)", w.a.Name, d, consentTimeout)
+		}
+	}
+}
+
 func (s *session) logs() string {
 	return "A:\n" + s.a.Log() + "\nB:\n" + s.b.Log()
 }
@@ -297,24 +323,7 @@ func TestPathLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	const consentTimeout = 3 * time.Second
-	for _, w := range []*watcher{s.wa, s.wb} {
-		m := ma
-		if w == s.wb {
-			m = mb
-		}
-		ln, ok := w.wait(m, isKind("state", "failed"), consentTimeout+10*time.Second)
-		if !ok {
-			t.Fatalf("%s: no FAILED within %v of the blackhole:\n%s", w.a.Name, consentTimeout+10*time.Second, s.logs())
-		}
-		d := ln.At.Sub(t0)
-		t.Logf("path loss: %s signalled FAILED %s after the path went silent (ConsentTimeout %v)", w.a.Name, ms(d), consentTimeout)
-		// Consent was last refreshed at most one check interval (at most
-		// 600 ms, plus the grid's 200 ms) before the blackhole; the upper
-		// bound leaves room for a loaded machine.
-		if d < consentTimeout-time.Second || d > consentTimeout+3*time.Second {
-			t.Errorf("%s: FAILED %v after the blackhole, want about ConsentTimeout (%v)", w.a.Name, d, consentTimeout)
-		}
-	}
+	s.waitFailedAtConsent(ma, mb, t0, consentTimeout, "path loss")
 	if err := l.Blackhole(1, false); err != nil {
 		t.Fatal(err)
 	}

@@ -136,21 +136,7 @@ func TestICETCPPathLoss(t *testing.T) {
 	if err := l.Blackhole(1, true); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []*watcher{s.wa, s.wb} {
-		m := ma
-		if w == s.wb {
-			m = mb
-		}
-		ln, ok := w.wait(m, isKind("state", "failed"), consentTimeout+10*time.Second)
-		if !ok {
-			t.Fatalf("%s: no FAILED within %v of the blackhole:\n%s", w.a.Name, consentTimeout+10*time.Second, s.logs())
-		}
-		d := ln.At.Sub(t0)
-		t.Logf("TCP path loss: %s signalled FAILED %s after the path went silent (ConsentTimeout %v)", w.a.Name, ms(d), consentTimeout)
-		if d < consentTimeout-time.Second || d > consentTimeout+3*time.Second {
-			t.Errorf("%s: FAILED %v after the blackhole, want about ConsentTimeout (%v)", w.a.Name, d, consentTimeout)
-		}
-	}
+	s.waitFailedAtConsent(ma, mb, t0, consentTimeout, "TCP path loss")
 	// The stalled connection was given up: A (behind the NAT) has no
 	// established TCP connection left but its TURN server's.
 	var est string
