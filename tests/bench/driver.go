@@ -116,6 +116,10 @@ func variants(test string) []variant {
 			{"gonice-c aggressive", "gonice-c", append(agg, thread...)},
 			{"libnice regular", "libnice", reg}, {"libnice aggressive", "libnice", agg},
 			{"pion", "pion", nil},
+			// The goal's reference: two raw-UDP round trips, each socket
+			// read by a goroutine (thread) of its own (worker_raw_connect.go,
+			// c/rawudp_worker.c).
+			{"raw-go ping-pong", "raw-go", nil}, {"raw-c ping-pong", "raw-c", nil},
 		}
 	case "throughput":
 		return []variant{
