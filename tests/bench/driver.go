@@ -159,7 +159,11 @@ func variants(test string) []variant {
 	case "mux-pps":
 		// Many clients flooding one mux port; the reference is the same
 		// traffic between plain sockets (recvmmsg, sendmmsg).
-		return []variant{{"gonice", "gonice", nil}, {"raw-c", "raw-c", nil}}
+		// Two arrangements, each compared with its own: the clients
+		// (senders) in the mux's process, or in a second process.
+		apart := []string{"--clients", "process"}
+		return []variant{{"gonice", "gonice", nil}, {"raw-c", "raw-c", nil},
+			{"gonice 2 processes", "gonice", apart}, {"raw-c 2 processes", "raw-c", apart}}
 	case "idle":
 		return []variant{
 			{"gonice", "gonice", nil}, {"gonice consent off", "gonice", []string{"--consent", "off"}},

@@ -175,6 +175,7 @@ type options struct {
 	lite                  bool
 	senders               int
 	sends                 int
+	clients               string
 }
 
 func parseOptions(args []string) options {
@@ -197,6 +198,7 @@ func parseOptions(args []string) options {
 	fs.IntVar(&o.senders, "senders", 2, "mux-pps: sender goroutines")
 	fs.BoolVar(&o.lite, "lite", false, "mux (gonice): the server agents are ICE-lite")
 	fs.IntVar(&o.sends, "sends", 20000, "mux (gonice): Sends timed per latency figure (2,000 a second)")
+	fs.StringVar(&o.clients, "clients", "same", "mux-pps (gonice, raw-c): the clients (senders) in the same process as the mux, or in a second one (process)")
 	_ = fs.Parse(args)
 	return o
 }

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/gonice/gonice/nice"
 )
@@ -64,26 +65,81 @@ func muxPPS(o options) {
 		cw.Wait()
 	}()
 
+	c := newMuxCounters(make([]byte, muxCountersSize(o.senders)), o.senders)
+	rx.Store(0)
+	sw := startMuxSenders(o, pairs, c)
+	time.Sleep(secs(o.warmup))
+	stopProfile := startCPUProfile()
+	st0 := srv.Stats()
+	tx0, e0 := c.sum()
+	rx0, cpu0, rb0, t0 := rx.Load(), cpuUS(), rcvbufErrors(), time.Now()
+	time.Sleep(secs(o.seconds))
+	tx1, e1 := c.sum()
+	rx1, cpu1, rb1, t1 := rx.Load(), cpuUS(), rcvbufErrors(), time.Now()
+	st1 := srv.Stats()
+	stopProfile()
+	c.stop.Store(1)
+	sw.Wait()
+	txAll, _ := c.sum()
+	rxAll := drain(&rx)
+	emit(map[string]any{
+		"pairs": o.pairs, "senders": o.senders, "burst": o.burst,
+		"tx": tx1 - tx0, "rx": rx1 - rx0, "seconds": t1.Sub(t0).Seconds(),
+		"tx_all": txAll, "rx_all": rxAll,
+		"send_errors": e1 - e0, "rcvbuf_errors": rb1 - rb0, "cpu_s": float64(cpu1-cpu0) / 1e6,
+		"batches": st1.Batches - st0.Batches, "read": st1.Received - st0.Received,
+		"noroute": st1.NoRoute - st0.NoRoute, "gomaxprocs": runtime.GOMAXPROCS(0), "clients": "same",
+	})
+}
+
+// muxCounters are the sender goroutines' counters and their stop flag, on
+// cache lines of their own: in the worker's memory, or (--clients process)
+// in a mapping the server and client processes share.
+type muxCounters struct {
+	stop       *atomic.Int64
+	sent, errs []*atomic.Int64
+}
+
+func muxCountersSize(senders int) int { return 64 * (senders + 1) }
+
+func newMuxCounters(mem []byte, senders int) muxCounters {
+	if len(mem) < muxCountersSize(senders) {
+		fatalf("mux-pps: counters' memory too small")
+	}
+	at := func(off int) *atomic.Int64 { return (*atomic.Int64)(unsafe.Pointer(&mem[off])) }
+	c := muxCounters{stop: at(0)}
+	for k := range senders {
+		c.sent = append(c.sent, at(64*(k+1)))
+		c.errs = append(c.errs, at(64*(k+1)+8))
+	}
+	return c
+}
+
+// sum is what the senders sent and their failed calls so far.
+func (c muxCounters) sum() (tx, errs int64) {
+	for k := range c.sent {
+		tx += c.sent[k].Load()
+		errs += c.errs[k].Load()
+	}
+	return tx, errs
+}
+
+// startMuxSenders starts o.senders goroutines, each looping over its share
+// of the pairs' clients until c.stop is set: SendMessages of o.burst
+// datagrams per call (Send when o.burst is 1).
+func startMuxSenders(o options, pairs []*gnPair, c muxCounters) *sync.WaitGroup {
 	buf := make([]byte, o.size)
 	buf[0] = 0x80
 	msgs := make([][]byte, o.burst)
 	for i := range msgs {
 		msgs[i] = buf
 	}
-	// One counter per sender, on cache lines of their own.
-	type counter struct {
-		sent, errs atomic.Int64
-		_          [48]byte
-	}
-	counters := make([]counter, o.senders)
-	var stop atomic.Bool
 	var sw sync.WaitGroup
-	rx.Store(0)
 	for k := range o.senders {
 		share := pairs[k*len(pairs)/o.senders : (k+1)*len(pairs)/o.senders]
-		c := &counters[k]
+		sent, errs := c.sent[k], c.errs[k]
 		sw.Go(func() {
-			for !stop.Load() {
+			for c.stop.Load() == 0 {
 				for _, p := range share {
 					var n int
 					var err error
@@ -93,42 +149,14 @@ func muxPPS(o options) {
 						n = 1
 					}
 					if err != nil {
-						c.errs.Add(1)
+						errs.Add(1)
 					}
-					c.sent.Add(int64(n))
+					sent.Add(int64(n))
 				}
 			}
 		})
 	}
-	sum := func() (tx, errs int64) {
-		for k := range counters {
-			tx += counters[k].sent.Load()
-			errs += counters[k].errs.Load()
-		}
-		return tx, errs
-	}
-	time.Sleep(secs(o.warmup))
-	stopProfile := startCPUProfile()
-	st0 := srv.Stats()
-	tx0, e0 := sum()
-	rx0, cpu0, rb0, t0 := rx.Load(), cpuUS(), rcvbufErrors(), time.Now()
-	time.Sleep(secs(o.seconds))
-	tx1, e1 := sum()
-	rx1, cpu1, rb1, t1 := rx.Load(), cpuUS(), rcvbufErrors(), time.Now()
-	st1 := srv.Stats()
-	stopProfile()
-	stop.Store(true)
-	sw.Wait()
-	txAll, _ := sum()
-	rxAll := drain(&rx)
-	emit(map[string]any{
-		"pairs": o.pairs, "senders": o.senders, "burst": o.burst,
-		"tx": tx1 - tx0, "rx": rx1 - rx0, "seconds": t1.Sub(t0).Seconds(),
-		"tx_all": txAll, "rx_all": rxAll,
-		"send_errors": e1 - e0, "rcvbuf_errors": rb1 - rb0, "cpu_s": float64(cpu1-cpu0) / 1e6,
-		"batches": st1.Batches - st0.Batches, "read": st1.Received - st0.Received,
-		"noroute": st1.NoRoute - st0.NoRoute, "gomaxprocs": runtime.GOMAXPROCS(0),
-	})
+	return &sw
 }
 
 // muxPPSConnect connects a client agent on a socket of its own
