@@ -97,14 +97,14 @@ func (d *driver) reportMuxPPS(w io.Writer, rs map[string][]result) {
 		"pps is what was received in the window; loss is exact (all sent against all received after the senders stopped and the socket drained); "+
 		"offered is what the senders sent per second; per read is datagrams per recvmmsg. Ratios are medians of per-round ratios.\n\n",
 		r0[0].f("pairs"), r0[0].f("senders"), r0[0].f("burst"), r0[0].f("pairs"), r0[0].f("senders"), d.muxPPSWindow())
-	fmt.Fprintf(w, "| variant | rx pps | round values | offered pps | loss %% (rounds) | RcvbufErrors | per read | CPU %% (clients') | CPU µs/pkt | × raw-c, same arrangement (rounds) |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| variant | rx pps | round values | offered pps | loss %% (rounds) | RcvbufErrors window / whole run | per read | CPU %% (clients') | CPU µs/pkt | × raw-c, same arrangement (rounds) |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	ratio := func(x, y result) float64 { return pps(x) / pps(y) }
 	for _, v := range variants("mux-pps") {
 		runs := rs[v.name]
 		if len(runs) == 0 {
 			continue
 		}
-		var p, off, l, rb, per, cpu, ccpu, cpp []float64
+		var p, off, l, rb, rba, per, cpu, ccpu, cpp []float64
 		var rounds, lrounds []string
 		for _, r := range runs {
 			p = append(p, pps(r))
@@ -113,6 +113,7 @@ func (d *driver) reportMuxPPS(w io.Writer, rs map[string][]result) {
 			l = append(l, lossAll(r))
 			lrounds = append(lrounds, fmt.Sprintf("%.2f", lossAll(r)))
 			rb = append(rb, r.f("rcvbuf_errors"))
+			rba = append(rba, r.f("rcvbuf_errors_all"))
 			per = append(per, r.f("read")/max(1, r.f("batches")))
 			cpu = append(cpu, 100*r.f("cpu_s")/r.f("seconds"))
 			ccpu = append(ccpu, 100*r.f("cpu_s_clients")/r.f("seconds"))
@@ -131,8 +132,8 @@ func (d *driver) reportMuxPPS(w io.Writer, rs map[string][]result) {
 		if strings.HasSuffix(v.name, "2 processes") {
 			cpuCell += fmt.Sprintf(" (%.0f)", median(ccpu))
 		}
-		fmt.Fprintf(w, "| %s | **%s** | %s | %s | %.2f (%s) | %.0f | %.1f | %s | %.2f | %s |\n", v.name, thousands(median(p)),
-			strings.Join(rounds, ", "), thousands(median(off)), median(l), strings.Join(lrounds, ", "), median(rb), median(per),
+		fmt.Fprintf(w, "| %s | **%s** | %s | %s | %.2f (%s) | %.0f / %.0f | %.1f | %s | %.2f | %s |\n", v.name, thousands(median(p)),
+			strings.Join(rounds, ", "), thousands(median(off)), median(l), strings.Join(lrounds, ", "), median(rb), median(rba), median(per),
 			cpuCell, median(cpp), rcell)
 	}
 	for _, g := range []string{"gonice", "gonice 2 processes"} {

@@ -67,6 +67,7 @@ func muxPPS(o options) {
 
 	c := newMuxCounters(make([]byte, muxCountersSize(o.senders)), o.senders)
 	rx.Store(0)
+	rbStart := rcvbufErrors()
 	sw := startMuxSenders(o, pairs, c)
 	time.Sleep(secs(o.warmup))
 	stopProfile := startCPUProfile()
@@ -82,7 +83,8 @@ func muxPPS(o options) {
 	sw.Wait()
 	txAll, _ := c.sum()
 	rxAll := drain(&rx)
-	emit(map[string]any{
+	rbAll := rcvbufErrors() - rbStart
+	emit(map[string]any{"rcvbuf_errors_all": rbAll,
 		"pairs": o.pairs, "senders": o.senders, "burst": o.burst,
 		"tx": tx1 - tx0, "rx": rx1 - rx0, "seconds": t1.Sub(t0).Seconds(),
 		"tx_all": txAll, "rx_all": rxAll,

@@ -235,6 +235,7 @@ func muxPPSApart(o options) {
 	expect("ready")
 
 	rx.Store(0)
+	rbStart := rcvbufErrors()
 	fmt.Fprintln(toChild, "go")
 	pid := cmd.Process.Pid
 	time.Sleep(secs(o.warmup))
@@ -251,6 +252,7 @@ func muxPPSApart(o options) {
 	expect("stopped")
 	txAll, _ := c.sum()
 	rxAll := drain(&rx)
+	rbAll := rcvbufErrors() - rbStart
 	fmt.Fprintln(toChild, "close")
 	toChild.Close()
 	_, _ = io.Copy(io.Discard, fromChild)
@@ -261,7 +263,7 @@ func muxPPSApart(o options) {
 		"pairs": o.pairs, "senders": o.senders, "burst": o.burst,
 		"tx": tx1 - tx0, "rx": rx1 - rx0, "seconds": t1.Sub(t0).Seconds(),
 		"tx_all": txAll, "rx_all": rxAll,
-		"send_errors": e1 - e0, "rcvbuf_errors": rb1 - rb0,
+		"send_errors": e1 - e0, "rcvbuf_errors": rb1 - rb0, "rcvbuf_errors_all": rbAll,
 		"cpu_s":         float64(cpu1-cpu0+ccpu1-ccpu0) / 1e6,
 		"cpu_s_server":  float64(cpu1-cpu0) / 1e6,
 		"cpu_s_clients": float64(ccpu1-ccpu0) / 1e6,

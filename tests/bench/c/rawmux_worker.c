@@ -199,6 +199,7 @@ static int test_mux_pps(int pairs, int nsenders, double seconds, double warmup, 
         ss[k].fds = fds + from;
         ss[k].nfds = to - from;
     }
+    long long rcverr_start = nb_rcvbuf_errors();
     pid_t child = 0;
     if (apart) {
         fflush(stdout);
@@ -255,6 +256,7 @@ static int test_mux_pps(int pairs, int nsenders, double seconds, double warmup, 
         if (n == rx_all) break;
         rx_all = n;
     }
+    long long rcverr_all = nb_rcvbuf_errors() - rcverr_start;
     atomic_store(&stopping, true);
     shutdown(rx_fd, SHUT_RDWR);
     pthread_join(rx_thread, NULL);
@@ -265,11 +267,11 @@ static int test_mux_pps(int pairs, int nsenders, double seconds, double warmup, 
     printf("{\"pairs\":%d,\"senders\":%d,\"burst\":%d,\"tx\":%" PRIu64 ",\"rx\":%" PRIu64
            ",\"seconds\":%.6f,\"tx_all\":%" PRIu64 ",\"rx_all\":%" PRIu64 ",\"send_errors\":%" PRIu64
            ",\"rcvbuf_errors\":%lld,\"cpu_s\":%.6f,\"cpu_s_clients\":%.6f,\"batches\":%" PRIu64
-           ",\"read\":%" PRIu64 ",\"clients\":\"%s\"}\n",
+           ",\"read\":%" PRIu64 ",\"clients\":\"%s\",\"rcvbuf_errors_all\":%lld}\n",
            pairs, nsenders, burst, tx[1] - tx[0], rx[1] - rx[0], (double)(at[1] - at[0]) / 1e9, tx_all,
            rx_all, errs[1] - errs[0], rcverr[1] - rcverr[0],
            (double)(cpu[1] - cpu[0] + ccpu[1] - ccpu[0]) / 1e6, (double)(ccpu[1] - ccpu[0]) / 1e6,
-           batches[1] - batches[0], rx[1] - rx[0], apart ? "process" : "same");
+           batches[1] - batches[0], rx[1] - rx[0], apart ? "process" : "same", rcverr_all);
     free(fds);
     free(payload);
     munmap(ss, (size_t)nsenders * sizeof *ss);
