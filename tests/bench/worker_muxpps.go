@@ -4,8 +4,11 @@ package main
 
 import (
 	"errors"
+	"math"
 	"net/netip"
 	"runtime"
+	"runtime/metrics"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -71,20 +74,20 @@ func muxPPS(o options) {
 	sw := startMuxSenders(o, pairs, c)
 	time.Sleep(secs(o.warmup))
 	stopProfile := startCPUProfile()
-	st0 := srv.Stats()
+	st0, h0 := srv.Stats(), schedLatencies()
 	tx0, e0 := c.sum()
 	rx0, cpu0, rb0, t0 := rx.Load(), cpuUS(), rcvbufErrors(), time.Now()
 	time.Sleep(secs(o.seconds))
 	tx1, e1 := c.sum()
 	rx1, cpu1, rb1, t1 := rx.Load(), cpuUS(), rcvbufErrors(), time.Now()
-	st1 := srv.Stats()
+	st1, h1 := srv.Stats(), schedLatencies()
 	stopProfile()
 	c.stop.Store(1)
 	sw.Wait()
 	txAll, _ := c.sum()
 	rxAll := drain(&rx)
 	rbAll := rcvbufErrors() - rbStart
-	emit(map[string]any{"rcvbuf_errors_all": rbAll,
+	emit(map[string]any{"rcvbuf_errors_all": rbAll, "sched": schedSummary(h0, h1),
 		"pairs": o.pairs, "senders": o.senders, "burst": o.burst,
 		"tx": tx1 - tx0, "rx": rx1 - rx0, "seconds": t1.Sub(t0).Seconds(),
 		"tx_all": txAll, "rx_all": rxAll,
@@ -241,4 +244,53 @@ func raiseNoFile(n uint64) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		fatalf("RLIMIT_NOFILE: %v", err)
 	}
+}
+
+// schedLatencies reads the runtime's histogram of the time goroutines
+// spent runnable before running (/sched/latencies:seconds).
+func schedLatencies() *metrics.Float64Histogram {
+	s := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64Histogram {
+		return nil
+	}
+	h := s[0].Value.Float64Histogram()
+	return &metrics.Float64Histogram{Counts: slices.Clone(h.Counts), Buckets: slices.Clone(h.Buckets)}
+}
+
+// schedSummary summarises the scheduling latencies between two readings:
+// how many goroutines were made runnable, the median, p99 and p99.9 (upper
+// bucket bounds, µs) and the share that waited more than 1 ms.
+func schedSummary(h0, h1 *metrics.Float64Histogram) map[string]any {
+	if h0 == nil || h1 == nil || len(h0.Counts) != len(h1.Counts) {
+		return nil
+	}
+	var total uint64
+	d := make([]uint64, len(h1.Counts))
+	for i := range d {
+		d[i] = h1.Counts[i] - h0.Counts[i]
+		total += d[i]
+	}
+	if total == 0 {
+		return nil
+	}
+	q := func(f float64) float64 {
+		want := uint64(f * float64(total))
+		var acc uint64
+		for i, c := range d {
+			acc += c
+			if acc > want {
+				return 1e6 * h1.Buckets[i+1]
+			}
+		}
+		return math.Inf(1)
+	}
+	var over uint64
+	for i, c := range d {
+		if h1.Buckets[i] >= 1e-3 {
+			over += c
+		}
+	}
+	return map[string]any{"n": total, "p50_us": q(0.5), "p99_us": q(0.99), "p999_us": q(0.999),
+		"over_1ms": float64(over) / float64(total)}
 }

@@ -240,13 +240,13 @@ func muxPPSApart(o options) {
 	pid := cmd.Process.Pid
 	time.Sleep(secs(o.warmup))
 	stopProfile := startCPUProfile()
-	st0 := srv.Stats()
+	st0, h0 := srv.Stats(), schedLatencies()
 	tx0, e0 := c.sum()
 	rx0, cpu0, ccpu0, rb0, t0 := rx.Load(), cpuUS(), procCPUUS(pid), rcvbufErrors(), time.Now()
 	time.Sleep(secs(o.seconds))
 	tx1, e1 := c.sum()
 	rx1, cpu1, ccpu1, rb1, t1 := rx.Load(), cpuUS(), procCPUUS(pid), rcvbufErrors(), time.Now()
-	st1 := srv.Stats()
+	st1, h1 := srv.Stats(), schedLatencies()
 	stopProfile()
 	c.stop.Store(1)
 	expect("stopped")
@@ -263,7 +263,7 @@ func muxPPSApart(o options) {
 		"pairs": o.pairs, "senders": o.senders, "burst": o.burst,
 		"tx": tx1 - tx0, "rx": rx1 - rx0, "seconds": t1.Sub(t0).Seconds(),
 		"tx_all": txAll, "rx_all": rxAll,
-		"send_errors": e1 - e0, "rcvbuf_errors": rb1 - rb0, "rcvbuf_errors_all": rbAll,
+		"send_errors": e1 - e0, "rcvbuf_errors": rb1 - rb0, "rcvbuf_errors_all": rbAll, "sched": schedSummary(h0, h1),
 		"cpu_s":         float64(cpu1-cpu0+ccpu1-ccpu0) / 1e6,
 		"cpu_s_server":  float64(cpu1-cpu0) / 1e6,
 		"cpu_s_clients": float64(ccpu1-ccpu0) / 1e6,
