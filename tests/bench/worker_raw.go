@@ -13,7 +13,7 @@ import (
 // allocations), the receiver's SO_RCVBUF at 4 MB.
 func rawGoWorker(test string, o options) {
 	if test == "connect" {
-		rawGoConnect(o.runs)
+		rawGoConnect(o.runs, o.stamp)
 		return
 	}
 	if test != "throughput" {
