@@ -116,6 +116,10 @@ func variants(test string) []variant {
 			{"gonice-c aggressive", "gonice-c", append(agg, thread...)},
 			{"libnice regular", "libnice", reg}, {"libnice aggressive", "libnice", agg},
 			{"pion", "pion", nil},
+			// The goal's reference: two raw-UDP round trips, each socket
+			// read by a goroutine (thread) of its own (worker_raw_connect.go,
+			// c/rawudp_worker.c).
+			{"raw-go ping-pong", "raw-go", nil}, {"raw-c ping-pong", "raw-c", nil},
 		}
 	case "throughput":
 		return []variant{
@@ -155,7 +159,11 @@ func variants(test string) []variant {
 	case "mux-pps":
 		// Many clients flooding one mux port; the reference is the same
 		// traffic between plain sockets (recvmmsg, sendmmsg).
-		return []variant{{"gonice", "gonice", nil}, {"raw-c", "raw-c", nil}}
+		// Two arrangements, each compared with its own: the clients
+		// (senders) in the mux's process, or in a second process.
+		apart := []string{"--clients", "process"}
+		return []variant{{"gonice", "gonice", nil}, {"raw-c", "raw-c", nil},
+			{"gonice 2 processes", "gonice", apart}, {"raw-c 2 processes", "raw-c", apart}}
 	case "idle":
 		return []variant{
 			{"gonice", "gonice", nil}, {"gonice consent off", "gonice", []string{"--consent", "off"}},

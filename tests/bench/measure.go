@@ -175,6 +175,8 @@ type options struct {
 	lite                  bool
 	senders               int
 	sends                 int
+	clients               string
+	stamp                 string
 }
 
 func parseOptions(args []string) options {
@@ -197,6 +199,8 @@ func parseOptions(args []string) options {
 	fs.IntVar(&o.senders, "senders", 2, "mux-pps: sender goroutines")
 	fs.BoolVar(&o.lite, "lite", false, "mux (gonice): the server agents are ICE-lite")
 	fs.IntVar(&o.sends, "sends", 20000, "mux (gonice): Sends timed per latency figure (2,000 a second)")
+	fs.StringVar(&o.clients, "clients", "same", "mux-pps (gonice, raw-c): the clients (senders) in the same process as the mux, or in a second one (process)")
+	fs.StringVar(&o.stamp, "stamp", "reader", "connect (raw-go): stamp the end on the reader goroutine, or on a goroutine started then (goroutine)")
 	_ = fs.Parse(args)
 	return o
 }

@@ -117,12 +117,17 @@ func (d *driver) reportConnect(w io.Writer, rs map[string][]result) {
 		if strings.HasSuffix(v.name, "regular") {
 			ln = "libnice regular"
 		}
+		lnCell := ratioCell(rs, v.name, ln, med)
+		if v.impl == "raw-go" || v.impl == "raw-c" {
+			lnCell = "–"
+		}
 		fmt.Fprintf(w, "| %s | **%.3g** | %.3g | %s | %s | %s | %s |\n", v.name, median(pooled), quantile(pooled, 0.9),
-			strings.Join(rm, ", "), ratioCell(rs, v.name, ln, med), ratioCell(rs, v.name, "pion", med), baselines["connect"][v.name])
+			strings.Join(rm, ", "), lnCell, ratioCell(rs, v.name, "pion", med), baselines["connect"][v.name])
 	}
 	if v, ok := perRound(rs, "gonice regular", "gonice regular", func(x, _ result) float64 { return median(samples(x)) }); ok {
 		fmt.Fprintf(w, "\nGoal ≤ 0.2 ms for gonice regular (median of round medians %.3g ms): %s.\n", v, d.verdict(v <= 0.2))
 	}
+	d.reportConnectRaw(w, rs, med)
 	fmt.Fprintln(w)
 }
 
@@ -318,4 +323,27 @@ func (d *driver) reportSRTPPath(w io.Writer, rs map[string][]result) {
 		fmt.Fprintf(w, "\nGoal: protected path ≥ 0.8× plain for every profile (lowest %.2f): %s.\n", worst, d.verdict(worst >= 0.8))
 	}
 	fmt.Fprintln(w)
+}
+
+// reportConnectRaw gives issue 12's connect goal: gonice regular ≤ 1.5×
+// two raw-UDP round trips measured in the same run (the ping-pong
+// variants), per round, for the Go API against raw Go and the C API
+// against raw C.
+func (d *driver) reportConnectRaw(w io.Writer, rs map[string][]result, med func(x, y result) float64) {
+	for _, c := range []struct{ agent, ref, what string }{
+		{"gonice regular", "raw-go ping-pong", "Go API against goroutines"},
+		{"gonice-c regular", "raw-c ping-pong", "C API against threads"},
+	} {
+		xa, xb := rs[c.agent], rs[c.ref]
+		var vals []string
+		for i := 0; i < len(xa) && i < len(xb); i++ {
+			vals = append(vals, fmt.Sprintf("%.2f", med(xa[i], xb[i])))
+		}
+		v, ok := perRound(rs, c.agent, c.ref, med)
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(w, "\nGoal ≤ 1.5× two raw-UDP round trips in the same run (%s ÷ %s, %s; per round %s): %.2f×, %s.\n",
+			c.agent, c.ref, c.what, strings.Join(vals, ", "), v, d.verdict(v <= 1.5))
+	}
 }

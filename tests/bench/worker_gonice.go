@@ -193,7 +193,16 @@ func goniceWorker(test string, o options) {
 	case "mux":
 		muxScale(o)
 	case "mux-pps":
-		muxPPS(o)
+		switch o.clients {
+		case "same":
+			muxPPS(o)
+		case "process":
+			muxPPSApart(o)
+		default:
+			fatalf("--clients same|process, not %q", o.clients)
+		}
+	case "mux-pps-clients": // the second process of mux-pps --clients process
+		muxPPSClients(o)
 	case "idle", "scale":
 		pairs := o.pairs
 		if test == "scale" {

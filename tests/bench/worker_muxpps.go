@@ -4,12 +4,16 @@ package main
 
 import (
 	"errors"
+	"math"
 	"net/netip"
 	"runtime"
+	"runtime/metrics"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/gonice/gonice/nice"
 )
@@ -64,26 +68,83 @@ func muxPPS(o options) {
 		cw.Wait()
 	}()
 
+	c := newMuxCounters(make([]byte, muxCountersSize(o.senders)), o.senders)
+	rx.Store(0)
+	rbStart := rcvbufErrors()
+	sw := startMuxSenders(o, pairs, c)
+	time.Sleep(secs(o.warmup))
+	stopProfile := startCPUProfile()
+	st0, h0 := srv.Stats(), schedLatencies()
+	tx0, e0 := c.sum()
+	rx0, cpu0, rb0, t0 := rx.Load(), cpuUS(), rcvbufErrors(), time.Now()
+	time.Sleep(secs(o.seconds))
+	tx1, e1 := c.sum()
+	rx1, cpu1, rb1, t1 := rx.Load(), cpuUS(), rcvbufErrors(), time.Now()
+	st1, h1 := srv.Stats(), schedLatencies()
+	stopProfile()
+	c.stop.Store(1)
+	sw.Wait()
+	txAll, _ := c.sum()
+	rxAll := drain(&rx)
+	rbAll := rcvbufErrors() - rbStart
+	emit(map[string]any{"rcvbuf_errors_all": rbAll, "sched": schedSummary(h0, h1),
+		"pairs": o.pairs, "senders": o.senders, "burst": o.burst,
+		"tx": tx1 - tx0, "rx": rx1 - rx0, "seconds": t1.Sub(t0).Seconds(),
+		"tx_all": txAll, "rx_all": rxAll,
+		"send_errors": e1 - e0, "rcvbuf_errors": rb1 - rb0, "cpu_s": float64(cpu1-cpu0) / 1e6,
+		"batches": st1.Batches - st0.Batches, "read": st1.Received - st0.Received,
+		"noroute": st1.NoRoute - st0.NoRoute, "gomaxprocs": runtime.GOMAXPROCS(0), "clients": "same",
+	})
+}
+
+// muxCounters are the sender goroutines' counters and their stop flag, on
+// cache lines of their own: in the worker's memory, or (--clients process)
+// in a mapping the server and client processes share.
+type muxCounters struct {
+	stop       *atomic.Int64
+	sent, errs []*atomic.Int64
+}
+
+func muxCountersSize(senders int) int { return 64 * (senders + 1) }
+
+func newMuxCounters(mem []byte, senders int) muxCounters {
+	if len(mem) < muxCountersSize(senders) {
+		fatalf("mux-pps: counters' memory too small")
+	}
+	at := func(off int) *atomic.Int64 { return (*atomic.Int64)(unsafe.Pointer(&mem[off])) }
+	c := muxCounters{stop: at(0)}
+	for k := range senders {
+		c.sent = append(c.sent, at(64*(k+1)))
+		c.errs = append(c.errs, at(64*(k+1)+8))
+	}
+	return c
+}
+
+// sum is what the senders sent and their failed calls so far.
+func (c muxCounters) sum() (tx, errs int64) {
+	for k := range c.sent {
+		tx += c.sent[k].Load()
+		errs += c.errs[k].Load()
+	}
+	return tx, errs
+}
+
+// startMuxSenders starts o.senders goroutines, each looping over its share
+// of the pairs' clients until c.stop is set: SendMessages of o.burst
+// datagrams per call (Send when o.burst is 1).
+func startMuxSenders(o options, pairs []*gnPair, c muxCounters) *sync.WaitGroup {
 	buf := make([]byte, o.size)
 	buf[0] = 0x80
 	msgs := make([][]byte, o.burst)
 	for i := range msgs {
 		msgs[i] = buf
 	}
-	// One counter per sender, on cache lines of their own.
-	type counter struct {
-		sent, errs atomic.Int64
-		_          [48]byte
-	}
-	counters := make([]counter, o.senders)
-	var stop atomic.Bool
 	var sw sync.WaitGroup
-	rx.Store(0)
 	for k := range o.senders {
 		share := pairs[k*len(pairs)/o.senders : (k+1)*len(pairs)/o.senders]
-		c := &counters[k]
+		sent, errs := c.sent[k], c.errs[k]
 		sw.Go(func() {
-			for !stop.Load() {
+			for c.stop.Load() == 0 {
 				for _, p := range share {
 					var n int
 					var err error
@@ -93,42 +154,14 @@ func muxPPS(o options) {
 						n = 1
 					}
 					if err != nil {
-						c.errs.Add(1)
+						errs.Add(1)
 					}
-					c.sent.Add(int64(n))
+					sent.Add(int64(n))
 				}
 			}
 		})
 	}
-	sum := func() (tx, errs int64) {
-		for k := range counters {
-			tx += counters[k].sent.Load()
-			errs += counters[k].errs.Load()
-		}
-		return tx, errs
-	}
-	time.Sleep(secs(o.warmup))
-	stopProfile := startCPUProfile()
-	st0 := srv.Stats()
-	tx0, e0 := sum()
-	rx0, cpu0, rb0, t0 := rx.Load(), cpuUS(), rcvbufErrors(), time.Now()
-	time.Sleep(secs(o.seconds))
-	tx1, e1 := sum()
-	rx1, cpu1, rb1, t1 := rx.Load(), cpuUS(), rcvbufErrors(), time.Now()
-	st1 := srv.Stats()
-	stopProfile()
-	stop.Store(true)
-	sw.Wait()
-	txAll, _ := sum()
-	rxAll := drain(&rx)
-	emit(map[string]any{
-		"pairs": o.pairs, "senders": o.senders, "burst": o.burst,
-		"tx": tx1 - tx0, "rx": rx1 - rx0, "seconds": t1.Sub(t0).Seconds(),
-		"tx_all": txAll, "rx_all": rxAll,
-		"send_errors": e1 - e0, "rcvbuf_errors": rb1 - rb0, "cpu_s": float64(cpu1-cpu0) / 1e6,
-		"batches": st1.Batches - st0.Batches, "read": st1.Received - st0.Received,
-		"noroute": st1.NoRoute - st0.NoRoute, "gomaxprocs": runtime.GOMAXPROCS(0),
-	})
+	return &sw
 }
 
 // muxPPSConnect connects a client agent on a socket of its own
@@ -211,4 +244,53 @@ func raiseNoFile(n uint64) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		fatalf("RLIMIT_NOFILE: %v", err)
 	}
+}
+
+// schedLatencies reads the runtime's histogram of the time goroutines
+// spent runnable before running (/sched/latencies:seconds).
+func schedLatencies() *metrics.Float64Histogram {
+	s := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64Histogram {
+		return nil
+	}
+	h := s[0].Value.Float64Histogram()
+	return &metrics.Float64Histogram{Counts: slices.Clone(h.Counts), Buckets: slices.Clone(h.Buckets)}
+}
+
+// schedSummary summarises the scheduling latencies between two readings:
+// how many goroutines were made runnable, the median, p99 and p99.9 (upper
+// bucket bounds, µs) and the share that waited more than 1 ms.
+func schedSummary(h0, h1 *metrics.Float64Histogram) map[string]any {
+	if h0 == nil || h1 == nil || len(h0.Counts) != len(h1.Counts) {
+		return nil
+	}
+	var total uint64
+	d := make([]uint64, len(h1.Counts))
+	for i := range d {
+		d[i] = h1.Counts[i] - h0.Counts[i]
+		total += d[i]
+	}
+	if total == 0 {
+		return nil
+	}
+	q := func(f float64) float64 {
+		want := uint64(f * float64(total))
+		var acc uint64
+		for i, c := range d {
+			acc += c
+			if acc > want {
+				return 1e6 * h1.Buckets[i+1]
+			}
+		}
+		return math.Inf(1)
+	}
+	var over uint64
+	for i, c := range d {
+		if h1.Buckets[i] >= 1e-3 {
+			over += c
+		}
+	}
+	return map[string]any{"n": total, "p50_us": q(0.5), "p99_us": q(0.99), "p999_us": q(0.999),
+		"over_1ms": float64(over) / float64(total)}
 }

@@ -12,6 +12,10 @@ import (
 // one receiver goroutine, WriteToUDPAddrPort / ReadFromUDPAddrPort (0
 // allocations), the receiver's SO_RCVBUF at 4 MB.
 func rawGoWorker(test string, o options) {
+	if test == "connect" {
+		rawGoConnect(o.runs, o.stamp)
+		return
+	}
 	if test != "throughput" {
 		fatalf("raw-go: %s is not applicable", test)
 	}

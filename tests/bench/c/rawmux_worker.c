@@ -4,7 +4,7 @@
  * (tests/bench/README.md): many sending sockets into one receiving socket,
  * recvmmsg and sendmmsg, no ICE.
  *
- *   rawmux_worker mux-pps --pairs N --senders S --burst B --size 1200 --seconds 3 --warmup 0.5
+ *   rawmux_worker mux-pps --pairs N --senders S --burst B --size 1200 --seconds 3 --warmup 0.5 [--clients same|process]
  *
  * prints {"tx":N,"rx":N,"seconds":S,"tx_all":N,"rx_all":N,"send_errors":N,
  * "rcvbuf_errors":N,"cpu_s":S,"batches":N,"read":N,...}. Build:
@@ -21,6 +21,13 @@
  * (B = 1: sendto). Counters, CPU and RcvbufErrors are read after the
  * warm-up and after the window; then the senders stop and, once nothing
  * more arrives for 100 ms, the totals are read for the exact loss.
+ *
+ * --clients process: the sending sockets and sender threads are in a child
+ * (fork after the sockets are made; the parent closes its copies of the
+ * sending sockets, the child its copy of the receiving one), as nicebench's
+ * gonice worker puts its client agents in a second process. The senders'
+ * counters and stop flag are in shared anonymous memory; the child's CPU
+ * time (/proc/PID/stat) is added to the parent's.
  */
 #include "common.h"
 
@@ -31,7 +38,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 enum { BATCH = 32, SLOT = 2048, MAX_BURST = 1024, MAX_SENDERS = 64 };
 
@@ -39,7 +48,9 @@ enum { BATCH = 32, SLOT = 2048, MAX_BURST = 1024, MAX_SENDERS = 64 };
 
 static int rx_fd;
 static atomic_uint_fast64_t rx_count, rx_batches;
-static atomic_bool stopping, senders_stop;
+static atomic_bool stopping;
+/* In shared memory: the child of --clients process reads it. */
+static atomic_bool *senders_stop;
 
 /* One sender thread's sockets and counters (a cache line of its own). */
 struct sender {
@@ -92,7 +103,7 @@ static void *send_loop(void *arg) {
         msgs[i].msg_hdr = (struct msghdr){
             .msg_name = &dst, .msg_namelen = sizeof dst, .msg_iov = &iov, .msg_iovlen = 1};
     }
-    while (!atomic_load_explicit(&senders_stop, memory_order_relaxed)) {
+    while (!atomic_load_explicit(senders_stop, memory_order_relaxed)) {
         for (int k = 0; k < s->nfds; k++) {
             int n;
             if (burst == 1)
@@ -131,7 +142,30 @@ static void sum(struct sender *ss, int n, uint64_t *sent, uint64_t *errs) {
     }
 }
 
-static int test_mux_pps(int pairs, int nsenders, double seconds, double warmup) {
+/* proc_cpu_us is a process's user + system CPU time from /proc/PID/stat. */
+static int64_t proc_cpu_us(pid_t pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    unsigned long long ut = 0, st = 0;
+    /* After ")": state (field 3) ... utime (14), stime (15). */
+    if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
+    return (int64_t)(ut + st) * (1000000 / sysconf(_SC_CLK_TCK));
+}
+
+static void *shared_alloc(size_t n) {
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) NB_DIE("mmap: %s", strerror(errno));
+    return p;
+}
+
+static int test_mux_pps(int pairs, int nsenders, double seconds, double warmup, bool apart) {
     if (size < 1 || size > SLOT) NB_DIE("--size must be 1..%d", SLOT);
     if (burst < 1 || burst > MAX_BURST) NB_DIE("--burst must be 1..%d", MAX_BURST);
     if (nsenders < 1 || nsenders > MAX_SENDERS || nsenders > pairs)
@@ -150,7 +184,8 @@ static int test_mux_pps(int pairs, int nsenders, double seconds, double warmup) 
         NB_DIE("SO_RCVTIMEO: %s", strerror(errno));
     int *fds = calloc((size_t)pairs, sizeof *fds);
     payload = calloc(1, (size_t)size);
-    struct sender *ss = calloc((size_t)nsenders, sizeof *ss);
+    struct sender *ss = shared_alloc((size_t)nsenders * sizeof *ss);
+    senders_stop = shared_alloc(sizeof *senders_stop);
     if (fds == NULL || payload == NULL || ss == NULL) NB_DIE("out of memory");
     payload[0] = (char)0x80;
     for (int i = 0; i < pairs; i++) {
@@ -159,18 +194,38 @@ static int test_mux_pps(int pairs, int nsenders, double seconds, double warmup) 
     }
 
     pthread_t rx_thread, tx_threads[MAX_SENDERS];
-    int err = pthread_create(&rx_thread, NULL, receiver, NULL);
-    if (err != 0) NB_DIE("pthread_create: %s", strerror(err));
     for (int k = 0; k < nsenders; k++) {
         int from = (int)((long)k * pairs / nsenders), to = (int)((long)(k + 1) * pairs / nsenders);
         ss[k].fds = fds + from;
         ss[k].nfds = to - from;
-        if ((err = pthread_create(&tx_threads[k], NULL, send_loop, &ss[k])) != 0)
-            NB_DIE("pthread_create: %s", strerror(err));
     }
+    long long rcverr_start = nb_rcvbuf_errors();
+    pid_t child = 0;
+    if (apart) {
+        fflush(stdout);
+        child = fork();
+        if (child < 0) NB_DIE("fork: %s", strerror(errno));
+        if (child == 0) {
+            /* The senders' process: their threads until the stop flag. */
+            close(rx_fd);
+            int err;
+            for (int k = 0; k < nsenders; k++)
+                if ((err = pthread_create(&tx_threads[k], NULL, send_loop, &ss[k])) != 0)
+                    NB_DIE("pthread_create: %s", strerror(err));
+            for (int k = 0; k < nsenders; k++) pthread_join(tx_threads[k], NULL);
+            _exit(0);
+        }
+        for (int i = 0; i < pairs; i++) close(fds[i]);
+    }
+    int err = pthread_create(&rx_thread, NULL, receiver, NULL);
+    if (err != 0) NB_DIE("pthread_create: %s", strerror(err));
+    if (!apart)
+        for (int k = 0; k < nsenders; k++)
+            if ((err = pthread_create(&tx_threads[k], NULL, send_loop, &ss[k])) != 0)
+                NB_DIE("pthread_create: %s", strerror(err));
 
     uint64_t tx[2], errs[2], rx[2], batches[2];
-    int64_t at[2], cpu[2];
+    int64_t at[2], cpu[2], ccpu[2];
     long long rcverr[2];
     nb_sleep_s(warmup);
     for (int m = 0; m < 2; m++) {
@@ -179,11 +234,18 @@ static int test_mux_pps(int pairs, int nsenders, double seconds, double warmup) 
         rx[m] = atomic_load_explicit(&rx_count, memory_order_relaxed);
         batches[m] = atomic_load_explicit(&rx_batches, memory_order_relaxed);
         cpu[m] = nb_cpu_us();
+        ccpu[m] = apart ? proc_cpu_us(child) : 0;
         rcverr[m] = nb_rcvbuf_errors();
         at[m] = nb_now_ns();
     }
-    atomic_store(&senders_stop, true);
-    for (int k = 0; k < nsenders; k++) pthread_join(tx_threads[k], NULL);
+    atomic_store(senders_stop, true);
+    if (apart) {
+        int status;
+        if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            NB_DIE("the senders' process failed");
+    } else {
+        for (int k = 0; k < nsenders; k++) pthread_join(tx_threads[k], NULL);
+    }
     uint64_t tx_all, errs_all;
     sum(ss, nsenders, &tx_all, &errs_all);
     /* What is in flight arrives: wait until nothing more does for 100 ms. */
@@ -194,27 +256,32 @@ static int test_mux_pps(int pairs, int nsenders, double seconds, double warmup) 
         if (n == rx_all) break;
         rx_all = n;
     }
+    long long rcverr_all = nb_rcvbuf_errors() - rcverr_start;
     atomic_store(&stopping, true);
     shutdown(rx_fd, SHUT_RDWR);
     pthread_join(rx_thread, NULL);
-    for (int i = 0; i < pairs; i++) close(fds[i]);
+    if (!apart)
+        for (int i = 0; i < pairs; i++) close(fds[i]);
     close(rx_fd);
 
     printf("{\"pairs\":%d,\"senders\":%d,\"burst\":%d,\"tx\":%" PRIu64 ",\"rx\":%" PRIu64
            ",\"seconds\":%.6f,\"tx_all\":%" PRIu64 ",\"rx_all\":%" PRIu64 ",\"send_errors\":%" PRIu64
-           ",\"rcvbuf_errors\":%lld,\"cpu_s\":%.6f,\"batches\":%" PRIu64 ",\"read\":%" PRIu64 "}\n",
+           ",\"rcvbuf_errors\":%lld,\"cpu_s\":%.6f,\"cpu_s_clients\":%.6f,\"batches\":%" PRIu64
+           ",\"read\":%" PRIu64 ",\"clients\":\"%s\",\"rcvbuf_errors_all\":%lld}\n",
            pairs, nsenders, burst, tx[1] - tx[0], rx[1] - rx[0], (double)(at[1] - at[0]) / 1e9, tx_all,
-           rx_all, errs[1] - errs[0], rcverr[1] - rcverr[0], (double)(cpu[1] - cpu[0]) / 1e6,
-           batches[1] - batches[0], rx[1] - rx[0]);
+           rx_all, errs[1] - errs[0], rcverr[1] - rcverr[0],
+           (double)(cpu[1] - cpu[0] + ccpu[1] - ccpu[0]) / 1e6, (double)(ccpu[1] - ccpu[0]) / 1e6,
+           batches[1] - batches[0], rx[1] - rx[0], apart ? "process" : "same", rcverr_all);
     free(fds);
     free(payload);
-    free(ss);
+    munmap(ss, (size_t)nsenders * sizeof *ss);
+    munmap(senders_stop, sizeof *senders_stop);
     return 0;
 }
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: rawmux_worker mux-pps --pairs N --senders S --burst B --size B --seconds S --warmup W\n");
+        fprintf(stderr, "usage: rawmux_worker mux-pps --pairs N --senders S --burst B --size B --seconds S --warmup W [--clients same|process]\n");
         return 2;
     }
     if (strcmp(argv[1], "mux-pps") != 0) {
@@ -223,6 +290,10 @@ int main(int argc, char **argv) {
     }
     size = (int)nb_optf(argc, argv, "--size", 1200);
     burst = (int)nb_optf(argc, argv, "--burst", 32);
+    const char *clients = nb_opt(argc, argv, "--clients", "same");
+    if (strcmp(clients, "same") != 0 && strcmp(clients, "process") != 0)
+        NB_DIE("--clients same|process, not \"%s\"", clients);
     return test_mux_pps((int)nb_optf(argc, argv, "--pairs", 1000), (int)nb_optf(argc, argv, "--senders", 2),
-                        nb_optf(argc, argv, "--seconds", 3), nb_optf(argc, argv, "--warmup", 0.5));
+                        nb_optf(argc, argv, "--seconds", 3), nb_optf(argc, argv, "--warmup", 0.5),
+                        strcmp(clients, "process") == 0);
 }

@@ -7,7 +7,12 @@
  *   rawudp_worker throughput --size B --seconds S --warmup W
  *
  * prints {"tx":N,"rx":N,"seconds":S,"send_errors":N,"rcvbuf_errors":N,"cpu_s":S}.
- * `connect` and `idle` do not apply to raw UDP: they exit with status 2.
+ *
+ *   rawudp_worker connect --runs N
+ *
+ * prints {"samples_ms":[...]}: the connect test's reference, two raw-UDP
+ * round trips (test_connect below). `idle` does not apply to raw UDP: it
+ * exits with status 2.
  * Build:
  *
  *   gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o rawudp_worker rawudp_worker.c -lpthread
@@ -136,16 +141,93 @@ static int test_throughput(int size, double seconds, double warmup) {
     return 0;
 }
 
+/* One side of the connect reference: a socket, its peer, how many datagrams
+ * it reads, whether it answers the last one, and when it was done. */
+struct pp_side {
+    int fd;
+    struct sockaddr_in peer;
+    bool answer_last;
+    int64_t done_ns; /* 0: failed */
+};
+
+/* A STUN Binding request with credentials is about 100 bytes. */
+static char pp_msg[100];
+
+/* pp_reader reads two datagrams; it answers each (B) or only the first (A:
+ * answer 1 → request 2), then stamps the time. */
+static void *pp_reader(void *arg) {
+    struct pp_side *s = arg;
+    char buf[2048];
+    for (int i = 0; i < 2; i++) {
+        if (recv(s->fd, buf, sizeof buf, 0) < 0) return NULL;
+        if ((s->answer_last || i == 0) &&
+            sendto(s->fd, pp_msg, sizeof pp_msg, 0, (struct sockaddr *)&s->peer, sizeof s->peer) < 0)
+            return NULL;
+    }
+    s->done_ns = nb_now_ns();
+    return NULL;
+}
+
+static int pp_socket(struct sockaddr_in *addr) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) NB_DIE("socket: %s", strerror(errno));
+    struct timeval tv = {.tv_sec = 10, .tv_usec = 0}; /* a lost datagram fails the run */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    *addr = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = 0};
+    addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)addr, sizeof *addr) != 0) NB_DIE("bind: %s", strerror(errno));
+    socklen_t len = sizeof *addr;
+    if (getsockname(fd, (struct sockaddr *)addr, &len) != 0) NB_DIE("getsockname: %s", strerror(errno));
+    return fd;
+}
+
+/* test_connect is the connect test's raw reference: per run, two sockets on
+ * 127.0.0.1, each read by a thread of its own (blocked in recv before t0, as
+ * an agent's reader is after gathering); at t0 the main thread sends A's
+ * first request; B's thread answers both requests, A's thread sends the
+ * second request on the first answer. The sample is the later of the two
+ * threads' last stamps minus t0: two round trips, four thread wake-ups. */
+static int test_connect(int runs) {
+    if (runs < 1) NB_DIE("--runs must be >= 1");
+    printf("{\"samples_ms\":[");
+    for (int r = 0; r < runs; r++) {
+        struct pp_side a = {.answer_last = false}, b = {.answer_last = true};
+        struct sockaddr_in aa, ba;
+        a.fd = pp_socket(&aa);
+        b.fd = pp_socket(&ba);
+        a.peer = ba;
+        b.peer = aa;
+        pthread_t ta, tb;
+        int err = pthread_create(&ta, NULL, pp_reader, &a);
+        if (err == 0) err = pthread_create(&tb, NULL, pp_reader, &b);
+        if (err != 0) NB_DIE("pthread_create: %s", strerror(err));
+        nb_sleep_s(0.002); /* both threads are blocked in recv */
+        int64_t t0 = nb_now_ns();
+        if (sendto(a.fd, pp_msg, sizeof pp_msg, 0, (struct sockaddr *)&ba, sizeof ba) < 0)
+            NB_DIE("sendto: %s", strerror(errno));
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+        close(a.fd);
+        close(b.fd);
+        if (a.done_ns == 0 || b.done_ns == 0) NB_DIE("the ping-pong did not finish");
+        int64_t done = a.done_ns > b.done_ns ? a.done_ns : b.done_ns;
+        printf("%s%.6f", r ? "," : "", (double)(done - t0) / 1e6);
+    }
+    printf("]}\n");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: rawudp_worker throughput --size B --seconds S --warmup W\n");
+        fprintf(stderr, "usage: rawudp_worker throughput --size B --seconds S --warmup W | connect --runs N\n");
         return 2;
     }
     const char *test = argv[1];
     if (strcmp(test, "throughput") == 0)
         return test_throughput((int)nb_optf(argc, argv, "--size", 1200), nb_optf(argc, argv, "--seconds", 3),
                                nb_optf(argc, argv, "--warmup", 0.2));
-    if (strcmp(test, "connect") == 0 || strcmp(test, "idle") == 0) {
+    if (strcmp(test, "connect") == 0) return test_connect((int)nb_optf(argc, argv, "--runs", 20));
+    if (strcmp(test, "idle") == 0) {
         fprintf(stderr, "nicebench: rawudp_worker: test \"%s\" is not applicable to raw UDP\n", test);
         return 2;
     }
