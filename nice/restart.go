@@ -25,6 +25,13 @@ func (a *Agent) restartStream(s *stream, now time.Time) {
 	// servers still have the allocations (a lost one is made again, and
 	// its new relayed candidate signalled).
 	a.probeRelays(s, now)
+	// An allocation that failed (the server was down when it was made
+	// again after a loss) is tried again.
+	if !a.cfg.Lite {
+		for _, c := range s.comps {
+			a.startRelays(c)
+		}
+	}
 	a.txs.removeFunc(func(tx *transaction) bool { return tx.stream == s && tx.kind != txDiscovery })
 	for _, c := range s.comps {
 		c.remote = nil
@@ -65,7 +72,11 @@ func (a *Agent) Restart() error {
 // new local credentials, remote credentials and candidates cleared, checks
 // dropped, components back to GATHERING. Local candidates are kept, and
 // data keeps flowing on the previously selected pair until a new one is
-// selected. Set the new remote credentials after this call.
+// selected. The TURN servers are asked whether they still have the
+// allocations (a lost one is made again), and an allocation that failed
+// (its server was down when it was made) is tried again; a relayed
+// candidate they make is signalled as new. Set the new remote credentials
+// after this call.
 func (a *Agent) RestartStream(streamID int) error {
 	return a.do(func(now time.Time) error {
 		s, err := a.stream(streamID)

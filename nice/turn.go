@@ -301,14 +301,40 @@ func (a *Agent) startRelays(c *component) {
 			if sk.mux != nil && srv.typ == RelayTypeTURNUDP {
 				continue // a mux's socket is one 5-tuple for all its agents: UDP allocations go from the agent's own sockets
 			}
-			if srv.typ == RelayTypeTURNUDP && slices.ContainsFunc(c.relays, func(r *relayAlloc) bool {
-				return r.host == sk && r.srv.typ == RelayTypeTURNUDP && r.srv.addr == srv.addr
+			if slices.ContainsFunc(c.relays, func(r *relayAlloc) bool {
+				return r.host == sk && r.srv.typ == srv.typ && r.srv.addr == srv.addr && r.live()
 			}) {
-				continue // one allocation per 5-tuple (RFC 5766 §2.2)
+				continue // one allocation per 5-tuple (RFC 5766 §2.2), and one per server and socket over TCP
 			}
+			a.dropFailedRelays(c, sk, srv)
 			a.startRelay(c, i, srv, sk, time.Now())
 		}
 	}
+}
+
+// live reports whether the allocation is being made or is made: not
+// failed, lost or ended. Called on the loop.
+func (ra *relayAlloc) live() bool {
+	return !ra.ended && (ra.pending || ra.t.state == turnAllocated)
+}
+
+// dropFailedRelays forgets the failed allocations from host socket sk to
+// srv (their errors stay in RelayErrors) before a new one is made.
+// Called on the loop.
+func (a *Agent) dropFailedRelays(c *component, sk *socket, srv turnServer) {
+	c.relays = slices.DeleteFunc(c.relays, func(r *relayAlloc) bool {
+		if r.host != sk || r.srv.typ != srv.typ || r.srv.addr != srv.addr || r.live() || r.ended {
+			return false
+		}
+		if st := r.stream.Load(); st != nil {
+			st.close()
+		}
+		if r.srv.typ == RelayTypeTURNUDP {
+			list := slices.DeleteFunc(slices.Clone(sk.turnList()), func(x *relayAlloc) bool { return x == r })
+			sk.turn.Store(&list)
+		}
+		return true
+	})
 }
 
 // startRelay creates one allocation and starts it: over UDP its first

@@ -68,20 +68,43 @@ func pionLoopbackServerTracked(t testing.TB) (udp, tcp string, srv *turn.Server,
 		t.Fatal(err)
 	}
 	l := &trackedListener{Listener: ln}
+	return pc.LocalAddr().String(), l.Addr().String(), pionServer(t, pc, l), l
+}
+
+// pionServer runs pion/turn's server on pc (UDP) and l (TCP), either may be
+// nil, user "u" with password "p", relaying on 127.0.0.1.
+func pionServer(t testing.TB, pc net.PacketConn, l net.Listener) *turn.Server {
+	t.Helper()
 	gen := &turn.RelayAddressGeneratorStatic{RelayAddress: net.IPv4(127, 0, 0, 1), Address: "127.0.0.1"}
-	srv, err = turn.NewServer(turn.ServerConfig{
+	cfg := turn.ServerConfig{
 		Realm: "gonice",
 		AuthHandler: func(user, realm string, _ net.Addr) ([]byte, bool) {
 			return turn.GenerateAuthKey("u", realm, "p"), user == "u"
 		},
-		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: pc, RelayAddressGenerator: gen}},
-		ListenerConfigs:   []turn.ListenerConfig{{Listener: l, RelayAddressGenerator: gen}},
-		LoggerFactory:     quietPion{},
-	})
+		LoggerFactory: quietPion{},
+	}
+	if pc != nil {
+		cfg.PacketConnConfigs = []turn.PacketConnConfig{{PacketConn: pc, RelayAddressGenerator: gen}}
+	}
+	if l != nil {
+		cfg.ListenerConfigs = []turn.ListenerConfig{{Listener: l, RelayAddressGenerator: gen}}
+	}
+	srv, err := turn.NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pc.LocalAddr().String(), l.Addr().String(), srv, l
+	return srv
+}
+
+// pionServerOn runs pion/turn's server over TCP on addr (a server back on
+// the address it had).
+func pionServerOn(t testing.TB, addr string) *turn.Server {
+	t.Helper()
+	l, err := net.Listen("tcp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pionServer(t, nil, l)
 }
 
 // relayPair makes two force-relay agents on 127.0.0.1 with server as TURN
@@ -365,5 +388,77 @@ func TestTURNTCPConnectionLost(t *testing.T) {
 				t.Errorf("relayed candidate %v still listed after its allocation was lost", c.Addr)
 			}
 		}
+	}
+}
+
+// TestTURNRecoversAfterOutage: the TURN server goes away (over TCP: its
+// connections end), each agent reports its allocation lost and tries to
+// make it again, which fails while the server is down. When the server is
+// back on the same address, an ICE restart makes the allocation anew, a
+// new relayed candidate is listed, and the pair connects through the
+// relay again.
+func TestTURNRecoversAfterOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real sockets; skipped in -short")
+	}
+	_, tcp, srv, tl := pionLoopbackServerTracked(t)
+	a, b, sa, sb := relayPair(t, tcp, nice.RelayTypeTURNTCP)
+	relayEcho(t, a, b, sa, sb)
+	_ = srv.Close()
+	tl.closeAll()
+	agents := []struct {
+		ag  *nice.Agent
+		sid int
+	}{{a, sa}, {b, sb}}
+	// Lost, then the new allocation refused (nothing listens): two errors.
+	for _, x := range agents {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			errs, _ := x.ag.RelayErrors(x.sid)
+			if len(errs) >= 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("relay errors %v: want the loss and the failed new allocation", errs)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	// The server comes back on the same address.
+	srv2 := pionServerOn(t, tcp)
+	defer srv2.Close()
+	for _, x := range agents {
+		if err := x.ag.RestartStream(x.sid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, x := range agents {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			cands, _ := x.ag.LocalCandidates(x.sid, 1)
+			if slices.ContainsFunc(cands, func(c nice.Candidate) bool { return c.Type == nice.CandidateTypeRelayed }) {
+				break
+			}
+			if time.Now().After(deadline) {
+				errs, _ := x.ag.RelayErrors(x.sid)
+				t.Fatalf("no relayed candidate after the restart; relay errors %v", errs)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	agentpair.Exchange(t, a, b, sa, sb, 1)
+	agentpair.Exchange(t, b, a, sb, sa, 1)
+	for _, x := range agents {
+		deadline := time.Now().Add(10 * time.Second)
+		for x.ag.ComponentState(x.sid, 1) != nice.ComponentStateReady {
+			if time.Now().After(deadline) {
+				t.Fatalf("not READY through the relay after the restart: %v", x.ag.ComponentState(x.sid, 1))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	relayEcho(t, a, b, sa, sb)
+	if n := srv2.AllocationCount(); n != 2 {
+		t.Errorf("the server has %d allocations after the restart, want 2", n)
 	}
 }
