@@ -514,3 +514,44 @@ func TestTCPConnFlood(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestZeroAllocTCPDataPath: a datagram over an ICE-TCP pair, Send and the
+// receive function included, allocates nothing once the connection's
+// buffers have grown (run without -race, as ./run test's zero-allocation
+// step does).
+func TestZeroAllocTCPDataPath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a connected pair; skipped in -short")
+	}
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under -race (sync.Pool drops items at random); run without -race")
+	}
+	a, b, sa, sb := agentpair.Connect(t, 1, tcpOnly(true), tcpOnly(false))
+	if l, _, err := a.SelectedPair(sa, 1); err != nil || !isTCP(l.Transport) {
+		t.Fatalf("selected %v (%v), want a TCP pair", l.Transport, err)
+	}
+	got := make(chan struct{}, 1)
+	if err := b.AttachRecv(sb, 1, func(_, _ int, p []byte) { got <- struct{}{} }); err != nil {
+		t.Fatal(err)
+	}
+	pkt := make([]byte, 1200)
+	pkt[0] = 0x80
+	lost := time.NewTimer(time.Minute)
+	defer lost.Stop()
+	roundTrip := func() {
+		if _, err := a.Send(sa, 1, pkt); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-got:
+		case <-lost.C:
+			t.Fatal("datagram lost over TCP")
+		}
+	}
+	for range 100 {
+		roundTrip()
+	}
+	if n := testing.AllocsPerRun(2000, roundTrip); n != 0 {
+		t.Errorf("allocations per datagram over TCP (send + receive) = %v, want 0", n)
+	}
+}
