@@ -18,7 +18,7 @@
 #include "gonice.h"
 
 /* Bump when the table changes incompatibly; loader and core must agree. */
-#define GONICE_CORE_ABI_VERSION 12 /* 4: gonice_connection_set_ssrc; 5: GoniceCandidate's server_addr, server_port; 6: set_log_handler; 7: stats; 8: renomination; 9: relay errors, consent interval and timeout, regather; 10: muxes; 11: set_thread_pool_size; 12: GONICE_PROP_ICE_TCP */
+#define GONICE_CORE_ABI_VERSION 12 /* 4: gonice_connection_set_ssrc; 5: GoniceCandidate's server_addr, server_port; 6: set_log_handler; 7: stats; 8: renomination; 9: relay errors, consent interval and timeout, regather; 10: muxes; 11: set_thread_pool_size; 12: GONICE_PROP_ICE_TCP, GONICE_PROP_TCP_SO */
 #define GONICE_CORE_ERRLEN 512
 
 /* Integer properties (set_prop_int). */
@@ -39,7 +39,8 @@ enum {
   GONICE_PROP_RENOMINATION,
   GONICE_PROP_CONSENT_INTERVAL,
   GONICE_PROP_CONSENT_TIMEOUT,
-  GONICE_PROP_ICE_TCP
+  GONICE_PROP_ICE_TCP,
+  GONICE_PROP_TCP_SO
 };
 
 /* String properties (set_prop_str). */

@@ -109,6 +109,9 @@ var intProps = map[C.int]struct {
 	}},
 	C.GONICE_PROP_ICE_UDP:    {"ice-udp", 0, 1, func(c *nice.Config, v int64) { c.DisableUDP = v == 0 }},
 	C.GONICE_PROP_ICE_TCP:    {"ice-tcp", 0, 1, func(c *nice.Config, v int64) { c.ICETCP = v != 0 }},
+	C.GONICE_PROP_TCP_SO: {"tcp simultaneous open", 0, 1, func(c *nice.Config, v int64) {
+		c.TCPSimultaneousOpen = v != 0
+	}},
 	C.GONICE_PROP_TA:         {"stun-pacing-timer", 1, 60000, func(c *nice.Config, v int64) { c.Ta = time.Duration(v) * time.Millisecond }},
 	C.GONICE_PROP_MAX_CHECKS: {"max-connectivity-checks", 1, 100000, func(c *nice.Config, v int64) { c.MaxChecks = int(v) }},
 	C.GONICE_PROP_STUN_INITIAL_TIMEOUT: {"stun-initial-timeout", 20, 9999, func(c *nice.Config, v int64) {

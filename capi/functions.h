@@ -115,6 +115,8 @@ GONICE_FN(gonice_agent_set_ice_udp, (GoniceAgent *agent, int enabled), set_prop_
           (h, GONICE_PROP_ICE_UDP, enabled != 0), ())
 GONICE_FN(gonice_agent_set_ice_tcp, (GoniceAgent *agent, int enabled), set_prop_int,
           (h, GONICE_PROP_ICE_TCP, enabled != 0), ())
+GONICE_FN(gonice_agent_set_tcp_simultaneous_open, (GoniceAgent *agent, int enabled), set_prop_int,
+          (h, GONICE_PROP_TCP_SO, enabled != 0), ())
 GONICE_FN(gonice_agent_set_ta, (GoniceAgent *agent, unsigned int ms), set_prop_int,
           (h, GONICE_PROP_TA, (long long)ms), ())
 GONICE_FN(gonice_agent_set_max_checks, (GoniceAgent *agent, unsigned int n), set_prop_int,

@@ -589,14 +589,25 @@ GONICE_API int gonice_agent_set_ice_udp(GoniceAgent *agent, int enabled);
  * the kernel does not take waits in a backlog of at most 256 KiB per
  * connection, beyond which the datagram is dropped and the send fails
  * (GONICE_EAGAIN, as a full UDP socket buffer). No server-reflexive or
- * relayed TCP candidates, and no simultaneous-open ones (the Go API's
- * Config.TCPSimultaneousOpen; TURN over TCP is gonice_agent_set_relay_info's
- * GONICE_RELAY_TYPE_TURN_TCP, a separate thing). Remote TCP candidates are paired only with ice-tcp on.
+ * relayed TCP candidates (TURN over TCP is gonice_agent_set_relay_info's
+ * GONICE_RELAY_TYPE_TURN_TCP, a separate thing); simultaneous-open ones with
+ * gonice_agent_set_tcp_simultaneous_open. Remote TCP candidates are paired only with ice-tcp on.
  * Default 0 (off) in gonice's C API; libnice's ice-tcp defaults to TRUE
  * (the libnice drop-in keeps libnice's default). Any nonzero enabled turns
  * it on. Any thread; before start only (GONICE_EBUSY afterwards); returns 0,
  * GONICE_EBADHANDLE, GONICE_EBUSY. */
 GONICE_API int gonice_agent_set_ice_tcp(GoniceAgent *agent, int enabled);
+/* TCP simultaneous open (gonice only; Go: Config.TCPSimultaneousOpen): with
+ * ice-tcp on, also a GONICE_CANDIDATE_TRANSPORT_TCP_SO candidate per local
+ * address (RFC 6544 §4.1: a port that listens and that checks connect from,
+ * both agents at once, so that the attempts cross NATs that keep a port's
+ * mapping for every destination), and with a STUN server its
+ * server-reflexive twin, learned by a STUN Binding over TCP to the same
+ * address. libnice, pion/ice and browsers gather none, so only such peers
+ * pair with them. Linux (amd64, arm64) only; elsewhere none is gathered.
+ * Default 0 (off). Any nonzero enabled turns it on. Any thread; before start
+ * only (GONICE_EBUSY afterwards); returns 0, GONICE_EBADHANDLE, GONICE_EBUSY. */
+GONICE_API int gonice_agent_set_tcp_simultaneous_open(GoniceAgent *agent, int enabled);
 /* stun-pacing-timer: Ta in ms, 1..60000 (default 20). */
 GONICE_API int gonice_agent_set_ta(GoniceAgent *agent, unsigned int ms);
 /* max-connectivity-checks: 1..100000 (default 100). */

@@ -156,6 +156,8 @@ int main(void) {
   EXPECT(gonice_agent_set_ice_tcp(stale, 1), GONICE_EBADHANDLE);
   EXPECT(gonice_agent_set_ice_tcp(NULL, 1), GONICE_EBADHANDLE);
   EXPECT(gonice_agent_set_ice_tcp(bogus, 0), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_set_tcp_simultaneous_open(stale, 1), GONICE_EBADHANDLE);
+  EXPECT(gonice_agent_set_tcp_simultaneous_open(NULL, 1), GONICE_EBADHANDLE);
   EXPECT(gonice_agent_generate_local_sdp(stale, &s), GONICE_EBADHANDLE);
 
   /* Properties: out of range, and too late. */
@@ -190,6 +192,8 @@ int main(void) {
   EXPECT(gonice_agent_set_ice_lite(agent, 0), 0);
   EXPECT(gonice_agent_set_ice_tcp(agent, -7), 0); /* any nonzero is on */
   EXPECT(gonice_agent_set_ice_tcp(agent, 0), 0);
+  EXPECT(gonice_agent_set_tcp_simultaneous_open(agent, 3), 0); /* any nonzero is on */
+  EXPECT(gonice_agent_set_tcp_simultaneous_open(agent, 0), 0);
   EXPECT(gonice_agent_get_fd(agent), GONICE_EINVAL); /* not in dispatch mode */
   EXPECT(gonice_agent_dispatch(agent), GONICE_EINVAL);
 
@@ -202,6 +206,7 @@ int main(void) {
   EXPECT(gonice_agent_add_local_address(agent, "127.0.0.1"), 0);
   EXPECT(gonice_agent_set_ta(agent, 20), GONICE_EBUSY);
   EXPECT(gonice_agent_set_ice_tcp(agent, 1), GONICE_EBUSY);
+  EXPECT(gonice_agent_set_tcp_simultaneous_open(agent, 1), GONICE_EBUSY);
   EXPECT(gonice_agent_set_ice_udp(agent, 0), GONICE_EBUSY);
   EXPECT(gonice_agent_set_force_relay(agent, 1), 0); /* live */
   EXPECT(gonice_agent_set_force_relay(agent, 0), 0);
