@@ -107,8 +107,8 @@ var intProps = map[C.int]struct {
 	C.GONICE_PROP_KEEPALIVE_CONNCHECK: {"keepalive-conncheck", 0, 1, func(c *nice.Config, v int64) {
 		c.KeepaliveConncheck = v != 0
 	}},
-	C.GONICE_PROP_ICE_UDP:    {"ice-udp", 0, 1, func(c *nice.Config, v int64) { c.DisableUDP = v == 0 }},
-	C.GONICE_PROP_ICE_TCP:    {"ice-tcp", 0, 1, func(c *nice.Config, v int64) { c.ICETCP = v != 0 }},
+	C.GONICE_PROP_ICE_UDP: {"ice-udp", 0, 1, func(c *nice.Config, v int64) { c.DisableUDP = v == 0 }},
+	C.GONICE_PROP_ICE_TCP: {"ice-tcp", 0, 1, func(c *nice.Config, v int64) { c.ICETCP = v != 0 }},
 	C.GONICE_PROP_TCP_SO: {"tcp simultaneous open", 0, 1, func(c *nice.Config, v int64) {
 		c.TCPSimultaneousOpen = v != 0
 	}},
