@@ -175,7 +175,7 @@ func (a *Agent) onAuthenticatedRequest(sk *socket, from netip.AddrPort, prio uin
 		return
 	}
 	if sk.tcp != nil && (p.sk == nil || p.sk.closed.Load()) {
-		p.sk = sk // the pair's connection is the one its peer checks on
+		a.tcpAdopt(p, sk) // the pair's connection is the one its peer checks on
 	}
 	p.ctr.requestsReceived++
 	p.ctr.responsesSent++

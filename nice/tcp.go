@@ -366,6 +366,22 @@ func (a *Agent) tcpConnect(p *pair, now time.Time) {
 	}(a.workers.start())
 }
 
+// tcpAdopt makes sk, a connection the peer checks p on, p's connection: for
+// a simultaneous-open pair, the peer's attempt reached our listener first
+// (then our own dial fails, or is not needed): a check waiting for our
+// dial goes out on sk at once, and the dial is stopped. Called on the loop.
+func (a *Agent) tcpAdopt(p *pair, sk *socket) {
+	p.sk = sk
+	if p.dialCancel != nil {
+		p.dialCancel()
+		p.dialCancel = nil
+	}
+	if tx := p.tx; tx != nil && tx.sock == nil {
+		tx.sock = sk
+		a.writeTransaction(tx)
+	}
+}
+
 // tcpDialed gives p the connection dialed for it and sends the check that
 // waits, or fails the check if the connection could not be made. Called on
 // the loop.
@@ -373,6 +389,15 @@ func (a *Agent) tcpDialed(p *pair, conn net.Conn, err error, now time.Time) {
 	p.dialCancel = nil
 	c := p.comp
 	live := c.s.comps[c.id-1] == c && p.state != pairFailed && slices.Contains(c.s.checks.pairs, p)
+	if p.sk != nil && !p.sk.closed.Load() {
+		// The pair got a connection meanwhile (tcpAdopt: the peer's
+		// simultaneous-open attempt came first): ours is not needed, and
+		// its failure (the 4-tuple is taken) means nothing.
+		if conn != nil {
+			_ = conn.Close()
+		}
+		return
+	}
 	if err != nil {
 		if conn != nil {
 			_ = conn.Close()
