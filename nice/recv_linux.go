@@ -7,8 +7,10 @@ package nice
 import (
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -19,15 +21,50 @@ import (
 // agents share a handful (ARCHITECTURE.md, "Memory of an idle agent").
 var readBufPool = sync.Pool{New: func() any { b := make([]byte, maxDatagram); return &b }}
 
-// rawReader reads a UDP socket of the operating system with recvfrom(2),
-// parking in Go's netpoller without holding a buffer.
+// recvBatchPool holds the batches (recvBatchSize slots of maxDatagram
+// bytes: every UDP datagram fits a slot whole) that the sockets' readers
+// read with recvmmsg(2), borrowed as readBufPool's buffers are, while the
+// socket is readable. At most maxRecvBatches are out at a time, so busy
+// readers hold at most maxRecvBatches × recvBatchSize × 64 KB beyond one
+// 64 KB buffer each: a reader that finds none left reads one datagram at
+// a time into a readBufPool buffer, as on platforms without recvmmsg.
+var (
+	recvBatchPool  = sync.Pool{New: func() any { return newMmsgBatch(recvBatchSize, maxDatagram) }}
+	recvBatchesOut atomic.Int32
+	maxRecvBatches = int32(min(max(runtime.GOMAXPROCS(0), 2), 8))
+)
+
+// getRecvBatch borrows a batch, or returns nil if there is no recvmmsg
+// here or maxRecvBatches are out.
+func getRecvBatch() *mmsgBatch {
+	if recvBatchSize == 0 {
+		return nil
+	}
+	if recvBatchesOut.Add(1) > maxRecvBatches {
+		recvBatchesOut.Add(-1)
+		return nil
+	}
+	return recvBatchPool.Get().(*mmsgBatch)
+}
+
+func putRecvBatch(b *mmsgBatch) {
+	recvBatchPool.Put(b)
+	recvBatchesOut.Add(-1)
+}
+
+// rawReader reads a UDP socket of the operating system, parking in Go's
+// netpoller without holding a buffer: with recvmmsg(2) into a borrowed
+// batch (Linux amd64/arm64), or recvfrom(2) into a borrowed buffer.
 type rawReader struct {
-	rc  syscall.RawConn
-	buf *[]byte
-	sa  syscall.RawSockaddrAny
-	// The result of the last read, set by readFn.
+	rc    syscall.RawConn
+	batch *mmsgBatch // while readable, or
+	buf   *[]byte    // while readable, if no batch was to be had
+	sa    syscall.RawSockaddrAny
+	// The result of the last read, set by readFn: a datagram's length (buf)
+	// or the number of datagrams (batch).
 	n     int
 	errno syscall.Errno
+	next  int // the batch's next datagram to return
 	// readFn is rc.Read's function, made once: a closure per read would
 	// allocate.
 	readFn func(fd uintptr) bool
@@ -51,10 +88,23 @@ func newRawReader(conn PacketConn) *rawReader {
 }
 
 // tryRead is called by rc.Read when the socket may be readable: it reads
-// one datagram, or gives the buffer back and asks to wait (EAGAIN).
+// a batch or one datagram, or gives the batch or buffer back and asks to
+// wait (EAGAIN).
 func (r *rawReader) tryRead(fd uintptr) bool {
-	if r.buf == nil {
-		r.buf = readBufPool.Get().(*[]byte)
+	if r.batch == nil && r.buf == nil {
+		if r.batch = getRecvBatch(); r.batch == nil {
+			r.buf = readBufPool.Get().(*[]byte)
+		}
+	}
+	if r.batch != nil {
+		n, errno, ok := r.batch.recv(fd)
+		if !ok {
+			putRecvBatch(r.batch)
+			r.batch = nil
+			return false
+		}
+		r.n, r.errno, r.next = n, errno, 0
+		return true
 	}
 	b := *r.buf
 	for {
@@ -79,35 +129,49 @@ func (r *rawReader) tryRead(fd uintptr) bool {
 }
 
 // read returns the next datagram (valid until the next read) and its
-// source. Errors are those of ReadFromUDPAddrPort: net.ErrClosed once the
-// socket is closed.
+// source, in the order the socket received them. Errors are those of
+// ReadFromUDPAddrPort: net.ErrClosed once the socket is closed.
 func (r *rawReader) read() ([]byte, netip.AddrPort, error) {
-	if err := r.rc.Read(r.readFn); err != nil {
-		r.release()
-		return nil, netip.AddrPort{}, err
+	for {
+		if r.batch != nil && r.next < r.n {
+			// A slot holds the largest datagram, so none is cut.
+			p, sa, _ := r.batch.msg(r.next)
+			r.next++
+			return p, r.addrOf(sa), nil
+		}
+		if err := r.rc.Read(r.readFn); err != nil {
+			r.release()
+			return nil, netip.AddrPort{}, err
+		}
+		if r.errno != 0 {
+			return nil, netip.AddrPort{}, r.errno
+		}
+		if r.buf != nil {
+			return (*r.buf)[:r.n], r.addrOf(&r.sa), nil
+		}
 	}
-	if r.errno != 0 {
-		return nil, netip.AddrPort{}, r.errno
-	}
-	return (*r.buf)[:r.n], r.from(), nil
 }
 
-// release gives the buffer back (the reader ends).
+// release gives the batch or buffer back (the reader ends).
 func (r *rawReader) release() {
+	if r.batch != nil {
+		putRecvBatch(r.batch)
+		r.batch = nil
+	}
 	if r.buf != nil {
 		readBufPool.Put(r.buf)
 		r.buf = nil
 	}
 }
 
-// from decodes the source address of the last datagram.
-func (r *rawReader) from() netip.AddrPort {
-	switch r.sa.Addr.Family {
+// addrOf decodes a source address.
+func (r *rawReader) addrOf(rsa *syscall.RawSockaddrAny) netip.AddrPort {
+	switch rsa.Addr.Family {
 	case syscall.AF_INET:
-		sa := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&r.sa))
+		sa := (*syscall.RawSockaddrInet4)(unsafe.Pointer(rsa))
 		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), port(sa.Port))
 	case syscall.AF_INET6:
-		sa := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&r.sa))
+		sa := (*syscall.RawSockaddrInet6)(unsafe.Pointer(rsa))
 		a := netip.AddrFrom16(sa.Addr).Unmap()
 		if sa.Scope_id != 0 && a.Is6() {
 			a = a.WithZone(r.zone(sa.Scope_id))
