@@ -37,7 +37,7 @@ func newMuxReader(conn PacketConn, slot int) *muxReader {
 		return r
 	}
 	r.rc = rc
-	r.batch = newMmsgBatch(muxBatchSize, slot)
+	r.batch = newMmsgBatch(make([]byte, muxBatchSize*slot), slot)
 	r.readFn = r.tryRead
 	return r
 }

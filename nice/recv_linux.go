@@ -24,12 +24,14 @@ var readBufPool = sync.Pool{New: func() any { b := make([]byte, maxDatagram); re
 // recvBatchPool holds the batches (recvBatchSize slots of maxDatagram
 // bytes: every UDP datagram fits a slot whole) that the sockets' readers
 // read with recvmmsg(2), borrowed as readBufPool's buffers are, while the
-// socket is readable. At most maxRecvBatches are out at a time, so busy
-// readers hold at most maxRecvBatches × recvBatchSize × 64 KB beyond one
-// 64 KB buffer each: a reader that finds none left reads one datagram at
-// a time into a readBufPool buffer, as on platforms without recvmmsg.
+// socket is readable. At most maxRecvBatches are out at a time (a reader
+// that finds none left reads one datagram at a time into a readBufPool
+// buffer, as on platforms without recvmmsg), so busy readers hold at most
+// maxRecvBatches × recvBatchSize × 64 KB (8 MB; of which only the pages
+// that datagrams were written into are resident: newRecvBatch) plus 64 KB
+// for each further busy reader, as before batches.
 var (
-	recvBatchPool  = sync.Pool{New: func() any { return newMmsgBatch(recvBatchSize, maxDatagram) }}
+	recvBatchPool  = sync.Pool{New: func() any { return newRecvBatch() }}
 	recvBatchesOut atomic.Int32
 	maxRecvBatches = int32(min(max(runtime.GOMAXPROCS(0), 2), 8))
 )
@@ -44,7 +46,11 @@ func getRecvBatch() *mmsgBatch {
 		recvBatchesOut.Add(-1)
 		return nil
 	}
-	return recvBatchPool.Get().(*mmsgBatch)
+	b := recvBatchPool.Get().(*mmsgBatch)
+	if b == nil {
+		recvBatchesOut.Add(-1)
+	}
+	return b
 }
 
 func putRecvBatch(b *mmsgBatch) {

@@ -5,6 +5,7 @@
 package nice
 
 import (
+	"runtime"
 	"syscall"
 	"unsafe"
 )
@@ -28,16 +29,16 @@ type mmsgBatch struct {
 	bufs  [][]byte
 }
 
-// newMmsgBatch returns a batch of n slots of slot bytes each, in one
-// allocation of n*slot bytes.
-func newMmsgBatch(n, slot int) *mmsgBatch {
+// newMmsgBatch returns a batch of len(mem)/slot slots of slot bytes each,
+// in mem.
+func newMmsgBatch(mem []byte, slot int) *mmsgBatch {
+	n := len(mem) / slot
 	b := &mmsgBatch{
 		hdrs:  make([]mmsghdr, n),
 		iovs:  make([]syscall.Iovec, n),
 		names: make([]syscall.RawSockaddrAny, n),
 		bufs:  make([][]byte, n),
 	}
-	mem := make([]byte, n*slot)
 	for i := range b.hdrs {
 		b.bufs[i] = mem[i*slot : (i+1)*slot : (i+1)*slot]
 		b.iovs[i].Base = &b.bufs[i][0]
@@ -86,3 +87,21 @@ func (b *mmsgBatch) msg(i int) (p []byte, sa *syscall.RawSockaddrAny, truncated 
 // recvBatchSize is how many datagrams one recvmmsg(2) of a socket's reader
 // takes at most (recvBatchPool).
 const recvBatchSize = 16
+
+// newRecvBatch makes a batch for recvBatchPool: recvBatchSize slots of
+// maxDatagram bytes, mapped outside Go's heap (unmapped when the pool
+// drops the batch), so that only the pages the kernel writes datagrams
+// into take memory: a batch of 1200-byte datagrams is 16 pages of its 1
+// MB, and none of it outlives the batch. (From Go's heap, a reused MB is
+// zeroed, so all of it resident, and stays so after it is freed, until
+// the runtime's scavenger returns it.) nil if the mapping fails.
+func newRecvBatch() *mmsgBatch {
+	mem, err := syscall.Mmap(-1, 0, recvBatchSize*maxDatagram, syscall.PROT_READ|syscall.PROT_WRITE,
+		syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS)
+	if err != nil {
+		return nil
+	}
+	b := newMmsgBatch(mem, maxDatagram)
+	runtime.AddCleanup(b, func(mem []byte) { _ = syscall.Munmap(mem) }, mem)
+	return b
+}

@@ -12,7 +12,7 @@ const recvBatchSize = 0
 
 type mmsgBatch struct{}
 
-func newMmsgBatch(n, slot int) *mmsgBatch { return nil }
+func newRecvBatch() *mmsgBatch { return nil }
 
 func (*mmsgBatch) recv(uintptr) (int, syscall.Errno, bool) { panic("unreachable") }
 
