@@ -117,3 +117,41 @@ func TestSendMessages(t *testing.T) {
 		t.Fatalf("SendMessages of nothing = %d, %v", n, err)
 	}
 }
+
+// TestLargeDatagramsAmongSmall: the largest datagrams UDP carries, sent in
+// one burst among small ones, reach the receive function whole and in
+// order (the socket's reader reads in batches whose every slot holds the
+// largest datagram: recv_linux.go).
+func TestLargeDatagramsAmongSmall(t *testing.T) {
+	a, b, sa, sb := connectedPair(t, 1, nice.Config{Controlling: true}, nice.Config{})
+	var msgs [][]byte
+	for i := range 60 {
+		size := 1200
+		switch i % 7 {
+		case 3:
+			size = 65535 - 20 - 8 // the largest UDP payload over IPv4
+		case 5:
+			size = 9000
+		}
+		p := bytes.Repeat([]byte{byte(i)}, size)
+		p[0] = 0x80 // not STUN
+		msgs = append(msgs, p)
+	}
+	got := make(chan []byte, len(msgs))
+	if err := b.AttachRecv(sb, 1, func(_, _ int, p []byte) { got <- bytes.Clone(p) }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.SendMessages(sa, 1, msgs); n != len(msgs) || err != nil {
+		t.Fatalf("SendMessages = %d, %v; want %d, nil", n, err, len(msgs))
+	}
+	for i, want := range msgs {
+		select {
+		case p := <-got:
+			if !bytes.Equal(p, want) {
+				t.Fatalf("datagram %d: %d bytes, want %d bytes whole", i, len(p), len(want))
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("only %d of %d datagrams arrived", i, len(msgs))
+		}
+	}
+}
