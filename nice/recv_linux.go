@@ -58,6 +58,18 @@ func putRecvBatch(b *mmsgBatch) {
 	recvBatchesOut.Add(-1)
 }
 
+// A reader that has read spinAfter datagrams since its socket became
+// readable, and finds it empty, tries again up to spinTries times (a few
+// µs) before it parks: in a flood the next datagram is that close, and a
+// parked reader must be woken for it, in the sender's system call (on the
+// same machine) or the kernel's receive path, which costs them more than
+// the tries cost the reader. A stream of sparse datagrams, or of short
+// bursts, never gets there.
+const (
+	spinAfter = 8
+	spinTries = 20
+)
+
 // rawReader reads a UDP socket of the operating system, parking in Go's
 // netpoller without holding a buffer: with recvmmsg(2) into a borrowed
 // batch (Linux amd64/arm64), or recvfrom(2) into a borrowed buffer.
@@ -71,6 +83,9 @@ type rawReader struct {
 	n     int
 	errno syscall.Errno
 	next  int // the batch's next datagram to return
+	// period counts the datagrams read since the socket became readable
+	// (a flood: spinAfter).
+	period int
 	// readFn is rc.Read's function, made once: a closure per read would
 	// allocate.
 	readFn func(fd uintptr) bool
@@ -104,12 +119,19 @@ func (r *rawReader) tryRead(fd uintptr) bool {
 	}
 	if r.batch != nil {
 		n, errno, ok := r.batch.recv(fd)
+		if !ok && r.period >= spinAfter {
+			for i := 0; i < spinTries && !ok; i++ {
+				n, errno, ok = r.batch.recv(fd)
+			}
+		}
 		if !ok {
+			r.period = 0
 			putRecvBatch(r.batch)
 			r.batch = nil
 			return false
 		}
 		r.n, r.errno, r.next = n, errno, 0
+		r.period += n
 		return true
 	}
 	b := *r.buf
