@@ -211,6 +211,7 @@ type soakSample struct {
 	restartFails, streams       int64
 	streamFails, sent, received int64
 	heapKB                      int64
+	mem                         soakMem
 }
 
 func runSoak(args []string) {
@@ -224,6 +225,7 @@ func runSoak(args []string) {
 	restartEvery := fs.Duration("restart-every", time.Second, "an ICE restart of a random pair this often")
 	streamEvery := fs.Duration("stream-every", 2*time.Second, "a stream added, connected and removed on a random pair this often")
 	out := fs.String("out", "", "also write the report (markdown) to this file")
+	smaps := fs.String("smaps", "", "save /proc/self/smaps at every sample into this directory")
 	_ = fs.Parse(args)
 	if *warmup == 0 {
 		*warmup = 2 * *every
@@ -339,16 +341,20 @@ func runSoak(args []string) {
 		s := soakSample{at: time.Since(start), rssKB: rssKB(), goroutines: int64(runtime.NumGoroutine()),
 			fds: int64(countDir("/proc/self/fd")), heapKB: int64(ms.HeapAlloc >> 10),
 			failed: c.failed.Load(), restarts: c.restarts.Load(), restartFails: c.restartFails.Load(),
-			streams: c.streams.Load(), streamFails: c.streamFails.Load(), sent: c.sent.Load(), received: c.received.Load()}
+			streams: c.streams.Load(), streamFails: c.streamFails.Load(), sent: c.sent.Load(), received: c.received.Load(),
+			mem: readSoakMem()}
+		if *smaps != "" {
+			saveSmaps(*smaps, s.at)
+		}
 		for _, p := range ps {
 			if p.a.ComponentState(p.sa, 1) == nice.ComponentStateReady && p.b.ComponentState(p.sb, 1) == nice.ComponentStateReady {
 				s.ready++
 			}
 		}
 		samples = append(samples, s)
-		fmt.Fprintf(os.Stderr, "nicebench soak: %6s RSS %d KB, heap %d KB, goroutines %d, fds %d, READY pairs %d/%d, FAILED %d, restarts %d (%d failed), streams %d (%d failed), data %d/%d\n",
-			s.at.Round(time.Second), s.rssKB, s.heapKB, s.goroutines, s.fds, s.ready, len(ps), s.failed,
-			s.restarts, s.restartFails, s.streams, s.streamFails, s.received, s.sent)
+		fmt.Fprintf(os.Stderr, "nicebench soak: %6s RSS %d KB (anon %d, file %d; Go mapped, not released %d), heap %d KB, goroutines %d, threads %d, fds %d, READY pairs %d/%d, FAILED %d, restarts %d (%d failed), streams %d (%d failed), data %d/%d\n",
+			s.at.Round(time.Second), s.rssKB, s.mem.rssAnonKB, s.mem.rssFileKB, s.mem.goHeldKB(), s.heapKB, s.goroutines, s.mem.threads,
+			s.fds, s.ready, len(ps), s.failed, s.restarts, s.restartFails, s.streams, s.streamFails, s.received, s.sent)
 	}
 	sample()
 	tick := time.NewTicker(*every)
@@ -413,5 +419,6 @@ func soakReport(ss []soakSample, warmup time.Duration, pairs int, cmdline string
 		fmt.Fprintf(&b, "\nAfter the warm-up (%v; base the sample at %v): largest growth RSS %+.1f %%, goroutines %+.1f %%, fds %+.1f %%; FAILED components %d, failed restarts %d, failed stream cycles %d.\n\nverdict: %s (goal: growth ≤ 5 %%, nothing FAILED)\n",
 			warmup, base.at.Round(time.Second), 100*worst[0], 100*worst[1], 100*worst[2], last.failed, last.restartFails, last.streamFails, v)
 	}
+	soakMemTables(&b, ss)
 	return b.String()
 }
