@@ -225,7 +225,7 @@ func runSoak(args []string) {
 	restartEvery := fs.Duration("restart-every", time.Second, "an ICE restart of a random pair this often")
 	streamEvery := fs.Duration("stream-every", 2*time.Second, "a stream added, connected and removed on a random pair this often")
 	out := fs.String("out", "", "also write the report (markdown) to this file")
-	smaps := fs.String("smaps", "", "save /proc/self/smaps at every sample into this directory")
+	dump := fs.String("dump", "", "save /proc/self/smaps and a heap profile at every sample into this directory")
 	_ = fs.Parse(args)
 	if *warmup == 0 {
 		*warmup = 2 * *every
@@ -331,7 +331,10 @@ func runSoak(args []string) {
 	}
 
 	var samples []soakSample
+	var peaks peakWatcher
+	go peaks.run(stop) // ends with the run
 	sample := func() {
+		peak := peaks.take()
 		// What is live, not what the collector has yet to free: a
 		// collection, and the freed memory returned, before reading.
 		runtime.GC()
@@ -343,8 +346,9 @@ func runSoak(args []string) {
 			failed: c.failed.Load(), restarts: c.restarts.Load(), restartFails: c.restartFails.Load(),
 			streams: c.streams.Load(), streamFails: c.streamFails.Load(), sent: c.sent.Load(), received: c.received.Load(),
 			mem: readSoakMem()}
-		if *smaps != "" {
-			saveSmaps(*smaps, s.at)
+		s.mem.peak = peak
+		if *dump != "" {
+			saveDump(*dump, s.at)
 		}
 		for _, p := range ps {
 			if p.a.ComponentState(p.sa, 1) == nice.ComponentStateReady && p.b.ComponentState(p.sb, 1) == nice.ComponentStateReady {
@@ -355,6 +359,11 @@ func runSoak(args []string) {
 		fmt.Fprintf(os.Stderr, "nicebench soak: %6s RSS %d KB (anon %d, file %d; Go mapped, not released %d), heap %d KB, goroutines %d, threads %d, fds %d, READY pairs %d/%d, FAILED %d, restarts %d (%d failed), streams %d (%d failed), data %d/%d\n",
 			s.at.Round(time.Second), s.rssKB, s.mem.rssAnonKB, s.mem.rssFileKB, s.mem.goHeldKB(), s.heapKB, s.goroutines, s.mem.threads,
 			s.fds, s.ready, len(ps), s.failed, s.restarts, s.restartFails, s.streams, s.streamFails, s.received, s.sent)
+		fmt.Fprintf(os.Stderr, "nicebench soak: %6s Go KB: heap objects %d, unused %d, free %d, stacks %d, mspan %d, metadata other %d, other %d; peak goroutines %d, peak heap objects %d KB; load %s\n",
+			s.at.Round(time.Second), s.mem.m["/memory/classes/heap/objects:bytes"], s.mem.m["/memory/classes/heap/unused:bytes"],
+			s.mem.m["/memory/classes/heap/free:bytes"], s.mem.m["/memory/classes/heap/stacks:bytes"],
+			s.mem.m["/memory/classes/metadata/mspan/inuse:bytes"], s.mem.m["/memory/classes/metadata/other:bytes"], s.mem.m["/memory/classes/other:bytes"],
+			s.mem.peak.goroutines, s.mem.peak.heapKB, s.mem.load1)
 	}
 	sample()
 	tick := time.NewTicker(*every)
