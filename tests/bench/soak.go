@@ -201,6 +201,15 @@ func (p *soakPair) streamCycle(c *soakCounters) error {
 	if e := p.b.RemoveStream(sb); e != nil && err == nil {
 		err = e
 	}
+	// The removed streams' records go too: kept, the maps grew with every
+	// stream cycle, and so did the live heap (the soak's own, not
+	// gonice's).
+	p.mu.Lock()
+	delete(p.state[p.a], sa)
+	delete(p.done[p.a], sa)
+	delete(p.state[p.b], sb)
+	delete(p.done[p.b], sb)
+	p.mu.Unlock()
 	return err
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gonice/gonice/nice"
 )
 
 // soakRun makes one sample a minute for n minutes from rss(t) and heap(t).
@@ -48,6 +50,29 @@ func TestSoakVerdict(t *testing.T) {
 	} {
 		if got := verdictOf(soakRun(c.n, c.rss, c.heap), c.warmup); got != c.want {
 			t.Errorf("%s: verdict %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// TestSoakStreamCycleForgets: a stream cycle leaves no record of its
+// stream in the pair (they made the live heap grow in a long soak).
+func TestSoakStreamCycleForgets(t *testing.T) {
+	var c soakCounters
+	p, err := newSoakPair(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	for range 3 {
+		if err := p.streamCycle(&c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, ag := range []*nice.Agent{p.a, p.b} {
+		if n, m := len(p.state[ag]), len(p.done[ag]); n != 1 || m != 1 {
+			t.Errorf("after 3 stream cycles an agent has records of %d and %d streams, want 1 (stream 1)", n, m)
 		}
 	}
 }
