@@ -23,15 +23,12 @@ func connectedPair(tb testing.TB, ncomp int, cfgA, cfgB nice.Config) (a, b *nice
 // TestZeroAllocDataPath asserts 0 allocations per packet sent and received
 // in steady state: Send on one agent, delivery to the receive function of
 // the other.
-func TestZeroAllocDataPath(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs a connected pair; skipped in -short")
-	}
-	if raceEnabled {
-		// ./run test runs this test a second time without -race.
-		t.Skip("allocation counts are meaningless under -race (sync.Pool drops items at random); run without -race")
-	}
-	a, b, sa, sb := connectedPair(t, 1, nice.Config{Controlling: true}, nice.Config{})
+// checkZeroAllocRoundTrip attaches a receive function to b's component 1
+// and checks that a 1200-byte datagram from a, Send and delivery, allocates
+// nothing once pools are warm. It returns the datagram and the channel the
+// receive function signals, for more measures.
+func checkZeroAllocRoundTrip(t *testing.T, a, b *nice.Agent, sa, sb int) ([]byte, chan struct{}) {
+	t.Helper()
 	got := make(chan struct{}, 1)
 	if err := b.AttachRecv(sb, 1, func(_, _ int, p []byte) { got <- struct{}{} }); err != nil {
 		t.Fatal(err)
@@ -47,15 +44,28 @@ func TestZeroAllocDataPath(t *testing.T) {
 		select {
 		case <-got:
 		case <-lost.C:
-			t.Fatal("packet lost on loopback")
+			t.Fatal("datagram lost on loopback")
 		}
 	}
 	for range 100 {
 		roundTrip() // warm up pools
 	}
 	if n := testing.AllocsPerRun(2000, roundTrip); n != 0 {
-		t.Errorf("allocations per packet (send + receive) = %v, want 0", n)
+		t.Errorf("allocations per datagram (send + receive) = %v, want 0", n)
 	}
+	return pkt, got
+}
+
+func TestZeroAllocDataPath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a connected pair; skipped in -short")
+	}
+	if raceEnabled {
+		// ./run test runs this test a second time without -race.
+		t.Skip("allocation counts are meaningless under -race (sync.Pool drops items at random); run without -race")
+	}
+	a, b, sa, sb := connectedPair(t, 1, nice.Config{Controlling: true}, nice.Config{})
+	pkt, got := checkZeroAllocRoundTrip(t, a, b, sa, sb)
 	send := func() {
 		if _, err := a.Send(sa, 1, pkt); err != nil {
 			t.Fatal(err)
