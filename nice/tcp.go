@@ -5,6 +5,7 @@ package nice
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -153,10 +154,14 @@ func (a *Agent) gatherTCP(c *component, addrs []netip.Addr, first int, now time.
 		i := first + j
 		if canListen {
 			ln, err := a.listenTCP(l, ip, c.minPort, c.maxPort)
+			if err == nil && !listenerAddr(ln).IsValid() {
+				_ = ln.Close()
+				err = fmt.Errorf("the listener's address %q is not an IP address and port", ln.Addr())
+			}
 			if err != nil {
 				a.log.Warn("nice: cannot listen for ICE-TCP", "stream", c.s.id, "component", c.id, "addr", ip, "err", err)
 			} else {
-				sk := a.addTCPBase(c, TransportTCPPassive, unmapAddrPort(ln.Addr().(*net.TCPAddr).AddrPort()), i, ln, now)
+				sk := a.addTCPBase(c, TransportTCPPassive, listenerAddr(ln), i, ln, now)
 				go a.acceptLoop(a.workers.start(), sk) // accepts connections until the listener closes
 				added = true
 			}
@@ -191,6 +196,9 @@ func (a *Agent) addTCPBase(c *component, tr Transport, addr netip.AddrPort, addr
 	a.addLocalCandidate(c, l, now)
 	return sk
 }
+
+// listenerAddr is the address a listener listens on.
+func listenerAddr(ln net.Listener) netip.AddrPort { return tcpAddrPort(ln.Addr()) }
 
 // listenTCP listens on ip within [minPort, maxPort] (any port if 0), the
 // search starting at a random port, as bind does for UDP.
@@ -259,6 +267,10 @@ func (a *Agent) addTCPConn(c *component, l *localCandidate, conn net.Conn, accep
 			f()
 		}(a.workers.start())
 	})
+	if !t.local.IsValid() || !t.remote.IsValid() {
+		_ = conn.Close() // a Net whose connections have no IP addresses
+		return nil
+	}
 	sk := &socket{conn: t, comp: c, local: t.local, addrIndex: l.sock.addrIndex,
 		tcp: &tcpSocket{cand: l, conn: t, accepted: accepted}}
 	if c.s.tos != 0 {

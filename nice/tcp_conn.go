@@ -54,14 +54,20 @@ type tcpConn struct {
 func newTCPConn(c net.Conn, spawn func(func())) *tcpConn {
 	t := &tcpConn{c: c, spawn: spawn}
 	t.fr.r = c
-	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
-		t.local = unmapAddrPort(la.AddrPort())
-	}
-	if ra, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		t.remote = unmapAddrPort(ra.AddrPort())
-	}
+	t.local, t.remote = tcpAddrPort(c.LocalAddr()), tcpAddrPort(c.RemoteAddr())
 	t.nb = newNonblockWriter(c)
 	return t
+}
+
+// tcpAddrPort is a connection's or listener's address as an AddrPort (a
+// Net's own connections may not give *net.TCPAddr: the text is parsed
+// then); invalid if it is none.
+func tcpAddrPort(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return unmapAddrPort(ta.AddrPort())
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return unmapAddrPort(ap)
 }
 
 func unmapAddrPort(ap netip.AddrPort) netip.AddrPort {

@@ -42,11 +42,15 @@ func (a *Agent) gatherTCPSO(c *component, ip netip.Addr, addrIndex int, now time
 		return false
 	}
 	ln, err := so.listenTCPShared(netip.AddrPortFrom(ip, 0))
+	if err == nil && !listenerAddr(ln).IsValid() {
+		_ = ln.Close()
+		err = fmt.Errorf("the listener's address %q is not an IP address and port", ln.Addr())
+	}
 	if err != nil {
 		a.log.Warn("nice: cannot open an ICE-TCP simultaneous-open port", "stream", c.s.id, "component", c.id, "addr", ip, "err", err)
 		return false
 	}
-	sk := a.addTCPBase(c, TransportTCPSO, unmapAddrPort(ln.Addr().(*net.TCPAddr).AddrPort()), addrIndex, ln, now)
+	sk := a.addTCPBase(c, TransportTCPSO, listenerAddr(ln), addrIndex, ln, now)
 	go a.acceptLoop(a.workers.start(), sk) // accepts connections until the listener closes
 	if a.stunServer.IsValid() && !a.cfg.Lite && !a.forceRelay.Load() && ip.Is4() == a.stunServer.Addr().Is4() {
 		a.startTCPDiscovery(c, sk, so)
