@@ -82,10 +82,19 @@
 // the channel is bound, a Send indication) and writes it from the caller's
 // goroutine over UDP; neither it nor the receive path allocates.
 //
+// # ICE-TCP
+//
+// Config.ICETCP (libnice's ice-tcp) adds RFC 6544 TCP host candidates: per
+// address a passive one (a listener) and an active one (port 9 in SDP),
+// with libnice's priorities, below UDP's; Config.TCPSimultaneousOpen adds
+// simultaneous-open ones and their server-reflexive twins. Checks, consent
+// and data go over each pair's connection in RFC 4571 frames; a send never
+// blocks. Config.DisableUDP leaves UDP out. See ARCHITECTURE.md, "ICE-TCP".
+//
 // # Limitations
 //
 // Not yet: TURN-TCP allocations (RFC 6062, also missing in libnice),
-// TURN through proxies, ICE-TCP (TCP candidates from a peer
-// are parsed and kept, never paired), the reliable (PseudoTCP) mode, mDNS
-// candidates (skipped when parsed), libnice's non-RFC compatibility modes.
+// TURN through proxies, server-reflexive TCP candidates for active and
+// passive ones, the reliable (PseudoTCP) mode, libnice's non-RFC
+// compatibility modes.
 package nice
