@@ -356,24 +356,30 @@ func (a *Agent) onDiscoveryResponse(tx *transaction, mapped netip.AddrPort, now 
 }
 
 // addServerReflexive adds the server-reflexive candidate mapped of host
-// socket sk, which server (STUN or TURN) reported, unless it is known.
-// Called on the loop.
+// socket sk, which server (STUN or TURN) reported, unless it is known. For
+// the base of a simultaneous-open TCP candidate (STUN over TCP) it is an
+// S-O candidate too. Called on the loop.
 func (a *Agent) addServerReflexive(c *component, sk *socket, mapped, server netip.AddrPort, now time.Time) {
 	if !mapped.IsValid() || mapped == sk.local {
 		return
 	}
+	tr, prio := TransportUDP, candidatePriority(CandidateTypeServerReflexive, udpLocalPreference(sk.addrIndex, 0), c.id)
+	if sk.tcp != nil {
+		tr = sk.tcp.cand.c.Transport
+		prio = tcpPriority(CandidateTypeServerReflexive, tr, sk.addrIndex, c.id)
+	}
 	for _, l := range c.local {
-		if l.c.Type == CandidateTypeServerReflexive && l.c.Addr == mapped {
+		if l.c.Type == CandidateTypeServerReflexive && l.c.Transport == tr && l.c.Addr == mapped {
 			return
 		}
 	}
 	cand := Candidate{
 		Type:        CandidateTypeServerReflexive,
-		Transport:   TransportUDP,
+		Transport:   tr,
 		Addr:        mapped,
 		Base:        sk.local,
-		Priority:    candidatePriority(CandidateTypeServerReflexive, udpLocalPreference(sk.addrIndex, 0), c.id),
-		Foundation:  a.foundation(CandidateTypeServerReflexive, sk.local.Addr(), server),
+		Priority:    prio,
+		Foundation:  a.foundationOf(foundationKey{typ: CandidateTypeServerReflexive, base: sk.local.Addr(), server: server, transport: tr}),
 		StreamID:    c.s.id,
 		ComponentID: c.id,
 		Server:      server,

@@ -104,26 +104,7 @@ func (a *Agent) onTCPDiscovery(c *component, sk *socket, mapped netip.AddrPort, 
 		a.log.Debug("gather.stun-response", "stream", s.id, "component", c.id, "local", sk.local, "server", a.stunServer,
 			"transport", "tcp", "mapped", mapped)
 	}
-	if !mapped.IsValid() || mapped == sk.local {
-		return
-	}
-	for _, l := range c.local {
-		if l.c.Type == CandidateTypeServerReflexive && l.c.Transport == TransportTCPSO && l.c.Addr == mapped {
-			return
-		}
-	}
-	cand := Candidate{
-		Type:        CandidateTypeServerReflexive,
-		Transport:   TransportTCPSO,
-		Addr:        mapped,
-		Base:        sk.local,
-		Priority:    tcpPriority(CandidateTypeServerReflexive, TransportTCPSO, sk.addrIndex, c.id),
-		Foundation:  a.foundationOf(foundationKey{typ: CandidateTypeServerReflexive, base: sk.local.Addr(), server: a.stunServer, transport: TransportTCPSO}),
-		StreamID:    s.id,
-		ComponentID: c.id,
-		Server:      a.stunServer,
-	}
-	a.addLocalCandidate(c, &localCandidate{c: cand, sock: sk}, now)
+	a.addServerReflexive(c, sk, mapped, a.stunServer, now)
 }
 
 // stunOverTCP sends a STUN Binding request over a TCP connection from
