@@ -281,10 +281,17 @@ func inOrder(ev, want []string) error {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	waitUntil(t, 5*time.Second, cond, func() string { return "condition not met in 5s" })
+}
+
+// waitUntil polls cond until it holds, or fails t with why() after
+// timeout.
+func waitUntil(t *testing.T, timeout time.Duration, cond func() bool, why func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 5s")
+			t.Fatal(why())
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -5,6 +5,7 @@ package nice_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -309,14 +310,10 @@ func TestTCPFailedAttemptsLeaveNothing(t *testing.T) {
 		t.Errorf("the agent's connection to the silent peer: %v, want closed (EOF)", err)
 	}
 	c.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > gs || openFDs(t) > fds {
-		if time.Now().After(deadline) {
-			t.Fatalf("after the failed attempts: %d goroutines (%d after gathering), %d fds (%d)",
-				runtime.NumGoroutine(), gs, openFDs(t), fds)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitUntil(t, 5*time.Second, func() bool { return runtime.NumGoroutine() <= gs && openFDs(t) <= fds }, func() string {
+		return fmt.Sprintf("after the failed attempts: %d goroutines (%d after gathering), %d fds (%d)",
+			runtime.NumGoroutine(), gs, openFDs(t), fds)
+	})
 }
 
 // TestTCPSimultaneousOpen connects two agents by their simultaneous-open
@@ -506,13 +503,8 @@ func TestTCPConnFlood(t *testing.T) {
 		t.Errorf("%d flood connections got more bytes than they sent", m)
 	}
 	sendExpect(t, a, sa, 1, chB, []byte("after the flood"))
-	deadline := time.Now().Add(5 * time.Second)
-	for openFDs(t) > fds {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d fds after the flood, %d before", openFDs(t), fds)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitUntil(t, 5*time.Second, func() bool { return openFDs(t) <= fds },
+		func() string { return fmt.Sprintf("%d fds after the flood, %d before", openFDs(t), fds) })
 }
 
 // TestZeroAllocTCPDataPath: a datagram over an ICE-TCP pair, Send and the

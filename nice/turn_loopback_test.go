@@ -7,6 +7,7 @@ package nice_test
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"runtime"
 	"slices"
@@ -367,21 +368,14 @@ func TestTURNTCPConnectionLost(t *testing.T) {
 		ag  *nice.Agent
 		sid int
 	}{{a, sa}, {b, sb}} {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			errs, err := x.ag.RelayErrors(x.sid)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if slices.ContainsFunc(errs, func(e nice.RelayError) bool { return errors.Is(e.Err, nice.ErrRelayLost) }) {
-				t.Logf("allocation reported lost %v after the server closed: %v", time.Since(start).Round(time.Millisecond), errs)
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no lost allocation reported 5 s after the server closed; relay errors %v", errs)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		var errs []nice.RelayError
+		waitUntil(t, 5*time.Second, func() bool {
+			errs, _ = x.ag.RelayErrors(x.sid)
+			return slices.ContainsFunc(errs, func(e nice.RelayError) bool { return errors.Is(e.Err, nice.ErrRelayLost) })
+		}, func() string {
+			return fmt.Sprintf("no lost allocation reported 5 s after the server closed; relay errors %v", errs)
+		})
+		t.Logf("allocation reported lost %v after the server closed: %v", time.Since(start).Round(time.Millisecond), errs)
 		cands, _ := x.ag.LocalCandidates(x.sid, 1)
 		for _, c := range cands {
 			if c.Type == nice.CandidateTypeRelayed {
@@ -412,17 +406,13 @@ func TestTURNRecoversAfterOutage(t *testing.T) {
 	}{{a, sa}, {b, sb}}
 	// Lost, then the new allocation refused (nothing listens): two errors.
 	for _, x := range agents {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			errs, _ := x.ag.RelayErrors(x.sid)
-			if len(errs) >= 2 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("relay errors %v: want the loss and the failed new allocation", errs)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		var errs []nice.RelayError
+		waitUntil(t, 10*time.Second, func() bool {
+			errs, _ = x.ag.RelayErrors(x.sid)
+			return len(errs) >= 2
+		}, func() string {
+			return fmt.Sprintf("relay errors %v: want the loss and the failed new allocation", errs)
+		})
 	}
 	// The server comes back on the same address.
 	srv2 := pionServerOn(t, tcp)
@@ -433,29 +423,21 @@ func TestTURNRecoversAfterOutage(t *testing.T) {
 		}
 	}
 	for _, x := range agents {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		waitUntil(t, 10*time.Second, func() bool {
 			cands, _ := x.ag.LocalCandidates(x.sid, 1)
-			if slices.ContainsFunc(cands, func(c nice.Candidate) bool { return c.Type == nice.CandidateTypeRelayed }) {
-				break
-			}
-			if time.Now().After(deadline) {
-				errs, _ := x.ag.RelayErrors(x.sid)
-				t.Fatalf("no relayed candidate after the restart; relay errors %v", errs)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return slices.ContainsFunc(cands, func(c nice.Candidate) bool { return c.Type == nice.CandidateTypeRelayed })
+		}, func() string {
+			errs, _ := x.ag.RelayErrors(x.sid)
+			return fmt.Sprintf("no relayed candidate after the restart; relay errors %v", errs)
+		})
 	}
 	agentpair.Exchange(t, a, b, sa, sb, 1)
 	agentpair.Exchange(t, b, a, sb, sa, 1)
 	for _, x := range agents {
-		deadline := time.Now().Add(10 * time.Second)
-		for x.ag.ComponentState(x.sid, 1) != nice.ComponentStateReady {
-			if time.Now().After(deadline) {
-				t.Fatalf("not READY through the relay after the restart: %v", x.ag.ComponentState(x.sid, 1))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitUntil(t, 10*time.Second, func() bool { return x.ag.ComponentState(x.sid, 1) == nice.ComponentStateReady },
+			func() string {
+				return fmt.Sprintf("not READY through the relay after the restart: %v", x.ag.ComponentState(x.sid, 1))
+			})
 	}
 	relayEcho(t, a, b, sa, sb)
 	if n := srv2.AllocationCount(); n != 2 {
