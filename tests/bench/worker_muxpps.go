@@ -27,8 +27,9 @@ import (
 // o.burst datagrams per call, sendmmsg; Send when o.burst is 1); the
 // servers' receive functions count them.
 
-// muxPPS runs the test and prints its result.
-func muxPPS(o options) {
+// muxPPSServer checks mux-pps's options, raises the fd limit for its
+// sockets and opens the server's mux on loopback.
+func muxPPSServer(o options) *nice.UDPMux {
 	if o.pairs < 1 || o.senders < 1 || o.senders > o.pairs {
 		fatalf("mux-pps: --pairs ≥ 1 and 1 ≤ --senders ≤ --pairs")
 	}
@@ -37,6 +38,12 @@ func muxPPS(o options) {
 	if err != nil {
 		fatalf("mux: %v", err)
 	}
+	return srv
+}
+
+// muxPPS runs the test and prints its result.
+func muxPPS(o options) {
+	srv := muxPPSServer(o)
 	defer srv.Close()
 
 	// Connect the pairs, 50 at a time.

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"os/exec"
 	"runtime"
@@ -114,14 +113,7 @@ func procCPUUS(pid int) int64 {
 
 // muxPPSApart is mux-pps with the clients in a second process.
 func muxPPSApart(o options) {
-	if o.pairs < 1 || o.senders < 1 || o.senders > o.pairs {
-		fatalf("mux-pps: --pairs ≥ 1 and 1 ≤ --senders ≤ --pairs")
-	}
-	raiseNoFile(uint64(o.pairs) + 256)
-	srv, err := nice.NewUDPMux(netip.AddrPortFrom(loopback, 0), nice.UDPMuxConfig{})
-	if err != nil {
-		fatalf("mux: %v", err)
-	}
+	srv := muxPPSServer(o)
 	defer srv.Close()
 	f, mem := sharedMem(muxCountersSize(o.senders))
 	c := newMuxCounters(mem, o.senders)
