@@ -141,6 +141,8 @@ func relayErrorArray(errs []nice.RelayError) *C.GoniceRelayError {
 		switch {
 		case errors.Is(e.Err, nice.ErrRelayLost):
 			dst.reason = C.GONICE_RELAY_ERROR_LOST
+		case errors.Is(e.Err, nice.ErrUnreachable):
+			dst.reason = C.GONICE_RELAY_ERROR_UNREACHABLE
 		case errors.Is(e.Err, nice.ErrRelayUnauthorized):
 			dst.reason = C.GONICE_RELAY_ERROR_UNAUTHORIZED
 		case errors.Is(e.Err, nice.ErrRelayTimeout):

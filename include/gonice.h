@@ -720,9 +720,13 @@ typedef enum GoniceRelayErrorReason {
   GONICE_RELAY_ERROR_OTHER = 0,        /* refused for another reason: see message */
   GONICE_RELAY_ERROR_UNAUTHORIZED = 1, /* the server refused the credentials */
   GONICE_RELAY_ERROR_TIMEOUT = 2,      /* no answer in time (the gathering timeout) */
-  GONICE_RELAY_ERROR_LOST = 3          /* an allocation made earlier is gone (the server
-                                          restarted or dropped it); the agent allocates
-                                          again and signals the new relayed candidate */
+  GONICE_RELAY_ERROR_LOST = 3,         /* an allocation made earlier is gone (the server
+                                          restarted or dropped it, or its address answers
+                                          with ICMP errors); the agent allocates again and
+                                          signals the new relayed candidate */
+  GONICE_RELAY_ERROR_UNREACHABLE = 4   /* the server's address answered the request with an
+                                          ICMP error (port or host unreachable, Linux), so
+                                          it failed at once, not at its timeout */
 } GoniceRelayErrorReason;
 
 /* Length of GoniceRelayError.message, NUL included. */

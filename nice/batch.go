@@ -94,6 +94,10 @@ func (a *Agent) SendMessages(streamID, componentID int, msgs [][]byte) (int, err
 			b.ms[i].Addr = path.udpAddr
 		}
 		k, err := bw.WriteBatch(b.ms[:n], 0)
+		if k == 0 && err != nil && path.sock.pendingICMP(err) {
+			// An earlier datagram's ICMP error, not this one's: again, once.
+			k, err = bw.WriteBatch(b.ms[:n], 0)
+		}
 		if k > 0 {
 			path.out.addBatch(msgs[sent : sent+k])
 		}

@@ -83,6 +83,7 @@ func (a *Agent) readLoop(w *worker, s *socket) {
 				return
 			}
 			if isTransientErr(err) {
+				s.pendingICMP(err) // drains the error queue (icmp_linux.go)
 				continue
 			}
 			a.log.Warn("nice: socket read failed; socket abandoned", "local", s.local, "err", err)

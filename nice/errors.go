@@ -54,4 +54,10 @@ var (
 	// or refused or did not answer a Refresh (see RelayErrors). The agent
 	// allocates again from the same socket.
 	ErrRelayLost = errors.New("nice: TURN allocation lost")
+	// ErrUnreachable: a STUN or TURN server's address answered with an ICMP
+	// error (port or host unreachable, ...), so the request to it ended at
+	// once instead of at its timeout (Linux; see STUNErrors and
+	// RelayErrors). The error also wraps the syscall.Errno the ICMP error
+	// became (syscall.ECONNREFUSED for port unreachable).
+	ErrUnreachable = errors.New("nice: server unreachable (ICMP error)")
 )

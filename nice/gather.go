@@ -213,7 +213,9 @@ func (a *Agent) openSocket(c *component, ip netip.Addr, addrIndex int) *socket {
 			a.log.Warn("nice: cannot set TOS", "stream", s.id, "addr", ip, "err", err)
 		}
 	}
-	return &socket{conn: conn, comp: c, local: conn.LocalAddrPort(), addrIndex: addrIndex}
+	sk := &socket{conn: conn, comp: c, local: conn.LocalAddrPort(), addrIndex: addrIndex}
+	a.watchICMP(sk)
+	return sk
 }
 
 // bind opens a socket on ip within [minPort, maxPort] (any port if 0): the

@@ -65,6 +65,10 @@ const socketBufferSize = 4 << 20
 type osConn struct {
 	*net.UDPConn
 	local netip.AddrPort
+	// ICMP errors (icmp_linux.go): set by watchICMP before the socket is
+	// used, nil if it was not called.
+	rc   syscall.RawConn
+	icmp func(dst netip.AddrPort, err syscall.Errno)
 }
 
 func (c *osConn) LocalAddrPort() netip.AddrPort { return c.local }
@@ -152,9 +156,8 @@ func isClosedErr(err error) bool {
 	return errors.Is(err, net.ErrClosed)
 }
 
-// isTransientErr reports whether a read error should be ignored (ICMP port
-// unreachable surfacing as ECONNREFUSED, and similar).
+// isTransientErr reports whether a read error should be ignored: an ICMP
+// error reported on the socket (isICMPErr).
 func isTransientErr(err error) bool {
-	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) ||
-		errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EMSGSIZE)
+	return isICMPErr(err)
 }

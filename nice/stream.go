@@ -147,6 +147,17 @@ type socket struct {
 	// on it (most agents never batch; it costs a few hundred bytes).
 	batch     batchWriter
 	batchOnce sync.Once
+	// icmpPosted counts the ICMP errors of the socket waiting for the loop
+	// (watchICMP).
+	icmpPosted atomic.Int32
+}
+
+// pendingICMP reports whether err, from a send or receive on the socket,
+// may be the socket's pending ICMP error, and if so drains its error queue
+// (icmp_linux.go). Safe for concurrent use.
+func (sk *socket) pendingICMP(err error) bool {
+	oc, ok := sk.conn.(*osConn)
+	return ok && oc.pendingICMP(err)
 }
 
 // batchWriter returns the socket's batch writer (nil if it has none).

@@ -265,9 +265,14 @@ type relayAlloc struct {
 
 	// Owned by the loop until the component ends (ended), then by the
 	// component's releaser (releaseRelays).
-	t          *turnAlloc
-	pending    bool    // allocating, result not yet reported
-	ended      bool    // the component ended: the loop no longer drives t
+	t       *turnAlloc
+	pending bool // allocating, result not yet reported
+	ended   bool // the component ended: the loop no longer drives t
+	// again is 0 for an allocation made by gathering or an ICE restart, n
+	// for the nth attempt to make again one that was lost; such an attempt
+	// that fails is tried again at retryAt (relayRetryDelay).
+	again      int
+	retryAt    time.Time
 	sock       *socket // the relay socket, once allocated
 	cancelDial context.CancelFunc
 
@@ -307,7 +312,7 @@ func (a *Agent) startRelays(c *component) {
 				continue // one allocation per 5-tuple (RFC 5766 §2.2), and one per server and socket over TCP
 			}
 			a.dropFailedRelays(c, sk, srv)
-			a.startRelay(c, i, srv, sk, time.Now())
+			a.startRelay(c, i, srv, sk, time.Now(), 0)
 		}
 	}
 }
@@ -338,10 +343,10 @@ func (a *Agent) dropFailedRelays(c *component, sk *socket, srv turnServer) {
 }
 
 // startRelay creates one allocation and starts it: over UDP its first
-// Allocate leaves now, over TCP and TLS once the connection is up.
-// Called on the loop.
-func (a *Agent) startRelay(c *component, index int, srv turnServer, sk *socket, now time.Time) {
-	ra := &relayAlloc{a: a, c: c, srv: srv, index: index, host: sk, pending: true}
+// Allocate leaves now, over TCP and TLS once the connection is up. again
+// is relayAlloc.again. Called on the loop.
+func (a *Agent) startRelay(c *component, index int, srv turnServer, sk *socket, now time.Time, again int) {
+	ra := &relayAlloc{a: a, c: c, srv: srv, index: index, host: sk, pending: true, again: again}
 	rto := a.cfg.STUNInitialTimeout
 	if srv.typ != RelayTypeTURNUDP {
 		rto = turnReliableRTO
@@ -411,14 +416,54 @@ func (ra *relayAlloc) allocated(now time.Time, relayed, mapped netip.AddrPort) {
 	a.addLocalCandidate(c, &localCandidate{c: cand, sock: sk}, now)
 }
 
-// allocFailed records a failed allocation. Called on the loop (turnEvents).
+// allocFailed records a failed allocation. One that was to replace a lost
+// allocation is tried again later (relayRetryDelay): the server may be
+// restarting; only the first failure of such a run is recorded. Called on
+// the loop (turnEvents).
 func (ra *relayAlloc) allocFailed(err error) {
 	if !ra.pending {
 		return
 	}
 	ra.pending = false
-	ra.a.relayFailed(ra, printable(err))
+	switch {
+	case ra.again <= 1:
+		ra.a.relayFailed(ra, printable(err))
+	case ra.a.debugOn(LogTURN):
+		ra.a.log.Debug("turn.retry-failed", "server", ra.srv.addr, "transport", ra.srv.typ, "local", ra.host.local,
+			"attempt", ra.again, "err", err)
+	}
+	if ra.again > 0 {
+		ra.retryAt = time.Now().Add(relayRetryDelay(ra.again))
+	}
 	ra.a.relayDone(ra.c.s)
+}
+
+// relayRetryDelay is how long after the nth failed attempt to make a lost
+// allocation again the next one starts: 1 s, doubling, at most 32 s. An
+// ICE restart tries at once (startRelays).
+func relayRetryDelay(n int) time.Duration {
+	return time.Second << min(n-1, 5)
+}
+
+// retryRelays starts again the failed re-allocations whose time came.
+// Called on the loop.
+func (a *Agent) retryRelays(c *component, now time.Time) {
+	var due []*relayAlloc
+	for _, ra := range c.relays {
+		if !ra.ended && !ra.pending && !ra.retryAt.IsZero() && !now.Before(ra.retryAt) {
+			due = append(due, ra)
+		}
+	}
+	for _, ra := range due {
+		ra.retryAt = time.Time{}
+		if ra.host.closed.Load() || slices.ContainsFunc(c.relays, func(r *relayAlloc) bool {
+			return r.host == ra.host && r.srv.typ == ra.srv.typ && r.srv.addr == ra.srv.addr && r.live()
+		}) {
+			continue
+		}
+		a.dropFailedRelays(c, ra.host, ra.srv)
+		a.startRelay(c, ra.index, ra.srv, ra.host, now, ra.again+1)
+	}
 }
 
 // lost handles an allocation the server no longer has (turnAlloc.lose):
@@ -446,18 +491,25 @@ func (ra *relayAlloc) lost(now time.Time, err error) {
 	if sk := ra.sock; sk != nil {
 		sk.closed.Store(true)
 		c.local = slices.DeleteFunc(c.local, func(l *localCandidate) bool { return l.sock == sk })
+		// The selected pair last: failing it selects another valid pair,
+		// which must not be one of the relay's.
+		sel := c.selected
 		for _, p := range c.s.checks.pairs {
-			if p.comp == c && p.local.sock == sk && p.state != pairFailed {
+			if p.comp == c && p.local.sock == sk && p.state != pairFailed && p != sel {
 				a.failPair(p, now)
 			}
 		}
+		if sel != nil && sel.local.sock == sk {
+			a.failPair(sel, now)
+		}
+		a.checkFailure(c, now) // no pair left: FAILED, the signal to restart
 	}
 	if c.s.comps[c.id-1] != c || a.workers.closing.Load() || ra.host.closed.Load() {
 		return
 	}
 	a.log.Info("nice: TURN allocation lost: allocating again", "stream", c.s.id, "component", c.id,
 		"server", ra.srv.host, "transport", ra.srv.typ, "local", ra.host.local)
-	a.startRelay(c, ra.index, ra.srv, ra.host, now)
+	a.startRelay(c, ra.index, ra.srv, ra.host, now, 1)
 }
 
 // probeRelays asks the server of every allocation of s whether it still
@@ -548,6 +600,7 @@ func (a *Agent) relayDeadline() time.Time {
 			for _, ra := range c.relays {
 				if !ra.ended {
 					next = earliest(next, ra.t.deadline())
+					next = earliest(next, ra.retryAt)
 				}
 			}
 		}
@@ -567,6 +620,7 @@ func (a *Agent) tickRelays(now time.Time) {
 					ra.t.tick(now)
 				}
 			}
+			a.retryRelays(c, now)
 		}
 	}
 }

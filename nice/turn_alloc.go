@@ -515,7 +515,7 @@ func (t *turnAlloc) lose(now time.Time, err error) {
 	t.state = turnDone
 	t.txs = nil
 	if !errors.Is(err, ErrRelayLost) {
-		err = fmt.Errorf("%w: %v", ErrRelayLost, err)
+		err = fmt.Errorf("%w: %w", ErrRelayLost, err)
 	}
 	t.ev.lost(now, err)
 }
@@ -566,4 +566,29 @@ func (t *turnAlloc) failed(now time.Time, tx *turnTx, err error) {
 
 func unmap(ap netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// unreachable: the server's address answered one of the allocation's
+// datagrams with an ICMP error (err wraps ErrUnreachable). The requests in
+// flight end at once, as at their timeouts: an Allocate fails, a Refresh
+// loses the allocation. With none in flight, an allocated allocation is
+// probed: its Refresh ends the same way if the server is still
+// unreachable, and the server's answer settles it if it is not (the ICMP
+// error may be stale, or forged).
+func (t *turnAlloc) unreachable(now time.Time, err error) {
+	if t.reliable {
+		return // TCP and TLS learn of it from their connection
+	}
+	if len(t.txs) == 0 {
+		t.probe(now)
+		return
+	}
+	txs := t.txs
+	t.txs = nil
+	for _, tx := range txs {
+		t.failed(now, tx, fmt.Errorf("%w: %v request", err, tx.method))
+	}
+	if t.state == turnAllocated {
+		t.probe(now)
+	}
 }

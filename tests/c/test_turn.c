@@ -3,7 +3,8 @@
  * test_turn: two agents in one process, both with force-relay, connect on
  * 127.0.0.1 through a real TURN server (coturn's turnserver, started here on
  * a free loopback port with user u:p), and exchange data both ways; both
- * selected pairs must use relayed local candidates.
+ * selected pairs must use relayed local candidates. Then the server stops,
+ * and both agents must report their allocations lost (gonice_agent_get_relay_errors).
  *
  * Usage: test_turn [udp|tcp] (default udp: the transport to the server).
  * Exits 77 (CTest SKIP_RETURN_CODE) when turnserver is not installed,
@@ -32,7 +33,8 @@ static pid_t turn_pid = -1;
 static char tmpdir[] = "/tmp/gonice-turn-XXXXXX";
 static char logpath[sizeof tmpdir + 32];
 
-static void cleanup(void) {
+/* stop_turnserver: SIGTERM, then SIGKILL after 2 s. */
+static void stop_turnserver(void) {
   if (turn_pid > 0) {
     kill(turn_pid, SIGTERM);
     for (int i = 0; i < 200; i++) {
@@ -48,6 +50,10 @@ static void cleanup(void) {
       turn_pid = -1;
     }
   }
+}
+
+static void cleanup(void) {
+  stop_turnserver();
   if (getenv("GONICE_TURN_KEEP") == NULL && tmpdir[sizeof tmpdir - 2] != 'X') {
     char cmd[sizeof tmpdir + 16];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
@@ -373,6 +379,42 @@ int main(int argc, char **argv) {
   printf("B: selected %s:%u -> %s:%u\n", l.addr, l.port, r.addr, r.port);
   exchange(&a, &b, "hello from A through TURN");
   exchange(&b, &a, "hello from B through TURN");
+
+  /* The server goes away while media flows. Over UDP its port answers port
+   * unreachable: the first datagram to it brings an ICMP error, and each
+   * agent reports its allocation lost (LOST) and the new allocation refused
+   * (UNREACHABLE), without waiting for consent to run out. Over TCP the
+   * connection ends (LOST). */
+  stop_turnserver();
+  double stopped = now_s();
+  Peer *peers[] = {&a, &b};
+  for (int k = 0; k < 2; k++) {
+    Peer *p = peers[k];
+    int lost = 0, unreachable = 0;
+    while (!lost || (type == GONICE_RELAY_TYPE_TURN_UDP && !unreachable)) {
+      if (now_s() - stopped > 10) {
+        fprintf(stderr, "%s: lost %d unreachable %d 10 s after the server stopped\n", p->name, lost,
+                unreachable);
+        CHECK(!"the allocation was not reported lost");
+      }
+      (void)gonice_agent_send(p->agent, p->sid, 1, 5, "media");
+      int n = gonice_agent_get_relay_errors(p->agent, p->sid, &rerrs);
+      CHECK(n >= 0);
+      for (int i = 0; i < n; i++) {
+        lost |= rerrs[i].reason == GONICE_RELAY_ERROR_LOST;
+        unreachable |= rerrs[i].reason == GONICE_RELAY_ERROR_UNREACHABLE;
+      }
+      if (lost && (type != GONICE_RELAY_TYPE_TURN_UDP || unreachable))
+        for (int i = 0; i < n; i++)
+          printf("%s: relay error %d after the server stopped: reason %d: %s\n", p->name, i,
+                 (int)rerrs[i].reason, rerrs[i].message);
+      gonice_free(rerrs);
+      rerrs = NULL;
+      usleep(20000);
+    }
+    printf("%s: allocation reported lost %.0f ms after the server stopped\n", p->name,
+           (now_s() - stopped) * 1000);
+  }
   CHECK(gonice_agent_free(a.agent) == 0);
   CHECK(gonice_agent_free(b.agent) == 0);
   cleanup();

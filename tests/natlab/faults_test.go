@@ -4,6 +4,7 @@ package natlab
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -471,12 +472,15 @@ func TestNATRebinding(t *testing.T) {
 
 // TestTURNRestart: A sends and receives through its TURN relay
 // (--force-relay; B has its relay too but reaches A's directly) when
-// coturn is killed and started again: every allocation is gone. Consent on
-// A's relayed pair runs out, A refreshes its allocation to ask the server
-// (Allocation Mismatch, 437), reports it (RelayErrors, ErrRelayLost),
-// allocates again and signals the new relayed candidate; FAILED is
-// signalled on both sides, and the application's ICE restart (which also
-// makes B check its own allocation) reconnects through the new relay.
+// coturn is killed and started again: every allocation is gone. A learns
+// it from the ICMP port unreachable its media brings while coturn is down
+// (or, if none came, from the 437 to the Refresh it sends when consent on
+// its relayed pair runs out), reports it (RelayErrors, ErrRelayLost),
+// allocates again (at once, or 1 s later if coturn still refused) and
+// signals the new relayed candidate; FAILED is signalled on both sides
+// (A's at the loss, B's when its consent runs out), and the application's
+// ICE restart (which also makes B check its own allocation) reconnects
+// through the new relay.
 func TestTURNRestart(t *testing.T) {
 	const consentTimeout = 3 * time.Second
 	l := newLab(t)
@@ -548,6 +552,93 @@ func TestTURNRestart(t *testing.T) {
 	}
 	if bound := consentTimeout + 5*time.Second; ab > bound || ba > bound {
 		t.Errorf("interruption A→B %v, B→A %v, want under %v", ab, ba, bound)
+	}
+}
+
+// TestTURNServerDown: as TestTURNRestart, but coturn stays down for 3 s.
+// Its host answers A's media to the relay with ICMP port unreachable,
+// which A's NAT carries back to A: A finds its allocation lost from that
+// ICMP error (RelayErrors says so), well before consent would have run
+// out, and signals FAILED (its only pair was relayed); the new allocation
+// is refused the same way and tried again by itself (1 s, 2 s, ... apart)
+// until coturn is back, when the new relayed candidate is signalled
+// without an ICE restart. The application's restart then reconnects.
+func TestTURNServerDown(t *testing.T) {
+	const (
+		consentTimeout = 3 * time.Second
+		pause          = 3 * time.Second
+	)
+	l := newLab(t)
+	for i := 1; i <= 2; i++ {
+		if err := l.SetSite(i, Site{NAT: PortRestricted}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := startSession(t, l, append([]string{"--force-relay", "--debug"}, mediaArgs...), mediaArgs)
+	defer func() {
+		if t.Failed() { // A's debug log
+			b, _ := os.ReadFile(filepath.Join(l.Dir, "A.stderr"))
+			t.Logf("A's log:\n%s", b)
+		}
+	}()
+	before := selected(s.wa, 0)
+	if f := strings.Fields(before); len(f) != 6 || f[0] != "relay" {
+		t.Fatalf("A selected %q, want a relayed local candidate", before)
+	}
+	oldRelay := strings.Fields(before)[2]
+	s.settle(consentTimeout)
+	ma, mb := s.wa.mark(), s.wb.mark()
+	t0 := time.Now()
+	if err := l.RestartTURN(pause); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Now()
+	t.Logf("TURN down: coturn killed, listening again after %s", ms(back.Sub(t0)))
+
+	failed, ok := s.wa.wait(ma, isKind("state", "failed"), 0)
+	if !ok {
+		t.Fatalf("A did not signal FAILED while coturn was down:\n%s", s.logs())
+	}
+	t.Logf("TURN down: A signalled FAILED %s after coturn was killed (ConsentTimeout %v)", ms(failed.At.Sub(t0)), consentTimeout)
+	if d := failed.At.Sub(t0); d >= consentTimeout {
+		t.Errorf("A signalled FAILED %v after coturn was killed: at consent's timeout, not from the ICMP error", d)
+	}
+	m := s.wa.mark()
+	_ = s.a.Send("relayerrors")
+	if _, ok := s.wa.wait(m, isKind("relayerrors", ""), 5*time.Second); !ok {
+		t.Fatalf("no answer to relayerrors:\n%s", s.logs())
+	}
+	var lost, refused bool
+	for _, ln := range s.wa.since(m) {
+		if ln.Kind == "relayerr" {
+			t.Logf("TURN down: A RelayErrors: %s", ln.Arg)
+			icmp := strings.Contains(ln.Arg, "ICMP error")
+			lost = lost || icmp && strings.Contains(ln.Arg, "TURN allocation lost")
+			refused = refused || icmp && !strings.Contains(ln.Arg, "TURN allocation lost")
+		}
+	}
+	if !lost || !refused {
+		t.Errorf("RelayErrors does not report the allocation lost (%v) and the new one refused (%v) by ICMP errors", lost, refused)
+	}
+
+	// Made again by itself once coturn is back: the tries are 1, 2, 4 s
+	// apart after the first refusal.
+	newCand, ok := s.wa.wait(ma, func(ln Line) bool { return ln.Kind == "cand" && candType(ln.Arg) == "relay" }, 10*time.Second)
+	if !ok {
+		t.Fatalf("A signalled no new relayed candidate within 10 s of coturn's return:\n%s", s.logs())
+	}
+	t.Logf("TURN down: A's new relayed candidate %s after coturn was back", ms(newCand.At.Sub(back)))
+	t1 := time.Now()
+	s.restart()
+	ab, ba, ok := s.interruption(ma, mb, 10*time.Second)
+	if !ok {
+		t.Fatalf("media did not come back after the restart:\n%s", s.logs())
+	}
+	after := selected(s.wa, ma)
+	t.Logf("TURN down: media interrupted A→B %s, B→A %s (coturn down %s); back %s after the ICE restart; A selected after: %s",
+		gapText(ab), gapText(ba), ms(back.Sub(t0)), ms(time.Since(t1)), after)
+	if f := strings.Fields(after); len(f) != 6 || f[0] != "relay" || f[2] == oldRelay {
+		t.Errorf("A selected %q after the restart, want the new relayed candidate", after)
 	}
 }
 
