@@ -5,6 +5,7 @@ package nice
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -24,6 +25,11 @@ func (a *Agent) watchICMP(sk *socket) {
 	// An error (off Linux: unsupported) leaves the socket as it was:
 	// requests to an unreachable server end at their timeouts.
 	_ = oc.watchICMP(func(dst netip.AddrPort, errno syscall.Errno) {
+		// Only a server's concern the loop (onICMP); the rest, errors for
+		// checks and for data to a peer gone, cost nothing more.
+		if dst != a.stunServer && !slices.ContainsFunc(sk.turnList(), func(ra *relayAlloc) bool { return ra.srv.addr == dst }) {
+			return
+		}
 		if sk.icmpPosted.Add(1) > maxPostedICMP {
 			sk.icmpPosted.Add(-1)
 			return
