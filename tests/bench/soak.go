@@ -7,17 +7,20 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net/netip"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gonice/gonice/nice"
+	"github.com/gonice/gonice/tests/natlab"
 )
 
 // nicebench soak (./run soak): many gonice pairs in one process, on lo in a
@@ -44,19 +47,23 @@ type soakCounters struct {
 	failed, sent, received, restarts, restartFails, streams, streamFails atomic.Int64
 }
 
-func newSoakPair(c *soakCounters) (*soakPair, error) {
+func newSoakPair(c *soakCounters, sides soakSides) (*soakPair, error) {
 	p := &soakPair{state: map[*nice.Agent]map[int]nice.ComponentState{}, done: map[*nice.Agent]map[int]bool{}}
 	p.cond = sync.NewCond(&p.mu)
 	var err error
-	if p.a, err = nice.NewAgent(nice.Config{Controlling: true}); err != nil {
+	if p.a, err = nice.NewAgent(sides.cfgA); err != nil {
 		return nil, err
 	}
-	if p.b, err = nice.NewAgent(nice.Config{}); err != nil {
+	if p.b, err = nice.NewAgent(sides.cfgB); err != nil {
 		p.a.Close()
 		return nil, err
 	}
 	for _, ag := range []*nice.Agent{p.a, p.b} {
 		ag := ag
+		addr := sides.addrA
+		if ag == p.b {
+			addr = sides.addrB
+		}
 		p.state[ag], p.done[ag] = map[int]nice.ComponentState{}, map[int]bool{}
 		ag.OnComponentStateChanged(func(sid, _ int, s nice.ComponentState) {
 			if s == nice.ComponentStateFailed {
@@ -73,7 +80,7 @@ func newSoakPair(c *soakCounters) (*soakPair, error) {
 			p.cond.Broadcast()
 			p.mu.Unlock()
 		})
-		if err := ag.AddLocalAddress(netip.MustParseAddr("127.0.0.1")); err != nil {
+		if err := ag.AddLocalAddress(addr); err != nil {
 			p.close()
 			return nil, err
 		}
@@ -229,7 +236,9 @@ func runSoak(args []string) {
 	duration := fs.Duration("duration", time.Hour, "how long")
 	every := fs.Duration("sample", time.Minute, "sampling interval")
 	warmup := fs.Duration("warmup", 0, "samples up to this long after the start are the warm-up (0: soakWarmup, and at least two sampling intervals)")
-	loss := fs.Int("loss", 5, "percent of UDP datagrams dropped on lo (nftables, in a network namespace of the run's own; needs root)")
+	loss := fs.Int("loss", 5, "percent of UDP datagrams dropped on lo (nftables, in a network namespace of the run's own; needs root), or with -lab on each router's WAN link")
+	lab := fs.String("lab", "", "run in the NAT lab (tests/natlab) with both sites behind this NAT: fullcone, restricted, portrestricted or symmetric (needs root, nftables and coturn)")
+	stunserver := fs.String("stunserver", "build/bench/stunserver", "with -lab: the project's examples/stunserver binary")
 	rate := fs.Int("rate", 5, "data packets per second per direction per pair")
 	restartEvery := fs.Duration("restart-every", time.Second, "an ICE restart of a random pair this often")
 	streamEvery := fs.Duration("stream-every", 2*time.Second, "a stream added, connected and removed on a random pair this often")
@@ -240,14 +249,33 @@ func runSoak(args []string) {
 		*warmup = max(soakWarmup, 2**every)
 	}
 	if os.Getenv(netnsMarker) == "" && os.Geteuid() != 0 {
-		fatalf("nicebench soak: needs root, for a network namespace of its own with loss on lo")
+		fatalf("nicebench soak: needs root, for a network namespace of its own with loss on lo, or for the NAT lab")
 	}
-	inOwnNetns("soak", args)
-	if *loss > 0 {
-		rules := fmt.Sprintf("table inet soak { chain in { type filter hook input priority 0; meta l4proto udp numgen random mod 100 < %d drop; }; }", *loss)
-		if b, err := exec.Command("nft", rules).CombinedOutput(); err != nil {
-			fatalf("nft: %v: %s", err, b)
+	var sides soakSides
+	if *lab != "" {
+		if !slices.Contains(natlab.AllNATs, natlab.NAT(*lab)) {
+			fatalf("nicebench soak: -lab %q: want one of %v", *lab, natlab.AllNATs)
 		}
+		var closeLab func()
+		var err error
+		if sides, closeLab, err = labSides(natlab.NAT(*lab), *loss, *stunserver); err != nil {
+			fatalf("nicebench soak: %v", err)
+		}
+		defer closeLab()
+		// An interrupted run takes the lab down too (fatalf's exit skips
+		// the defer; natlab.SweepStale removes what a killed run left).
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		go func() { <-sig; closeLab(); os.Exit(1) }() // ends with the process
+	} else {
+		inOwnNetns("soak", args)
+		if *loss > 0 {
+			rules := fmt.Sprintf("table inet soak { chain in { type filter hook input priority 0; meta l4proto udp numgen random mod 100 < %d drop; }; }", *loss)
+			if b, err := exec.Command("nft", rules).CombinedOutput(); err != nil {
+				fatalf("nft: %v: %s", err, b)
+			}
+		}
+		sides = loopbackSides(*loss)
 	}
 
 	var c soakCounters
@@ -263,7 +291,7 @@ func runSoak(args []string) {
 		go func() { // one pair's set-up; ends when it is connected
 			defer wg.Done()
 			defer func() { <-sem }()
-			p, err := newSoakPair(&c)
+			p, err := newSoakPair(&c, sides)
 			if err != nil {
 				fatalf("nicebench soak: connecting a pair: %v", err)
 			}
@@ -383,7 +411,7 @@ func runSoak(args []string) {
 	tick.Stop()
 	close(stop)
 	workers.Wait()
-	rep := soakReport(samples, *warmup, len(ps), strings.Join(os.Args, " "), *loss, commit)
+	rep := soakReport(samples, *warmup, len(ps), strings.Join(os.Args, " "), sides.where, commit)
 	for _, p := range ps {
 		p.close()
 	}
@@ -412,10 +440,10 @@ const soakWarmup = 10 * time.Minute
 // soakReport writes the table and the verdict: after the warm-up, RSS,
 // the live Go heap, goroutines and fds grow by at most 5 % over their
 // first value, and no component FAILED.
-func soakReport(ss []soakSample, warmup time.Duration, pairs int, cmdline string, loss int, commit string) string {
+func soakReport(ss []soakSample, warmup time.Duration, pairs int, cmdline string, where string, commit string) string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# nicebench soak\n\n- date: %s, gonice %s, %s, %d CPUs\n- %d pairs (%d agents) on lo in a network namespace of their own, %d %% of UDP dropped\n- command: `%s`\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), commit, runtime.Version(), runtime.NumCPU(), pairs, 2*pairs, loss, cmdline)
+	fmt.Fprintf(&b, "# nicebench soak\n\n- date: %s, gonice %s, %s, %d CPUs\n- %d pairs (%d agents) %s\n- command: `%s`\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), commit, runtime.Version(), runtime.NumCPU(), pairs, 2*pairs, where, cmdline)
 	fmt.Fprintf(&b, "| time | RSS KB | Go heap live KB | goroutines | fds | READY pairs | FAILED | restarts (failed) | streams added+removed (failed) | data received/sent |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range ss {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %d (%d) | %d (%d) | %d / %d |\n", s.at.Round(time.Second), s.rssKB, s.heapKB,

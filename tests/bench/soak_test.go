@@ -22,7 +22,7 @@ func soakRun(n int, rss, heap func(min int) int64) []soakSample {
 
 // verdictOf is the verdict soakReport gives ss.
 func verdictOf(ss []soakSample, warmup time.Duration) string {
-	rep := soakReport(ss, warmup, 500, "test", 5, "test")
+	rep := soakReport(ss, warmup, 500, "test", loopbackSides(5).where, "test")
 	i := strings.Index(rep, "verdict: ")
 	if i < 0 {
 		return ""
@@ -58,7 +58,7 @@ func TestSoakVerdict(t *testing.T) {
 // stream in the pair (they made the live heap grow in a long soak).
 func TestSoakStreamCycleForgets(t *testing.T) {
 	var c soakCounters
-	p, err := newSoakPair(&c)
+	p, err := newSoakPair(&c, loopbackSides(0))
 	if err != nil {
 		t.Fatal(err)
 	}
