@@ -41,9 +41,11 @@ type Agent struct {
 	events   eventQueue
 	handlers handlers
 
-	// comps is the data path's view of the components, replaced (copy on
-	// write) by the loop when streams come and go.
-	comps atomic.Pointer[map[compKey]*component]
+	// comps is the data path's view of the components, in stream order,
+	// replaced (copy on write) by the loop when streams come and go: a few
+	// per agent, found by a search in order (lookup), which is as fast as
+	// a map's and a fraction of its memory.
+	comps atomic.Pointer[[]*component]
 
 	// Owned by the loop.
 	timer          *time.Timer
@@ -64,9 +66,6 @@ type Agent struct {
 	msg            *stun.Message // scratch for decoding, while the loop runs (borrowScratch)
 	out            *stun.Message // scratch for encoding, likewise
 }
-
-// compKey identifies a component in the data path's registry.
-type compKey struct{ stream, component int }
 
 // foundation is a foundation the agent has handed out.
 type foundation struct {
@@ -131,8 +130,7 @@ func newAgent(cfg Config, stunServer netip.AddrPort) *Agent {
 	a.tieBreaker = binary.BigEndian.Uint64(tb[:])
 	a.workers.init()
 	a.forceRelay.Store(cfg.ForceRelay)
-	empty := map[compKey]*component{}
-	a.comps.Store(&empty)
+	a.comps.Store(new([]*component))
 	a.timer = time.AfterFunc(time.Hour, a.fireTimer)
 	a.timer.Stop()
 	return a
@@ -245,28 +243,31 @@ func (a *Agent) component(streamID, componentID int) (*component, error) {
 
 // publishComponents refreshes the data path's registry. Called on the loop.
 func (a *Agent) publishComponents() {
-	m := map[compKey]*component{}
+	var cs []*component
 	for _, s := range a.streams {
-		for _, c := range s.comps {
-			m[compKey{s.id, c.id}] = c
-		}
+		cs = append(cs, s.comps...)
 	}
-	a.comps.Store(&m)
+	a.comps.Store(&cs)
 }
 
 // lookup finds a component for the data path, without the loop.
 func (a *Agent) lookup(streamID, componentID int) (*component, error) {
-	c, ok := (*a.comps.Load())[compKey{streamID, componentID}]
-	if !ok {
-		if a.workers.closing.Load() {
-			return nil, ErrClosed
+	stream := false
+	for _, c := range *a.comps.Load() {
+		if c.s.id == streamID {
+			if c.id == componentID {
+				return c, nil
+			}
+			stream = true
 		}
-		if _, ok := (*a.comps.Load())[compKey{streamID, 1}]; ok {
-			return nil, ErrInvalidComponent
-		}
-		return nil, ErrInvalidStream
 	}
-	return c, nil
+	if a.workers.closing.Load() {
+		return nil, ErrClosed
+	}
+	if stream {
+		return nil, ErrInvalidComponent
+	}
+	return nil, ErrInvalidStream
 }
 
 // AddLocalAddress restricts host candidates to the added addresses (as

@@ -78,8 +78,10 @@ type checklist struct {
 	triggered []*pair // FIFO triggered-check queue (RFC 8445 §6.1.4.1)
 	// active counts, per foundation, the pairs of this checklist that are
 	// Waiting or In-Progress (the frozen-pair rule of §6.1.2.6 looks at
-	// every checklist: see Agent.foundationActive).
-	active map[string]int
+	// every checklist: see Agent.foundationActive). Few foundations are
+	// active at a time: a slice, not a map (a map per agent costs more
+	// than the pairs it counts).
+	active []foundationCount
 	// changed is set by every change that may give the pacer a check to
 	// send; the pacer clears it when it finds none (pacer.idle).
 	changed bool
@@ -98,15 +100,18 @@ func (cl *checklist) setState(p *pair, st pairState) {
 		return
 	}
 	if isActive(p.state) {
-		if cl.active[p.foundation]--; cl.active[p.foundation] <= 0 {
-			delete(cl.active, p.foundation)
+		if i := cl.activeIndex(p.foundation); i >= 0 {
+			if cl.active[i].n--; cl.active[i].n <= 0 {
+				cl.active = slices.Delete(cl.active, i, i+1)
+			}
 		}
 	}
 	if isActive(st) {
-		if cl.active == nil {
-			cl.active = map[string]int{}
+		if i := cl.activeIndex(p.foundation); i >= 0 {
+			cl.active[i].n++
+		} else {
+			cl.active = append(cl.active, foundationCount{p.foundation, 1})
 		}
-		cl.active[p.foundation]++
 	}
 	if cl.trace != nil {
 		cl.trace(p, p.state, st)
@@ -116,6 +121,30 @@ func (cl *checklist) setState(p *pair, st pairState) {
 	}
 	p.state = st
 	cl.changed = true
+}
+
+// foundationCount is a foundation and how many pairs hold it.
+type foundationCount struct {
+	foundation string
+	n          int
+}
+
+// activeIndex returns the index of foundation f in cl.active, or -1.
+func (cl *checklist) activeIndex(f string) int {
+	for i := range cl.active {
+		if cl.active[i].foundation == f {
+			return i
+		}
+	}
+	return -1
+}
+
+// activeCount returns how many pairs of the checklist hold foundation f.
+func (cl *checklist) activeCount(f string) int {
+	if i := cl.activeIndex(f); i >= 0 {
+		return cl.active[i].n
+	}
+	return 0
 }
 
 // isActive reports whether a pair in state st holds its foundation

@@ -17,22 +17,22 @@ func TestChecklistCounts(t *testing.T) {
 	if cl.pairs[0] != a || cl.pairs[1] != b || cl.pairs[2] != c {
 		t.Fatal("pairs not in priority order")
 	}
-	if cl.active["x"] != 1 || cl.active["y"] != 1 {
+	if cl.activeCount("x") != 1 || cl.activeCount("y") != 1 {
 		t.Fatalf("active = %v, want x:1 y:1", cl.active)
 	}
 	cl.changed = false
 	cl.setState(a, pairWaiting)
-	if cl.active["x"] != 2 || !cl.changed {
+	if cl.activeCount("x") != 2 || !cl.changed {
 		t.Errorf("after Frozen→Waiting: active %v, changed %v", cl.active, cl.changed)
 	}
 	cl.setState(a, pairInProgress) // Waiting→In-Progress keeps the count
 	cl.setState(b, pairSucceeded)
 	cl.setState(c, pairFailed)
-	if cl.active["x"] != 1 || cl.active["y"] != 0 {
+	if cl.activeCount("x") != 1 || cl.activeCount("y") != 0 {
 		t.Errorf("active = %v, want x:1 and no y", cl.active)
 	}
-	if _, ok := cl.active["y"]; ok {
-		t.Error("a foundation with no active pair is kept in the map")
+	if cl.activeIndex("y") >= 0 {
+		t.Error("a foundation with no active pair is kept in the list")
 	}
 	cl.trigger(a)
 	cl.trigger(a)
@@ -40,7 +40,7 @@ func TestChecklistCounts(t *testing.T) {
 		t.Errorf("triggered twice: queue %d", len(cl.triggered))
 	}
 	cl.removeAt(0) // a: leaves the list, the queue and the count
-	if len(cl.pairs) != 2 || len(cl.triggered) != 0 || a.triggered || cl.active["x"] != 0 {
+	if len(cl.pairs) != 2 || len(cl.triggered) != 0 || a.triggered || cl.activeCount("x") != 0 {
 		t.Errorf("after removing a: %d pairs, %d queued, active %v", len(cl.pairs), len(cl.triggered), cl.active)
 	}
 	cl.trigger(b)

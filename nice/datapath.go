@@ -148,7 +148,7 @@ func (a *Agent) toRelay(w *worker, turns []*relayAlloc, from netip.AddrPort, p [
 // deliver hands application data to the component's receiver, on worker
 // w. Data from an address that is not a known remote candidate is dropped.
 func (c *component) deliver(w *worker, from netip.AddrPort, p []byte) {
-	rx, ok := (*c.peers.Load())[from]
+	rx, ok := c.peers.Load().get(from)
 	if !ok {
 		return
 	}

@@ -3,6 +3,7 @@
 package nice
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -23,8 +24,8 @@ import (
 // workers tracks the agent's goroutines.
 type workers struct {
 	mu      sync.Mutex
-	cond    sync.Cond // signalled when a worker exits or enters user code while closing
-	set     map[*worker]struct{}
+	cond    sync.Cond   // signalled when a worker exits or enters user code while closing
+	set     []*worker   // a handful: a slice costs less than a map
 	closing atomic.Bool // Close has begun (the agent's one flag for it): workers report entering user code
 	done    chan struct{}
 	once    sync.Once
@@ -38,7 +39,6 @@ type worker struct {
 
 func (ws *workers) init() {
 	ws.cond.L = &ws.mu
-	ws.set = map[*worker]struct{}{}
 	ws.done = make(chan struct{})
 }
 
@@ -47,7 +47,7 @@ func (ws *workers) init() {
 func (ws *workers) start() *worker {
 	w := &worker{ws: ws}
 	ws.mu.Lock()
-	ws.set[w] = struct{}{}
+	ws.set = append(ws.set, w)
 	ws.mu.Unlock()
 	return w
 }
@@ -56,7 +56,12 @@ func (ws *workers) start() *worker {
 func (w *worker) exit() {
 	ws := w.ws
 	ws.mu.Lock()
-	delete(ws.set, w)
+	if i := slices.Index(ws.set, w); i >= 0 {
+		end := len(ws.set) - 1
+		ws.set[i] = ws.set[end]
+		ws.set[end] = nil
+		ws.set = ws.set[:end]
+	}
 	last := len(ws.set) == 0
 	ws.cond.Broadcast()
 	ws.mu.Unlock()
@@ -94,7 +99,7 @@ func (ws *workers) wait() {
 	defer ws.mu.Unlock()
 	for {
 		busy := false
-		for w := range ws.set {
+		for _, w := range ws.set {
 			if !w.inUser.Load() {
 				busy = true
 				break

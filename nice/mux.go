@@ -97,8 +97,8 @@ type muxEntry struct {
 	// Under m.mu.
 	ufrag string
 	// addrs are the remote addresses routed to the entry: the
-	// component's peers map as last published (its values unused here).
-	addrs map[netip.AddrPort]*flowCounters
+	// component's peer set as last published (its counters unused here).
+	addrs *peerSet
 	// refs is 1 while the entry is registered, plus one per delivery in
 	// progress; the worker exits when it drops to 0.
 	refs atomic.Int32
@@ -315,7 +315,7 @@ func (e *muxEntry) rekey(ufrag string) error {
 // component's remote candidates, as published to the data path: such a
 // map is never modified once published, so e keeps it rather than a
 // copy). Called on the loop.
-func (e *muxEntry) setRoutes(peers map[netip.AddrPort]*flowCounters) {
+func (e *muxEntry) setRoutes(peers *peerSet) {
 	m := e.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -323,14 +323,18 @@ func (e *muxEntry) setRoutes(peers map[netip.AddrPort]*flowCounters) {
 		return
 	}
 	old := e.addrs
+	if old == nil {
+		old = emptyPeers
+	}
 	e.addrs = peers
-	for addr := range old {
-		if _, keep := peers[addr]; !keep {
-			m.removeRouteLocked(addr, e)
+	for _, pe := range old.list {
+		if !peers.has(pe.addr) {
+			m.removeRouteLocked(pe.addr, e)
 		}
 	}
-	for addr := range peers {
-		if _, have := old[addr]; have {
+	for _, pe := range peers.list {
+		addr := pe.addr
+		if old.has(addr) {
 			continue
 		}
 		r := m.routes[addr]
@@ -375,8 +379,10 @@ func (e *muxEntry) unregister() {
 	if m.ufrags[e.ufrag] == e {
 		delete(m.ufrags, e.ufrag)
 	}
-	for addr := range e.addrs {
-		m.removeRouteLocked(addr, e)
+	if e.addrs != nil {
+		for _, pe := range e.addrs.list {
+			m.removeRouteLocked(pe.addr, e)
+		}
 	}
 	e.addrs = nil
 	m.mu.Unlock()

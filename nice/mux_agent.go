@@ -38,7 +38,7 @@ func (a *Agent) joinMuxes(c *component) ([]*socket, error) {
 		for try := 0; ; try++ {
 			sk, err := m.join(a, c, i)
 			if err == nil {
-				sk.mux.setRoutes(*c.peers.Load()) // remote candidates given before gathering
+				sk.mux.setRoutes(c.peers.Load()) // remote candidates given before gathering
 				socks = append(socks, sk)
 				break
 			}

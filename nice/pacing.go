@@ -105,7 +105,7 @@ func (a *Agent) checking(c *component) bool {
 // In-Progress in any checklist. O(streams). Called on the loop.
 func (a *Agent) foundationActive(f string) bool {
 	for _, s := range a.streams {
-		if s.checks.active[f] > 0 {
+		if s.checks.activeCount(f) > 0 {
 			return true
 		}
 	}

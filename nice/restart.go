@@ -3,7 +3,6 @@
 package nice
 
 import (
-	"net/netip"
 	"slices"
 	"time"
 )
@@ -35,7 +34,7 @@ func (a *Agent) restartStream(s *stream, now time.Time) {
 	a.txs.removeFunc(func(tx *transaction) bool { return tx.stream == s && tx.kind != txDiscovery })
 	for _, c := range s.comps {
 		c.remote = nil
-		c.rid = nil
+		c.rids = nil
 		c.selected = nil
 		c.nominating = nil
 		c.renominate = nil
@@ -49,7 +48,7 @@ func (a *Agent) restartStream(s *stream, now time.Time) {
 		// Keep the old path's peer allowed until a new pair is selected,
 		// so data keeps flowing during the restart.
 		if p := c.path.Load(); p != nil {
-			c.publishPeers(map[netip.AddrPort]*flowCounters{p.remote: c.rxFor(p.remote)})
+			c.publishPeers(newPeerSet([]peerEntry{{p.remote, c.rxFor(p.remote)}}))
 		} else {
 			c.updatePeers()
 		}

@@ -5,6 +5,7 @@ package nice
 import (
 	"encoding/json"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -213,7 +214,7 @@ func (a *Agent) componentStats(c *component) ComponentStats {
 		}
 		ps.PacketsSent, ps.BytesSent, ps.LastPacketSentTimestamp = p.out.read()
 		if rxOwner[p.remote] == p {
-			if rx := c.rx[p.remote.Addr]; rx != nil {
+			if rx := c.rxOf(p.remote.Addr); rx != nil {
 				ps.PacketsReceived, ps.BytesReceived, ps.LastPacketReceivedTimestamp = rx.read()
 			}
 		}
@@ -224,8 +225,8 @@ func (a *Agent) componentStats(c *component) ComponentStats {
 		cs.BytesSent += ps.BytesSent
 		cs.Pairs = append(cs.Pairs, ps)
 	}
-	for _, rx := range c.rx {
-		n, b, _ := rx.read()
+	for _, e := range c.rx {
+		n, b, _ := e.rx.read()
 		cs.PacketsReceived += n
 		cs.BytesReceived += b
 	}
@@ -249,7 +250,11 @@ func localID(l *localCandidate) string { return "L" + strconv.FormatUint(uint64(
 
 // remoteID returns a remote candidate's stats id. Called on the loop.
 func (c *component) remoteID(r *Candidate) string {
-	return "R" + strconv.FormatUint(uint64(c.rid[r]), 10)
+	var id uint32
+	if i := slices.Index(c.remote, r); i >= 0 && i < len(c.rids) {
+		id = c.rids[i]
+	}
+	return "R" + strconv.FormatUint(uint64(id), 10)
 }
 
 // pairID returns a pair's stats id. Called on the loop.
@@ -308,11 +313,8 @@ func candidateStats(c Candidate) CandidateStats {
 // Called on the loop.
 func (a *Agent) addRemote(c *component, r *Candidate) {
 	c.remote = append(c.remote, r)
-	if c.rid == nil {
-		c.rid = map[*Candidate]uint32{}
-	}
 	a.nextCandID++
-	c.rid[r] = a.nextCandID
+	c.rids = append(c.rids, a.nextCandID)
 }
 
 // StatsJSON returns the stream's statistics as one JSON object, in the

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,13 +83,13 @@ type component struct {
 	failAt           time.Time // idle timeout before FAILED
 	consent          consent   // keepalives and consent freshness of the selected pair
 	remotePrflxCount int
-	rid              map[*Candidate]uint32            // remote candidates' stats ids ("R<id>"), given by addRemote
-	rx               map[netip.AddrPort]*flowCounters // data received per remote address (the peers map's values)
-	selectedChanges  uint64                           // times a pair was selected (stats)
+	rids             []uint32    // remote candidates' stats ids ("R<id>"), given by addRemote: rids[i] is remote[i]'s
+	rx               []peerEntry // data received per remote address (what the peer sets hold)
+	selectedChanges  uint64      // times a pair was selected (stats)
 
 	// Read by the data path without the loop.
 	path    atomic.Pointer[sendPath]
-	peers   atomic.Pointer[map[netip.AddrPort]*flowCounters] // remote addresses that may send data, and their counters
+	peers   atomic.Pointer[peerSet] // remote addresses that may send data, and their counters
 	recv    atomic.Pointer[recvHandler]
 	recvq   atomic.Pointer[chan *packet] // made on first use: see queue
 	recvqMu sync.Mutex
@@ -190,8 +191,7 @@ const recvQueueLen = 512
 
 func newComponent(s *stream, id int) *component {
 	c := &component{s: s, id: id, closed: make(chan struct{})}
-	empty := map[netip.AddrPort]*flowCounters{}
-	c.peers.Store(&empty)
+	c.peers.Store(emptyPeers)
 	return c
 }
 
@@ -246,20 +246,22 @@ func (a *Agent) closeComponent(c *component) {
 // updatePeers publishes the set of remote addresses that may send data,
 // each with the counters of what it sent. Called on the loop.
 func (c *component) updatePeers() {
-	m := make(map[netip.AddrPort]*flowCounters, len(c.remote))
+	list := make([]peerEntry, 0, len(c.remote))
 	for _, r := range c.remote {
-		m[r.Addr] = c.rxFor(r.Addr)
+		if !slices.ContainsFunc(list, func(e peerEntry) bool { return e.addr == r.Addr }) {
+			list = append(list, peerEntry{r.Addr, c.rxFor(r.Addr)})
+		}
 	}
-	c.publishPeers(m)
+	c.publishPeers(newPeerSet(list))
 }
 
-// publishPeers publishes m as the remote addresses that may send data, to
+// publishPeers publishes ps as the remote addresses that may send data, to
 // the data path and to the muxes the component is on. Called on the loop.
-func (c *component) publishPeers(m map[netip.AddrPort]*flowCounters) {
-	c.peers.Store(&m)
+func (c *component) publishPeers(ps *peerSet) {
+	c.peers.Store(ps)
 	for _, sk := range c.socks {
 		if sk.mux != nil {
-			sk.mux.setRoutes(m)
+			sk.mux.setRoutes(ps)
 		}
 	}
 }
@@ -268,15 +270,25 @@ func (c *component) publishPeers(m map[netip.AddrPort]*flowCounters) {
 // use; they live as long as the component (ComponentStats totals).
 // Called on the loop.
 func (c *component) rxFor(addr netip.AddrPort) *flowCounters {
-	f := c.rx[addr]
-	if f == nil {
-		if c.rx == nil {
-			c.rx = map[netip.AddrPort]*flowCounters{}
+	for _, e := range c.rx {
+		if e.addr == addr {
+			return e.rx
 		}
-		f = new(flowCounters)
-		c.rx[addr] = f
 	}
+	f := new(flowCounters)
+	c.rx = append(c.rx, peerEntry{addr, f})
 	return f
+}
+
+// rxOf returns the receive counters of a remote address, nil if nothing
+// was ever expected from it. Called on the loop.
+func (c *component) rxOf(addr netip.AddrPort) *flowCounters {
+	for _, e := range c.rx {
+		if e.addr == addr {
+			return e.rx
+		}
+	}
+	return nil
 }
 
 // findRemote returns the remote candidate with this address. SDP carries no

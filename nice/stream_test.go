@@ -24,7 +24,7 @@ func TestFindRemoteAdoptsZone(t *testing.T) {
 	if r == nil || r.Addr != from {
 		t.Fatalf("findRemote(%v) = %v, want the candidate with the zone adopted", from, r)
 	}
-	if _, ok := (*c.peers.Load())[from]; !ok {
+	if !c.peers.Load().has(from) {
 		t.Errorf("data from %v would be dropped: peers not updated", from)
 	}
 	if r2 := c.findRemote(from); r2 != r {
