@@ -28,8 +28,9 @@ import (
 //     STUN and TURN transactions to that destination at once instead of at
 //     their timeouts (Agent.onICMP).
 
-// maxICMPDrain bounds the entries one drain reads; more are read by the
-// next one (each entry sets the pending error again).
+// maxICMPDrain bounds the entries one drain reads; more wait for the next
+// drain, after the next ICMP error (the queue is bounded by the receive
+// buffer).
 const maxICMPDrain = 64
 
 // watchICMP turns IP_RECVERR (IPV6_RECVERR) on and makes report the
