@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"syscall"
 	"testing"
@@ -23,11 +24,17 @@ import (
 // closedPort returns 127.0.0.1 and a UDP port nothing listens on.
 func closedPort(t *testing.T) string {
 	t.Helper()
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	return closedPortOn(t, "udp4", "127.0.0.1:0")
+}
+
+// closedPortOn returns an address of network on which nothing listens.
+func closedPortOn(t *testing.T, network, addr string) string {
+	t.Helper()
+	c, err := net.ListenPacket(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := c.LocalAddr().String()
+	addr = c.LocalAddr().String()
 	_ = c.Close()
 	return addr
 }
@@ -35,18 +42,31 @@ func closedPort(t *testing.T) string {
 // TestSTUNServerUnreachable: the STUN server's port is closed. The
 // server-reflexive request ends with the ICMP error (STUNErrors:
 // ErrUnreachable, ECONNREFUSED), not with ErrSTUNTimeout after its
-// retransmissions, and gathering completes.
+// retransmissions, and gathering completes. Over IPv4 and IPv6
+// (IPV6_RECVERR, ICMPv6 port unreachable).
 func TestSTUNServerUnreachable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real sockets; skipped in -short")
 	}
-	a, err := nice.NewAgent(nice.Config{STUNServer: closedPort(t)})
+	t.Run("ipv4", func(t *testing.T) { stunServerUnreachable(t, loopback, closedPort(t)) })
+	t.Run("ipv6", func(t *testing.T) {
+		if c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback}); err != nil {
+			t.Skipf("no IPv6 loopback here: %v", err)
+		} else {
+			c.Close()
+		}
+		stunServerUnreachable(t, netip.MustParseAddr("::1"), closedPortOn(t, "udp6", "[::1]:0"))
+	})
+}
+
+func stunServerUnreachable(t *testing.T, local netip.Addr, server string) {
+	a, err := nice.NewAgent(nice.Config{STUNServer: server})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
 	r := newRecorder(a)
-	if err := a.AddLocalAddress(loopback); err != nil {
+	if err := a.AddLocalAddress(local); err != nil {
 		t.Fatal(err)
 	}
 	sid, _ := a.AddStream(1)
