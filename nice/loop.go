@@ -33,8 +33,11 @@ const maxQueuedSTUN = 256
 
 // workQueue is the loop's queue.
 type workQueue struct {
-	mu       sync.Mutex
-	q        []work // q[head:] waits
+	mu sync.Mutex
+	q  []work // q[head:] waits; in small while it fits
+	// small holds the queue while it is short, as it nearly always is: an
+	// idle agent keeps no queue on the heap, and waking it allocates none.
+	small    [2]work
 	head     int
 	packets  int  // STUN messages in q
 	timerDue bool // the timer fired
@@ -70,6 +73,9 @@ func (a *Agent) post(w work) (ok, run bool) {
 	}
 	if w.pk != nil {
 		q.packets++
+	}
+	if q.q == nil {
+		q.q = q.small[:0]
 	}
 	q.q = append(q.q, w)
 	return true, a.claimLocked()
@@ -116,7 +122,7 @@ func (a *Agent) next() (w work, timer, quit, idle bool) {
 				putPacket(w.pk)
 			}
 		}
-		q.q, q.head, q.packets = nil, 0, 0
+		q.q, q.head, q.packets = q.small[:0], 0, 0
 		return w, false, true, false
 	case q.head < len(q.q):
 		w = q.q[q.head]
@@ -129,7 +135,7 @@ func (a *Agent) next() (w work, timer, quit, idle bool) {
 			q.head = 0
 			q.q = q.q[:0]
 			if cap(q.q) > 32 {
-				q.q = nil // a burst is over: do not keep its memory
+				q.q = q.small[:0] // a burst is over: do not keep its memory
 			}
 		}
 		return w, false, false, false
@@ -141,8 +147,8 @@ func (a *Agent) next() (w work, timer, quit, idle bool) {
 	// once running is false another goroutine may claim it.
 	a.returnScratch()
 	q.running = false
-	if cap(q.q) > 0 {
-		q.q = nil
+	if cap(q.q) > len(q.small) {
+		q.q = q.small[:0]
 	}
 	return w, false, false, true
 }
