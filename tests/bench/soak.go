@@ -173,9 +173,36 @@ func (p *soakPair) reconnect(sa, sb int, d time.Duration) error {
 	if !p.waitFor(d, func() bool {
 		return p.state[p.a][sa] == nice.ComponentStateReady && p.state[p.b][sb] == nice.ComponentStateReady
 	}) {
-		return fmt.Errorf("not READY within %v (A %v, B %v)", d, p.a.ComponentState(sa, 1), p.b.ComponentState(sb, 1))
+		return fmt.Errorf("not READY within %v (A %v, B %v)\n%s%s", d, p.a.ComponentState(sa, 1), p.b.ComponentState(sb, 1),
+			pairsText("A", p.a, sa), pairsText("B", p.b, sb))
 	}
 	return nil
+}
+
+// pairsText describes a stream's candidates and pairs, for a failure's
+// report: what was tried, what answered.
+func pairsText(name string, ag *nice.Agent, sid int) string {
+	cs, err := ag.Stats(sid)
+	if err != nil {
+		return fmt.Sprintf("  %s: no stats: %v\n", name, err)
+	}
+	var b strings.Builder
+	for _, c := range cs {
+		fmt.Fprintf(&b, "  %s stream %d component %d %v:", name, sid, c.ComponentID, c.State)
+		for _, l := range c.LocalCandidates {
+			fmt.Fprintf(&b, " local %s %s:%d", l.CandidateType, l.Address, l.Port)
+		}
+		for _, r := range c.RemoteCandidates {
+			fmt.Fprintf(&b, " remote %s %s:%d", r.CandidateType, r.Address, r.Port)
+		}
+		b.WriteString("\n")
+		for _, p := range c.Pairs {
+			fmt.Fprintf(&b, "    %s %s -> %s %s: %s, requests %d (+%d again) received %d, responses %d sent %d\n",
+				p.Local.Type, p.Local.Addr, p.Remote.Type, p.Remote.Addr, p.State,
+				p.RequestsSent, p.RetransmissionsSent, p.RequestsReceived, p.ResponsesReceived, p.ResponsesSent)
+		}
+	}
+	return b.String()
 }
 
 // restart restarts ICE on stream 1 of both agents and reconnects.
