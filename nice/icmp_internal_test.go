@@ -25,7 +25,8 @@ func pollErr(t *testing.T, oc *osConn) bool {
 			fd             int32
 			events, revent int16
 		}{fd: int32(fd)}
-		_, _, _ = syscall.Syscall(syscall.SYS_POLL, uintptr(unsafe.Pointer(&pfd)), 1, 0)
+		var now syscall.Timespec // ppoll: poll(2) is missing on some architectures
+		_, _, _ = syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&now)), 0, 0, 0)
 		revents = pfd.revent
 	})
 	if err != nil {
