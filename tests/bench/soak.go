@@ -187,6 +187,9 @@ func pairsText(name string, ag *nice.Agent, sid int) string {
 		return fmt.Sprintf("  %s: no stats: %v\n", name, err)
 	}
 	var b strings.Builder
+	if errs, _ := ag.STUNErrors(sid); len(errs) > 0 {
+		fmt.Fprintf(&b, "  %s stream %d STUN errors: %v\n", name, sid, errs)
+	}
 	for _, c := range cs {
 		fmt.Fprintf(&b, "  %s stream %d component %d %v:", name, sid, c.ComponentID, c.State)
 		for _, l := range c.LocalCandidates {
