@@ -133,13 +133,15 @@ func exchange(from, to *nice.Agent, fromSID, toSID int) error {
 }
 
 // connectStream adds a stream of one component on both agents, gathers,
-// exchanges and waits until both are READY.
+// exchanges and waits until both are READY. On failure it returns the
+// streams it added too (0 for none), for the caller to remove: a failed
+// stream left in place keeps its socket and reader.
 func (p *soakPair) connectStream(c *soakCounters) (sa, sb int, err error) {
 	if sa, err = p.a.AddStream(1); err != nil {
 		return 0, 0, err
 	}
 	if sb, err = p.b.AddStream(1); err != nil {
-		return 0, 0, err
+		return sa, 0, err
 	}
 	var rx atomic.Int64
 	for _, x := range []struct {
@@ -147,17 +149,17 @@ func (p *soakPair) connectStream(c *soakCounters) (sa, sb int, err error) {
 		sid int
 	}{{p.a, sa}, {p.b, sb}} {
 		if err := x.ag.AttachRecv(x.sid, 1, func(int, int, []byte) { c.received.Add(1); rx.Add(1) }); err != nil {
-			return 0, 0, err
+			return sa, sb, err
 		}
 		if err := x.ag.GatherCandidates(x.sid); err != nil {
-			return 0, 0, err
+			return sa, sb, err
 		}
 	}
 	if !p.waitFor(10*time.Second, func() bool { return p.done[p.a][sa] && p.done[p.b][sb] }) {
-		return 0, 0, fmt.Errorf("gathering did not end")
+		return sa, sb, fmt.Errorf("gathering did not end")
 	}
 	if err := p.reconnect(sa, sb, 30*time.Second); err != nil {
-		return 0, 0, err
+		return sa, sb, err
 	}
 	return sa, sb, nil
 }
@@ -232,11 +234,15 @@ func (p *soakPair) streamCycle(c *soakCounters) error {
 			}
 		}
 	}
-	if e := p.a.RemoveStream(sa); e != nil && err == nil {
-		err = e
+	if sa != 0 {
+		if e := p.a.RemoveStream(sa); e != nil && err == nil {
+			err = e
+		}
 	}
-	if e := p.b.RemoveStream(sb); e != nil && err == nil {
-		err = e
+	if sb != 0 {
+		if e := p.b.RemoveStream(sb); e != nil && err == nil {
+			err = e
+		}
 	}
 	// The removed streams' records go too: kept, the maps grew with every
 	// stream cycle, and so did the live heap (the soak's own, not
