@@ -483,19 +483,7 @@ func TestNATRebinding(t *testing.T) {
 // through the new relay.
 func TestTURNRestart(t *testing.T) {
 	const consentTimeout = 3 * time.Second
-	l := newLab(t)
-	for i := 1; i <= 2; i++ {
-		if err := l.SetSite(i, Site{NAT: PortRestricted}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s := startSession(t, l, append([]string{"--force-relay"}, mediaArgs...), mediaArgs)
-	before := selected(s.wa, 0)
-	if f := strings.Fields(before); len(f) != 6 || f[0] != "relay" {
-		t.Fatalf("A selected %q, want a relayed local candidate", before)
-	}
-	oldRelay := strings.Fields(before)[2]
-	s.settle(consentTimeout)
+	l, s, before, oldRelay := relaySession(t, consentTimeout, false)
 	ma, mb := s.wa.mark(), s.wb.mark()
 	t0 := time.Now()
 	if err := l.RestartTURN(0); err != nil {
@@ -538,18 +526,9 @@ func TestTURNRestart(t *testing.T) {
 		}
 		t.Logf("TURN restart: %s signalled FAILED after %s", w.a.Name, ms(ln.At.Sub(t0)))
 	}
-	t1 := time.Now()
-	s.restart()
-	ab, ba, ok := s.interruption(ma, mb, 10*time.Second)
-	if !ok {
-		t.Fatalf("media did not come back after the restart:\n%s", s.logs())
-	}
-	after := selected(s.wa, ma)
+	ab, ba, back, after := s.restartOnNewRelay(ma, mb, oldRelay)
 	t.Logf("TURN restart: media interrupted A→B %s, B→A %s; back %s after the ICE restart; A selected before: %s; after: %s",
-		gapText(ab), gapText(ba), ms(time.Since(t1)), before, after)
-	if f := strings.Fields(after); len(f) != 6 || f[0] != "relay" || f[2] == oldRelay {
-		t.Errorf("A selected %q after the restart, want the new relayed candidate", after)
-	}
+		gapText(ab), gapText(ba), ms(back), before, after)
 	if bound := consentTimeout + 5*time.Second; ab > bound || ba > bound {
 		t.Errorf("interruption A→B %v, B→A %v, want under %v", ab, ba, bound)
 	}
@@ -568,25 +547,7 @@ func TestTURNServerDown(t *testing.T) {
 		consentTimeout = 3 * time.Second
 		pause          = 3 * time.Second
 	)
-	l := newLab(t)
-	for i := 1; i <= 2; i++ {
-		if err := l.SetSite(i, Site{NAT: PortRestricted}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s := startSession(t, l, append([]string{"--force-relay", "--debug"}, mediaArgs...), mediaArgs)
-	defer func() {
-		if t.Failed() { // A's debug log
-			b, _ := os.ReadFile(filepath.Join(l.Dir, "A.stderr"))
-			t.Logf("A's log:\n%s", b)
-		}
-	}()
-	before := selected(s.wa, 0)
-	if f := strings.Fields(before); len(f) != 6 || f[0] != "relay" {
-		t.Fatalf("A selected %q, want a relayed local candidate", before)
-	}
-	oldRelay := strings.Fields(before)[2]
-	s.settle(consentTimeout)
+	l, s, _, oldRelay := relaySession(t, consentTimeout, true)
 	ma, mb := s.wa.mark(), s.wb.mark()
 	t0 := time.Now()
 	if err := l.RestartTURN(pause); err != nil {
@@ -628,18 +589,62 @@ func TestTURNServerDown(t *testing.T) {
 		t.Fatalf("A signalled no new relayed candidate within 10 s of coturn's return:\n%s", s.logs())
 	}
 	t.Logf("TURN down: A's new relayed candidate %s after coturn was back", ms(newCand.At.Sub(back)))
+	ab, ba, restored, after := s.restartOnNewRelay(ma, mb, oldRelay)
+	t.Logf("TURN down: media interrupted A→B %s, B→A %s (coturn down %s); back %s after the ICE restart; A selected after: %s",
+		gapText(ab), gapText(ba), ms(back.Sub(t0)), ms(restored), after)
+}
+
+// relaySession starts a lab with both sites behind port-restricted NATs
+// and a session in which A sends and receives through its TURN relay
+// (--force-relay), and waits until consent of the pairs checked while
+// connecting is old (settle). It returns A's selected pair and the
+// relayed address on it. debug: A's debug log is shown if the test fails.
+func relaySession(t *testing.T, consentTimeout time.Duration, debug bool) (l *Lab, s *session, selectedPair, relay string) {
+	t.Helper()
+	l = newLab(t)
+	for i := 1; i <= 2; i++ {
+		if err := l.SetSite(i, Site{NAT: PortRestricted}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	argsA := append([]string{"--force-relay"}, mediaArgs...)
+	if debug {
+		argsA = append(argsA, "--debug")
+		t.Cleanup(func() {
+			if t.Failed() {
+				b, _ := os.ReadFile(filepath.Join(l.Dir, "A.stderr"))
+				t.Logf("A's log:\n%s", b)
+			}
+		})
+	}
+	s = startSession(t, l, argsA, mediaArgs)
+	selectedPair = selected(s.wa, 0)
+	if f := strings.Fields(selectedPair); len(f) != 6 || f[0] != "relay" {
+		t.Fatalf("A selected %q, want a relayed local candidate", selectedPair)
+	}
+	s.settle(consentTimeout)
+	return l, s, selectedPair, strings.Fields(selectedPair)[2]
+}
+
+// restartOnNewRelay restarts ICE on both agents and waits for media to
+// flow again both ways; A must then be on a relayed candidate other than
+// oldRelay. It returns the longest gaps since the marks, how long media
+// took to come back after the restart, and A's selected pair.
+func (s *session) restartOnNewRelay(ma, mb int, oldRelay string) (ab, ba, back time.Duration, after string) {
+	t := s.t
+	t.Helper()
 	t1 := time.Now()
 	s.restart()
 	ab, ba, ok := s.interruption(ma, mb, 10*time.Second)
 	if !ok {
 		t.Fatalf("media did not come back after the restart:\n%s", s.logs())
 	}
-	after := selected(s.wa, ma)
-	t.Logf("TURN down: media interrupted A→B %s, B→A %s (coturn down %s); back %s after the ICE restart; A selected after: %s",
-		gapText(ab), gapText(ba), ms(back.Sub(t0)), ms(time.Since(t1)), after)
+	back = time.Since(t1)
+	after = selected(s.wa, ma)
 	if f := strings.Fields(after); len(f) != 6 || f[0] != "relay" || f[2] == oldRelay {
 		t.Errorf("A selected %q after the restart, want the new relayed candidate", after)
 	}
+	return ab, ba, back, after
 }
 
 // TestAddressChange: A's host gets a new address (10.0.1.20) and loses the
