@@ -36,6 +36,8 @@ type soakPair struct {
 	a, b   *nice.Agent
 	sa, sb int
 	busy   atomic.Bool // a restart or a stream test is running
+	// readyWithin bounds the wait for READY after an exchange (0: 30 s).
+	readyWithin time.Duration
 
 	mu    sync.Mutex
 	cond  *sync.Cond
@@ -158,10 +160,18 @@ func (p *soakPair) connectStream(c *soakCounters) (sa, sb int, err error) {
 	if !p.waitFor(10*time.Second, func() bool { return p.done[p.a][sa] && p.done[p.b][sb] }) {
 		return sa, sb, fmt.Errorf("gathering did not end")
 	}
-	if err := p.reconnect(sa, sb, 30*time.Second); err != nil {
+	if err := p.reconnect(sa, sb, p.readyTimeout()); err != nil {
 		return sa, sb, err
 	}
 	return sa, sb, nil
+}
+
+// readyTimeout is how long a pair may take to be READY after an exchange.
+func (p *soakPair) readyTimeout() time.Duration {
+	if p.readyWithin > 0 {
+		return p.readyWithin
+	}
+	return 30 * time.Second
 }
 
 // reconnect exchanges both ways and waits for READY on both sides.
@@ -221,7 +231,7 @@ func (p *soakPair) restart() error {
 	if err := p.b.RestartStream(p.sb); err != nil {
 		return err
 	}
-	return p.reconnect(p.sa, p.sb, 30*time.Second)
+	return p.reconnect(p.sa, p.sb, p.readyTimeout())
 }
 
 // streamCycle adds a second stream, sends on it, and removes it.

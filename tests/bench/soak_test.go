@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,31 @@ func TestSoakStreamCycleForgets(t *testing.T) {
 	for _, ag := range []*nice.Agent{p.a, p.b} {
 		if n, m := len(p.state[ag]), len(p.done[ag]); n != 1 || m != 1 {
 			t.Errorf("after 3 stream cycles an agent has records of %d and %d streams, want 1 (stream 1)", n, m)
+		}
+	}
+}
+
+// TestSoakFailedStreamCycleRemoves: a stream cycle that fails (here: no
+// time at all to become READY) still removes the streams it added; kept,
+// each held a socket and its reader (the lab soak's fds grew by one per
+// FAILED component).
+func TestSoakFailedStreamCycleRemoves(t *testing.T) {
+	var c soakCounters
+	p, err := newSoakPair(&c, loopbackSides(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	p.readyWithin = time.Nanosecond
+	if err := p.streamCycle(&c); err == nil {
+		t.Fatal("a stream cycle with no time to become READY did not fail")
+	}
+	for _, ag := range []*nice.Agent{p.a, p.b} {
+		if _, err := ag.Stats(2); !errors.Is(err, nice.ErrInvalidStream) {
+			t.Errorf("stream 2 after the failed cycle: %v, want it removed (ErrInvalidStream)", err)
+		}
+		if _, err := ag.Stats(1); err != nil {
+			t.Errorf("stream 1: %v", err)
 		}
 	}
 }
