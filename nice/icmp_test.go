@@ -195,7 +195,7 @@ func TestTURNUDPServerGone(t *testing.T) {
 	}
 
 	// The server comes back on its address after a while. Each agent keeps
-	// trying to make the lost allocation again (1 s, 2 s, ... apart), so a
+	// trying to make the lost allocation again (a second apart), so a
 	// relayed candidate comes back without an ICE restart, and the failed
 	// tries meanwhile are not added to RelayErrors.
 	time.Sleep(1500 * time.Millisecond)

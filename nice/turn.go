@@ -439,11 +439,20 @@ func (ra *relayAlloc) allocFailed(err error) {
 }
 
 // relayRetryDelay is how long after the nth failed attempt to make a lost
-// allocation again the next one starts: 1 s, doubling, at most 32 s. An
-// ICE restart tries at once (startRelays).
+// allocation again the next one starts: 1 s for the first
+// relayRetryQuick attempts (a TURN server that restarts is back within
+// seconds, and each try is one small request), then doubling, at most
+// 32 s. An ICE restart tries at once (startRelays).
 func relayRetryDelay(n int) time.Duration {
-	return time.Second << min(n-1, 5)
+	if n <= relayRetryQuick {
+		return time.Second
+	}
+	return time.Second << min(n-relayRetryQuick, 5)
 }
+
+// relayRetryQuick is how many failed attempts to make a lost allocation
+// again are followed by another one a second later.
+const relayRetryQuick = 10
 
 // retryRelays starts again the failed re-allocations whose time came.
 // Called on the loop.

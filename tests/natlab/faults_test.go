@@ -539,7 +539,7 @@ func TestTURNRestart(t *testing.T) {
 // which A's NAT carries back to A: A finds its allocation lost from that
 // ICMP error (RelayErrors says so), well before consent would have run
 // out, and signals FAILED (its only pair was relayed); the new allocation
-// is refused the same way and tried again by itself (1 s, 2 s, ... apart)
+// is refused the same way and tried again by itself (a second apart)
 // until coturn is back, when the new relayed candidate is signalled
 // without an ICE restart. The application's restart then reconnects.
 func TestTURNServerDown(t *testing.T) {
@@ -582,7 +582,7 @@ func TestTURNServerDown(t *testing.T) {
 		t.Errorf("RelayErrors does not report the allocation lost (%v) and the new one refused (%v) by ICMP errors", lost, refused)
 	}
 
-	// Made again by itself once coturn is back: the tries are 1, 2, 4 s
+	// Made again by itself once coturn is back: the tries are 1 s
 	// apart after the first refusal.
 	newCand, ok := s.wa.wait(ma, func(ln Line) bool { return ln.Kind == "cand" && candType(ln.Arg) == "relay" }, 10*time.Second)
 	if !ok {
