@@ -90,16 +90,7 @@ func TestTURNServerUnreachable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real sockets; skipped in -short")
 	}
-	a, err := nice.NewAgent(nice.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	r := newRecorder(a)
-	if err := a.AddLocalAddress(loopback); err != nil {
-		t.Fatal(err)
-	}
-	sid, _ := a.AddStream(1)
+	a, r, sid := newLoopbackAgent(t, nice.Config{}, 1)
 	if err := a.SetRelayInfo(sid, 1, closedPort(t), "u", "p", nice.RelayTypeTURNUDP); err != nil {
 		t.Fatal(err)
 	}
