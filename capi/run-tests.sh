@@ -42,7 +42,10 @@ test -f "$tmp/prefix/share/doc/gonice/porting-from-libnice.md"
 # The libnice drop-in, when built: in its own libdir, finding libgonice.
 if [[ -f "$B/compat/libnice/libnice.so.10" ]]; then
 	test -L "$libdir/gonice/libnice.so.10" && test -f "$libdir/gonice/pkgconfig/nice.pc"
-	ldd "$libdir/gonice/libnice.so.10" | grep -qF "libgonice.so.0 => $libdir/gonice/../libgonice.so.0"
+	# Not "ldd | grep -q": grep leaving at the first match can kill ldd
+	# with SIGPIPE, which pipefail makes a failure (it did, once).
+	deps=$(ldd "$libdir/gonice/libnice.so.10")
+	grep -qF "libgonice.so.0 => $libdir/gonice/../libgonice.so.0" <<<"$deps"
 	echo "libnice drop-in installed: $libdir/gonice/libnice.so.10 -> $libdir/libgonice.so.0"
 fi
 
