@@ -201,13 +201,7 @@ func TestTURNUDPServerGone(t *testing.T) {
 		ag  *nice.Agent
 		sid int
 	}{{a, sa}, {b, sb}} {
-		waitUntil(t, 10*time.Second, func() bool {
-			cands, _ := x.ag.LocalCandidates(x.sid, 1)
-			return slices.ContainsFunc(cands, func(c nice.Candidate) bool { return c.Type == nice.CandidateTypeRelayed })
-		}, func() string {
-			errs, _ := x.ag.RelayErrors(x.sid)
-			return fmt.Sprintf("no relayed candidate 10 s after the server came back; relay errors %v", errs)
-		})
+		waitRelayedCandidate(t, x.ag, x.sid, "10 s after the server came back")
 		t.Logf("relayed candidate back %v after the server", time.Since(back).Round(time.Millisecond))
 		if errs, _ := x.ag.RelayErrors(x.sid); len(errs) != 2 {
 			t.Errorf("%d relay errors, want 2 (the loss and the first refused try): %v", len(errs), errs)

@@ -385,6 +385,19 @@ func TestTURNTCPConnectionLost(t *testing.T) {
 	}
 }
 
+// waitRelayedCandidate waits up to 10 s until the agent lists a relayed
+// candidate on component 1 of stream sid; when says when, for the failure.
+func waitRelayedCandidate(t *testing.T, ag *nice.Agent, sid int, when string) {
+	t.Helper()
+	waitUntil(t, 10*time.Second, func() bool {
+		cands, _ := ag.LocalCandidates(sid, 1)
+		return slices.ContainsFunc(cands, func(c nice.Candidate) bool { return c.Type == nice.CandidateTypeRelayed })
+	}, func() string {
+		errs, _ := ag.RelayErrors(sid)
+		return fmt.Sprintf("no relayed candidate %s; relay errors %v", when, errs)
+	})
+}
+
 // TestTURNRecoversAfterOutage: the TURN server goes away (over TCP: its
 // connections end), each agent reports its allocation lost and tries to
 // make it again, which fails while the server is down. When the server is
@@ -423,13 +436,7 @@ func TestTURNRecoversAfterOutage(t *testing.T) {
 		}
 	}
 	for _, x := range agents {
-		waitUntil(t, 10*time.Second, func() bool {
-			cands, _ := x.ag.LocalCandidates(x.sid, 1)
-			return slices.ContainsFunc(cands, func(c nice.Candidate) bool { return c.Type == nice.CandidateTypeRelayed })
-		}, func() string {
-			errs, _ := x.ag.RelayErrors(x.sid)
-			return fmt.Sprintf("no relayed candidate after the restart; relay errors %v", errs)
-		})
+		waitRelayedCandidate(t, x.ag, x.sid, "after the restart")
 	}
 	agentpair.Exchange(t, a, b, sa, sb, 1)
 	agentpair.Exchange(t, b, a, sb, sa, 1)
