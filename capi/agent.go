@@ -91,16 +91,65 @@ const (
 )
 
 // item is one pending callback: a signal, a received datagram, or the
-// close_async completion.
+// close_async completion. The candidates of the candidate and selected-pair
+// signals are behind a pointer: an item is 104 bytes instead of 440, and
+// the queues an entry keeps between batches (q, spare) are made of them.
 type item struct {
 	kind     itemKind
 	sid, cid int
 	state    nice.ComponentState
-	c1, c2   nice.Candidate
+	cands    *[2]nice.Candidate // kNewCandidate, kNewRemoteCandidate: [0]; kSelectedPair: local, remote
 	ids      []int
 	data     *[]byte
 	cb       callback
 	msg      string
+}
+
+// keepSpare is the largest queue (in items) that an entry keeps for its
+// next batch whatever the last batch used; a larger one is kept only while
+// batches fill a quarter of it. So a burst of received datagrams in thread
+// mode reuses its queue while the burst lasts, and an idle agent keeps at
+// most two queues of keepSpare items (3.3 KB), not the largest burst it
+// ever had.
+const keepSpare = 16
+
+// recvCB is the receive callback of one component.
+type recvCB struct {
+	sid, cid int
+	cb       callback
+}
+
+// recvCallbacks are an entry's receive callbacks: a slice searched in order
+// (an agent has a handful of components; a map costs 300 bytes for one).
+type recvCallbacks []recvCB
+
+// get returns the callback of component (sid, cid) and whether it has one.
+func (r recvCallbacks) get(sid, cid int) (callback, bool) {
+	for i := range r {
+		if r[i].sid == sid && r[i].cid == cid {
+			return r[i].cb, true
+		}
+	}
+	return callback{}, false
+}
+
+// set sets the callback of component (sid, cid); a nil fn removes it.
+func (r *recvCallbacks) set(sid, cid int, cb callback) {
+	s := *r
+	for i := range s {
+		if s[i].sid == sid && s[i].cid == cid {
+			if cb.fn == nil {
+				s[i] = s[len(s)-1]
+				*r = s[:len(s)-1]
+			} else {
+				s[i].cb = cb
+			}
+			return
+		}
+	}
+	if cb.fn != nil {
+		*r = append(s, recvCB{sid: sid, cid: cid, cb: cb})
+	}
 }
 
 const maxQueuedData = C.GONICE_MAX_QUEUED_PACKETS
@@ -121,7 +170,7 @@ type entry struct {
 
 	cbmu sync.Mutex
 	cbs  [C.GONICE_SIG_COUNT]callback
-	recv map[[2]int]callback
+	recv recvCallbacks
 
 	conn *connEntry // a GoniceConnection's; nil for an agent
 
@@ -149,7 +198,6 @@ func newEntry(options uint, cfg nice.Config) (*entry, error) {
 	e := &entry{
 		dispatch: options&C.GONICE_AGENT_OPTION_DISPATCH != 0,
 		cfg:      withLogSink(cfg),
-		recv:     map[[2]int]callback{},
 		efd:      -1,
 	}
 	e.idle.L = &e.qmu
@@ -184,14 +232,14 @@ func (e *entry) agent() (*nice.Agent, error) {
 		return nil, err
 	}
 	a.OnCandidateGatheringDone(func(sid int) { e.push(item{kind: kGatheringDone, sid: sid}) })
-	a.OnNewCandidate(func(c nice.Candidate) { e.push(item{kind: kNewCandidate, c1: c}) })
-	a.OnNewRemoteCandidate(func(c nice.Candidate) { e.push(item{kind: kNewRemoteCandidate, c1: c}) })
+	a.OnNewCandidate(func(c nice.Candidate) { e.push(item{kind: kNewCandidate, cands: &[2]nice.Candidate{c}}) })
+	a.OnNewRemoteCandidate(func(c nice.Candidate) { e.push(item{kind: kNewRemoteCandidate, cands: &[2]nice.Candidate{c}}) })
 	a.OnComponentStateChanged(func(sid, cid int, s nice.ComponentState) {
 		e.fastSendState(sid, cid, s)
 		e.push(item{kind: kStateChanged, sid: sid, cid: cid, state: s})
 	})
 	a.OnNewSelectedPair(func(sid, cid int, l, r nice.Candidate) {
-		e.push(item{kind: kSelectedPair, sid: sid, cid: cid, c1: l, c2: r})
+		e.push(item{kind: kSelectedPair, sid: sid, cid: cid, cands: &[2]nice.Candidate{l, r}})
 	})
 	a.OnInitialBindingRequestReceived(func(sid int) { e.push(item{kind: kInitialBinding, sid: sid}) })
 	a.OnStreamsRemoved(func(ids []int) {
@@ -322,6 +370,9 @@ func (e *entry) recycle(batch []item) {
 		}
 	}
 	clear(batch)
+	if cap(batch) > keepSpare && len(batch) < cap(batch)/4 {
+		return // a burst's queue, no longer needed
+	}
 	e.qmu.Lock()
 	if e.spare == nil {
 		e.spare = batch[:0]
@@ -393,12 +444,13 @@ func (e *entry) deliver(it *item) int {
 		}
 		if cb := e.getCallback(full); cb.fn != nil {
 			c := new(C.GoniceCandidate)
-			toC(c, &it.c1)
+			toC(c, &it.cands[0])
 			C.call_new_candidate_full(cb.fn, h, c, cb.ud)
 			ran = 1
 		}
 		if cb := e.getCallback(legacy); cb.fn != nil && !e.freed.Load() {
-			C.call_new_candidate(cb.fn, h, C.uint(it.c1.StreamID), C.uint(it.c1.ComponentID), cstr(it.c1.Foundation), cb.ud)
+			c := &it.cands[0]
+			C.call_new_candidate(cb.fn, h, C.uint(c.StreamID), C.uint(c.ComponentID), cstr(c.Foundation), cb.ud)
 			ran = 1
 		}
 	case kStateChanged:
@@ -409,13 +461,13 @@ func (e *entry) deliver(it *item) int {
 	case kSelectedPair:
 		if cb := e.getCallback(C.GONICE_SIG_NEW_SELECTED_PAIR_FULL); cb.fn != nil {
 			l, r := new(C.GoniceCandidate), new(C.GoniceCandidate)
-			toC(l, &it.c1)
-			toC(r, &it.c2)
+			toC(l, &it.cands[0])
+			toC(r, &it.cands[1])
 			C.call_selected_pair_full(cb.fn, h, C.uint(it.sid), C.uint(it.cid), l, r, cb.ud)
 			ran = 1
 		}
 		if cb := e.getCallback(C.GONICE_SIG_NEW_SELECTED_PAIR); cb.fn != nil && !e.freed.Load() {
-			C.call_selected_pair(cb.fn, h, C.uint(it.sid), C.uint(it.cid), cstr(it.c1.Foundation), cstr(it.c2.Foundation), cb.ud)
+			C.call_selected_pair(cb.fn, h, C.uint(it.sid), C.uint(it.cid), cstr(it.cands[0].Foundation), cstr(it.cands[1].Foundation), cb.ud)
 			ran = 1
 		}
 	case kInitialBinding:
@@ -434,7 +486,7 @@ func (e *entry) deliver(it *item) int {
 		}
 	case kRecv:
 		e.cbmu.Lock()
-		cb := e.recv[[2]int{it.sid, it.cid}]
+		cb, _ := e.recv.get(it.sid, it.cid)
 		e.cbmu.Unlock()
 		if cb.fn != nil {
 			p := *it.data

@@ -740,14 +740,9 @@ func goniceCoreAttachRecv(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, fn, ud
 		if err != nil {
 			return 0, err
 		}
-		key := [2]int{int(sid), int(cid)}
 		e.cbmu.Lock()
-		old, had := e.recv[key]
-		if fn == nil {
-			delete(e.recv, key)
-		} else {
-			e.recv[key] = callback{fn, ud}
-		}
+		old, _ := e.recv.get(int(sid), int(cid))
+		e.recv.set(int(sid), int(cid), callback{fn, ud})
 		e.cbmu.Unlock()
 		e.fastSetRecv(sid, cid, fn, ud)
 		if fn == nil {
@@ -757,11 +752,7 @@ func goniceCoreAttachRecv(errbuf *C.char, h C.uintptr_t, sid, cid C.uint, fn, ud
 		}
 		if err != nil {
 			e.cbmu.Lock()
-			if had {
-				e.recv[key] = old
-			} else {
-				delete(e.recv, key)
-			}
+			e.recv.set(int(sid), int(cid), old)
 			e.cbmu.Unlock()
 			e.fastSetRecv(sid, cid, old.fn, old.ud)
 		}
