@@ -48,8 +48,9 @@ type Agent struct {
 	comps atomic.Pointer[[]*component]
 
 	// Owned by the loop.
-	timer          *time.Timer
+	timer          *time.Timer // nil: the agent is in sharedTimers (timers.go)
 	timerAt        time.Time
+	tslot          timerSlot // the place in sharedTimers, guarded by its mutex
 	streams        []*stream // in creation order
 	nextStreamID   int
 	forceRelay     atomic.Bool // Config.ForceRelay, changed by SetForceRelay; read by the readers
@@ -131,8 +132,11 @@ func newAgent(cfg Config, stunServer netip.AddrPort) *Agent {
 	a.workers.init()
 	a.forceRelay.Store(cfg.ForceRelay)
 	a.comps.Store(new([]*component))
-	a.timer = time.AfterFunc(time.Hour, a.fireTimer)
-	a.timer.Stop()
+	a.tslot.index = -1
+	if _, ok := cfg.Net.(osNet); !ok {
+		a.timer = time.AfterFunc(time.Hour, a.fireTimer) // timers.go says why
+		a.timer.Stop()
+	}
 	return a
 }
 
@@ -192,7 +196,7 @@ func (a *Agent) Close() error {
 	// The loop has ended, so no signal is queued any more: the dispatcher
 	// (if one runs) delivers what is left and exits.
 	a.workers.wait()
-	a.timer.Stop()
+	a.stopTimer()
 	a.closeMDNS()
 	return nil
 }

@@ -88,7 +88,7 @@ func (a *Agent) rearm(now time.Time) {
 	next := a.nextDeadline(now)
 	if next.IsZero() {
 		if !a.timerAt.IsZero() {
-			a.timer.Stop()
+			a.stopTimer()
 			a.timerAt = time.Time{}
 		}
 		return
@@ -97,11 +97,7 @@ func (a *Agent) rearm(now time.Time) {
 		return
 	}
 	a.timerAt = next
-	d := next.Sub(now)
-	if d < 0 {
-		d = 0
-	}
-	a.timer.Reset(d)
+	a.armTimer(next, max(next.Sub(now), 0))
 }
 
 // fireTimer is the timer's function: it wakes the loop (and, if the loop

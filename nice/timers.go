@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+
+package nice
+
+import (
+	"container/heap"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// The agents' deadlines on one clock (ARCHITECTURE.md, "Deadlines"). Every
+// agent on the operating system's network has its earliest deadline in
+// one process-wide min-heap, served by one runtime timer. When it fires, a
+// runner goroutine runs the due agents one after the other (fireTimer: the
+// agent's loop, inline if it is idle), with up to GOMAXPROCS runners when
+// many are due. Before, each agent had a runtime timer of its own
+// (time.AfterFunc), which starts a goroutine per firing: with consent
+// freshness on, the runtime made a goroutine for every consent check,
+// and every one grew its stack to run the loop. Keepalive and consent
+// deadlines are on a 200 ms grid (keepaliveSlack), so an idle server's
+// checks come due in batches, and a batch costs one or two goroutines.
+//
+// An agent on a Net of the application's keeps a timer of its own
+// (Agent.timer): such a network may be an in-memory one in a
+// testing/synctest bubble, whose fake clock a process-wide timer does not
+// follow (and a bubble's timer must not be used from outside it).
+
+// timerSlot is an agent's place in sharedTimers, guarded by its mutex.
+type timerSlot struct {
+	at    time.Time // when the agent is due, while it is in the heap
+	index int       // its index in the heap; -1 when not in it
+}
+
+// timerQueue is the process-wide deadline heap.
+type timerQueue struct {
+	mu      sync.Mutex
+	agents  timerHeap
+	t       *time.Timer // fires run when agents[0] is due
+	armedAt time.Time   // when t fires; zero when it is stopped or has fired
+	runners int         // goroutines running due agents (run)
+}
+
+var sharedTimers timerQueue
+
+// maxTimerRunners bounds the goroutines that run due agents at once: more
+// cannot run in parallel.
+var maxTimerRunners = max(runtime.GOMAXPROCS(0), 1)
+
+// set makes a due at at, whether or not it was in the heap.
+func (q *timerQueue) set(a *Agent, at time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if a.tslot.index < 0 {
+		a.tslot.at = at
+		heap.Push(&q.agents, a)
+	} else {
+		a.tslot.at = at
+		heap.Fix(&q.agents, a.tslot.index)
+	}
+	// With runners at work, the last one to finish arms the timer.
+	if q.runners == 0 && q.agents[0] == a && (q.armedAt.IsZero() || at.Before(q.armedAt)) {
+		q.armLocked(at)
+	}
+}
+
+// remove takes a out of the heap, if it is there. The runtime timer is left
+// as it is: firing early finds nothing due and re-arms for the next.
+func (q *timerQueue) remove(a *Agent) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if a.tslot.index >= 0 {
+		heap.Remove(&q.agents, a.tslot.index)
+	}
+}
+
+// armLocked sets the runtime timer to fire at at. q.mu is held.
+func (q *timerQueue) armLocked(at time.Time) {
+	d := max(time.Until(at), 0)
+	if q.t == nil {
+		q.t = time.AfterFunc(d, q.fire)
+	} else {
+		q.t.Reset(d)
+	}
+	q.armedAt = at
+}
+
+// fire is the runtime timer's function: it becomes a runner unless runners
+// are at work (they take what is due before they finish).
+func (q *timerQueue) fire() {
+	q.mu.Lock()
+	q.armedAt = time.Time{}
+	if q.runners > 0 {
+		q.mu.Unlock()
+		return
+	}
+	q.runners++
+	q.mu.Unlock()
+	q.run()
+}
+
+// run fires due agents until none is due, starting another runner while
+// more are due and the bound allows; the last runner to finish arms the
+// timer for the next deadline. A fired agent's loop runs here if it was
+// idle: the loop never blocks (ARCHITECTURE.md, "The loop").
+func (q *timerQueue) run() {
+	for {
+		q.mu.Lock()
+		now := time.Now()
+		if len(q.agents) > 0 && !q.agents[0].tslot.at.After(now) {
+			a := heap.Pop(&q.agents).(*Agent)
+			if len(q.agents) > 0 && !q.agents[0].tslot.at.After(now) && q.runners < maxTimerRunners {
+				q.runners++
+				go q.run()
+			}
+			q.mu.Unlock()
+			a.fireTimer()
+			continue
+		}
+		q.runners--
+		if q.runners == 0 && len(q.agents) > 0 {
+			q.armLocked(q.agents[0].tslot.at)
+		}
+		q.mu.Unlock()
+		return
+	}
+}
+
+// timerHeap orders agents by their deadline (container/heap).
+type timerHeap []*Agent
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].tslot.at.Before(h[j].tslot.at) }
+
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].tslot.index = i
+	h[j].tslot.index = j
+}
+
+func (h *timerHeap) Push(x any) {
+	a := x.(*Agent)
+	a.tslot.index = len(*h)
+	*h = append(*h, a)
+}
+
+func (h *timerHeap) Pop() any {
+	old := *h
+	n := len(old) - 1
+	a := old[n]
+	old[n] = nil
+	*h = old[:n]
+	a.tslot.index = -1
+	return a
+}
+
+// armTimer makes the agent's timer fire at at, d from now. Called on the
+// loop (rearm).
+func (a *Agent) armTimer(at time.Time, d time.Duration) {
+	if a.timer == nil {
+		sharedTimers.set(a, at)
+		return
+	}
+	a.timer.Reset(d)
+}
+
+// stopTimer stops the agent's timer: on the loop (rearm), and by Close
+// after the loop has ended.
+func (a *Agent) stopTimer() {
+	if a.timer == nil {
+		sharedTimers.remove(a)
+		return
+	}
+	a.timer.Stop()
+}
