@@ -140,11 +140,11 @@ func fuzzMessage(a *Agent, data []byte, kind byte, i int) []byte {
 		m.TransactionID = [stun.TransactionIDSize]byte{byte(i), 1}
 	case 2, 3:
 		found := false
-		for id, tx := range a.txs.byID { // map order is random: take the smallest id
-			if tx.kind != txDiscovery && (!found || string(id[:]) < string(m.TransactionID[:])) {
-				m.TransactionID, found = id, true
+		a.txs.each(func(tx *transaction) { // the order is not fixed: take the smallest id
+			if tx.kind != txDiscovery && (!found || string(tx.id[:]) < string(m.TransactionID[:])) {
+				m.TransactionID, found = tx.id, true
 			}
-		}
+		})
 		if !found {
 			return nil
 		}

@@ -251,16 +251,10 @@ func (a *Agent) logRoleConflict(c *component, sk *socket, from netip.AddrPort, w
 func (a *Agent) sendSuccess(sk *socket, from netip.AddrPort, req *stun.Message, pwd string) {
 	m := a.out
 	m.Reset()
-	setters := []stun.Setter{
-		stun.NewTransactionIDSetter(req.TransactionID),
-		stun.BindingSuccess,
-		stunx.XORMappedAddress(from),
-	}
-	if a.cfg.Software != "" {
-		setters = append(setters, stun.NewSoftware(a.cfg.Software))
-	}
-	setters = append(setters, stun.NewShortTermIntegrity(pwd), stun.Fingerprint)
-	if err := m.Build(setters...); err != nil {
+	m.Type = stun.BindingSuccess
+	m.TransactionID = req.TransactionID
+	m.WriteHeader()
+	if stunx.XORMappedAddress(from).AddTo(m) != nil || a.sign(m, pwd) != nil {
 		return
 	}
 	if len(m.Raw) > len(req.Raw) {

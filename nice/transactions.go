@@ -6,6 +6,7 @@ import (
 	"container/heap"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/gonice/gonice/nice/internal/stunx"
@@ -192,7 +193,7 @@ func measureRTT(tx *transaction, now time.Time) time.Duration {
 
 // handleResponse matches a response to its transaction. Called on the loop.
 func (a *Agent) handleResponse(now time.Time, sk *socket, from netip.AddrPort, m *stun.Message) {
-	tx, ok := a.txs.byID[m.TransactionID]
+	tx, ok := a.txs.get(m.TransactionID)
 	if !ok || tx.sock != sk {
 		return
 	}
@@ -251,7 +252,7 @@ func mappedAddress(m *stun.Message) netip.AddrPort {
 // checkIntegrity verifies MESSAGE-INTEGRITY with a short-term password
 // (RFC 5389 §15.4).
 func checkIntegrity(m *stun.Message, pwd string) error {
-	return stunx.CheckIntegrity(m, []byte(pwd))
+	return stunx.CheckIntegrity(m, stringBytes(pwd))
 }
 
 const (
@@ -262,32 +263,104 @@ const (
 
 // txTable holds the outstanding transactions: by id, for responses, and in a
 // min-heap by deadline, for the timer, so that neither scans them all.
-// Owned by the loop.
+// A few (txListMax) are found by a search in order, in a list whose first
+// array is in the table, as is the heap's: an idle agent's consent check,
+// its one transaction, allocates neither (a map and a heap slice per check
+// before); a map indexes them beyond. Owned by the loop.
 type txTable struct {
-	byID map[[stun.TransactionIDSize]byte]*transaction
-	heap txHeap
+	list  []*transaction // every transaction, in no order, while byID is nil
+	byID  map[[stun.TransactionIDSize]byte]*transaction
+	heap  txHeap
+	list0 [2]*transaction // list's first array
+	heap0 [2]*transaction // heap's first array
+}
+
+// txListMax is how many transactions the table keeps in its list before
+// it indexes them by id.
+const txListMax = 8
+
+// get returns the transaction with id.
+func (t *txTable) get(id [stun.TransactionIDSize]byte) (*transaction, bool) {
+	if t.byID != nil {
+		tx, ok := t.byID[id]
+		return tx, ok
+	}
+	for _, tx := range t.list {
+		if tx.id == id {
+			return tx, true
+		}
+	}
+	return nil, false
+}
+
+// len is the number of transactions.
+func (t *txTable) len() int {
+	if t.byID != nil {
+		return len(t.byID)
+	}
+	return len(t.list)
 }
 
 func (t *txTable) add(tx *transaction) {
+	tx.index = -1
+	if t.byID == nil && len(t.list) < txListMax {
+		if t.list == nil {
+			t.list = t.list0[:0]
+		}
+		t.list = append(t.list, tx)
+		return
+	}
 	if t.byID == nil {
-		t.byID = map[[stun.TransactionIDSize]byte]*transaction{}
+		t.byID = make(map[[stun.TransactionIDSize]byte]*transaction, 2*txListMax)
+		for _, o := range t.list {
+			t.byID[o.id] = o
+		}
+		clear(t.list)
+		t.list = nil
 	}
 	t.byID[tx.id] = tx
-	tx.index = -1
 }
 
 // remove forgets tx; removing it twice is harmless.
 func (t *txTable) remove(tx *transaction) {
-	if t.byID[tx.id] != tx {
-		return
+	if t.byID != nil {
+		if t.byID[tx.id] != tx {
+			return
+		}
+		delete(t.byID, tx.id)
+	} else {
+		i := slices.Index(t.list, tx)
+		if i < 0 {
+			return
+		}
+		last := len(t.list) - 1
+		t.list[i] = t.list[last]
+		t.list[last] = nil
+		t.list = t.list[:last]
 	}
-	delete(t.byID, tx.id)
 	if tx.index >= 0 {
 		heap.Remove(&t.heap, tx.index)
 	}
-	if len(t.byID) == 0 {
-		// Go maps never shrink: an idle agent keeps none.
-		t.byID, t.heap = nil, nil
+	if t.len() == 0 {
+		// Go maps never shrink, and a burst's slices would stay: an idle
+		// agent keeps only the table's own arrays.
+		t.byID, t.list = nil, t.list0[:0]
+		if cap(t.heap) > len(t.heap0) {
+			t.heap = t.heap0[:0]
+		}
+	}
+}
+
+// each calls f for every transaction, in no order.
+func (t *txTable) each(f func(*transaction)) {
+	if t.byID != nil {
+		for _, tx := range t.byID {
+			f(tx)
+		}
+		return
+	}
+	for _, tx := range t.list {
+		f(tx)
 	}
 }
 
@@ -295,6 +368,9 @@ func (t *txTable) remove(tx *transaction) {
 func (t *txTable) setDeadline(tx *transaction, d time.Time) {
 	tx.deadline = d
 	if tx.index < 0 {
+		if t.heap == nil {
+			t.heap = t.heap0[:0]
+		}
 		heap.Push(&t.heap, tx)
 	} else {
 		heap.Fix(&t.heap, tx.index)
@@ -318,10 +394,24 @@ func (t *txTable) expired(now time.Time) *transaction {
 	return t.heap[0]
 }
 
-// removeFunc removes the transactions for which drop is true.
+// removeFunc removes the transactions for which drop is true. drop must
+// not add transactions.
 func (t *txTable) removeFunc(drop func(*transaction) bool) {
-	for _, tx := range t.byID {
-		if drop(tx) {
+	if t.byID != nil {
+		for _, tx := range t.byID { // deleting while ranging is allowed
+			if drop(tx) {
+				t.remove(tx)
+			}
+		}
+		return
+	}
+	// From the end: remove moves the last transaction into the gap, and
+	// that one has been seen.
+	for i := len(t.list) - 1; i >= 0; i-- {
+		if i >= len(t.list) {
+			continue
+		}
+		if tx := t.list[i]; drop(tx) {
 			t.remove(tx)
 		}
 	}

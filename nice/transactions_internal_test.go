@@ -27,7 +27,7 @@ func TestTxTable(t *testing.T) {
 	tt.setDeadline(txs[0], t0.Add(time.Hour)) // the earliest moves last
 	tt.remove(txs[1])
 	tt.remove(txs[1]) // twice is harmless
-	if _, ok := tt.byID[txs[1].id]; ok {
+	if _, ok := tt.get(txs[1].id); ok {
 		t.Error("removed transaction still found by id")
 	}
 	var last time.Time
@@ -43,7 +43,7 @@ func TestTxTable(t *testing.T) {
 	if n != 49 || !last.Equal(t0.Add(time.Hour)) {
 		t.Errorf("%d expired, last at %v; want 49, the last at 1h", n, last.Sub(t0))
 	}
-	if tt.byID != nil || tt.heap != nil || !tt.next().IsZero() {
+	if tt.byID != nil || cap(tt.list) > len(tt.list0) || cap(tt.heap) > len(tt.heap0) || !tt.next().IsZero() {
 		t.Error("an empty table keeps memory or a deadline")
 	}
 	tx := &transaction{}
@@ -53,7 +53,36 @@ func TestTxTable(t *testing.T) {
 		t.Error("expired: wrong at the deadline's edge")
 	}
 	tt.removeFunc(func(*transaction) bool { return true })
-	if len(tt.byID) != 0 {
+	if tt.len() != 0 {
+		t.Error("removeFunc left a transaction")
+	}
+	// A few: found in the list, removed by removeFunc whatever their order.
+	few := make([]*transaction, txListMax)
+	for i := range few {
+		few[i] = &transaction{}
+		few[i].id[0] = byte(i + 1)
+		tt.add(few[i])
+		tt.setDeadline(few[i], t0.Add(time.Duration(i)*time.Second))
+	}
+	if tt.byID != nil {
+		t.Fatalf("%d transactions indexed by a map", len(few))
+	}
+	for _, tx := range few {
+		if got, ok := tt.get(tx.id); !ok || got != tx {
+			t.Errorf("transaction %d not found", tx.id[0])
+		}
+	}
+	tt.removeFunc(func(tx *transaction) bool { return tx.id[0]%2 == 0 })
+	for _, tx := range few {
+		if _, ok := tt.get(tx.id); ok != (tx.id[0]%2 == 1) {
+			t.Errorf("transaction %d: found %v after removing the even ones", tx.id[0], ok)
+		}
+	}
+	if got := tt.next(); !got.Equal(t0) {
+		t.Errorf("next = %v after removeFunc, want 0s", got.Sub(t0))
+	}
+	tt.removeFunc(func(*transaction) bool { return true })
+	if tt.len() != 0 || !tt.next().IsZero() {
 		t.Error("removeFunc left a transaction")
 	}
 }
