@@ -3,6 +3,7 @@
 package nice
 
 import (
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"testing"
@@ -74,9 +75,66 @@ func TestSharedTimers(t *testing.T) {
 			t.Errorf("agent %d is still in the timer heap after Close", i)
 		}
 	}
-	for i, a := range sharedTimers.agents {
-		if a.tslot.index != i {
-			t.Fatalf("heap entry %d records index %d", i, a.tslot.index)
+	for i, e := range sharedTimers.agents {
+		if e.a.tslot.index != i || e.when != int64(e.a.tslot.at.Sub(timerEpoch)) {
+			t.Fatalf("heap entry %d records index %d, when %d for %v", i, e.a.tslot.index, e.when, e.a.tslot.at)
 		}
+	}
+}
+
+// TestTimerHeap: the heap gives agents back in deadline order whatever
+// was pushed, moved and removed, keeps each agent's index, and enters and
+// leaves agents without allocating.
+func TestTimerHeap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var h timerHeap
+	agents := make([]*Agent, 500)
+	for i := range agents {
+		agents[i] = &Agent{tslot: timerSlot{index: -1}}
+		h.push(timerEntry{when: rng.Int64N(1000), a: agents[i]})
+	}
+	check := func() {
+		t.Helper()
+		for i, e := range h {
+			if e.a.tslot.index != i {
+				t.Fatalf("entry %d records index %d", i, e.a.tslot.index)
+			}
+			if i > 0 && h[(i-1)/2].when > e.when {
+				t.Fatalf("entry %d (%d) is earlier than its parent (%d)", i, e.when, h[(i-1)/2].when)
+			}
+		}
+	}
+	check()
+	for range 2000 {
+		a := agents[rng.IntN(len(agents))]
+		switch {
+		case a.tslot.index < 0:
+			h.push(timerEntry{when: rng.Int64N(1000), a: a})
+		case rng.IntN(3) == 0:
+			h.remove(a.tslot.index)
+			if a.tslot.index != -1 {
+				t.Fatal("a removed agent keeps its index")
+			}
+		default:
+			h[a.tslot.index].when = rng.Int64N(1000)
+			h.fix(a.tslot.index)
+		}
+		check()
+	}
+	last := int64(-1)
+	for len(h) > 0 {
+		if h[0].when < last {
+			t.Fatalf("%d after %d: not in order", h[0].when, last)
+		}
+		last = h[0].when
+		h.remove(0)
+		check()
+	}
+	a := agents[0]
+	if n := testing.AllocsPerRun(100, func() {
+		h.push(timerEntry{when: 5, a: a})
+		h.remove(a.tslot.index)
+	}); n != 0 {
+		t.Errorf("%v allocations to enter and leave the heap, want 0", n)
 	}
 }
