@@ -122,19 +122,27 @@ const keepaliveSlack = 200 * time.Millisecond
 
 // nextKeepaliveAt is when the next keepalive or consent check is due after
 // one sent at now: keepaliveInterval later, moved down onto the slack grid,
-// or up when moving down would make it shorter than RFC 7675 allows.
+// or up when moving down would make it shorter than RFC 7675 allows, and
+// a consent check at most one step short of the RFC's longest interval.
 func nextKeepaliveAt(now time.Time, cfg *Config) time.Time {
 	iv := keepaliveInterval(cfg)
 	due := now.Add(iv)
 	// Truncate drops the monotonic reading: take only the remainder from
 	// it, so the deadline keeps now's monotonic clock.
 	iv -= due.Sub(due.Truncate(keepaliveSlack))
-	floor := cfg.KeepaliveInterval
+	floor, ceiling := cfg.KeepaliveInterval, time.Duration(0)
 	if !cfg.DisableConsentFreshness {
 		floor = cfg.ConsentInterval * 4 / 5
+		// One step under RFC 7675's 1.2 times the interval: a check sent up
+		// to a step late (a server whose timer runners have thousands of
+		// agents due at once) is still within the RFC's 6 s.
+		ceiling = cfg.ConsentInterval*6/5 - keepaliveSlack
 	}
-	if iv < floor {
+	switch {
+	case iv < floor:
 		iv += keepaliveSlack
+	case ceiling >= floor && iv > ceiling:
+		iv -= keepaliveSlack
 	}
 	return now.Add(iv)
 }
