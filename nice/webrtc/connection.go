@@ -349,7 +349,7 @@ func (c *Connection) SetRemoteDescription(s string) error {
 		return err
 	}
 	c.mu.Lock()
-	c.remote, c.tr = d, tr
+	c.remote = d
 	c.mu.Unlock()
 	for _, line := range d.candidates {
 		_ = c.addCandidate(sid, line) // unusable candidates are skipped
@@ -357,7 +357,22 @@ func (c *Connection) SetRemoteDescription(s string) error {
 	if d.endOfCands {
 		_ = c.peerGatheringDone(sid)
 	}
+	// CONN_SDP_PROCESSED goes before the transport is published: DTLS,
+	// and so CONN_READY, cannot start before it. ICE may connect while
+	// the candidates are added (the peer's checks are answered once the
+	// credentials are set), and with the transport already published a
+	// handshake could finish before this event was queued.
 	c.ev.emit(ConnSDPProcessed, "")
+	c.mu.Lock()
+	closed := c.closed
+	if !closed {
+		c.tr = tr
+	}
+	c.mu.Unlock()
+	if closed {
+		tr.Close() // Close came meanwhile and found no transport to close
+		return fmt.Errorf("%w: the connection was closed", ErrState)
+	}
 	c.maybeStartDTLS()
 	return nil
 }
