@@ -37,12 +37,8 @@ const maxICMPDrain = 64
 // receiver of the socket's ICMP errors. It must be called before the
 // socket is read or written.
 func (c *osConn) watchICMP(report func(dst netip.AddrPort, err syscall.Errno)) error {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return err
-	}
 	var serr error
-	err = rc.Control(func(fd uintptr) {
+	err := c.rc.Control(func(fd uintptr) {
 		if c.local.Addr().Is4() {
 			serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, syscall.IP_RECVERR, 1)
 		} else {
@@ -55,7 +51,7 @@ func (c *osConn) watchICMP(report func(dst netip.AddrPort, err syscall.Errno)) e
 	if err != nil {
 		return err
 	}
-	c.rc, c.icmp = rc, report
+	c.icmp = report
 	return nil
 }
 
@@ -63,9 +59,9 @@ func (c *osConn) watchICMP(report func(dst netip.AddrPort, err syscall.Errno)) e
 // with an earlier datagram's ICMP error, not its own: the error queue is
 // drained and b sent once more.
 func (c *osConn) WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error) {
-	n, err := c.UDPConn.WriteToUDPAddrPort(b, addr)
+	n, err := c.send(b, addr)
 	if err != nil && c.pendingICMP(err) {
-		n, err = c.UDPConn.WriteToUDPAddrPort(b, addr)
+		n, err = c.send(b, addr)
 	}
 	return n, err
 }

@@ -65,9 +65,11 @@ const socketBufferSize = 4 << 20
 type osConn struct {
 	*net.UDPConn
 	local netip.AddrPort
-	// ICMP errors (icmp_linux.go): set by watchICMP before the socket is
-	// used, nil if it was not called.
-	rc   syscall.RawConn
+	// rc is the socket's raw access, for sends (send_linux.go) and the
+	// error queue (icmp_linux.go).
+	rc syscall.RawConn
+	// icmp receives the socket's ICMP errors (icmp_linux.go): set by
+	// watchICMP before the socket is used, nil if it was not called.
 	icmp func(dst netip.AddrPort, err syscall.Errno)
 }
 
@@ -102,7 +104,12 @@ func (osNet) ListenUDP(laddr netip.AddrPort) (PacketConn, error) {
 	local := c.LocalAddr().(*net.UDPAddr).AddrPort()
 	// Keep the bound address (with its zone) rather than the unspecified one.
 	local = netip.AddrPortFrom(laddr.Addr(), local.Port())
-	return &osConn{UDPConn: c, local: local}, nil
+	rc, err := c.SyscallConn()
+	if err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return &osConn{UDPConn: c, local: local, rc: rc}, nil
 }
 
 // ignoredInterfacePrefixes are skipped when addresses are detected, as

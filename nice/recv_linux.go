@@ -135,9 +135,9 @@ func (r *rawReader) tryRead(fd uintptr) bool {
 		return true
 	}
 	b := *r.buf
-	for {
+	for { // a raw system call, as recvmmsg's (mmsgBatch.recv)
 		salen := uint32(syscall.SizeofSockaddrAny)
-		n, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+		n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
 			0, uintptr(unsafe.Pointer(&r.sa)), uintptr(unsafe.Pointer(&salen)))
 		switch e {
 		case 0:

@@ -52,7 +52,9 @@ func newMmsgBatch(mem []byte, slot int) *mmsgBatch {
 
 // recv is one non-blocking recvmmsg on fd: how many datagrams it read
 // and the error; ok is false when there was none to read (EAGAIN: the
-// caller waits for the netpoller).
+// caller waits for the netpoller). A raw system call: it returns at once
+// (MSG_DONTWAIT), and entersyscall would wake the runtime's sysmon
+// (send_linux.go).
 func (b *mmsgBatch) recv(fd uintptr) (n int, errno syscall.Errno, ok bool) {
 	for i := range b.hdrs {
 		b.hdrs[i].hdr.Namelen = syscall.SizeofSockaddrAny
@@ -60,7 +62,7 @@ func (b *mmsgBatch) recv(fd uintptr) (n int, errno syscall.Errno, ok bool) {
 		b.hdrs[i].n = 0
 	}
 	for {
-		r, _, e := syscall.Syscall6(syscall.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(len(b.hdrs)),
+		r, _, e := syscall.RawSyscall6(syscall.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(len(b.hdrs)),
 			syscall.MSG_DONTWAIT, 0, 0)
 		switch e {
 		case 0:
