@@ -65,7 +65,7 @@ func (op *sendOp) sendto(fd uintptr) bool {
 // *net.OpError (net.ErrClosed once the socket is closed), around an
 // *os.SyscallError for the errno.
 func (c *osConn) send(b []byte, addr netip.AddrPort) (int, error) {
-	local4 := c.local.Addr().Is4()
+	local4 := c.local.Addr().Unmap().Is4() // an IPv4 socket (osNet binds a mapped address as udp4)
 	ip := addr.Addr()
 	if c.rc == nil || ip.Zone() != "" || ip.Is4() != local4 {
 		return c.UDPConn.WriteToUDPAddrPort(b, addr)
