@@ -25,10 +25,10 @@ import (
 // testing/synctest bubble, whose fake clock a process-wide timer does not
 // follow (and a bubble's timer must not be used from outside it).
 
-// timerSlot is an agent's place in sharedTimers, guarded by its mutex.
+// timerSlot is an agent's place in sharedTimers, guarded by its mutex; its
+// deadline is the heap entry's (timerEntry.when).
 type timerSlot struct {
-	at    time.Time // when the agent is due, while it is in the heap
-	index int       // its index in the heap; -1 when not in it
+	index int // its index in the heap; -1 when not in it
 }
 
 // timerEntry is one agent in the heap, with its deadline as monotonic
@@ -44,6 +44,12 @@ type timerEntry struct {
 // that both carry the monotonic clock is taken on it: a step of the wall
 // clock does not reorder deadlines.
 var timerEpoch = time.Now()
+
+// sinceEpoch is t as a timerEntry.when.
+func sinceEpoch(t time.Time) int64 { return int64(t.Sub(timerEpoch)) }
+
+// at is the entry's deadline as a time (with the monotonic clock).
+func (e timerEntry) at() time.Time { return timerEpoch.Add(time.Duration(e.when)) }
 
 // timerQueue is the process-wide deadline heap.
 type timerQueue struct {
@@ -64,8 +70,7 @@ var maxTimerRunners = max(runtime.GOMAXPROCS(0), 1)
 func (q *timerQueue) set(a *Agent, at time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	a.tslot.at = at
-	when := int64(at.Sub(timerEpoch))
+	when := sinceEpoch(at)
 	if a.tslot.index < 0 {
 		q.agents.push(timerEntry{when: when, a: a})
 	} else {
@@ -120,11 +125,11 @@ func (q *timerQueue) fire() {
 func (q *timerQueue) run() {
 	for {
 		q.mu.Lock()
-		now := time.Now()
-		if len(q.agents) > 0 && !q.agents[0].a.tslot.at.After(now) {
+		now := sinceEpoch(time.Now())
+		if len(q.agents) > 0 && q.agents[0].when <= now {
 			a := q.agents[0].a
 			q.agents.remove(0)
-			if len(q.agents) > 0 && !q.agents[0].a.tslot.at.After(now) && q.runners < maxTimerRunners {
+			if len(q.agents) > 0 && q.agents[0].when <= now && q.runners < maxTimerRunners {
 				q.runners++
 				go q.run()
 			}
@@ -134,7 +139,7 @@ func (q *timerQueue) run() {
 		}
 		q.runners--
 		if q.runners == 0 && len(q.agents) > 0 {
-			q.armLocked(q.agents[0].a.tslot.at)
+			q.armLocked(q.agents[0].at())
 		}
 		q.mu.Unlock()
 		return
