@@ -123,7 +123,8 @@ const keepaliveSlack = 200 * time.Millisecond
 // nextKeepaliveAt is when the next keepalive or consent check is due after
 // one sent at now: keepaliveInterval later, moved down onto the slack grid,
 // or up when moving down would make it shorter than RFC 7675 allows, and
-// a consent check at most one step short of the RFC's longest interval.
+// a consent check at most one step short of the RFC's longest interval
+// where that keeps the floor.
 func nextKeepaliveAt(now time.Time, cfg *Config) time.Time {
 	iv := keepaliveInterval(cfg)
 	due := now.Add(iv)
@@ -141,7 +142,9 @@ func nextKeepaliveAt(now time.Time, cfg *Config) time.Time {
 	switch {
 	case iv < floor:
 		iv += keepaliveSlack
-	case ceiling >= floor && iv > ceiling:
+	case ceiling > 0 && iv > ceiling && iv-keepaliveSlack >= floor:
+		// (Not when that would break the floor: an interval near the
+		// grid step, as tests and labs set, keeps its 0.8 ×.)
 		iv -= keepaliveSlack
 	}
 	return now.Add(iv)

@@ -101,3 +101,23 @@ func TestConsentStateMachine(t *testing.T) {
 		}
 	}
 }
+
+// TestNextKeepaliveAtShortIntervals: with consent intervals near the grid
+// step (tests and labs set 300 ms–2 s), a check never comes sooner than
+// RFC 7675's 0.8 × the interval; the margin under 1.2 × (one grid step) is
+// kept only where it fits above that, so such intervals may end up to a
+// step over 1.2 ×, as they could before the margin.
+func TestNextKeepaliveAtShortIntervals(t *testing.T) {
+	for _, ci := range []time.Duration{300 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second} {
+		cfg := Config{ConsentInterval: ci}.withDefaults()
+		lo, hi := ci*4/5, ci*6/5+keepaliveSlack
+		start := time.Now()
+		for i := range 2000 {
+			now := start.Add(time.Duration(i) * 7919 * time.Microsecond)
+			at := nextKeepaliveAt(now, &cfg)
+			if d := at.Sub(now); d < lo || d > hi {
+				t.Fatalf("interval %v: next check %v after now, want %v-%v", ci, d, lo, hi)
+			}
+		}
+	}
+}
