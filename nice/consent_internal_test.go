@@ -3,6 +3,7 @@
 package nice
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -19,16 +20,23 @@ func TestNextKeepaliveAt(t *testing.T) {
 		if off {
 			lo, hi = cfg.KeepaliveInterval, cfg.KeepaliveInterval+keepaliveSlack
 		}
-		start := time.Now()
-		for i := range 2000 {
-			now := start.Add(time.Duration(i) * 7919 * time.Microsecond)
-			at := nextKeepaliveAt(now, &cfg)
-			if d := at.Sub(now); d < lo || d > hi {
-				t.Fatalf("consent off %v: next check %v after now, want %v-%v", off, d, lo, hi)
-			}
-			if at.UnixNano()%int64(keepaliveSlack) != 0 {
-				t.Fatalf("consent off %v: deadline %v is not on the %v grid", off, at, keepaliveSlack)
-			}
+		checkNextKeepalive(t, fmt.Sprintf("consent off %v", off), &cfg, lo, hi)
+	}
+}
+
+// checkNextKeepalive checks nextKeepaliveAt over 2,000 send times spread
+// over the grid: every deadline lo–hi after the send, and on the grid.
+func checkNextKeepalive(t *testing.T, name string, cfg *Config, lo, hi time.Duration) {
+	t.Helper()
+	start := time.Now()
+	for i := range 2000 {
+		now := start.Add(time.Duration(i) * 7919 * time.Microsecond)
+		at := nextKeepaliveAt(now, cfg)
+		if d := at.Sub(now); d < lo || d > hi {
+			t.Fatalf("%s: next check %v after now, want %v-%v", name, d, lo, hi)
+		}
+		if at.UnixNano()%int64(keepaliveSlack) != 0 {
+			t.Fatalf("%s: deadline %v is not on the %v grid", name, at, keepaliveSlack)
 		}
 	}
 }
@@ -110,14 +118,6 @@ func TestConsentStateMachine(t *testing.T) {
 func TestNextKeepaliveAtShortIntervals(t *testing.T) {
 	for _, ci := range []time.Duration{300 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second} {
 		cfg := Config{ConsentInterval: ci}.withDefaults()
-		lo, hi := ci*4/5, ci*6/5+keepaliveSlack
-		start := time.Now()
-		for i := range 2000 {
-			now := start.Add(time.Duration(i) * 7919 * time.Microsecond)
-			at := nextKeepaliveAt(now, &cfg)
-			if d := at.Sub(now); d < lo || d > hi {
-				t.Fatalf("interval %v: next check %v after now, want %v-%v", ci, d, lo, hi)
-			}
-		}
+		checkNextKeepalive(t, fmt.Sprintf("interval %v", ci), &cfg, ci*4/5, ci*6/5+keepaliveSlack)
 	}
 }
